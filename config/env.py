@@ -1,0 +1,91 @@
+"""Typed environment settings. Fail fast: a production start without a secret is refused.
+
+The embedded default (SQLite file, secrets generated into var/) exists only for the one-command
+demo and for tests, and says so at start-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+
+class Mode(StrEnum):
+    PRODUCTION = "production"
+    DEMO = "demo"
+    TEST = "test"
+
+
+class Env(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MINZHENG_", extra="ignore")
+
+    mode: Mode = Mode.PRODUCTION
+    debug: bool = False
+    secret_key: str = Field(default="", min_length=0)
+    # Key for protected personal data (resident ID numbers): 32 random bytes, urlsafe base64.
+    pii_key: str = ""
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    allowed_hosts: list[str] = ["127.0.0.1", "localhost"]
+    csrf_trusted_origins: list[str] = []
+    static_root: Path = BASE_DIR / "staticfiles"
+    media_root: Path = VAR_DIR / "media"
+    session_idle_minutes: int = Field(default=30, ge=5, le=480)
+    login_failure_limit: int = Field(default=5, ge=3, le=20)
+    lockout_minutes: int = Field(default=30, ge=1)
+    secure_cookies: bool = False
+
+    @model_validator(mode="after")
+    def _secrets_in_production(self) -> Self:
+        if self.mode is Mode.PRODUCTION:
+            missing = [
+                name
+                for name, value in (
+                    ("MINZHENG_SECRET_KEY", self.secret_key),
+                    ("MINZHENG_PII_KEY", self.pii_key),
+                    ("DATABASE_URL", self.database_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    "production mode needs " + ", ".join(missing) + " (set MINZHENG_MODE=demo for the demo)"
+                )
+            if len(self.secret_key) < 50:
+                raise ValueError("MINZHENG_SECRET_KEY must be at least 50 characters")
+        return self
+
+    @property
+    def is_demo(self) -> bool:
+        return self.mode is Mode.DEMO
+
+
+def _local_secret(name: str, make: type[str] | None = None) -> str:
+    """A secret generated once into var/ for demo and test runs; never used in production."""
+    VAR_DIR.mkdir(exist_ok=True)
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(48)).decode())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load_env() -> Env:
+    env = Env()
+    if env.mode is not Mode.PRODUCTION:
+        if not env.secret_key:
+            env.secret_key = _local_secret("secret_key")
+        if not env.pii_key:
+            env.pii_key = _local_secret("pii_key")
+        if not env.database_url:
+            VAR_DIR.mkdir(exist_ok=True)
+            env.database_url = f"sqlite:///{VAR_DIR / 'minzheng.sqlite3'}"
+    return env

@@ -1,0 +1,7 @@
+"""Settings for the test suite: test mode, database from DATABASE_URL (SQLite file by default)."""
+
+import os
+
+os.environ["MINZHENG_MODE"] = "test"
+
+from config.settings import *  # noqa: E402, F403

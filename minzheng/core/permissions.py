@@ -1,0 +1,69 @@
+"""The permission vocabulary. Roles (minzheng.org.roles) are named sets of these permissions.
+
+Permissions say what an account may do; data scope (its office's jurisdiction) says to which
+records. Both are checked for every read and write.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Perm(StrEnum):
+    # Organisation
+    ORG_VIEW = "org.view"
+    STAFF_MANAGE = "org.manage_staff"
+    DIVISION_MANAGE = "org.manage_divisions"
+    # Household registry
+    HOUSEHOLD_VIEW = "registry.view_household"
+    HOUSEHOLD_CHANGE = "registry.change_household"
+    ID_NUMBER_VIEW_FULL = "registry.view_full_id_number"
+    # Cases (intake and review)
+    CASE_VIEW = "cases.view"
+    CASE_INTAKE = "cases.intake"
+    CASE_INVESTIGATE = "cases.investigate"
+    CASE_REVIEW_TOWNSHIP = "cases.review_township"
+    CASE_APPROVE_TOWNSHIP = "cases.approve_township"
+    CASE_REVIEW_COUNTY = "cases.review_county"
+    CASE_APPROVE_COUNTY = "cases.approve_county"
+    # Rules and parameters
+    PARAMETER_PROPOSE = "rules.propose_parameter"
+    PARAMETER_APPROVE = "rules.approve_parameter"
+    # Payments
+    PAYMENT_VIEW = "payments.view"
+    PAYROLL_RUN = "payments.run_payroll"
+    PAYROLL_APPROVE = "payments.approve_payroll"
+    # Reports
+    REPORT_VIEW = "reports.view"
+    EXPORT = "reports.export"
+    # Security and audit (三员: kept on separate accounts)
+    SYSTEM_MANAGE = "system.manage"
+    SECURITY_MANAGE = "security.manage"
+    AUDIT_VIEW = "audit.view"
+
+
+PERMISSION_LABELS: dict[Perm, str] = {
+    Perm.ORG_VIEW: "查看组织机构",
+    Perm.STAFF_MANAGE: "管理工作人员账号",
+    Perm.DIVISION_MANAGE: "管理行政区划",
+    Perm.HOUSEHOLD_VIEW: "查看家庭户籍档案",
+    Perm.HOUSEHOLD_CHANGE: "登记和修改家庭档案",
+    Perm.ID_NUMBER_VIEW_FULL: "查看完整身份证号",
+    Perm.CASE_VIEW: "查看申请案件",
+    Perm.CASE_INTAKE: "受理申请",
+    Perm.CASE_INVESTIGATE: "入户调查",
+    Perm.CASE_REVIEW_TOWNSHIP: "乡镇初审",
+    Perm.CASE_APPROVE_TOWNSHIP: "乡镇审核确认",
+    Perm.CASE_REVIEW_COUNTY: "县级审核",
+    Perm.CASE_APPROVE_COUNTY: "县级审批确认",
+    Perm.PARAMETER_PROPOSE: "提出标准参数",
+    Perm.PARAMETER_APPROVE: "批准标准参数",
+    Perm.PAYMENT_VIEW: "查看资金发放",
+    Perm.PAYROLL_RUN: "生成发放名册",
+    Perm.PAYROLL_APPROVE: "审批发放名册",
+    Perm.REPORT_VIEW: "查看统计报表",
+    Perm.EXPORT: "导出数据",
+    Perm.SYSTEM_MANAGE: "系统管理",
+    Perm.SECURITY_MANAGE: "安全管理",
+    Perm.AUDIT_VIEW: "审计查询",
+}

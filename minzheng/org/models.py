@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Length
+from django.utils import timezone
+
+from minzheng.core.identifiers import DivisionLevel
+from minzheng.core.permissions import Perm
+from minzheng.org.roles import SEPARATED_ROLES, Role, permissions_for
+
+
+# The constraint tying a division's level to its prefix length uses the Length transform.
+models.CharField.register_lookup(Length, "length")
+
+
+class DivisionKind(models.TextChoices):
+    PROVINCE = "province", "省/自治区"
+    CITY = "city", "市"
+    COUNTY = "county", "县/区"
+    STREET = "street", "街道"
+    TOWN = "town", "镇"
+    TOWNSHIP = "township", "乡"
+    OTHER_TOWNSHIP = "other_township", "其他乡级单位"
+    COMMUNITY = "community", "社区（居委会）"
+    VILLAGE = "village", "村（村委会）"
+
+
+class Division(models.Model):
+    """An administrative division at one of five levels, keyed by its 12-digit statistical code.
+
+    `prefix` is the significant part of the code (2, 4, 6, 9 or 12 digits): every division below
+    starts with it, so a jurisdiction is a prefix and scoping a query is an indexed LIKE 'prefix%'.
+    """
+
+    code = models.CharField("统计用区划代码", max_length=12, primary_key=True)
+    prefix = models.CharField(max_length=12, unique=True)
+    name = models.CharField("名称", max_length=100)
+    level = models.PositiveSmallIntegerField("层级", choices=[(lv.value, lv.name.lower()) for lv in DivisionLevel])
+    kind = models.CharField("类别", max_length=16, choices=DivisionKind.choices)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    urban_rural_code = models.CharField("城乡分类代码", max_length=3, blank=True)
+    is_active = models.BooleanField("有效", default=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(level__gte=1, level__lte=5), name="division_level_1_5"),
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^[0-9]{12}$"), name="division_code_12_digits"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(level=1, prefix__length=2)
+                    | models.Q(level=2, prefix__length=4)
+                    | models.Q(level=3, prefix__length=6)
+                    | models.Q(level=4, prefix__length=9)
+                    | models.Q(level=5, prefix__length=12)
+                ),
+                name="division_prefix_matches_level",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(level=1, parent__isnull=True) | models.Q(level__gt=1, parent__isnull=False),
+                name="division_parent_unless_province",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def gb2260(self) -> str:
+        return self.code[:6]
+
+
+class OfficeKind(models.TextChoices):
+    PROVINCE_DEPARTMENT = "province_department", "省/自治区民政厅"
+    CITY_BUREAU = "city_bureau", "市民政局"
+    COUNTY_BUREAU = "county_bureau", "县/区民政局"
+    TOWNSHIP_OFFICE = "township_office", "乡镇/街道民政办"
+    VILLAGE_COMMITTEE = "village_committee", "村/社区民政工作站"
+
+
+OFFICE_KIND_FOR_LEVEL: dict[int, OfficeKind] = {
+    DivisionLevel.PROVINCE: OfficeKind.PROVINCE_DEPARTMENT,
+    DivisionLevel.CITY: OfficeKind.CITY_BUREAU,
+    DivisionLevel.COUNTY: OfficeKind.COUNTY_BUREAU,
+    DivisionLevel.TOWNSHIP: OfficeKind.TOWNSHIP_OFFICE,
+    DivisionLevel.VILLAGE: OfficeKind.VILLAGE_COMMITTEE,
+}
+
+
+class Office(models.Model):
+    """A civil-affairs office; its division is its jurisdiction."""
+
+    name = models.CharField("名称", max_length=120)
+    kind = models.CharField("类别", max_length=24, choices=OfficeKind.choices)
+    division = models.OneToOneField(Division, on_delete=models.PROTECT, related_name="office")
+    phone = models.CharField("电话", max_length=40, blank=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    is_active = models.BooleanField("有效", default=True)
+
+    class Meta:
+        ordering = ["division_id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffManager(BaseUserManager["Staff"]):
+    def get_by_natural_key(self, username: str | None) -> Staff:
+        return self.get(username=username)
+
+
+class Staff(AbstractBaseUser):
+    """A staff account, bound to exactly one office; it sees that office's jurisdiction."""
+
+    username = models.CharField("用户名", max_length=150, unique=True)
+    full_name = models.CharField("姓名", max_length=60)
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="staff")
+    phone = models.CharField("手机号", max_length=20, blank=True)
+    is_active = models.BooleanField("启用", default=True)
+    is_demo = models.BooleanField("演示账号", default=False)
+    must_change_password = models.BooleanField("须修改密码", default=False)
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = StaffManager()
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS = ["full_name", "office"]
+
+    class Meta:
+        ordering = ["username"]
+        verbose_name = "工作人员"
+
+    def __str__(self) -> str:
+        return f"{self.full_name}（{self.username}）"
+
+    @cached_property
+    def roles(self) -> frozenset[str]:
+        return frozenset(self.role_grants.values_list("role", flat=True))
+
+    @cached_property
+    def permissions(self) -> frozenset[Perm]:
+        return permissions_for(self.roles) if self.is_active else frozenset()
+
+    def can(self, perm: Perm) -> bool:
+        return perm in self.permissions
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return self.is_active and perm in self.permissions
+
+    def has_perms(self, perm_list: list[str], obj: object = None) -> bool:
+        return all(self.has_perm(p) for p in perm_list)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return any(p.startswith(app_label + ".") for p in self.permissions)
+
+    @property
+    def office_code(self) -> str:
+        return self.office.division_id
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [Role(r).label for r in sorted(self.roles)]
+
+
+class StaffRole(models.Model):
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="role_grants")
+    role = models.CharField("角色", max_length=32, choices=Role.choices)
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["staff", "role"], name="staff_role_unique"),
+            # 三员分立: at most one of system/security/audit administrator per account, in the database.
+            models.UniqueConstraint(
+                fields=["staff"],
+                condition=models.Q(role__in=sorted(SEPARATED_ROLES)),
+                name="staff_one_separated_role",
+            ),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="staff_role_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id}:{self.role}"
+
+
+class ApiToken(models.Model):
+    """A bearer token for API clients (other departments, scripts). Only its digest is stored."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField("用途", max_length=80)
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

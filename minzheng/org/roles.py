@@ -1,0 +1,87 @@
+"""Roles as named sets of permissions (see minzheng.core.permissions)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from minzheng.core.permissions import Perm
+
+
+class Role(models.TextChoices):
+    VILLAGE_ASSISTANT = "village_assistant", "村（社区）民政协理员"
+    TOWNSHIP_CLERK = "township_clerk", "乡镇（街道）窗口受理员"
+    TOWNSHIP_REVIEWER = "township_reviewer", "乡镇（街道）审核员"
+    TOWNSHIP_HEAD = "township_head", "乡镇（街道）分管负责人"
+    COUNTY_REVIEWER = "county_reviewer", "县级审核员"
+    COUNTY_APPROVER = "county_approver", "县级审批人"
+    COUNTY_ADMIN = "county_admin", "县级业务管理员"
+    SUPERVISOR = "supervisor", "市/区督导（只读）"
+    AUDITOR = "auditor", "审计员"
+    # 三员分立: no account may hold two of these three.
+    SYSTEM_ADMIN = "system_admin", "系统管理员"
+    SECURITY_ADMIN = "security_admin", "安全管理员"
+    AUDIT_ADMIN = "audit_admin", "安全审计员"
+
+
+SEPARATED_ROLES: frozenset[str] = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
+
+_READ = {Perm.ORG_VIEW, Perm.HOUSEHOLD_VIEW, Perm.CASE_VIEW}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.VILLAGE_ASSISTANT: frozenset(_READ | {Perm.HOUSEHOLD_CHANGE, Perm.CASE_INTAKE, Perm.CASE_INVESTIGATE}),
+    Role.TOWNSHIP_CLERK: frozenset(
+        _READ | {Perm.HOUSEHOLD_CHANGE, Perm.CASE_INTAKE, Perm.ID_NUMBER_VIEW_FULL, Perm.EXPORT}
+    ),
+    Role.TOWNSHIP_REVIEWER: frozenset(
+        _READ
+        | {
+            Perm.HOUSEHOLD_CHANGE,
+            Perm.CASE_INVESTIGATE,
+            Perm.CASE_REVIEW_TOWNSHIP,
+            Perm.ID_NUMBER_VIEW_FULL,
+            Perm.REPORT_VIEW,
+            Perm.EXPORT,
+        }
+    ),
+    Role.TOWNSHIP_HEAD: frozenset(
+        _READ | {Perm.CASE_APPROVE_TOWNSHIP, Perm.REPORT_VIEW, Perm.EXPORT, Perm.PAYMENT_VIEW}
+    ),
+    Role.COUNTY_REVIEWER: frozenset(
+        _READ
+        | {Perm.CASE_REVIEW_COUNTY, Perm.ID_NUMBER_VIEW_FULL, Perm.REPORT_VIEW, Perm.EXPORT, Perm.PAYMENT_VIEW}
+    ),
+    Role.COUNTY_APPROVER: frozenset(
+        _READ
+        | {
+            Perm.CASE_APPROVE_COUNTY,
+            Perm.PARAMETER_APPROVE,
+            Perm.PAYROLL_APPROVE,
+            Perm.PAYMENT_VIEW,
+            Perm.REPORT_VIEW,
+            Perm.EXPORT,
+        }
+    ),
+    Role.COUNTY_ADMIN: frozenset(
+        _READ
+        | {
+            Perm.STAFF_MANAGE,
+            Perm.PARAMETER_PROPOSE,
+            Perm.PAYROLL_RUN,
+            Perm.PAYMENT_VIEW,
+            Perm.REPORT_VIEW,
+            Perm.EXPORT,
+        }
+    ),
+    Role.SUPERVISOR: frozenset(_READ | {Perm.PAYMENT_VIEW, Perm.REPORT_VIEW}),
+    Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW, Perm.HOUSEHOLD_VIEW, Perm.CASE_VIEW}),
+    Role.SYSTEM_ADMIN: frozenset({Perm.ORG_VIEW, Perm.SYSTEM_MANAGE, Perm.DIVISION_MANAGE, Perm.STAFF_MANAGE}),
+    Role.SECURITY_ADMIN: frozenset({Perm.ORG_VIEW, Perm.SECURITY_MANAGE}),
+    Role.AUDIT_ADMIN: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW}),
+}
+
+
+def permissions_for(roles: set[str] | frozenset[str]) -> frozenset[Perm]:
+    result: set[Perm] = set()
+    for role in roles:
+        result |= ROLE_PERMISSIONS[Role(role)]
+    return frozenset(result)

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from minzheng.org.models import Division
+
+
+class Area(models.TextChoices):
+    URBAN = "urban", "城市"
+    RURAL = "rural", "农村"
+
+
+class Sex(models.TextChoices):
+    MALE = "M", "男"
+    FEMALE = "F", "女"
+
+
+class Relationship(models.TextChoices):
+    HEAD = "head", "户主"
+    SPOUSE = "spouse", "配偶"
+    CHILD = "child", "子女"
+    PARENT = "parent", "父母"
+    GRANDCHILD = "grandchild", "孙子女/外孙子女"
+    GRANDPARENT = "grandparent", "祖父母/外祖父母"
+    SIBLING = "sibling", "兄弟姐妹"
+    CHILD_IN_LAW = "child_in_law", "儿媳/女婿"
+    OTHER = "other", "其他"
+
+
+class Household(models.Model):
+    """A household (家庭) as registered for social assistance, belonging to one village/community."""
+
+    number = models.CharField("家庭编号", max_length=20, unique=True)
+    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="households", verbose_name="村/社区")
+    address = models.CharField("住址", max_length=200)
+    area = models.CharField("城乡类别", max_length=8, choices=Area.choices)
+    head = models.ForeignKey(
+        "Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name="户主"
+    )
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    is_active = models.BooleanField("有效", default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["number"]
+        indexes = [models.Index(fields=["division", "number"], name="household_division_number")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Person(models.Model):
+    """A resident. The ID number is stored only encrypted and as a keyed digest (minzheng.core.protect)."""
+
+    name = models.CharField("姓名", max_length=60, db_index=True)
+    sex = models.CharField("性别", max_length=1, choices=Sex.choices)
+    birth_date = models.DateField("出生日期")
+    id_digest = models.CharField(max_length=64, unique=True)
+    id_encrypted = models.TextField()
+    id_masked = models.CharField("身份证号（脱敏）", max_length=18)
+    # Village of the person's current household, kept in step by the registry services so that
+    # scope checks on persons need no join.
+    division = models.ForeignKey(Division, null=True, on_delete=models.PROTECT, related_name="+")
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["name", "birth_date"], name="person_name_birth")]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.id_masked}）"
+
+
+class Membership(models.Model):
+    """A person's membership of a household over time; one open membership per person."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="memberships")
+    relationship = models.CharField("与户主关系", max_length=16, choices=Relationship.choices)
+    start_date = models.DateField("加入日期")
+    end_date = models.DateField("离开日期", null=True, blank=True)
+    end_reason = models.CharField("离开原因", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["household_id", "start_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"], condition=models.Q(end_date__isnull=True), name="membership_one_open_per_person"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
+                name="membership_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}@{self.household_id}"

@@ -1,0 +1,40 @@
+"""Navigation per role: a menu entry shows only when the account holds its permission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from minzheng.core.permissions import Perm
+from minzheng.org.models import Staff
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    perm: Perm | None
+    section: str
+
+
+MENU: tuple[MenuItem, ...] = (
+    MenuItem(_("首页"), "web:home", None, "home"),
+    MenuItem(_("家庭档案"), "web:households", Perm.HOUSEHOLD_VIEW, "registry"),
+    MenuItem(_("人员查询"), "web:persons", Perm.HOUSEHOLD_VIEW, "registry"),
+    MenuItem(_("行政区划"), "web:divisions", Perm.ORG_VIEW, "org"),
+    MenuItem(_("工作人员"), "web:staff", Perm.ORG_VIEW, "org"),
+    MenuItem(_("审计查询"), "web:audit", Perm.AUDIT_VIEW, "audit"),
+)
+
+
+def menu_for(staff: Staff, current_path: str) -> list[dict[str, object]]:
+    items = []
+    for item in MENU:
+        if item.perm is not None and not staff.can(item.perm):
+            continue
+        url = reverse(item.url_name)
+        active = current_path == url if url == "/" else current_path.startswith(url)
+        items.append({"label": item.label, "url": url, "active": active, "section": item.section})
+    return items

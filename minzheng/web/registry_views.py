@@ -1,0 +1,128 @@
+"""Household registry pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from minzheng.core.errors import DomainError
+from minzheng.core.identifiers import DivisionLevel
+from minzheng.core.permissions import Perm
+from minzheng.org import selectors as org_selectors
+from minzheng.registry import selectors, services
+from minzheng.registry.models import Area, Relationship
+from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, paginate, staff_view
+
+MEMBER_ROWS = 8
+
+
+@staff_view(Perm.HOUSEHOLD_VIEW)
+def household_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    page = paginate(request, selectors.household_list(actor=actor(request), search=search))
+    template = "web/registry/_household_rows.html" if request.htmx else "web/registry/household_list.html"  # type: ignore[attr-defined]
+    return render(request, template, {"page": page, "q": search})
+
+
+@staff_view(Perm.HOUSEHOLD_VIEW)
+def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
+    household = selectors.household_get(actor=actor(request), pk=household_id)
+    return render(request, "web/registry/household_detail.html", {"household": household})
+
+
+class HouseholdForm(BootstrapForm):
+    division_code = forms.ChoiceField(label="村（社区）")
+    address = forms.CharField(label="住址", max_length=200)
+    area = forms.ChoiceField(label="城乡类别", choices=Area.choices)
+    phone = forms.CharField(label="联系电话", max_length=20, required=False)
+
+    def __init__(self, *args: object, villages: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["division_code"].choices = villages  # type: ignore[attr-defined]
+        for i in range(MEMBER_ROWS):
+            required = i == 0
+            self.fields[f"m{i}_name"] = forms.CharField(label="姓名", max_length=60, required=required)
+            self.fields[f"m{i}_id_number"] = forms.CharField(label="身份证号", max_length=18, required=required)
+            self.fields[f"m{i}_relationship"] = forms.ChoiceField(
+                label="与户主关系",
+                choices=[("", "—")] + list(Relationship.choices),
+                required=required,
+                initial=Relationship.HEAD if i == 0 else "",
+            )
+        self.style_fields()
+
+    def member_rows(self) -> list[list[forms.BoundField]]:
+        return [[self[f"m{i}_{f}"] for f in ("name", "id_number", "relationship")] for i in range(MEMBER_ROWS)]
+
+    def members(self) -> list[services.MemberInput]:
+        data = self.cleaned_data
+        return [
+            services.MemberInput(
+                name=data[f"m{i}_name"], id_number=data[f"m{i}_id_number"], relationship=data[f"m{i}_relationship"]
+            )
+            for i in range(MEMBER_ROWS)
+            if data.get(f"m{i}_name") or data.get(f"m{i}_id_number")
+        ]
+
+
+def _map_member_errors(form: HouseholdForm, exc: DomainError) -> None:
+    """Service errors name members as members[i].field; the form names them m{i}_field."""
+    remapped = {}
+    for key, errs in exc.field_errors.items():
+        if key.startswith("members[") and "]." in key:
+            index, field = key[len("members[") :].split("].", 1)
+            remapped[f"m{index}_{field}"] = errs
+        else:
+            remapped[key] = errs
+    exc.field_errors = remapped
+    apply_domain_error(form, exc)
+
+
+@staff_view(Perm.HOUSEHOLD_CHANGE)
+@require_http_methods(["GET", "POST"])
+def household_create(request: HttpRequest) -> HttpResponse:
+    villages = [
+        (d.code, f"{d.parent.name if d.parent else ''} {d.name}")
+        for d in org_selectors.division_list(actor=actor(request), level=DivisionLevel.VILLAGE).select_related("parent")
+    ]
+    form = HouseholdForm(request.POST or None, villages=villages)
+    if request.method == "POST" and form.is_valid():
+        try:
+            household = services.household_create(
+                actor=actor(request),
+                division_code=form.cleaned_data["division_code"],
+                address=form.cleaned_data["address"],
+                area=form.cleaned_data["area"],
+                phone=form.cleaned_data["phone"],
+                members=form.members(),
+            )
+        except DomainError as exc:
+            _map_member_errors(form, exc)
+        else:
+            flash_done(request, f"已登记家庭 {household.number}")
+            return redirect("web:household", household_id=household.pk)
+    return render(request, "web/registry/household_form.html", {"form": form})
+
+
+@staff_view(Perm.HOUSEHOLD_VIEW)
+def person_list(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    page = paginate(request, selectors.person_list(actor=actor(request), search=search))
+    return render(request, "web/registry/person_list.html", {"page": page, "q": search})
+
+
+@staff_view(Perm.ID_NUMBER_VIEW_FULL)
+@require_http_methods(["POST"])
+def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = selectors.person_get(actor=actor(request), pk=person_id)
+    try:
+        number = services.person_reveal_id_number(
+            actor=actor(request), person=person, reason=request.POST.get("reason", "")
+        )
+    except DomainError as exc:
+        return render(request, "web/registry/_reveal.html", {"person": person, "error": exc.message}, status=422)
+    return render(request, "web/registry/_reveal.html", {"person": person, "number": number})
+
+

@@ -1,0 +1,25 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from minzheng.web import audit_views, org_views, registry_views, views
+
+app_name = "web"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", views.password_change, name="password_change"),
+    path("account/tokens/", views.tokens, name="tokens"),
+    path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("households/", registry_views.household_list, name="households"),
+    path("households/new/", registry_views.household_create, name="household_create"),
+    path("households/<int:household_id>/", registry_views.household_detail, name="household"),
+    path("persons/", registry_views.person_list, name="persons"),
+    path("persons/<int:person_id>/id-number/", registry_views.person_reveal, name="person_reveal"),
+    path("org/divisions/", org_views.division_list, name="divisions"),
+    path("org/staff/", org_views.staff_list, name="staff"),
+    path("org/staff/new/", org_views.staff_create, name="staff_create"),
+    path("org/staff/<int:staff_id>/", org_views.staff_detail, name="staff_detail"),
+    path("audit/", audit_views.audit_search, name="audit"),
+]
