@@ -1,6 +1,5 @@
 """Audit trail endpoints for auditors."""
 
-from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any

@@ -1,6 +1,5 @@
 """API authentication: the browser session (with CSRF) or a bearer token issued to a staff account."""
 
-from __future__ import annotations
 
 from typing import Any
 

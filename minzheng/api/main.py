@@ -1,6 +1,5 @@
 """The JSON API under /api/v1. Errors are always {"code", "message", "field_errors"}."""
 
-from __future__ import annotations
 
 import logging
 from typing import Any

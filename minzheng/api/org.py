@@ -1,6 +1,5 @@
 """Organisation endpoints: the current account, divisions, offices, staff and API tokens."""
 
-from __future__ import annotations
 
 from datetime import datetime
 

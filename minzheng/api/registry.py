@@ -1,6 +1,5 @@
 """Household registry endpoints (the registry issue extends these)."""
 
-from __future__ import annotations
 
 from datetime import date
 

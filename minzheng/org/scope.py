@@ -34,7 +34,7 @@ def jurisdiction_of(actor: Staff) -> Jurisdiction:
     return Jurisdiction(prefix=division.prefix, division_code=division.code, name=division.name)
 
 
-def scoped(queryset: QuerySet[M], actor: Staff, *, field: str = "division_id") -> QuerySet[M]:
+def scoped(queryset: QuerySet[M], actor: Staff, *, field: str = "division__code") -> QuerySet[M]:
     """Restrict `queryset` to the actor's jurisdiction through the division code in `field`."""
     if not actor.is_active:
         return queryset.none()

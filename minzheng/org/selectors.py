@@ -40,7 +40,7 @@ def office_list(*, actor: Staff) -> QuerySet[Office]:
 
 def staff_list(*, actor: Staff, search: str = "", office_code: str = "") -> QuerySet[Staff]:
     require(actor, Perm.ORG_VIEW)
-    qs = scoped(Staff.objects.select_related("office__division"), actor, field="office__division_id")
+    qs = scoped(Staff.objects.select_related("office__division"), actor, field="office__division__code")
     if office_code:
         qs = qs.filter(office__division_id=office_code)
     if search:

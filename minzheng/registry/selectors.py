@@ -17,7 +17,7 @@ def household_list(*, actor: Staff, search: str = "", division_code: str = "") -
     require(actor, Perm.HOUSEHOLD_VIEW)
     qs = scoped(Household.objects.all(), actor).select_related("division", "head")
     if division_code:
-        qs = qs.filter(division_id__startswith=division_code)
+        qs = qs.filter(division__code__startswith=division_code)
     search = search.strip()
     if search:
         qs = qs.filter(_household_search(search))

@@ -1,0 +1,275 @@
+"""Nothing leaks across jurisdictions: every API endpoint and every page, with every role.
+
+Each village of the test tree holds a household, a staff account and a token. For each role, an
+account at that role's natural level looks at everything through every endpoint the API publishes
+and every page the web app routes. Records outside its jurisdiction must never appear in a body,
+never be counted, and never be changed. A new endpoint or page must be added to the tables below,
+or this test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, reverse
+
+from minzheng.api.main import api
+from minzheng.core.models import AuditEvent
+from minzheng.org.models import ApiToken, Division, Staff
+from minzheng.org.roles import Role
+from minzheng.org.services import api_token_issue
+from minzheng.org.testing import VILLAGES, make_staff
+from minzheng.registry.models import Household, Person
+from minzheng.registry.testing import make_household, resident_id
+from minzheng.web import urls as web_urls
+
+HOME_OF: dict[Role, str] = {
+    Role.VILLAGE_ASSISTANT: "640202001001",
+    Role.TOWNSHIP_CLERK: "640202001000",
+    Role.TOWNSHIP_REVIEWER: "640202001000",
+    Role.TOWNSHIP_HEAD: "640202001000",
+    Role.COUNTY_REVIEWER: "640202000000",
+    Role.COUNTY_APPROVER: "640202000000",
+    Role.COUNTY_ADMIN: "640202000000",
+    Role.SUPERVISOR: "640200000000",
+    Role.AUDITOR: "640202000000",
+    Role.SYSTEM_ADMIN: "640202000000",
+    Role.SECURITY_ADMIN: "640202000000",
+    Role.AUDIT_ADMIN: "640202000000",
+}
+
+HEAD_NAMES = {code: f"户主{i}号" for i, code in enumerate(VILLAGES)}
+
+
+@dataclass
+class World:
+    households: dict[str, Household]
+    staff: dict[str, Staff]
+    tokens: dict[str, ApiToken]
+
+    def foreign(self, prefix: str) -> list[str]:
+        return [v for v in VILLAGES if not v.startswith(prefix)]
+
+    def local(self, prefix: str) -> list[str]:
+        return [v for v in VILLAGES if v.startswith(prefix)]
+
+
+@pytest.fixture
+def world(tree: dict[str, Division]) -> World:
+    creator = make_staff("creator", "640000000000", [Role.TOWNSHIP_REVIEWER])
+    households, staff, tokens = {}, {}, {}
+    for village in VILLAGES:
+        households[village] = make_household(creator, village, HEAD_NAMES[village], members=2)
+        staff[village] = make_staff(f"staff_{village}", village, [Role.VILLAGE_ASSISTANT])
+        tokens[village], _ = api_token_issue(actor=staff[village], name=f"token {village}")
+    return World(households, staff, tokens)
+
+
+def markers(world: World, village: str) -> list[str]:
+    household = world.households[village]
+    division = Division.objects.get(code=village)
+    return [household.number, HEAD_NAMES[village], f"staff_{village}", division.name, f"token {village}"]
+
+
+def assert_no_leak(body: str, world: World, foreign: list[str], where: str) -> None:
+    for village in foreign:
+        for marker in markers(world, village):
+            assert marker not in body, f"{where} leaks {marker!r} of {village}"
+
+
+def state_of(world: World, foreign: list[str]) -> list[Any]:
+    """Everything a write could change about the foreign records."""
+    rows: list[Any] = []
+    for v in foreign:
+        h = Household.objects.get(pk=world.households[v].pk)
+        s = Staff.objects.get(pk=world.staff[v].pk)
+        t = ApiToken.objects.get(pk=world.tokens[v].pk)
+        rows.append((h.address, h.phone, s.is_active, s.password, sorted(s.roles), t.revoked_at))
+    rows.append(AuditEvent.objects.filter(scope_code__in=foreign).count())
+    rows.append(Household.objects.filter(division_id__in=foreign).count())
+    rows.append(Staff.objects.filter(office__division_id__in=foreign).count())
+    return rows
+
+
+# --- API -----------------------------------------------------------------------------------
+
+PATH_PARAMS = {
+    "household_id": lambda w, v: w.households[v].pk,
+    "person_id": lambda w, v: w.households[v].head_id,
+    "staff_id": lambda w, v: w.staff[v].pk,
+    "token_id": lambda w, v: w.tokens[v].pk,
+    "code": lambda w, v: v,
+}
+
+
+def payload_for(method: str, path: str, world: World, village: str) -> dict[str, Any] | None:
+    """A request body that would succeed if the target were in scope."""
+    payloads: dict[tuple[str, str], dict[str, Any] | None] = {
+        ("post", "/api/v1/me/password"): {"old_password": "wrong-Passw0rd!", "new_password": "Another-Passw0rd!"},
+        ("post", "/api/v1/staff"): {
+            "username": f"new_{village}",
+            "full_name": "新人",
+            "office_id": Staff.objects.get(pk=world.staff[village].pk).office_id,
+            "password": "Strong-Passw0rd!",
+            "roles": ["village_assistant"],
+        },
+        ("put", "/api/v1/staff/{staff_id}/roles"): {"roles": ["township_clerk"], "reason": "测试"},
+        ("post", "/api/v1/staff/{staff_id}/active"): {"active": False, "reason": "测试"},
+        ("post", "/api/v1/staff/{staff_id}/password"): {"new_password": "Reset-Passw0rd!", "reason": "测试"},
+        ("post", "/api/v1/tokens"): None,  # issues a token to the caller itself: nothing foreign to reach
+        ("delete", "/api/v1/tokens/{token_id}"): {},
+        ("post", "/api/v1/households"): {
+            "division_code": village,
+            "address": "越权地址",
+            "area": "urban",
+            "members": [{"name": "越权登记", "id_number": resident_id(village[:6]), "relationship": "head"}],
+        },
+        ("patch", "/api/v1/households/{household_id}"): {"address": "越权修改", "phone": "", "reason": "测试"},
+        ("post", "/api/v1/persons/{person_id}/id-number"): {"reason": "测试"},
+    }
+    key = (method, path)
+    if key not in payloads:
+        pytest.fail(f"API endpoint {method.upper()} {path} is not covered by the scope-leak test")
+    return payloads[key]
+
+
+def api_operations() -> list[tuple[str, str]]:
+    schema = api.get_openapi_schema()
+    return [(method, path) for path, ops in schema["paths"].items() for method in ops]
+
+
+def expand(path: str, world: World, village: str) -> str:
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in PATH_PARAMS:
+            pytest.fail(f"path parameter {name!r} in {path} is not covered by the scope-leak test")
+        return str(PATH_PARAMS[name](world, village))
+
+    return re.sub(r"\{(\w+)\}", fill, path)
+
+
+def call(client: Client, method: str, url: str, body: dict[str, Any] | None) -> Any:
+    kwargs: dict[str, Any] = {}
+    if body is not None:
+        kwargs = {"data": json.dumps(body), "content_type": "application/json"}
+    return getattr(client, method)(url, **kwargs)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World) -> None:
+    me = make_staff(f"me_{role}", HOME_OF[role], [role])
+    prefix = Division.objects.get(code=HOME_OF[role]).prefix
+    foreign, local = world.foreign(prefix), world.local(prefix)
+    assert foreign, "every role must have records outside its jurisdiction in this test"
+    client = Client()
+    client.force_login(me)
+    before = state_of(world, foreign)
+    operations = api_operations()
+    assert len(operations) >= 15
+    for method, path in operations:
+        if "{" not in path:
+            if method == "get":
+                response = client.get(path)
+                assert response.status_code in (200, 403), (path, response.status_code)
+                assert_no_leak(response.content.decode(), world, foreign, f"GET {path} as {role}")
+                continue
+            for village in foreign:
+                body = payload_for(method, path, world, village)
+                if body is None:
+                    continue
+                response = call(client, method, path, body)
+                assert response.status_code in (403, 404, 422), (method, path, role, response.content)
+                assert_no_leak(response.content.decode(), world, foreign, f"{method} {path} as {role}")
+            continue
+        for village in foreign:
+            body = None if method == "get" else payload_for(method, path, world, village)
+            url = expand(path, world, village)
+            response = call(client, method, url, body)
+            assert response.status_code in (403, 404), (method, url, role, response.status_code, response.content)
+            assert set(response.json()) == {"code", "message", "field_errors"}
+            assert_no_leak(response.content.decode(), world, foreign, f"{method} {url} as {role}")
+    assert state_of(world, foreign) == before
+
+    # Counts: lists count only what is in scope.
+    if me.can("registry.view_household"):  # type: ignore[arg-type]
+        assert client.get("/api/v1/households").json()["count"] == len(local)
+        assert client.get("/api/v1/persons").json()["count"] == 2 * len(local)
+        for village in foreign:
+            found = client.get("/api/v1/households", {"search": HEAD_NAMES[village]}).json()
+            assert found["count"] == 0
+
+
+# --- Web pages -----------------------------------------------------------------------------
+
+PAGE_PARAMS = {
+    "household_id": lambda w, v: w.households[v].pk,
+    "person_id": lambda w, v: w.households[v].head_id,
+    "staff_id": lambda w, v: w.staff[v].pk,
+    "token_id": lambda w, v: w.tokens[v].pk,
+}
+
+POST_ONLY = {"web:person_reveal", "web:token_revoke", "web:logout"}
+PUBLIC = {"web:login"}
+
+
+def web_routes() -> list[tuple[str, list[str]]]:
+    routes = []
+    for pattern in web_urls.urlpatterns:
+        assert isinstance(pattern, URLPattern)
+        routes.append((f"web:{pattern.name}", list(pattern.pattern.converters)))
+    return routes
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
+    me = make_staff(f"me_{role}", HOME_OF[role], [role])
+    prefix = Division.objects.get(code=HOME_OF[role]).prefix
+    foreign, local = world.foreign(prefix), world.local(prefix)
+    client = Client()
+    client.force_login(me)
+    before = state_of(world, foreign)
+    for name, params in web_routes():
+        if name in PUBLIC or name == "web:logout":
+            continue
+        if not params:
+            response = client.get(reverse(name))
+            assert response.status_code in (200, 403), (name, response.status_code)
+            page = response.content.decode()
+            assert_no_leak(page, world, foreign, f"{name} as {role}")
+            if name == "web:households" and response.status_code == 200:
+                assert f"共 {len(local)} 条" in page
+            continue
+        for village in foreign:
+            missing = [p for p in params if p not in PAGE_PARAMS]
+            if missing:
+                pytest.fail(f"page {name} has parameters {missing} not covered by the scope-leak test")
+            url = reverse(name, kwargs={p: PAGE_PARAMS[p](world, village) for p in params})
+            method = "post" if name in POST_ONLY else "get"
+            response = getattr(client, method)(url, {"reason": "测试", "action": "deactivate"})
+            if name == "web:token_revoke":
+                # Revoking only ever looks at the caller's own tokens; a foreign id is ignored.
+                assert response.status_code == 302
+            else:
+                assert response.status_code in (403, 404), (name, url, role, response.status_code)
+                assert_no_leak(response.content.decode(), world, foreign, f"{name} {url} as {role}")
+            # A POST to a detail page is an action: it must not reach a foreign record either.
+            if method == "get" and name == "web:staff_detail":
+                posted = client.post(url, {"action": "deactivate", "reason": "测试"})
+                assert posted.status_code in (403, 404)
+    # Browsing to a foreign branch of the division tree, and searching for foreign names.
+    if me.can("org.view"):  # type: ignore[arg-type]
+        for village in foreign:
+            assert client.get(reverse("web:divisions"), {"parent": village}).status_code == 404
+    if me.can("registry.view_household"):  # type: ignore[arg-type]
+        for village in foreign:
+            page = client.get(reverse("web:households"), {"q": HEAD_NAMES[village]}).content.decode()
+            assert "共 0 条" in page
+            page = client.get(reverse("web:persons"), {"q": HEAD_NAMES[village]}).content.decode()
+            assert "共 0 条" in page
+    assert state_of(world, foreign) == before
+    assert Person.objects.filter(name="越权登记").count() == 0

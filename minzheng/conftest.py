@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from minzheng.org.models import Division, Staff
+from minzheng.org.roles import Role
+from minzheng.org.testing import build_tree, make_staff
+
+
+@pytest.fixture
+def tree(db: None) -> dict[str, Division]:
+    return build_tree()
+
+
+@pytest.fixture
+def county_admin(tree: dict[str, Division]) -> Staff:
+    return make_staff("county_admin", "640202000000", [Role.COUNTY_ADMIN])
+
+
+@pytest.fixture
+def village_assistant(tree: dict[str, Division]) -> Staff:
+    return make_staff("assistant", "640202001001", [Role.VILLAGE_ASSISTANT])
+
+
+@pytest.fixture
+def township_clerk(tree: dict[str, Division]) -> Staff:
+    return make_staff("clerk", "640202001000", [Role.TOWNSHIP_CLERK])
+
+
+@pytest.fixture
+def auditor(tree: dict[str, Division]) -> Staff:
+    return make_staff("auditor", "640202000000", [Role.AUDITOR])
