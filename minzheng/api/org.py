@@ -4,7 +4,7 @@
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from minzheng.core.errors import NotFound
@@ -138,11 +138,11 @@ def me(request: HttpRequest) -> dict[str, object]:
 
 
 @router.post("/me/password", response={204: None, 422: ErrorOut}, summary="修改本人密码")
-def change_password(request: HttpRequest, payload: PasswordChangeIn) -> tuple[int, None]:
+def change_password(request: HttpRequest, payload: PasswordChangeIn) -> Status:
     services.staff_change_password(
         staff=actor(request), old_password=payload.old_password, new_password=payload.new_password
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/divisions", response=list[DivisionOut], summary="管辖范围内的行政区划")
@@ -181,7 +181,7 @@ def _office_in_scope(request: HttpRequest, office_id: int) -> Office:
 
 
 @router.post("/staff", response={201: StaffOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}, summary="新建工作人员账号")
-def staff_create(request: HttpRequest, payload: StaffIn) -> tuple[int, Staff]:
+def staff_create(request: HttpRequest, payload: StaffIn) -> Status:
     staff = services.staff_create(
         actor=actor(request),
         username=payload.username,
@@ -192,7 +192,7 @@ def staff_create(request: HttpRequest, payload: StaffIn) -> tuple[int, Staff]:
         phone=payload.phone,
         reason=payload.reason,
     )
-    return 201, staff
+    return Status(201, staff)
 
 
 @router.put("/staff/{staff_id}/roles", response={200: StaffOut, 403: ErrorOut, 422: ErrorOut}, summary="设置角色")
@@ -210,12 +210,12 @@ def staff_active(request: HttpRequest, staff_id: int, payload: ActiveIn) -> Staf
 @router.post(
     "/staff/{staff_id}/password", response={204: None, 403: ErrorOut, 422: ErrorOut}, summary="重置密码（安全管理员）"
 )
-def staff_password(request: HttpRequest, staff_id: int, payload: PasswordResetIn) -> tuple[int, None]:
+def staff_password(request: HttpRequest, staff_id: int, payload: PasswordResetIn) -> Status:
     staff = selectors.staff_get(actor=actor(request), pk=staff_id)
     services.staff_reset_password(
         actor=actor(request), staff=staff, new_password=payload.new_password, reason=payload.reason
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/tokens", response=list[TokenOut], summary="本人的API令牌")
@@ -226,13 +226,13 @@ def tokens(request: HttpRequest) -> object:
 @router.post("/tokens", response={201: TokenCreatedOut, 422: ErrorOut}, summary="签发API令牌（只显示一次）")
 def token_issue(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, object]]:
     token, raw = services.api_token_issue(actor=actor(request), name=payload.name, expires_at=payload.expires_at)
-    return 201, {**TokenOut.from_orm(token).dict(), "token": raw}
+    return Status(201, {**TokenOut.from_orm(token).dict(), "token": raw})
 
 
 @router.delete("/tokens/{token_id}", response={204: None, 404: ErrorOut}, summary="吊销API令牌")
-def token_revoke(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def token_revoke(request: HttpRequest, token_id: int) -> Status:
     token = selectors.api_token_list(actor=actor(request)).filter(pk=token_id).first()
     if token is None:
         raise NotFound()
     services.api_token_revoke(actor=actor(request), token=token)
-    return 204, None
+    return Status(204, None)

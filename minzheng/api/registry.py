@@ -4,7 +4,7 @@
 from datetime import date
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from minzheng.api.org import ErrorOut, actor
@@ -95,7 +95,7 @@ def household(request: HttpRequest, household_id: int) -> Household:
     response={201: HouseholdDetailOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="登记家庭及成员",
 )
-def household_create(request: HttpRequest, payload: HouseholdIn) -> tuple[int, Household]:
+def household_create(request: HttpRequest, payload: HouseholdIn) -> Status:
     created = services.household_create(
         actor=actor(request),
         division_code=payload.division_code,
@@ -105,7 +105,7 @@ def household_create(request: HttpRequest, payload: HouseholdIn) -> tuple[int, H
         members=[services.MemberInput(**m.dict()) for m in payload.members],
         reason=payload.reason,
     )
-    return 201, selectors.household_get(actor=actor(request), pk=created.pk)
+    return Status(201, selectors.household_get(actor=actor(request), pk=created.pk))
 
 
 @router.patch(

@@ -47,8 +47,9 @@ class DivisionRow:
     name: str
 
 
-def _village_kind(name: str) -> DivisionKind:
-    return DivisionKind.VILLAGE if name.endswith("村委会") or name.endswith("村民委员会") else DivisionKind.COMMUNITY
+def _village_kind(code12: str) -> DivisionKind:
+    """GB/T 10114: village-level codes 001-199 are residents' committees (社区), 200-399 villagers'."""
+    return DivisionKind.VILLAGE if 200 <= int(code12[9:]) <= 399 else DivisionKind.COMMUNITY
 
 
 def _township_kind(kind: str) -> DivisionKind:
@@ -116,7 +117,7 @@ def _division_objects(source: Path, prefix: str) -> list[Division]:
                 township_kinds[code.code12] = kind
                 urban_rural = ""
             elif code.level == DivisionLevel.VILLAGE:
-                kind = _village_kind(row.name)
+                kind = _village_kind(code.code12)
                 urban_rural = _urban_rural(kind, township_kinds.get(code.code12[:9] + "000", DivisionKind.TOWN))
             else:
                 kind = level_kind[DivisionLevel(code.level)]
