@@ -38,7 +38,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     CI runs the whole suite on PostgreSQL as well, where these tests do run."""
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         (drop if item.get_closest_marker("postgresql") else keep).append(item)
     if drop:

@@ -1,6 +1,5 @@
 """Audit trail endpoints for auditors."""
 
-
 from datetime import date, datetime
 from typing import Any
 

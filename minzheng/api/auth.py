@@ -1,6 +1,5 @@
 """API authentication: the browser session (with CSRF) or a bearer token issued to a staff account."""
 
-
 from typing import Any
 
 from django.http import HttpRequest

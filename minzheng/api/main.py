@@ -1,6 +1,5 @@
 """The JSON API under /api/v1. Errors are always {"code", "message", "field_errors"}."""
 
-
 import logging
 from typing import Any
 
@@ -37,7 +36,9 @@ def _field_path(loc: list[Any]) -> str:
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return api.create_response(request, error_body(exc.code, exc.message, exc.field_errors), status=exc.status)
+    return api.create_response(
+        request, error_body(exc.code, exc.message, exc.field_errors), status=exc.status
+    )
 
 
 @api.exception_handler(ValidationError)
@@ -45,12 +46,16 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
     fields: dict[str, list[str]] = {}
     for err in exc.errors:
         fields.setdefault(_field_path(list(err.get("loc", []))), []).append(str(err.get("msg", "无效")))
-    return api.create_response(request, error_body("invalid", "输入有误，请检查后重新提交", fields), status=422)
+    return api.create_response(
+        request, error_body("invalid", "输入有误，请检查后重新提交", fields), status=422
+    )
 
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(request, error_body("unauthenticated", "请先登录或提供有效的访问令牌"), status=401)
+    return api.create_response(
+        request, error_body("unauthenticated", "请先登录或提供有效的访问令牌"), status=401
+    )
 
 
 @api.exception_handler(DjangoPermissionDenied)
@@ -71,7 +76,9 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Exception)
 def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("unhandled API error", exc_info=exc)
-    return api.create_response(request, error_body("server_error", "服务器内部错误，已记录，请联系管理员"), status=500)
+    return api.create_response(
+        request, error_body("server_error", "服务器内部错误，已记录，请联系管理员"), status=500
+    )
 
 
 api.add_router("/", org.router)

@@ -1,6 +1,5 @@
 """Organisation endpoints: the current account, divisions, offices, staff and API tokens."""
 
-
 from datetime import datetime
 
 from django.http import HttpRequest
@@ -180,7 +179,11 @@ def _office_in_scope(request: HttpRequest, office_id: int) -> Office:
     return office
 
 
-@router.post("/staff", response={201: StaffOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}, summary="新建工作人员账号")
+@router.post(
+    "/staff",
+    response={201: StaffOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="新建工作人员账号",
+)
 def staff_create(request: HttpRequest, payload: StaffIn) -> Status:
     staff = services.staff_create(
         actor=actor(request),
@@ -195,20 +198,32 @@ def staff_create(request: HttpRequest, payload: StaffIn) -> Status:
     return Status(201, staff)
 
 
-@router.put("/staff/{staff_id}/roles", response={200: StaffOut, 403: ErrorOut, 422: ErrorOut}, summary="设置角色")
+@router.put(
+    "/staff/{staff_id}/roles", response={200: StaffOut, 403: ErrorOut, 422: ErrorOut}, summary="设置角色"
+)
 def staff_roles(request: HttpRequest, staff_id: int, payload: RolesIn) -> Staff:
     staff = selectors.staff_get(actor=actor(request), pk=staff_id)
-    return services.staff_set_roles(actor=actor(request), staff=staff, roles=payload.roles, reason=payload.reason)
-
-
-@router.post("/staff/{staff_id}/active", response={200: StaffOut, 403: ErrorOut, 422: ErrorOut}, summary="启用或停用账号")
-def staff_active(request: HttpRequest, staff_id: int, payload: ActiveIn) -> Staff:
-    staff = selectors.staff_get(actor=actor(request), pk=staff_id)
-    return services.staff_set_active(actor=actor(request), staff=staff, active=payload.active, reason=payload.reason)
+    return services.staff_set_roles(
+        actor=actor(request), staff=staff, roles=payload.roles, reason=payload.reason
+    )
 
 
 @router.post(
-    "/staff/{staff_id}/password", response={204: None, 403: ErrorOut, 422: ErrorOut}, summary="重置密码（安全管理员）"
+    "/staff/{staff_id}/active",
+    response={200: StaffOut, 403: ErrorOut, 422: ErrorOut},
+    summary="启用或停用账号",
+)
+def staff_active(request: HttpRequest, staff_id: int, payload: ActiveIn) -> Staff:
+    staff = selectors.staff_get(actor=actor(request), pk=staff_id)
+    return services.staff_set_active(
+        actor=actor(request), staff=staff, active=payload.active, reason=payload.reason
+    )
+
+
+@router.post(
+    "/staff/{staff_id}/password",
+    response={204: None, 403: ErrorOut, 422: ErrorOut},
+    summary="重置密码（安全管理员）",
 )
 def staff_password(request: HttpRequest, staff_id: int, payload: PasswordResetIn) -> Status:
     staff = selectors.staff_get(actor=actor(request), pk=staff_id)
@@ -224,8 +239,10 @@ def tokens(request: HttpRequest) -> object:
 
 
 @router.post("/tokens", response={201: TokenCreatedOut, 422: ErrorOut}, summary="签发API令牌（只显示一次）")
-def token_issue(request: HttpRequest, payload: TokenIn) -> tuple[int, dict[str, object]]:
-    token, raw = services.api_token_issue(actor=actor(request), name=payload.name, expires_at=payload.expires_at)
+def token_issue(request: HttpRequest, payload: TokenIn) -> Status:
+    token, raw = services.api_token_issue(
+        actor=actor(request), name=payload.name, expires_at=payload.expires_at
+    )
     return Status(201, {**TokenOut.from_orm(token).dict(), "token": raw})
 
 

@@ -1,6 +1,5 @@
 """Household registry endpoints (the registry issue extends these)."""
 
-
 from datetime import date
 
 from django.http import HttpRequest
@@ -109,12 +108,18 @@ def household_create(request: HttpRequest, payload: HouseholdIn) -> Status:
 
 
 @router.patch(
-    "/households/{household_id}", response={200: HouseholdDetailOut, 403: ErrorOut, 422: ErrorOut}, summary="修改家庭信息"
+    "/households/{household_id}",
+    response={200: HouseholdDetailOut, 403: ErrorOut, 422: ErrorOut},
+    summary="修改家庭信息",
 )
 def household_update(request: HttpRequest, household_id: int, payload: HouseholdPatch) -> Household:
     current = selectors.household_get(actor=actor(request), pk=household_id)
     services.household_update(
-        actor=actor(request), household=current, address=payload.address, phone=payload.phone, reason=payload.reason
+        actor=actor(request),
+        household=current,
+        address=payload.address,
+        phone=payload.phone,
+        reason=payload.reason,
     )
     return selectors.household_get(actor=actor(request), pk=household_id)
 

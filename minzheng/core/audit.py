@@ -132,7 +132,9 @@ def verify_chain(*, batch: int = 5000) -> ChainReport:
             if event.seq > prev_seq + 1:
                 detail = f"第{prev_seq + 1}至{event.seq - 1}号记录缺失（被删除）"
                 return ChainReport(checked, ChainProblem(prev_seq + 1, "deleted", detail))
-            return ChainReport(checked, ChainProblem(event.seq, "inserted", "记录不在哈希链上（被插入或替换）"))
+            return ChainReport(
+                checked, ChainProblem(event.seq, "inserted", "记录不在哈希链上（被插入或替换）")
+            )
         if event.seq != prev_seq + 1:
             return ChainReport(checked, ChainProblem(event.seq, "inserted", "序号不连续"))
         prev_hash, prev_seq = event.hash, event.seq

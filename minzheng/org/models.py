@@ -11,7 +11,6 @@ from minzheng.core.identifiers import DivisionLevel
 from minzheng.core.permissions import Perm
 from minzheng.org.roles import SEPARATED_ROLES, Role, permissions_for
 
-
 # The constraint tying a division's level to its prefix length uses the Length transform.
 models.CharField.register_lookup(Length, "length")
 
@@ -38,9 +37,13 @@ class Division(models.Model):
     code = models.CharField("统计用区划代码", max_length=12, primary_key=True)
     prefix = models.CharField(max_length=12, unique=True)
     name = models.CharField("名称", max_length=100)
-    level = models.PositiveSmallIntegerField("层级", choices=[(lv.value, lv.name.lower()) for lv in DivisionLevel])
+    level = models.PositiveSmallIntegerField(
+        "层级", choices=[(lv.value, lv.name.lower()) for lv in DivisionLevel]
+    )
     kind = models.CharField("类别", max_length=16, choices=DivisionKind.choices)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     urban_rural_code = models.CharField("城乡分类代码", max_length=3, blank=True)
     is_active = models.BooleanField("有效", default=True)
 
@@ -62,7 +65,8 @@ class Division(models.Model):
                 name="division_prefix_matches_level",
             ),
             models.CheckConstraint(
-                condition=models.Q(level=1, parent__isnull=True) | models.Q(level__gt=1, parent__isnull=False),
+                condition=models.Q(level=1, parent__isnull=True)
+                | models.Q(level__gt=1, parent__isnull=False),
                 name="division_parent_unless_province",
             ),
         ]

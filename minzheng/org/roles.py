@@ -28,7 +28,9 @@ SEPARATED_ROLES: frozenset[str] = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_AD
 _READ = {Perm.ORG_VIEW, Perm.HOUSEHOLD_VIEW, Perm.CASE_VIEW}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.VILLAGE_ASSISTANT: frozenset(_READ | {Perm.HOUSEHOLD_CHANGE, Perm.CASE_INTAKE, Perm.CASE_INVESTIGATE}),
+    Role.VILLAGE_ASSISTANT: frozenset(
+        _READ | {Perm.HOUSEHOLD_CHANGE, Perm.CASE_INTAKE, Perm.CASE_INVESTIGATE}
+    ),
     Role.TOWNSHIP_CLERK: frozenset(
         _READ | {Perm.HOUSEHOLD_CHANGE, Perm.CASE_INTAKE, Perm.ID_NUMBER_VIEW_FULL, Perm.EXPORT}
     ),
@@ -48,7 +50,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     ),
     Role.COUNTY_REVIEWER: frozenset(
         _READ
-        | {Perm.CASE_REVIEW_COUNTY, Perm.ID_NUMBER_VIEW_FULL, Perm.REPORT_VIEW, Perm.EXPORT, Perm.PAYMENT_VIEW}
+        | {
+            Perm.CASE_REVIEW_COUNTY,
+            Perm.ID_NUMBER_VIEW_FULL,
+            Perm.REPORT_VIEW,
+            Perm.EXPORT,
+            Perm.PAYMENT_VIEW,
+        }
     ),
     Role.COUNTY_APPROVER: frozenset(
         _READ
@@ -74,7 +82,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     ),
     Role.SUPERVISOR: frozenset(_READ | {Perm.PAYMENT_VIEW, Perm.REPORT_VIEW}),
     Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW, Perm.HOUSEHOLD_VIEW, Perm.CASE_VIEW}),
-    Role.SYSTEM_ADMIN: frozenset({Perm.ORG_VIEW, Perm.SYSTEM_MANAGE, Perm.DIVISION_MANAGE, Perm.STAFF_MANAGE}),
+    Role.SYSTEM_ADMIN: frozenset(
+        {Perm.ORG_VIEW, Perm.SYSTEM_MANAGE, Perm.DIVISION_MANAGE, Perm.STAFF_MANAGE}
+    ),
     Role.SECURITY_ADMIN: frozenset({Perm.ORG_VIEW, Perm.SECURITY_MANAGE}),
     Role.AUDIT_ADMIN: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW}),
 }

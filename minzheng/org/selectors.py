@@ -15,7 +15,9 @@ from minzheng.org.models import ApiToken, Division, Office, Staff
 from minzheng.org.scope import jurisdiction_of, require, scoped
 
 
-def division_list(*, actor: Staff, parent_code: str | None = None, level: int | None = None) -> QuerySet[Division]:
+def division_list(
+    *, actor: Staff, parent_code: str | None = None, level: int | None = None
+) -> QuerySet[Division]:
     require(actor, Perm.ORG_VIEW)
     qs = scoped(Division.objects.all(), actor, field="code")
     if parent_code:

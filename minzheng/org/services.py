@@ -118,7 +118,9 @@ def _division_objects(source: Path, prefix: str) -> list[Division]:
                 urban_rural = ""
             elif code.level == DivisionLevel.VILLAGE:
                 kind = _village_kind(code.code12)
-                urban_rural = _urban_rural(kind, township_kinds.get(code.code12[:9] + "000", DivisionKind.TOWN))
+                urban_rural = _urban_rural(
+                    kind, township_kinds.get(code.code12[:9] + "000", DivisionKind.TOWN)
+                )
             else:
                 kind = level_kind[DivisionLevel(code.level)]
                 urban_rural = ""
@@ -185,7 +187,9 @@ def office_name_for(division: Division) -> str:
 def _offices_for(divisions: Iterable[Division]) -> int:
     divisions = list(divisions)
     have = set(
-        Office.objects.filter(division_id__in=[d.code for d in divisions]).values_list("division_id", flat=True)
+        Office.objects.filter(division_id__in=[d.code for d in divisions]).values_list(
+            "division_id", flat=True
+        )
     )
     offices = [
         Office(name=office_name_for(d), kind=OFFICE_KIND_FOR_LEVEL[d.level], division_id=d.code)
@@ -393,9 +397,7 @@ def token_digest(raw: str) -> str:
 
 
 @transaction.atomic
-def api_token_issue(
-    *, actor: Staff, name: str, expires_at: datetime | None = None
-) -> tuple[ApiToken, str]:
+def api_token_issue(*, actor: Staff, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
     """Issue a token for the actor's own account; the raw value is returned once and never stored."""
     if not name.strip():
         raise InvalidInput(field_errors={"name": ["请填写用途"]})

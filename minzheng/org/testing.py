@@ -50,7 +50,9 @@ def build_tree() -> dict[str, Division]:
             urban_rural_code=urban_rural,
         )
         Office.objects.create(
-            name=office_name_for(divisions[code]), kind=OFFICE_KIND_FOR_LEVEL[parsed.level], division=divisions[code]
+            name=office_name_for(divisions[code]),
+            kind=OFFICE_KIND_FOR_LEVEL[parsed.level],
+            division=divisions[code],
         )
     return divisions
 

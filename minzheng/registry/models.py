@@ -32,7 +32,9 @@ class Household(models.Model):
     """A household (家庭) as registered for social assistance, belonging to one village/community."""
 
     number = models.CharField("家庭编号", max_length=20, unique=True)
-    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="households", verbose_name="村/社区")
+    division = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="households", verbose_name="村/社区"
+    )
     address = models.CharField("住址", max_length=200)
     area = models.CharField("城乡类别", max_length=8, choices=Area.choices)
     head = models.ForeignKey(
@@ -88,7 +90,9 @@ class Membership(models.Model):
         ordering = ["household_id", "start_date"]
         constraints = [
             models.UniqueConstraint(
-                fields=["person"], condition=models.Q(end_date__isnull=True), name="membership_one_open_per_person"
+                fields=["person"],
+                condition=models.Q(end_date__isnull=True),
+                name="membership_one_open_per_person",
             ),
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),

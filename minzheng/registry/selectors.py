@@ -33,7 +33,9 @@ def _household_search(term: str) -> Q:
         if term.isdigit() and len(term) >= 12:
             return Q(number__startswith=term)
         return Q(memberships__person__name=term, memberships__end_date__isnull=True) | Q(number=term)
-    return Q(memberships__person__id_digest=protect.lookup_digest(rid.number), memberships__end_date__isnull=True)
+    return Q(
+        memberships__person__id_digest=protect.lookup_digest(rid.number), memberships__end_date__isnull=True
+    )
 
 
 def household_get(*, actor: Staff, pk: int) -> Household:
@@ -44,7 +46,9 @@ def household_get(*, actor: Staff, pk: int) -> Household:
         .prefetch_related(
             Prefetch(
                 "memberships",
-                queryset=Membership.objects.filter(end_date__isnull=True).select_related("person").order_by("pk"),
+                queryset=Membership.objects.filter(end_date__isnull=True)
+                .select_related("person")
+                .order_by("pk"),
                 to_attr="current_memberships",
             )
         )

@@ -98,9 +98,8 @@ def household_create(
     division = Division.objects.select_for_update().filter(code=division_code).first()
     if division is None or division.level != DivisionLevel.VILLAGE:
         errors["division_code"] = ["须选择一个村（社区）"]
-    if errors:
+    if errors or division is None:
         raise InvalidInput(field_errors=errors)
-    assert division is not None
     require_in_scope(actor, division.code)
 
     parsed = [(m, parse_resident_id(m.id_number)) for m in members]
@@ -142,7 +141,9 @@ def household_create(
             for p, (m, _) in zip(people, parsed, strict=True)
         ]
     )
-    household.head = next(p for p, (m, _) in zip(people, parsed, strict=True) if m.relationship == Relationship.HEAD)
+    household.head = next(
+        p for p, (m, _) in zip(people, parsed, strict=True) if m.relationship == Relationship.HEAD
+    )
     household.save(update_fields=["head"])
     audit_record(
         actor=actor,
@@ -157,7 +158,9 @@ def household_create(
 
 
 @transaction.atomic
-def household_update(*, actor: Staff, household: Household, address: str, phone: str, reason: str) -> Household:
+def household_update(
+    *, actor: Staff, household: Household, address: str, phone: str, reason: str
+) -> Household:
     require(actor, Perm.HOUSEHOLD_CHANGE)
     require_in_scope(actor, household.division_id)
     if not address.strip():

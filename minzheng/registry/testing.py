@@ -30,4 +30,6 @@ def make_household(actor: Staff, village: str, head_name: str, *, members: int =
             )
         )
     area = "rural" if village.endswith(("201",)) else "urban"
-    return household_create(actor=actor, division_code=village, address=f"{head_name}住址1号", area=area, members=people)
+    return household_create(
+        actor=actor, division_code=village, address=f"{head_name}住址1号", area=area, members=people
+    )

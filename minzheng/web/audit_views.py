@@ -16,8 +16,12 @@ class AuditSearchForm(BootstrapForm):
     actor_username = forms.CharField(label="操作人用户名", required=False)
     object_type = forms.CharField(label="对象类型", required=False)
     object_id = forms.CharField(label="对象编号", required=False)
-    date_from = forms.DateField(label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 @staff_view(Perm.AUDIT_VIEW)
@@ -29,4 +33,6 @@ def audit_search(request: HttpRequest) -> HttpResponse:
     page = paginate(request, audit_event_search(actor=actor(request), query=query))
     params = request.GET.copy()
     params.pop("page", None)
-    return render(request, "web/audit/search.html", {"form": form, "page": page, "params": params.urlencode()})
+    return render(
+        request, "web/audit/search.html", {"form": form, "page": page, "params": params.urlencode()}
+    )

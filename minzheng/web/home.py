@@ -28,7 +28,11 @@ def pending_work(staff: Staff) -> list[WorkItem]:
         items.append(WorkItem("请修改初始密码", 1, reverse("web:password_change"), "danger"))
     if staff.can(Perm.HOUSEHOLD_VIEW):
         items.append(
-            WorkItem("管辖范围内登记家庭", registry_selectors.household_count(actor=staff), reverse("web:households"))
+            WorkItem(
+                "管辖范围内登记家庭",
+                registry_selectors.household_count(actor=staff),
+                reverse("web:households"),
+            )
         )
     if staff.can(Perm.SECURITY_MANAGE):
         in_scope = org_selectors.staff_list(actor=staff).values_list("username", flat=True)
@@ -40,6 +44,11 @@ def pending_work(staff: Staff) -> list[WorkItem]:
         items.append(WorkItem("尚未修改初始密码的账号", must_change, reverse("web:staff"), "secondary"))
     if staff.can(Perm.AUDIT_VIEW):
         items.append(
-            WorkItem("管辖范围内审计记录", org_selectors.audit_event_search(actor=staff, query=org_selectors.AuditQuery()).count(), reverse("web:audit"), "secondary")
+            WorkItem(
+                "管辖范围内审计记录",
+                org_selectors.audit_event_search(actor=staff, query=org_selectors.AuditQuery()).count(),
+                reverse("web:audit"),
+                "secondary",
+            )
         )
     return items

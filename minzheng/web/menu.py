@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from minzheng.core.permissions import Perm
@@ -13,7 +14,7 @@ from minzheng.org.models import Staff
 
 @dataclass(frozen=True)
 class MenuItem:
-    label: str
+    label: str | Promise
     url_name: str
     perm: Perm | None
     section: str
@@ -30,7 +31,7 @@ MENU: tuple[MenuItem, ...] = (
 
 
 def menu_for(staff: Staff, current_path: str) -> list[dict[str, object]]:
-    items = []
+    items: list[dict[str, object]] = []
     for item in MENU:
         if item.perm is not None and not staff.can(item.perm):
             continue

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 from minzheng.core.errors import DomainError
 from minzheng.core.permissions import Perm
 from minzheng.org import selectors, services
+from minzheng.org.models import Division
 from minzheng.org.roles import ROLE_PERMISSIONS, Role
 from minzheng.org.scope import jurisdiction_of
 from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, paginate, staff_view
@@ -23,12 +24,14 @@ def division_list(request: HttpRequest) -> HttpResponse:
     parent_code = request.GET.get("parent") or jurisdiction_of(staff).division_code
     parent = selectors.division_get(actor=staff, code=parent_code)
     children = selectors.division_list(actor=staff, parent_code=parent.code)
-    crumbs = []
-    node = parent
+    crumbs: list[Division] = []
+    node: Division | None = parent
     while node is not None and jurisdiction_of(staff).contains(node.code):
         crumbs.insert(0, node)
         node = node.parent
-    return render(request, "web/org/division_list.html", {"parent": parent, "children": children, "crumbs": crumbs})
+    return render(
+        request, "web/org/division_list.html", {"parent": parent, "children": children, "crumbs": crumbs}
+    )
 
 
 @staff_view(Perm.ORG_VIEW)
@@ -54,7 +57,11 @@ class StaffForm(BootstrapForm):
     full_name = forms.CharField(label="姓名", max_length=60)
     office = forms.ChoiceField(label="所属机构")
     phone = forms.CharField(label="手机号", max_length=20, required=False)
-    password = forms.CharField(label="初始密码", widget=forms.PasswordInput, help_text="至少10位，含大小写字母、数字、符号中的至少3类；首次登录须修改。")
+    password = forms.CharField(
+        label="初始密码",
+        widget=forms.PasswordInput,
+        help_text="至少10位，含大小写字母、数字、符号中的至少3类；首次登录须修改。",
+    )
     roles = forms.MultipleChoiceField(label="角色", choices=Role.choices, widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args: object, offices: list[tuple[int, str]], **kwargs: object) -> None:
@@ -89,7 +96,9 @@ def staff_create(request: HttpRequest) -> HttpResponse:
 
 
 class RolesForm(BootstrapForm):
-    roles = forms.MultipleChoiceField(label="角色", choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False)
+    roles = forms.MultipleChoiceField(
+        label="角色", choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
+    )
     reason = forms.CharField(label="原因", max_length=200)
 
 
@@ -117,7 +126,10 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
                 roles_form = RolesForm(request.POST)
                 if roles_form.is_valid():
                     services.staff_set_roles(
-                        actor=me, staff=staff, roles=roles_form.cleaned_data["roles"], reason=roles_form.cleaned_data["reason"]
+                        actor=me,
+                        staff=staff,
+                        roles=roles_form.cleaned_data["roles"],
+                        reason=roles_form.cleaned_data["reason"],
                     )
                     flash_done(request, "角色已更新")
                     return redirect("web:staff_detail", staff_id=staff.pk)
@@ -125,7 +137,10 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
                 active_form = ReasonForm(request.POST)
                 if active_form.is_valid():
                     services.staff_set_active(
-                        actor=me, staff=staff, active=action == "activate", reason=active_form.cleaned_data["reason"]
+                        actor=me,
+                        staff=staff,
+                        active=action == "activate",
+                        reason=active_form.cleaned_data["reason"],
                     )
                     flash_done(request, "账号已启用" if action == "activate" else "账号已停用")
                     return redirect("web:staff_detail", staff_id=staff.pk)
@@ -141,7 +156,9 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
                     flash_done(request, "密码已重置，该账号下次登录须修改密码")
                     return redirect("web:staff_detail", staff_id=staff.pk)
             elif action == "unlock":
-                services.staff_unlock(actor=me, staff=staff, reason=request.POST.get("reason", "") or "解除登录锁定")
+                services.staff_unlock(
+                    actor=me, staff=staff, reason=request.POST.get("reason", "") or "解除登录锁定"
+                )
                 flash_done(request, "已解除锁定")
                 return redirect("web:staff_detail", staff_id=staff.pk)
         except DomainError as exc:

@@ -44,23 +44,29 @@ class HouseholdForm(BootstrapForm):
         for i in range(MEMBER_ROWS):
             required = i == 0
             self.fields[f"m{i}_name"] = forms.CharField(label="姓名", max_length=60, required=required)
-            self.fields[f"m{i}_id_number"] = forms.CharField(label="身份证号", max_length=18, required=required)
+            self.fields[f"m{i}_id_number"] = forms.CharField(
+                label="身份证号", max_length=18, required=required
+            )
             self.fields[f"m{i}_relationship"] = forms.ChoiceField(
                 label="与户主关系",
-                choices=[("", "—")] + list(Relationship.choices),
+                choices=[("", "—"), *Relationship.choices],
                 required=required,
                 initial=Relationship.HEAD if i == 0 else "",
             )
         self.style_fields()
 
     def member_rows(self) -> list[list[forms.BoundField]]:
-        return [[self[f"m{i}_{f}"] for f in ("name", "id_number", "relationship")] for i in range(MEMBER_ROWS)]
+        return [
+            [self[f"m{i}_{f}"] for f in ("name", "id_number", "relationship")] for i in range(MEMBER_ROWS)
+        ]
 
     def members(self) -> list[services.MemberInput]:
         data = self.cleaned_data
         return [
             services.MemberInput(
-                name=data[f"m{i}_name"], id_number=data[f"m{i}_id_number"], relationship=data[f"m{i}_relationship"]
+                name=data[f"m{i}_name"],
+                id_number=data[f"m{i}_id_number"],
+                relationship=data[f"m{i}_relationship"],
             )
             for i in range(MEMBER_ROWS)
             if data.get(f"m{i}_name") or data.get(f"m{i}_id_number")
@@ -85,7 +91,9 @@ def _map_member_errors(form: HouseholdForm, exc: DomainError) -> None:
 def household_create(request: HttpRequest) -> HttpResponse:
     villages = [
         (d.code, f"{d.parent.name if d.parent else ''} {d.name}")
-        for d in org_selectors.division_list(actor=actor(request), level=DivisionLevel.VILLAGE).select_related("parent")
+        for d in org_selectors.division_list(
+            actor=actor(request), level=DivisionLevel.VILLAGE
+        ).select_related("parent")
     ]
     form = HouseholdForm(request.POST or None, villages=villages)
     if request.method == "POST" and form.is_valid():
@@ -122,7 +130,7 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
             actor=actor(request), person=person, reason=request.POST.get("reason", "")
         )
     except DomainError as exc:
-        return render(request, "web/registry/_reveal.html", {"person": person, "error": exc.message}, status=422)
+        return render(
+            request, "web/registry/_reveal.html", {"person": person, "error": exc.message}, status=422
+        )
     return render(request, "web/registry/_reveal.html", {"person": person, "number": number})
-
-

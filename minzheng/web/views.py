@@ -11,10 +11,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from minzheng.core.errors import DomainError
-from minzheng.web import home as home_work
-from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, staff_view
 from minzheng.org import selectors as org_selectors
 from minzheng.org import services as org_services
+from minzheng.web import home as home_work
+from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, staff_view
 
 
 class LoginForm(AuthenticationForm):
@@ -112,16 +112,26 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(
-        request, "web/error.html", {"status": 404, "message": "页面或记录不存在，或不在您的管辖范围内。"}, status=404
+        request,
+        "web/error.html",
+        {"status": 404, "message": "页面或记录不存在，或不在您的管辖范围内。"},
+        status=404,
     )
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "web/error.html", {"status": 403, "message": "您没有执行此操作的权限。"}, status=403)
+    return render(
+        request, "web/error.html", {"status": 403, "message": "您没有执行此操作的权限。"}, status=403
+    )
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/error.html", {"status": 500, "message": "服务器内部错误，已记录，请联系管理员。"}, status=500)
+    return render(
+        request,
+        "web/error.html",
+        {"status": 500, "message": "服务器内部错误，已记录，请联系管理员。"},
+        status=500,
+    )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -110,7 +110,10 @@ PATH_PARAMS = {
 def payload_for(method: str, path: str, world: World, village: str) -> dict[str, Any] | None:
     """A request body that would succeed if the target were in scope."""
     payloads: dict[tuple[str, str], dict[str, Any] | None] = {
-        ("post", "/api/v1/me/password"): {"old_password": "wrong-Passw0rd!", "new_password": "Another-Passw0rd!"},
+        ("post", "/api/v1/me/password"): {
+            "old_password": "wrong-Passw0rd!",
+            "new_password": "Another-Passw0rd!",
+        },
         ("post", "/api/v1/staff"): {
             "username": f"new_{village}",
             "full_name": "新人",
@@ -129,7 +132,11 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "area": "urban",
             "members": [{"name": "越权登记", "id_number": resident_id(village[:6]), "relationship": "head"}],
         },
-        ("patch", "/api/v1/households/{household_id}"): {"address": "越权修改", "phone": "", "reason": "测试"},
+        ("patch", "/api/v1/households/{household_id}"): {
+            "address": "越权修改",
+            "phone": "",
+            "reason": "测试",
+        },
         ("post", "/api/v1/persons/{person_id}/id-number"): {"reason": "测试"},
     }
     key = (method, path)
@@ -190,7 +197,13 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
             body = None if method == "get" else payload_for(method, path, world, village)
             url = expand(path, world, village)
             response = call(client, method, url, body)
-            assert response.status_code in (403, 404), (method, url, role, response.status_code, response.content)
+            assert response.status_code in (403, 404), (
+                method,
+                url,
+                role,
+                response.status_code,
+                response.content,
+            )
             assert set(response.json()) == {"code", "message", "field_errors"}
             assert_no_leak(response.content.decode(), world, foreign, f"{method} {url} as {role}")
     assert state_of(world, foreign) == before

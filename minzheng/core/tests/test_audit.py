@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -31,7 +33,7 @@ def _record(n: int) -> list[AuditEvent]:
     return events
 
 
-def _raw(sql: str, params: list[object]) -> None:
+def _raw(sql: str, params: list[Any]) -> None:
     """Tamper as someone with direct database access would, past the append-only guard."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -57,10 +59,15 @@ def test_record_outside_a_transaction_is_refused() -> None:
         audit_record(actor=None, action="test.change")
 
 
-def test_event_rolls_back_with_the_change() -> None:
-    with pytest.raises(ZeroDivisionError), transaction.atomic():
+def _change_that_fails() -> None:
+    with transaction.atomic():
         audit_record(actor=None, action="test.change")
-        _ = 1 / 0
+        raise ZeroDivisionError
+
+
+def test_event_rolls_back_with_the_change() -> None:
+    with pytest.raises(ZeroDivisionError):
+        _change_that_fails()
     assert AuditEvent.objects.count() == 0
     assert AuditChainHead.objects.get().last_seq == 0
 
@@ -77,9 +84,17 @@ def test_model_refuses_update_and_delete() -> None:
 @pytest.mark.postgresql
 def test_postgresql_refuses_update_and_delete() -> None:
     _record(1)
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("UPDATE core_auditevent SET reason = 'x'")
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("DELETE FROM core_auditevent")
 
 

@@ -49,16 +49,26 @@ def test_service_refuses_two_separated_roles(tree: dict[str, Division]) -> None:
 
 @pytest.mark.parametrize(
     ("password", "ok"),
-    [("short1A!", False), ("alllowercase", False), ("lowerandupper", False), ("Lower-and-1", True), ("中文密码abc123", True)],
+    [
+        ("short1A!", False),
+        ("alllowercase", False),
+        ("lowerandupper", False),
+        ("Lower-and-1", True),
+        ("中文密码abc123", True),
+    ],
 )
 def test_password_policy(county_admin: Staff, password: str, ok: bool) -> None:
     office = Office.objects.get(division_id="640202001000")
     if ok:
-        staff_create(actor=county_admin, username="n1", full_name="乙", office=office, password=password, roles=[])
+        staff_create(
+            actor=county_admin, username="n1", full_name="乙", office=office, password=password, roles=[]
+        )
         assert Staff.objects.get(username="n1").check_password(password)
     else:
         with pytest.raises(InvalidInput) as exc:
-            staff_create(actor=county_admin, username="n1", full_name="乙", office=office, password=password, roles=[])
+            staff_create(
+                actor=county_admin, username="n1", full_name="乙", office=office, password=password, roles=[]
+            )
         assert "password" in exc.value.field_errors
         assert not Staff.objects.filter(username="n1").exists()
 

@@ -16,4 +16,6 @@ class Command(BaseCommand):
             self.stdout.write(f"审计链完整：共校验 {report.checked} 条记录。")
             return
         p = report.problem
-        raise CommandError(f"审计链异常：第 {p.seq} 号记录 [{p.kind}] {p.detail}（已校验 {report.checked} 条）")
+        raise CommandError(
+            f"审计链异常：第 {p.seq} 号记录 [{p.kind}] {p.detail}（已校验 {report.checked} 条）"
+        )

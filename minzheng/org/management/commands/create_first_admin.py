@@ -19,7 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--username", required=True)
         parser.add_argument("--full-name", default="系统管理员")
-        parser.add_argument("--office-division", required=True, help="机构所在区划的12位代码，如 640202000000")
+        parser.add_argument(
+            "--office-division", required=True, help="机构所在区划的12位代码，如 640202000000"
+        )
         parser.add_argument(
             "--role",
             default=Role.SYSTEM_ADMIN,

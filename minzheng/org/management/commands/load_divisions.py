@@ -21,7 +21,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             result = divisions_load(
-                actor=None, prefix=options["prefix"], source=options["source"], with_offices=not options["no_offices"]
+                actor=None,
+                prefix=options["prefix"],
+                source=options["source"],
+                with_offices=not options["no_offices"],
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
