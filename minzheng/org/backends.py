@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
+
+from config.env import Mode
+
+
+def demo_account_blocked(user: Any) -> bool:
+    """Demo accounts have public passwords: outside demo (and test) mode they cannot sign in."""
+    return bool(getattr(user, "is_demo", False)) and settings.MODE is Mode.PRODUCTION
 
 
 class RolePermissionBackend(ModelBackend):
+    def user_can_authenticate(self, user: Any) -> bool:
+        return super().user_can_authenticate(user) and not demo_account_blocked(user)
+
     def get_all_permissions(self, user_obj: Any, obj: object = None) -> set[str]:
         if not getattr(user_obj, "is_active", False):
             return set()

@@ -144,3 +144,15 @@ def test_english_is_available(village_assistant: Staff) -> None:
     page = client.get(reverse("web:home")).content.decode()
     assert "Households" in page
     assert 'lang="en"' in page
+
+
+def test_demo_accounts_cannot_sign_in_in_production(village_assistant: Staff, settings: object) -> None:
+    from config.env import Mode
+
+    Staff.objects.filter(pk=village_assistant.pk).update(is_demo=True)
+    settings.MODE = Mode.PRODUCTION  # type: ignore[attr-defined]
+    response = login(Client(), "assistant")
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    assert "用户名或密码错误" in response.content.decode()  # type: ignore[attr-defined]
+    settings.MODE = Mode.DEMO  # type: ignore[attr-defined]
+    assert login(Client(), "assistant").status_code == 302  # type: ignore[attr-defined]
