@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import time
+import unicodedata
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from minzheng.core.errors import DomainError
+from minzheng.demo.services import (
+    DEFAULT_HOUSEHOLDS,
+    DEFAULT_SEED,
+    DEMO_PASSWORD,
+    build_demo,
+    demo_allowed,
+    demo_logins,
+)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+class Command(BaseCommand):
+    help = (
+        "生成演示数据（仅限演示模式）：大武口区、惠农区的区划与民政机构，每个角色一个演示账号，"
+        "以及大武口区的演示家庭（默认2000户）。可重复运行：已有的不再重复生成，户数不足时补足。"
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--households", type=int, default=DEFAULT_HOUSEHOLDS, help="大武口区家庭总户数（补足到该数）"
+        )
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="随机种子（相同种子生成相同数据）")
+        parser.add_argument("--print-logins", action="store_true", help="只打印演示账号列表，不生成数据")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not demo_allowed():
+            raise CommandError(
+                "拒绝执行：演示数据只能在演示模式下生成（请设置 MINZHENG_MODE=demo）。"
+                "演示账号的密码是公开的，不得出现在正式系统中。"
+            )
+        if not options["print_logins"]:
+            if options["households"] < 0:
+                raise CommandError("--households 不能为负数")
+            self._build(options["households"], options["seed"], options["verbosity"])
+        self._print_logins()
+
+    def _build(self, households: int, seed: int, verbosity: int) -> None:
+        started = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            if verbosity >= 1 and total > 10_000:
+                elapsed = time.perf_counter() - started
+                self.stdout.write(f"  家庭：{done:,} / {total:,} 户（{elapsed:.0f} 秒）")
+                self.stdout.flush()
+
+        try:
+            result = build_demo(households=households, seed=seed, progress=progress)
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        h = result.households
+        assert h is not None
+        self.stdout.write(
+            f"区划：新增 {result.divisions_created}，新建机构 {result.offices_created}；"
+            f"演示账号：新建 {len(result.accounts_created)} 个"
+        )
+        if h.households:
+            self.stdout.write(
+                f"家庭：新增 {h.households:,} 户、{h.persons:,} 人（原有 {h.existing:,} 户，"
+                f"现共 {h.total:,} 户），用时 {h.seconds:.1f} 秒"
+            )
+        else:
+            self.stdout.write(f"家庭：已有 {h.existing:,} 户，无需补充")
+        if verbosity >= 2:
+            timings = "，".join(f"{k} {v:.1f} 秒" for k, v in result.timings.items())
+            self.stdout.write(f"用时：{timings}")
+
+    def _print_logins(self) -> None:
+        logins = demo_logins()
+        self.stdout.write("")
+        self.stdout.write("演示模式：以下账号密码公开，仅供演示")
+        if not logins:
+            self.stdout.write("（尚无演示账号，请先运行 manage.py demo_data）")
+            return
+        headers = ("用户名", "姓名", "角色", "所在机构")
+        rows = [(r.username, r.full_name, r.role_label, r.office_name) for r in logins]
+        widths = [max(_width(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+        for row in [headers, *rows]:
+            self.stdout.write("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        self.stdout.write(f"密码（所有演示账号相同）：{DEMO_PASSWORD}")

@@ -1,0 +1,643 @@
+"""Demo data: the divisions of 大武口区 and 惠农区, one public demo account per role, and a
+synthetic household registry of any size (2,000 by default; a million for load tests).
+
+Demo accounts share one public password, so everything here refuses to run outside demo or test
+mode. Households are written set-based: PostgreSQL through COPY, SQLite through executemany, with
+primary keys assigned here under a table lock so that memberships and household heads are written
+without reading anything back. The whole household build is one transaction with one audit event.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import random
+import time
+from array import array
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from config.env import Mode
+from minzheng.core import protect
+from minzheng.core.audit import audit_record
+from minzheng.core.errors import InvalidInput, PermissionDenied
+from minzheng.core.identifiers import DivisionLevel, mask_resident_id, resident_id_check_char
+from minzheng.demo.names import given_name_pools, person_name, surname_pool
+from minzheng.org.models import Division, DivisionKind, Office, Staff
+from minzheng.org.roles import Role
+from minzheng.org.services import divisions_load, staff_create
+from minzheng.registry.models import Household, Membership, Person, Relationship
+
+DEMO_PASSWORD = "Demo@2026minzheng"  # public: printed at start-up and shown on the login page
+DEMO_COUNTY = "640202"  # 大武口区
+NEIGHBOUR_COUNTY = "640205"  # 惠农区: a second jurisdiction for the city and region supervisors
+DEFAULT_HOUSEHOLDS = 2000
+DEFAULT_SEED = 2026
+CHUNK_HOUSEHOLDS = 50_000
+
+
+def demo_allowed() -> bool:
+    """Demo accounts have a public password: only a demo or test installation may have them."""
+    return bool(getattr(settings, "DEMO_MODE", False)) or settings.MODE == Mode.TEST
+
+
+def require_demo_mode() -> None:
+    if not demo_allowed():
+        raise PermissionDenied(
+            "演示数据只能在演示模式下生成（MINZHENG_MODE=demo）：演示账号的密码是公开的，"
+            "不得出现在正式系统中。",
+            code="demo_mode_only",
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Accounts
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    full_name: str
+    role: Role
+    # Office division; None means the first township of the neighbouring county.
+    division_code: str | None
+
+
+DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount("dwk_village_assistant", "马秀兰", Role.VILLAGE_ASSISTANT, "640202001001"),
+    DemoAccount("dwk_township_clerk", "李娜", Role.TOWNSHIP_CLERK, "640202001000"),
+    DemoAccount("dwk_township_reviewer", "王建军", Role.TOWNSHIP_REVIEWER, "640202001000"),
+    DemoAccount("dwk_township_head", "张志强", Role.TOWNSHIP_HEAD, "640202001000"),
+    DemoAccount("dwk_county_reviewer", "刘海燕", Role.COUNTY_REVIEWER, "640202000000"),
+    DemoAccount("dwk_county_approver", "杨文斌", Role.COUNTY_APPROVER, "640202000000"),
+    DemoAccount("dwk_county_admin", "陈晓东", Role.COUNTY_ADMIN, "640202000000"),
+    DemoAccount("dwk_auditor", "赵丽萍", Role.AUDITOR, "640202000000"),
+    DemoAccount("dwk_system_admin", "孙浩", Role.SYSTEM_ADMIN, "640202000000"),
+    DemoAccount("dwk_security_admin", "周敏", Role.SECURITY_ADMIN, "640202000000"),
+    DemoAccount("dwk_audit_admin", "吴桂芳", Role.AUDIT_ADMIN, "640202000000"),
+    DemoAccount("szs_supervisor", "何永刚", Role.SUPERVISOR, "640200000000"),
+    DemoAccount("nx_supervisor", "郭淑珍", Role.SUPERVISOR, "640000000000"),
+    DemoAccount("hn_township_clerk", "丁雪梅", Role.TOWNSHIP_CLERK, None),
+)
+
+
+def _account_division(account: DemoAccount) -> str:
+    if account.division_code is not None:
+        return account.division_code
+    first = (
+        Division.objects.filter(parent_id=NEIGHBOUR_COUNTY.ljust(12, "0"), level=DivisionLevel.TOWNSHIP)
+        .order_by("code")
+        .values_list("code", flat=True)
+        .first()
+    )
+    if first is None:
+        raise InvalidInput(f"区划 {NEIGHBOUR_COUNTY} 下没有乡镇（街道），请先载入区划")
+    return first
+
+
+def ensure_accounts() -> list[str]:
+    """Create the demo accounts that do not exist yet; returns the usernames created."""
+    require_demo_mode()
+    have = set(
+        Staff.objects.filter(username__in=[a.username for a in DEMO_ACCOUNTS]).values_list(
+            "username", flat=True
+        )
+    )
+    created: list[str] = []
+    for account in DEMO_ACCOUNTS:
+        if account.username in have:
+            continue
+        office = Office.objects.filter(division_id=_account_division(account)).first()
+        if office is None:
+            raise InvalidInput(f"区划 {account.division_code} 没有民政机构，请先载入区划")
+        staff_create(
+            actor=None,
+            username=account.username,
+            full_name=account.full_name,
+            office=office,
+            password=DEMO_PASSWORD,
+            roles=[account.role],
+            must_change_password=False,
+            is_demo=True,
+            reason="演示数据",
+        )
+        created.append(account.username)
+    return created
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    full_name: str
+    role_label: str
+    office_name: str
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The demo accounts that exist, in the order of DEMO_ACCOUNTS."""
+    order = {a.username: i for i, a in enumerate(DEMO_ACCOUNTS)}
+    staff = (
+        Staff.objects.filter(username__in=order, is_demo=True)
+        .select_related("office")
+        .prefetch_related("role_grants")
+    )
+    rows = [
+        DemoLogin(
+            username=s.username,
+            full_name=s.full_name,
+            role_label="、".join(Role(g.role).label for g in s.role_grants.all()),
+            office_name=s.office.name,
+        )
+        for s in staff
+    ]
+    return sorted(rows, key=lambda r: order[r.username])
+
+
+# ----------------------------------------------------------------------------------------------
+# Households
+# ----------------------------------------------------------------------------------------------
+
+_SIZE_POOL = (1,) * 22 + (2,) * 30 + (3,) * 25 + (4,) * 15 + (5,) * 8  # mean 2.57 persons
+_BASE_ORD = date(1900, 1, 1).toordinal()
+_EARLIEST_JOIN = date(2012, 1, 1).toordinal()
+_YEAR = 365
+# Sequence codes are dealt out per (area, birth date, sex) in a scrambled but collision-free order:
+# index = (counter * stride + offset) mod n is a bijection on 0..n-1 when stride is prime to n.
+_STRIDE = 137
+_MALE_SLOTS = 500  # odd 001..999
+_FEMALE_SLOTS = 499  # even 002..998
+
+
+@dataclass
+class _Village:
+    code: str
+    address_prefix: str  # "长胜街道骏马社区"
+    urban: bool
+    next_seq: int
+
+
+def _short_village_name(name: str) -> str:
+    for suffix, replacement in (
+        ("社区居民委员会", "社区"),
+        ("社区居委会", "社区"),
+        ("居民委员会", "社区"),
+        ("居委会", "社区"),
+        ("村民委员会", "村"),
+        ("村委会", "村"),
+    ):
+        if name.endswith(suffix):
+            return name[: -len(suffix)] + replacement
+    return name
+
+
+def _ningxia_area_codes(county: str) -> list[str]:
+    """County codes of the demo county's province, from the division source data."""
+    codes: list[str] = []
+    path = Path(settings.MINZHENG_DIVISION_DATA) / "areas.csv"
+    if path.exists():
+        with path.open(encoding="utf-8") as fh:
+            codes = [row["code"] for row in csv.DictReader(fh) if row["code"].startswith(county[:2])]
+    return sorted(set(codes) | {county})
+
+
+@dataclass(frozen=True)
+class _Columns:
+    table: str
+    columns: tuple[str, ...]
+
+
+def _columns(model: Any, names: Sequence[str]) -> _Columns:
+    meta = model._meta
+    return _Columns(meta.db_table, tuple(meta.get_field(n).column for n in names))
+
+
+HOUSEHOLD_COLUMNS = (
+    "id", "number", "division", "address", "area", "head", "phone", "is_active", "created_at", "updated_at",
+)
+PERSON_COLUMNS = (
+    "id", "name", "sex", "birth_date", "id_digest", "id_encrypted", "id_masked", "division", "phone",
+    "created_at",
+)
+MEMBERSHIP_COLUMNS = ("id", "person", "household", "relationship", "start_date", "end_date", "end_reason")
+
+
+class _Generator:
+    """Synthetic households with consistent members. Deterministic for a given seed and start."""
+
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        today: date,
+        villages: list[_Village],
+        weights: list[float],
+        area_codes: list[str],
+        home_area: str,
+        taken: set[int] | None,
+        now_text: str,
+        next_ids: tuple[int, int, int],
+    ) -> None:
+        self.rng = rng
+        self.today_ord = today.toordinal()
+        self.villages = villages
+        self.cum_weights = list(itertools.accumulate(weights))
+        self.areas = area_codes
+        self.taken = taken
+        self.now = now_text
+        self.household_id, self.person_id, self.membership_id = next_ids
+        self.surnames = surname_pool()
+        self.given = given_name_pools()
+        home = area_codes.index(home_area)
+        others = [i for i in range(len(area_codes)) if i != home]
+        neighbour = area_codes.index(NEIGHBOUR_COUNTY) if NEIGHBOUR_COUNTY in area_codes else home
+        # Adults were often born elsewhere in the region; children mostly where they live.
+        self.adult_areas = [home] * 62 + [neighbour] * 8 + others * max(1, 30 // max(1, len(others)))
+        self.child_areas = [home] * 85 + [neighbour] * 5 + others[:10]
+        days = self.today_ord - _BASE_ORD + 1
+        self.days = days
+        self.counters = array("H", bytes(2 * len(area_codes) * days * 2))
+        self.dates: dict[int, tuple[str, str]] = {}
+
+    def _date(self, ordinal: int) -> tuple[str, str]:
+        got = self.dates.get(ordinal)
+        if got is None:
+            d = date.fromordinal(ordinal)
+            got = (f"{d.year:04d}{d.month:02d}{d.day:02d}", d.isoformat())
+            self.dates[ordinal] = got
+        return got
+
+    def _resident_id(self, birth_ord: int, male: bool, child: bool) -> tuple[str, int]:
+        """A new valid ID number, unique in this build and against `taken`; returns (number, birth).
+
+        When all sequence codes of a day are used up the birth date moves one day earlier."""
+        rng, counters = self.rng, self.counters
+        pool = self.child_areas if child else self.adult_areas
+        slots = _MALE_SLOTS if male else _FEMALE_SLOTS
+        while True:
+            area = rng.choice(pool)
+            key = ((area * self.days) + (birth_ord - _BASE_ORD)) * 2 + male
+            used = counters[key]
+            if used >= slots:
+                birth_ord -= 1
+                continue
+            counters[key] = used + 1
+            index = (used * _STRIDE + key * 7919) % slots
+            seq = 2 * index + 1 if male else 2 * index + 2
+            first17 = f"{self.areas[area]}{self._date(birth_ord)[0]}{seq:03d}"
+            if self.taken is not None and int(first17) in self.taken:
+                continue
+            return first17 + resident_id_check_char(first17), birth_ord
+
+    def _members(self) -> list[tuple[str, bool, int, str]]:
+        """(surname, male, birth ordinal, relationship) for one household, head first."""
+        rng, today = self.rng, self.today_ord
+        size = rng.choice(_SIZE_POOL)
+        if size == 1:
+            head_age = rng.triangular(20, 92, 68)
+            head_male = rng.random() < 0.55
+        else:
+            head_age = rng.triangular(23, 88, 48)
+            head_male = rng.random() < 0.72
+        head_birth = today - int(head_age * 365.25) - rng.randrange(365)
+        surname = rng.choice(self.surnames)
+        members = [(surname, head_male, head_birth, Relationship.HEAD.value)]
+        slots = size - 1
+        spouse: tuple[str, bool, int, str] | None = None
+        if slots and rng.random() < 0.85:
+            # Husbands are usually a little older than their wives.
+            gap = rng.randint(-1, 5) * _YEAR + rng.randrange(-150, 150)
+            spouse_birth = min(head_birth + (gap if head_male else -gap), today - 21 * _YEAR)
+            spouse = (rng.choice(self.surnames), not head_male, spouse_birth, Relationship.SPOUSE.value)
+            members.append(spouse)
+            slots -= 1
+        if slots and head_age <= 62 and rng.random() < 0.18:
+            parent_birth = head_birth - rng.randint(21, 34) * _YEAR - rng.randrange(365)
+            if today - parent_birth < 97 * _YEAR:
+                parent_male = rng.random() < 0.4  # widowed mothers live with their children more often
+                parent_surname = surname if parent_male else rng.choice(self.surnames)
+                members.append((parent_surname, parent_male, parent_birth, Relationship.PARENT.value))
+                slots -= 1
+        if slots:
+            # Children take the father's surname (or, with a single mother, usually hers).
+            if head_male or spouse is None:
+                child_surname = surname if head_male or rng.random() < 0.7 else rng.choice(self.surnames)
+            else:
+                child_surname = spouse[0]
+            younger_parent = max(head_birth, spouse[2]) if spouse else head_birth
+            grandchildren = head_age >= 66 and rng.random() < 0.35
+            for _ in range(slots):
+                if grandchildren:
+                    low, high = younger_parent + 45 * _YEAR, younger_parent + 70 * _YEAR
+                    relationship = Relationship.GRANDCHILD.value
+                else:
+                    low, high = younger_parent + 20 * _YEAR, younger_parent + 42 * _YEAR
+                    relationship = Relationship.CHILD.value
+                high = min(high, today - 1)
+                low = min(low, high)
+                members.append((child_surname, rng.random() < 0.515, rng.randint(low, high), relationship))
+        return members
+
+    def chunk(self, count: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        rng, now = self.rng, self.now
+        households: list[tuple[Any, ...]] = []
+        persons: list[tuple[Any, ...]] = []
+        memberships: list[tuple[Any, ...]] = []
+        chosen = rng.choices(self.villages, cum_weights=self.cum_weights, k=count)
+        for village in chosen:
+            seq = village.next_seq
+            village.next_seq = seq + 1
+            if village.urban:
+                address = (
+                    f"{village.address_prefix}{rng.randint(1, 48)}号楼{rng.randint(1, 6)}单元"
+                    f"{rng.randint(1, 18)}{rng.randint(1, 4):02d}室"
+                )
+            else:
+                address = f"{village.address_prefix}{rng.randint(1, 12)}组{rng.randint(1, 160)}号"
+            household_id = self.household_id
+            self.household_id += 1
+            joined = rng.randint(_EARLIEST_JOIN, self.today_ord - 7)
+            head_id = self.person_id
+            for surname, male, birth, relationship in self._members():
+                number, birth = self._resident_id(birth, male, relationship in ("child", "grandchild"))
+                person_id = self.person_id
+                self.person_id += 1
+                era_year = int(self._date(birth)[0][:4])
+                persons.append(
+                    (
+                        person_id,
+                        person_name(rng, surname, self.given, era_year, male),
+                        "M" if male else "F",
+                        self._date(birth)[1],
+                        protect.lookup_digest(number),
+                        protect.encrypt(number),
+                        mask_resident_id(number),
+                        village.code,
+                        "",
+                        now,
+                    )
+                )
+                memberships.append(
+                    (
+                        self.membership_id,
+                        person_id,
+                        household_id,
+                        relationship,
+                        self._date(max(joined, birth))[1],
+                        None,
+                        "",
+                    )
+                )
+                self.membership_id += 1
+            households.append(
+                (
+                    household_id,
+                    f"{village.code}{seq:06d}",
+                    village.code,
+                    address,
+                    "urban" if village.urban else "rural",
+                    head_id,
+                    "",
+                    True,
+                    now,
+                    now,
+                )
+            )
+        return households, persons, memberships
+
+
+class _Writer:
+    """Set-based inserts with explicit primary keys."""
+
+    def __init__(self) -> None:
+        self.postgres = connection.vendor == "postgresql"
+        self.tables = {
+            "household": _columns(Household, HOUSEHOLD_COLUMNS),
+            "person": _columns(Person, PERSON_COLUMNS),
+            "membership": _columns(Membership, MEMBERSHIP_COLUMNS),
+        }
+
+    def lock(self) -> None:
+        """Serialise concurrent builds and registry writes while keys are handed out here.
+        (SQLite already holds the write lock: the project opens transactions IMMEDIATE.)"""
+        if self.postgres:
+            tables = ", ".join(connection.ops.quote_name(t.table) for t in self.tables.values())
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
+
+    def next_ids(self) -> tuple[int, int, int]:
+        ids = []
+        with connection.cursor() as cursor:
+            for name in ("household", "person", "membership"):
+                table = connection.ops.quote_name(self.tables[name].table)
+                cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+                ids.append(int(cursor.fetchone()[0]) + 1)
+        return ids[0], ids[1], ids[2]
+
+    def write(self, name: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        spec = self.tables[name]
+        table = connection.ops.quote_name(spec.table)
+        columns = ", ".join(connection.ops.quote_name(c) for c in spec.columns)
+        with connection.cursor() as cursor:
+            if self.postgres:
+                # Text COPY: values are generated here and contain no tab, newline or backslash.
+                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    step = 20_000
+                    for start in range(0, len(rows), step):
+                        copy.write(
+                            "".join(
+                                "\t".join("\\N" if v is None else str(v) for v in row) + "\n"
+                                for row in rows[start : start + step]
+                            )
+                        )
+            else:
+                placeholders = ", ".join(["%s"] * len(spec.columns))
+                cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
+
+    def finish(self) -> None:
+        if not self.postgres:
+            return
+        with connection.cursor() as cursor:
+            for spec in self.tables.values():
+                table = connection.ops.quote_name(spec.table)
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT MAX(id) FROM {table}))",
+                    [spec.table],
+                )
+
+    def analyze(self) -> None:
+        if self.postgres:
+            tables = ", ".join(connection.ops.quote_name(t.table) for t in self.tables.values())
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {tables}")
+
+
+def _villages(county: str, seed: int) -> tuple[list[_Village], list[float]]:
+    rows = list(
+        Division.objects.filter(code__startswith=county, level=DivisionLevel.VILLAGE, is_active=True)
+        .select_related("parent")
+        .order_by("code")
+    )
+    if not rows:
+        raise InvalidInput(f"区划 {county} 下没有村（社区），请先载入区划")
+    weight_rng = random.Random(f"{seed}:weights")
+    villages: list[_Village] = []
+    weights: list[float] = []
+    for d in rows:
+        last = (
+            Household.objects.filter(number__startswith=d.code)
+            .aggregate(last=Max("number"))["last"]
+        )
+        urban = d.kind == DivisionKind.COMMUNITY
+        township = d.parent.name if d.parent is not None else ""
+        villages.append(
+            _Village(
+                code=d.code,
+                address_prefix=f"{township}{_short_village_name(d.name)}",
+                urban=urban,
+                next_seq=int(last[12:]) + 1 if last else 1,
+            )
+        )
+        # Communities are larger than villages, and no two alike.
+        weights.append((3.0 if urban else 1.0) * weight_rng.uniform(0.5, 1.5))
+    return villages, weights
+
+
+def _taken_resident_ids() -> set[int] | None:
+    """First 17 digits of every registered ID number, rebuilt from the masked number and the birth
+    date (masking keeps the area code and the sequence), so a top-up never decrypts anything."""
+    if not Person.objects.exists():
+        return None
+    taken: set[int] = set()
+    for masked, born in Person.objects.values_list("id_masked", "birth_date").iterator(chunk_size=50_000):
+        if len(masked) == 18:
+            taken.add(int(f"{masked[:6]}{born:%Y%m%d}{masked[14:17]}"))
+    return taken
+
+
+@dataclass(frozen=True)
+class HouseholdBuildResult:
+    existing: int
+    households: int
+    persons: int
+    memberships: int
+    seconds: float
+
+    @property
+    def total(self) -> int:
+        return self.existing + self.households
+
+
+def build_households(
+    *,
+    target: int,
+    seed: int = DEFAULT_SEED,
+    county: str = DEMO_COUNTY,
+    chunk_size: int = CHUNK_HOUSEHOLDS,
+    progress: Callable[[int, int], None] | None = None,
+) -> HouseholdBuildResult:
+    """Top the households of `county` up to `target`, in one transaction with one audit event."""
+    require_demo_mode()
+    if target < 0:
+        raise InvalidInput("户数不能为负数")
+    started = time.perf_counter()
+    writer = _Writer()
+    with transaction.atomic():
+        writer.lock()
+        existing = Household.objects.filter(division__code__startswith=county).count()
+        to_add = target - existing
+        if to_add <= 0:
+            return HouseholdBuildResult(existing, 0, 0, 0, time.perf_counter() - started)
+        villages, weights = _villages(county, seed)
+        now = timezone.now()
+        generator = _Generator(
+            # Seeded with the number already there, so a top-up continues rather than repeats.
+            rng=random.Random(f"{seed}:{existing}"),
+            today=timezone.localdate(),
+            villages=villages,
+            weights=weights,
+            area_codes=_ningxia_area_codes(county),
+            home_area=county,
+            taken=_taken_resident_ids(),
+            now_text=now.isoformat() if writer.postgres else str(connection.ops.adapt_datetimefield_value(now)),
+            next_ids=writer.next_ids(),
+        )
+        done = persons = memberships = 0
+        while done < to_add:
+            count = min(chunk_size, to_add - done)
+            household_rows, person_rows, membership_rows = generator.chunk(count)
+            # Foreign keys are deferred to commit, so the order of the tables does not matter.
+            writer.write("person", person_rows)
+            writer.write("household", household_rows)
+            writer.write("membership", membership_rows)
+            done += count
+            persons += len(person_rows)
+            memberships += len(membership_rows)
+            del household_rows, person_rows, membership_rows
+            if progress is not None:
+                progress(done, to_add)
+        writer.finish()
+        audit_record(
+            actor=None,
+            action="demo.build",
+            object_type="registry.household",
+            object_id=county,
+            scope_code=county.ljust(12, "0"),
+            reason="生成演示数据",
+            after={
+                "households": done,
+                "persons": persons,
+                "memberships": memberships,
+                "households_total": existing + done,
+                "seed": seed,
+            },
+        )
+    writer.analyze()
+    return HouseholdBuildResult(existing, done, persons, memberships, time.perf_counter() - started)
+
+
+# ----------------------------------------------------------------------------------------------
+# The whole demo
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoResult:
+    divisions_created: int = 0
+    offices_created: int = 0
+    accounts_created: list[str] = field(default_factory=list)
+    households: HouseholdBuildResult | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def build_demo(
+    *,
+    households: int = DEFAULT_HOUSEHOLDS,
+    seed: int = DEFAULT_SEED,
+    progress: Callable[[int, int], None] | None = None,
+    counties: Iterable[str] = (DEMO_COUNTY, NEIGHBOUR_COUNTY),
+) -> DemoResult:
+    require_demo_mode()
+    result = DemoResult()
+    started = time.perf_counter()
+    for county in counties:
+        loaded = divisions_load(actor=None, prefix=county)
+        result.divisions_created += loaded.created
+        result.offices_created += loaded.offices_created
+    result.timings["divisions"] = time.perf_counter() - started
+    started = time.perf_counter()
+    result.accounts_created = ensure_accounts()
+    result.timings["accounts"] = time.perf_counter() - started
+    result.households = build_households(target=households, seed=seed, progress=progress)
+    result.timings["households"] = result.households.seconds
+    return result
