@@ -64,6 +64,14 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(_canonical(fields)).hexdigest()
 
 
+def _genesis_head() -> AuditChainHead:
+    """The head row is created by a migration; it is missing only in an emptied database (a test
+    flush, a fresh restore). Starting a new chain is safe only when there are no events at all."""
+    if AuditEvent.objects.exists():
+        raise RuntimeError("audit chain head is missing while events exist: run verify_audit_chain")
+    return AuditChainHead.objects.create(pk=1, last_seq=0, last_hash=GENESIS_HASH)
+
+
 def audit_record(
     *,
     actor: Actor | None,
@@ -77,7 +85,7 @@ def audit_record(
 ) -> AuditEvent:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the transaction of the change it records")
-    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first() or _genesis_head()
     event = AuditEvent(
         seq=head.last_seq + 1,
         # Truncated to microseconds in UTC so the stored value hashes the same on every database.
@@ -138,7 +146,11 @@ def verify_chain(*, batch: int = 5000) -> ChainReport:
         if event.seq != prev_seq + 1:
             return ChainReport(checked, ChainProblem(event.seq, "inserted", "序号不连续"))
         prev_hash, prev_seq = event.hash, event.seq
-    head = AuditChainHead.objects.get(pk=1)
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is None:
+        if checked == 0:
+            return ChainReport(0, None)
+        return ChainReport(checked, ChainProblem(prev_seq, "head", "链头记录缺失"))
     if head.last_seq != prev_seq or head.last_hash != prev_hash:
         detail = f"链头记录为第{head.last_seq}号，实际最后一条为第{prev_seq}号（末尾记录被删除）"
         return ChainReport(checked, ChainProblem(prev_seq + 1, "deleted", detail))

@@ -155,3 +155,15 @@ def test_verify_command_reports_first_tampered_row() -> None:
     _raw("UPDATE core_auditevent SET reason = %s WHERE seq = 2", ["改过"])
     with pytest.raises(CommandError, match="第 2 号记录 \\[altered\\]"):
         call_command("verify_audit_chain")
+
+
+def test_missing_head_starts_a_chain_only_when_there_are_no_events() -> None:
+    AuditChainHead.objects.all().delete()
+    first = _record(1)[0]
+    assert (first.seq, first.prev_hash) == (1, "0" * 64)
+    AuditChainHead.objects.all().delete()
+    report = verify_chain()
+    assert report.problem is not None
+    assert report.problem.kind == "head"
+    with pytest.raises(RuntimeError, match="head is missing"), transaction.atomic():
+        audit_record(actor=None, action="test.change")
