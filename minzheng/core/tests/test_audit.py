@@ -37,6 +37,8 @@ def _raw(sql: str, params: list[Any]) -> None:
     """Tamper as someone with direct database access would, past the append-only guard."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Deferred foreign-key checks of this transaction must run before the table is altered.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_append_only")
         cursor.execute(sql, params)
         if connection.vendor == "postgresql":
