@@ -1,6 +1,7 @@
 """Household registry endpoints (the registry issue extends these)."""
 
 from datetime import date
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
@@ -8,7 +9,7 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from minzheng.api.org import ErrorOut, actor
 from minzheng.registry import selectors, services
-from minzheng.registry.models import Household
+from minzheng.registry.models import Household, Person
 
 router = Router(tags=["家庭档案 registry"])
 
@@ -144,3 +145,114 @@ def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn) -> di
     found = selectors.person_get(actor=actor(request), pk=person_id)
     number = services.person_reveal_id_number(actor=actor(request), person=found, reason=payload.reason)
     return {"id_number": number}
+
+
+class CircumstanceOut(Schema):
+    kind: str
+    kind_label: str
+    id: int
+    subject: str
+    valid_from: date
+    valid_until: date | None
+    summary: str
+    values: dict[str, Any]
+    note: str
+    source: str
+
+
+class CircumstanceIn(Schema):
+    kind: str
+    valid_from: date
+    valid_until: date | None = None
+    values: dict[str, Any] = {}
+    note: str = Field("", max_length=200)
+    source: str = Field("", max_length=80)
+    reason: str = ""
+
+
+class CircumstanceEndIn(Schema):
+    valid_until: date
+    reason: str = Field(min_length=1)
+
+
+def _circumstance_out(row: selectors.CircumstanceRow) -> dict[str, Any]:
+    record = row.record
+    return {
+        "kind": row.kind,
+        "kind_label": row.kind_label,
+        "id": record.pk,
+        "subject": row.subject_name,
+        "valid_from": record.valid_from,
+        "valid_until": record.valid_until,
+        "summary": row.summary,
+        "values": {f: getattr(record, f) for f in services.circumstance_fields(row.kind)},
+        "note": record.note,
+        "source": record.source,
+    }
+
+
+@router.get(
+    "/households/{household_id}/circumstances",
+    response=list[CircumstanceOut],
+    summary="家庭及成员的状况记录（残疾、自理、疾病、劳动能力、就业、就学、收入、财产、刚性支出），可按日期查询当时状况",
+)
+def household_circumstances(
+    request: HttpRequest, household_id: int, as_of: date | None = None
+) -> list[dict[str, Any]]:
+    found = selectors.household_get(actor=actor(request), pk=household_id)
+    rows = selectors.household_circumstances(actor=actor(request), household=found, as_of=as_of)
+    return [_circumstance_out(r) for r in rows]
+
+
+def _record(request: HttpRequest, subject: Person | Household, payload: CircumstanceIn) -> dict[str, Any]:
+    record = services.circumstance_record(
+        actor=actor(request),
+        kind=payload.kind,
+        subject=subject,
+        valid_from=payload.valid_from,
+        valid_until=payload.valid_until,
+        values=payload.values,
+        note=payload.note,
+        source=payload.source,
+        reason=payload.reason,
+    )
+    name = subject.name if isinstance(subject, Person) else "全户"
+    label = str(type(record)._meta.verbose_name)
+    return _circumstance_out(selectors.CircumstanceRow(payload.kind, label, record, name))
+
+
+@router.post(
+    "/persons/{person_id}/circumstances",
+    response={201: CircumstanceOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="登记人员状况（残疾、自理评估、疾病、劳动能力、就业、就学、收入）",
+)
+def person_circumstance(request: HttpRequest, person_id: int, payload: CircumstanceIn) -> Status:
+    subject = selectors.person_get(actor=actor(request), pk=person_id)
+    return Status(201, _record(request, subject, payload))
+
+
+@router.post(
+    "/households/{household_id}/circumstances",
+    response={201: CircumstanceOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="登记家庭财产或刚性支出",
+)
+def household_circumstance(request: HttpRequest, household_id: int, payload: CircumstanceIn) -> Status:
+    subject = selectors.household_get(actor=actor(request), pk=household_id)
+    return Status(201, _record(request, subject, payload))
+
+
+@router.post(
+    "/circumstances/{kind}/{record_id}/end",
+    response={200: CircumstanceOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="结束一条状况记录",
+)
+def circumstance_end(
+    request: HttpRequest, kind: str, record_id: int, payload: CircumstanceEndIn
+) -> dict[str, Any]:
+    record = selectors.circumstance_get(actor=actor(request), kind=kind, pk=record_id)
+    services.circumstance_end(
+        actor=actor(request), kind=kind, record=record, valid_until=payload.valid_until, reason=payload.reason
+    )
+    subject = record.person.name if hasattr(record, "person") else "全户"  # type: ignore[attr-defined]
+    label = str(type(record)._meta.verbose_name)
+    return _circumstance_out(selectors.CircumstanceRow(kind, label, record, subject))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 
+# fmt: off
 SURNAMES: tuple[tuple[str, int], ...] = (
     ("王", 710), ("李", 700), ("张", 670), ("刘", 540), ("马", 420), ("陈", 400), ("杨", 360),
     ("赵", 230), ("黄", 150), ("吴", 190), ("周", 180), ("徐", 140), ("孙", 150), ("朱", 120),
@@ -47,6 +48,7 @@ _FEMALE_BY_ERA: tuple[tuple[str, ...], ...] = (
     ("梓涵", "子涵", "欣怡", "雨桐", "一诺", "梓萱", "诗涵", "可馨", "语桐", "佳怡", "思雨", "若曦",
      "梦瑶", "雨欣", "紫萱", "欣妍", "佳琪", "书瑶", "芷若", "语嫣", "沐晨", "安琪", "雨萱", "诗琪"),
 )
+# fmt: on
 _MALE_FIRST = "建志文国海永俊宏晓子浩宇明振家天立正学德"
 _MALE_SECOND = "军强伟华平明刚勇杰涛斌龙峰辉波林东成鹏飞"
 _FEMALE_FIRST = "秀玉丽晓春美婷雅思欣佳雨梦慧淑桂海红金月"
@@ -77,6 +79,7 @@ def given_name_pools() -> dict[tuple[int, bool], list[str]]:
     return pools
 
 
-def person_name(rng: random.Random, surname: str, pools: dict[tuple[int, bool], list[str]], year: int,
-                male: bool) -> str:
+def person_name(
+    rng: random.Random, surname: str, pools: dict[tuple[int, bool], list[str]], year: int, male: bool
+) -> str:
     return surname + rng.choice(pools[(era_of(year), male)])

@@ -102,3 +102,7 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id}@{self.household_id}"
+
+
+# The dated circumstance models live in their own module; importing it here registers them.
+from minzheng.registry import circumstances as circumstances  # noqa: E402

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from minzheng.core import protect
@@ -9,7 +12,8 @@ from minzheng.core.errors import OutOfScope
 from minzheng.core.identifiers import InvalidIdentifier, parse_resident_id
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Staff
-from minzheng.org.scope import require, scoped
+from minzheng.org.scope import jurisdiction_of, require, scoped
+from minzheng.registry.circumstances import ALL_KINDS, PERSON_KINDS, DatedRecord
 from minzheng.registry.models import Household, Membership, Person
 
 
@@ -84,3 +88,57 @@ def person_get(*, actor: Staff, pk: int) -> Person:
 def household_count(*, actor: Staff) -> int:
     require(actor, Perm.HOUSEHOLD_VIEW)
     return scoped(Household.objects.all(), actor).count()
+
+
+@dataclass(frozen=True)
+class CircumstanceRow:
+    kind: str
+    kind_label: str
+    record: DatedRecord
+    subject_name: str
+
+    @property
+    def summary(self) -> str:
+        return str(self.record)
+
+
+def household_circumstances(
+    *, actor: Staff, household: Household, as_of: date | None = None
+) -> list[CircumstanceRow]:
+    """Every circumstance of the household and its current members, optionally only those in
+    force on `as_of`; newest first. The household must come from household_get (scope-checked)."""
+    require(actor, Perm.HOUSEHOLD_VIEW)
+    members = {
+        m.person_id: m.person.name
+        for m in Membership.objects.filter(household=household, end_date__isnull=True).select_related(
+            "person"
+        )
+    }
+    rows: list[CircumstanceRow] = []
+    for kind, model in ALL_KINDS.items():
+        if kind in PERSON_KINDS:
+            qs = model.objects.filter(person_id__in=members)  # type: ignore[attr-defined]
+        else:
+            qs = model.objects.filter(household=household)  # type: ignore[attr-defined]
+        if as_of is not None:
+            qs = qs.filter(valid_from__lte=as_of).filter(
+                Q(valid_until__isnull=True) | Q(valid_until__gte=as_of)
+            )
+        for record in qs:
+            name = members.get(record.person_id, "") if kind in PERSON_KINDS else "全户"
+            rows.append(CircumstanceRow(kind, str(model._meta.verbose_name), record, name))
+    rows.sort(key=lambda r: (r.record.valid_from, r.record.pk), reverse=True)
+    return rows
+
+
+def circumstance_get(*, actor: Staff, kind: str, pk: int) -> DatedRecord:
+    require(actor, Perm.HOUSEHOLD_VIEW)
+    if kind not in ALL_KINDS:
+        raise OutOfScope()
+    model = ALL_KINDS[kind]
+    prefix = jurisdiction_of(actor).prefix
+    field = "person__division__code" if kind in PERSON_KINDS else "household__division__code"
+    record = model.objects.filter(pk=pk, **{f"{field}__startswith": prefix}).first()  # type: ignore[attr-defined]
+    if record is None:
+        raise OutOfScope()
+    return record  # type: ignore[no-any-return]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,6 +17,16 @@ from minzheng.core.identifiers import DivisionLevel, InvalidIdentifier, parse_re
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import require, require_in_scope
+from minzheng.registry.circumstances import (
+    ALL_KINDS,
+    EXCLUDED_INCOME,
+    PERSON_KINDS,
+    SINGLE_VALUED,
+    DatedRecord,
+    IncomeItem,
+    SelfCareAssessment,
+    self_care_level,
+)
 from minzheng.registry.models import Area, Household, Membership, Person, Relationship
 
 
@@ -201,3 +212,160 @@ def person_reveal_id_number(*, actor: Staff, person: Person, reason: str) -> str
         reason=reason,
     )
     return protect.decrypt(person.id_encrypted)
+
+
+# ----------------------------------------------------------------------------------------------
+# Circumstances over time
+# ----------------------------------------------------------------------------------------------
+
+_BASE_FIELDS = {
+    "id",
+    "person",
+    "household",
+    "valid_from",
+    "valid_until",
+    "recorded_by",
+    "recorded_at",
+    "note",
+    "source",
+}
+# Derived by the service, never entered: the self-care level from the six activities, and whether
+# an income item counts towards household income from its category.
+_DERIVED = {"self_care": {"level"}, "income": {"counted"}}
+
+
+def circumstance_fields(kind: str) -> list[str]:
+    """The fields a user fills in for a kind of circumstance (besides the period, note and source)."""
+    model = ALL_KINDS[kind]
+    return [
+        f.name
+        for f in model._meta.concrete_fields
+        if f.name not in _BASE_FIELDS and f.name not in _DERIVED.get(kind, set())
+    ]
+
+
+def _subject_scope(kind: str, subject: Person | Household) -> str:
+    if kind in PERSON_KINDS:
+        if not isinstance(subject, Person):
+            raise InvalidInput(f"{kind} 须登记在人员上")
+        if subject.division_id is None:
+            raise OutOfScope()
+        return subject.division_id
+    if not isinstance(subject, Household):
+        raise InvalidInput(f"{kind} 须登记在家庭上")
+    return subject.division_id
+
+
+def _record_snapshot(record: DatedRecord, kind: str) -> dict[str, object]:
+    data: dict[str, object] = {"kind": kind}
+    for f in record._meta.concrete_fields:
+        if f.name not in ("recorded_by", "recorded_at"):
+            data[f.attname] = getattr(record, f.attname)
+    return data
+
+
+@transaction.atomic
+def circumstance_record(
+    *,
+    actor: Staff,
+    kind: str,
+    subject: Person | Household,
+    valid_from: date,
+    values: Mapping[str, object],
+    valid_until: date | None = None,
+    note: str = "",
+    source: str = "",
+    reason: str = "",
+) -> DatedRecord:
+    """Record a dated circumstance. For single-valued kinds (self-care, labour capacity,
+    employment, schooling) the record in force until then is ended the day before."""
+    require(actor, Perm.HOUSEHOLD_CHANGE)
+    if kind not in ALL_KINDS:
+        raise InvalidInput(f"未知的状况类别：{kind}", field_errors={"kind": ["未知类别"]})
+    scope_code = _subject_scope(kind, subject)
+    require_in_scope(actor, scope_code)
+    model = ALL_KINDS[kind]
+    allowed = set(circumstance_fields(kind))
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise InvalidInput(field_errors={k: ["不是该类别的字段"] for k in unknown})
+    owner = {"person": subject} if kind in PERSON_KINDS else {"household": subject}
+    record = model(
+        **owner,
+        **values,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        note=note,
+        source=source,
+        recorded_by=actor,
+    )
+    if isinstance(record, SelfCareAssessment):
+        record.level = self_care_level(record.not_achieved)
+    if isinstance(record, IncomeItem):
+        record.counted = record.category not in EXCLUDED_INCOME
+    try:
+        record.full_clean(exclude=[*owner, "recorded_by"])
+    except ValidationError as exc:
+        raise InvalidInput(field_errors=exc.message_dict) from exc
+
+    if kind in SINGLE_VALUED:
+        open_records = model.objects.filter(**owner, valid_until__isnull=True)  # type: ignore[attr-defined]
+        if open_records.filter(valid_from__gte=valid_from).exists():
+            raise Conflict(
+                "已有同日或更晚开始的同类记录，请先结束该记录", field_errors={"valid_from": ["日期冲突"]}
+            )
+        for previous in open_records:
+            before = _record_snapshot(previous, kind)
+            previous.valid_until = valid_from - timedelta(days=1)
+            previous.save(update_fields=["valid_until"])
+            audit_record(
+                actor=actor,
+                action=f"circumstance.end.{kind}",
+                object_type=f"registry.{model.__name__.lower()}",
+                object_id=previous.pk,
+                scope_code=scope_code,
+                reason=reason or "由新记录接替",
+                before=before,
+                after=_record_snapshot(previous, kind),
+            )
+    record.save()
+    audit_record(
+        actor=actor,
+        action=f"circumstance.record.{kind}",
+        object_type=f"registry.{model.__name__.lower()}",
+        object_id=record.pk,
+        scope_code=scope_code,
+        reason=reason,
+        after=_record_snapshot(record, kind),
+    )
+    return record
+
+
+@transaction.atomic
+def circumstance_end(
+    *, actor: Staff, kind: str, record: DatedRecord, valid_until: date, reason: str
+) -> DatedRecord:
+    require(actor, Perm.HOUSEHOLD_CHANGE)
+    subject = record.person if kind in PERSON_KINDS else record.household  # type: ignore[attr-defined]
+    scope_code = _subject_scope(kind, subject)
+    require_in_scope(actor, scope_code)
+    if not reason.strip():
+        raise InvalidInput(field_errors={"reason": ["请填写原因"]})
+    if record.valid_until is not None:
+        raise Conflict("该记录已经结束")
+    if valid_until < record.valid_from:
+        raise InvalidInput(field_errors={"valid_until": ["截止日期不能早于起始日期"]})
+    before = _record_snapshot(record, kind)
+    record.valid_until = valid_until
+    record.save(update_fields=["valid_until"])
+    audit_record(
+        actor=actor,
+        action=f"circumstance.end.{kind}",
+        object_type=f"registry.{type(record).__name__.lower()}",
+        object_id=record.pk,
+        scope_code=scope_code,
+        reason=reason,
+        before=before,
+        after=_record_snapshot(record, kind),
+    )
+    return record

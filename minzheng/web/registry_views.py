@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
@@ -12,6 +16,7 @@ from minzheng.core.identifiers import DivisionLevel
 from minzheng.core.permissions import Perm
 from minzheng.org import selectors as org_selectors
 from minzheng.registry import selectors, services
+from minzheng.registry.circumstances import ALL_KINDS, PERSON_KINDS
 from minzheng.registry.models import Area, Relationship
 from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, paginate, staff_view
 
@@ -29,7 +34,19 @@ def household_list(request: HttpRequest) -> HttpResponse:
 @staff_view(Perm.HOUSEHOLD_VIEW)
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     household = selectors.household_get(actor=actor(request), pk=household_id)
-    return render(request, "web/registry/household_detail.html", {"household": household})
+    as_of = None
+    if request.GET.get("as_of"):
+        try:
+            as_of = date.fromisoformat(request.GET["as_of"])
+        except ValueError:
+            messages.error(request, "日期格式应为 YYYY-MM-DD")
+    rows = selectors.household_circumstances(actor=actor(request), household=household, as_of=as_of)
+    kinds = [(k, str(m._meta.verbose_name)) for k, m in ALL_KINDS.items()]
+    return render(
+        request,
+        "web/registry/household_detail.html",
+        {"household": household, "rows": rows, "as_of": as_of, "kinds": kinds, "today": date.today()},
+    )
 
 
 class HouseholdForm(BootstrapForm):
@@ -134,3 +151,95 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
             request, "web/registry/_reveal.html", {"person": person, "error": exc.message}, status=422
         )
     return render(request, "web/registry/_reveal.html", {"person": person, "number": number})
+
+
+def _circumstance_form(
+    kind: str, data: Any = None, subjects: list[tuple[str, str]] | None = None
+) -> forms.Form:
+    model = ALL_KINDS[kind]
+    model_form = forms.modelform_factory(model, fields=services.circumstance_fields(kind))
+
+    class CircumstanceForm(BootstrapForm, model_form):  # type: ignore[misc, valid-type]
+        subject = forms.ChoiceField(label="登记对象", choices=subjects or [])
+        valid_from = forms.DateField(label="起始日期", widget=forms.DateInput(attrs={"type": "date"}))
+        valid_until = forms.DateField(
+            label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
+        note = forms.CharField(label="说明", max_length=200, required=False)
+        source = forms.CharField(label="信息来源", max_length=80, required=False)
+
+    return CircumstanceForm(data)  # type: ignore[no-any-return]
+
+
+@staff_view(Perm.HOUSEHOLD_CHANGE)
+@require_http_methods(["GET", "POST"])
+def circumstance_create(request: HttpRequest, household_id: int) -> HttpResponse:
+    household = selectors.household_get(actor=actor(request), pk=household_id)
+    kind = request.GET.get("kind", "income")
+    if kind not in ALL_KINDS:
+        raise Http404("未知的状况类别")
+    if kind in PERSON_KINDS:
+        subjects = [(str(m.person.pk), m.person.name) for m in household.current_memberships]  # type: ignore[attr-defined]
+    else:
+        subjects = [("household", f"全户（{household.number}）")]
+    form = _circumstance_form(kind, request.POST or None, subjects)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        subject: Any = household
+        if kind in PERSON_KINDS:
+            members = household.current_memberships  # type: ignore[attr-defined]
+            subject = next(m.person for m in members if str(m.person.pk) == data["subject"])
+        try:
+            services.circumstance_record(
+                actor=actor(request),
+                kind=kind,
+                subject=subject,
+                valid_from=data["valid_from"],
+                valid_until=data["valid_until"],
+                values={f: data[f] for f in services.circumstance_fields(kind)},
+                note=data["note"],
+                source=data["source"],
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            flash_done(request, f"已登记{ALL_KINDS[kind]._meta.verbose_name}")
+            return redirect("web:household", household_id=household.pk)
+    kinds = [(k, str(m._meta.verbose_name)) for k, m in ALL_KINDS.items()]
+    return render(
+        request,
+        "web/registry/circumstance_form.html",
+        {"household": household, "form": form, "kind": kind, "kinds": kinds},
+    )
+
+
+@staff_view(Perm.HOUSEHOLD_CHANGE)
+@require_http_methods(["POST"])
+def circumstance_end(request: HttpRequest, kind: str, record_id: int) -> HttpResponse:
+    record = selectors.circumstance_get(actor=actor(request), kind=kind, pk=record_id)
+    household_id = record.household_id if kind not in PERSON_KINDS else _household_of(record)  # type: ignore[attr-defined]
+    try:
+        until = date.fromisoformat(request.POST.get("valid_until", ""))
+    except ValueError:
+        messages.error(request, "请填写有效的截止日期")
+        return redirect("web:household", household_id=household_id)
+    try:
+        services.circumstance_end(
+            actor=actor(request),
+            kind=kind,
+            record=record,
+            valid_until=until,
+            reason=request.POST.get("reason", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, "；".join([exc.message, *("，".join(v) for v in exc.field_errors.values())]))
+    else:
+        flash_done(request, "记录已结束")
+    return redirect("web:household", household_id=household_id)
+
+
+def _household_of(record: Any) -> int:
+    membership = record.person.memberships.filter(end_date__isnull=True).first()
+    if membership is None:
+        raise Http404()
+    return int(membership.household_id)

@@ -15,6 +15,16 @@ urlpatterns = [
     path("households/", registry_views.household_list, name="households"),
     path("households/new/", registry_views.household_create, name="household_create"),
     path("households/<int:household_id>/", registry_views.household_detail, name="household"),
+    path(
+        "households/<int:household_id>/circumstances/new/",
+        registry_views.circumstance_create,
+        name="circumstance_create",
+    ),
+    path(
+        "circumstances/<str:kind>/<int:record_id>/end/",
+        registry_views.circumstance_end,
+        name="circumstance_end",
+    ),
     path("persons/", registry_views.person_list, name="persons"),
     path("persons/<int:person_id>/id-number/", registry_views.person_reveal, name="person_reveal"),
     path("org/divisions/", org_views.division_list, name="divisions"),

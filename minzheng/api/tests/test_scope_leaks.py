@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -24,7 +25,9 @@ from minzheng.org.models import ApiToken, Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.services import api_token_issue
 from minzheng.org.testing import VILLAGES, make_staff
+from minzheng.registry.circumstances import DatedRecord, IncomeItem
 from minzheng.registry.models import Household, Person
+from minzheng.registry.services import circumstance_record
 from minzheng.registry.testing import make_household, resident_id
 from minzheng.web import urls as web_urls
 
@@ -51,6 +54,7 @@ class World:
     households: dict[str, Household]
     staff: dict[str, Staff]
     tokens: dict[str, ApiToken]
+    incomes: dict[str, DatedRecord]
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -62,18 +66,33 @@ class World:
 @pytest.fixture
 def world(tree: dict[str, Division]) -> World:
     creator = make_staff("creator", "640000000000", [Role.TOWNSHIP_REVIEWER])
-    households, staff, tokens = {}, {}, {}
+    households, staff, tokens, incomes = {}, {}, {}, {}
     for village in VILLAGES:
         households[village] = make_household(creator, village, HEAD_NAMES[village], members=2)
         staff[village] = make_staff(f"staff_{village}", village, [Role.VILLAGE_ASSISTANT])
         tokens[village], _ = api_token_issue(actor=staff[village], name=f"token {village}")
-    return World(households, staff, tokens)
+        incomes[village] = circumstance_record(
+            actor=creator,
+            kind="income",
+            subject=households[village].head,  # type: ignore[arg-type]
+            valid_from=date(2026, 1, 1),
+            values={"category": "wages", "monthly_amount": "1234.56"},
+            note=f"income {village}",
+        )
+    return World(households, staff, tokens, incomes)
 
 
 def markers(world: World, village: str) -> list[str]:
     household = world.households[village]
     division = Division.objects.get(code=village)
-    return [household.number, HEAD_NAMES[village], f"staff_{village}", division.name, f"token {village}"]
+    return [
+        household.number,
+        HEAD_NAMES[village],
+        f"staff_{village}",
+        division.name,
+        f"token {village}",
+        f"income {village}",
+    ]
 
 
 def assert_no_leak(body: str, world: World, foreign: list[str], where: str) -> None:
@@ -89,9 +108,13 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
         h = Household.objects.get(pk=world.households[v].pk)
         s = Staff.objects.get(pk=world.staff[v].pk)
         t = ApiToken.objects.get(pk=world.tokens[v].pk)
-        rows.append((h.address, h.phone, s.is_active, s.password, sorted(s.roles), t.revoked_at))
+        i = IncomeItem.objects.get(pk=world.incomes[v].pk)
+        rows.append(
+            (h.address, h.phone, s.is_active, s.password, sorted(s.roles), t.revoked_at, i.valid_until)
+        )
     rows.append(AuditEvent.objects.filter(scope_code__in=foreign).count())
     rows.append(Household.objects.filter(division_id__in=foreign).count())
+    rows.append(IncomeItem.objects.filter(person__division_id__in=foreign).count())
     rows.append(Staff.objects.filter(office__division_id__in=foreign).count())
     return rows
 
@@ -104,6 +127,8 @@ PATH_PARAMS = {
     "staff_id": lambda w, v: w.staff[v].pk,
     "token_id": lambda w, v: w.tokens[v].pk,
     "code": lambda w, v: v,
+    "kind": lambda w, v: "income",
+    "record_id": lambda w, v: w.incomes[v].pk,
 }
 
 
@@ -138,6 +163,20 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "reason": "测试",
         },
         ("post", "/api/v1/persons/{person_id}/id-number"): {"reason": "测试"},
+        ("post", "/api/v1/persons/{person_id}/circumstances"): {
+            "kind": "disability",
+            "valid_from": "2026-01-01",
+            "values": {"certificate_number": "X1", "category": "physical", "grade": 2},
+        },
+        ("post", "/api/v1/households/{household_id}/circumstances"): {
+            "kind": "asset",
+            "valid_from": "2026-01-01",
+            "values": {"kind": "deposit", "value": "1000.00"},
+        },
+        ("post", "/api/v1/circumstances/{kind}/{record_id}/end"): {
+            "valid_until": "2026-06-30",
+            "reason": "测试",
+        },
     }
     key = (method, path)
     if key not in payloads:
@@ -220,13 +259,15 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
 # --- Web pages -----------------------------------------------------------------------------
 
 PAGE_PARAMS = {
+    "kind": lambda w, v: "income",
+    "record_id": lambda w, v: w.incomes[v].pk,
     "household_id": lambda w, v: w.households[v].pk,
     "person_id": lambda w, v: w.households[v].head_id,
     "staff_id": lambda w, v: w.staff[v].pk,
     "token_id": lambda w, v: w.tokens[v].pk,
 }
 
-POST_ONLY = {"web:person_reveal", "web:token_revoke", "web:logout"}
+POST_ONLY = {"web:person_reveal", "web:token_revoke", "web:logout", "web:circumstance_end"}
 PUBLIC = {"web:login"}
 
 
@@ -263,7 +304,9 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
                 pytest.fail(f"page {name} has parameters {missing} not covered by the scope-leak test")
             url = reverse(name, kwargs={p: PAGE_PARAMS[p](world, village) for p in params})
             method = "post" if name in POST_ONLY else "get"
-            response = getattr(client, method)(url, {"reason": "测试", "action": "deactivate"})
+            response = getattr(client, method)(
+                url, {"reason": "测试", "action": "deactivate", "valid_until": "2026-06-30"}
+            )
             if name == "web:token_revoke":
                 # Revoking only ever looks at the caller's own tokens; a foreign id is ignored.
                 assert response.status_code == 302

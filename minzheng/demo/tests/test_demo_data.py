@@ -58,7 +58,8 @@ def test_demo_data_builds_accounts_for_every_role_and_a_valid_registry() -> None
     assert set(EXPECTED_LEVELS) == {a.username for a in DEMO_ACCOUNTS} <= set(staff)
     for username, (code, level) in EXPECTED_LEVELS.items():
         account = staff[username]
-        assert account.is_demo and not account.must_change_password
+        assert account.is_demo
+        assert not account.must_change_password
         assert account.office.division_id == code
         assert account.office.division.level == level
         assert account.check_password(DEMO_PASSWORD)
@@ -104,9 +105,10 @@ def test_demo_data_builds_accounts_for_every_role_and_a_valid_registry() -> None
         ids.add(number)
     assert len(ids) == Person.objects.count() >= 50
 
-    event = AuditEvent.objects.get(action="demo.build")
-    assert event.after["households"] == 50
-    assert event.after["persons"] == Person.objects.count()
+    after = AuditEvent.objects.get(action="demo.build").after
+    assert after is not None
+    assert after["households"] == 50
+    assert after["persons"] == Person.objects.count()
     assert verify_chain().ok
 
 
@@ -138,7 +140,8 @@ def test_print_logins_lists_every_demo_account_with_the_public_password() -> Non
     assert DEMO_PASSWORD in output
     for account in DEMO_ACCOUNTS:
         assert account.username in output
-    assert "县级审批人" in output and "大武口区民政局" in output
+    assert "县级审批人" in output
+    assert "大武口区民政局" in output
 
 
 @pytest.mark.django_db
@@ -158,3 +161,36 @@ def test_allowed_in_demo_mode(settings) -> None:  # type: ignore[no-untyped-def]
     settings.MODE = Mode.DEMO
     run("--households", "3")
     assert Household.objects.count() == 3
+
+
+def _registry_schema() -> set[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename LIKE 'registry\\_%'"
+            " UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid::regclass::text LIKE 'registry\\_%'"
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db
+def test_bulk_load_on_postgresql_rebuilds_every_index_and_foreign_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from minzheng.demo import services
+
+    run("--households", "20")
+    schema = _registry_schema()
+    assert any("id_digest" in d for _, d in schema)
+    monkeypatch.setattr(services, "BULK_LOAD_MIN_HOUSEHOLDS", 10)
+    result = services.build_households(target=60, chunk_size=15)
+    assert result.households == 40
+    assert result.index_seconds > 0
+    assert _registry_schema() == schema
+    assert Household.objects.count() == 60
+    assert Household.objects.filter(head__isnull=True).count() == 0
+    assert Person.objects.values("id_digest").distinct().count() == Person.objects.count()
+    assert verify_chain().ok

@@ -10,7 +10,12 @@ from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
 from minzheng.registry import selectors
 from minzheng.registry.models import Household, Membership, Person
-from minzheng.registry.services import MemberInput, household_create, household_update, person_reveal_id_number
+from minzheng.registry.services import (
+    MemberInput,
+    household_create,
+    household_update,
+    person_reveal_id_number,
+)
 from minzheng.registry.testing import make_household, resident_id
 
 
@@ -77,7 +82,10 @@ def test_a_person_cannot_be_registered_twice(village_assistant: Staff) -> None:
     ("members", "field"),
     [
         ([], "members"),
-        ([MemberInput(name="甲", id_number="640202198001010010", relationship="head")], "members[0].id_number"),
+        (
+            [MemberInput(name="甲", id_number="640202198001010010", relationship="head")],
+            "members[0].id_number",
+        ),
         ([MemberInput(name="甲", id_number=resident_id(), relationship="spouse")], "members"),
         ([MemberInput(name="", id_number=resident_id(), relationship="head")], "members[0].name"),
         ([MemberInput(name="甲", id_number=resident_id(), relationship="boss")], "members[0].relationship"),
@@ -121,7 +129,9 @@ def test_supervisor_cannot_write(tree: dict[str, Division]) -> None:
 
 def test_update_is_audited_with_before_and_after(village_assistant: Staff) -> None:
     household = make_household(village_assistant, "640202001001", "吴一")
-    household_update(actor=village_assistant, household=household, address="新地址9号", phone="13900000000", reason="搬家")
+    household_update(
+        actor=village_assistant, household=household, address="新地址9号", phone="13900000000", reason="搬家"
+    )
     event = AuditEvent.objects.get(action="household.update")
     assert event.before is not None
     assert event.after is not None
@@ -148,9 +158,11 @@ def test_village_assistant_cannot_reveal_full_id(village_assistant: Staff) -> No
         person_reveal_id_number(actor=village_assistant, person=household.head, reason="想看")
 
 
-def test_household_list_query_count_is_constant(village_assistant: Staff, django_assert_num_queries: object) -> None:
+def test_household_list_query_count_is_constant(
+    village_assistant: Staff, django_assert_num_queries: object
+) -> None:
     for i in range(5):
         make_household(village_assistant, "640202001001", f"钱{i}")
     with django_assert_num_queries(1):  # type: ignore[operator]
         rows = list(selectors.household_list(actor=village_assistant)[:50])
-        _ = [(h.head.name if h.head else "", h.division.name, h.member_count) for h in rows]
+        _ = [(h.head.name if h.head else "", h.division.name, h.member_count) for h in rows]  # type: ignore[attr-defined]

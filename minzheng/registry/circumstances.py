@@ -1,0 +1,305 @@
+"""Circumstances over time (家庭状况): disability, self-care, illness, labour capacity, employment,
+schooling, income, assets and rigid expenses, each a dated record queryable "as of" any day.
+
+A record is in force on day D when valid_from <= D and (valid_until is null or D <= valid_until).
+Records are never edited in place: a change ends the old record and starts a new one.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from minzheng.registry.models import Household, Person
+
+
+class DatedRecord(models.Model):
+    valid_from = models.DateField("起始日期")
+    valid_until = models.DateField("截止日期", null=True, blank=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+    source = models.CharField("信息来源", max_length=80, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="登记人"
+    )
+    recorded_at = models.DateTimeField("登记时间", default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["valid_from", "pk"]
+
+    def in_force(self, day: object) -> bool:
+        return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)  # type: ignore[operator]
+
+
+def _period_check(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=models.F("valid_from")),
+        name=f"{name}_period_ordered",
+    )
+
+
+class DisabilityCategory(models.TextChoices):
+    VISUAL = "visual", "视力残疾"
+    HEARING = "hearing", "听力残疾"
+    SPEECH = "speech", "言语残疾"
+    PHYSICAL = "physical", "肢体残疾"
+    INTELLECTUAL = "intellectual", "智力残疾"
+    MENTAL = "mental", "精神残疾"
+    MULTIPLE = "multiple", "多重残疾"
+
+
+class Disability(DatedRecord):
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="disabilities")
+    certificate_number = models.CharField("残疾证号", max_length=30)
+    category = models.CharField("残疾类别", max_length=16, choices=DisabilityCategory.choices)
+    grade = models.PositiveSmallIntegerField("残疾等级", choices=[(g, f"{g}级") for g in range(1, 5)])
+
+    class Meta(DatedRecord.Meta):
+        verbose_name = "残疾"
+        constraints = [
+            _period_check("disability"),
+            models.CheckConstraint(
+                condition=models.Q(grade__gte=1, grade__lte=4), name="disability_grade_1_4"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()}{self.grade}级"
+
+    @property
+    def is_severe(self) -> bool:
+        """Grade 1-2, or grade 3 intellectual/mental (民发〔2021〕57号)."""
+        return self.grade <= 2 or (
+            self.grade == 3 and self.category in (DisabilityCategory.INTELLECTUAL, DisabilityCategory.MENTAL)
+        )
+
+
+class SelfCareLevel(models.TextChoices):
+    SELF_CARE = "self_care", "具备生活自理能力"
+    PARTLY_LOST = "partly_lost", "部分丧失生活自理能力"
+    FULLY_LOST = "fully_lost", "完全丧失生活自理能力"
+
+
+SELF_CARE_ACTIVITIES = ("eating", "dressing", "bed_transfer", "toileting", "indoor_walking", "bathing")
+
+
+def self_care_level(not_achieved: int) -> SelfCareLevel:
+    """民发〔2021〕43号: all six achieved = self-care; 1-3 not achieved = partly lost; 4+ = fully lost."""
+    if not_achieved == 0:
+        return SelfCareLevel.SELF_CARE
+    return SelfCareLevel.PARTLY_LOST if not_achieved <= 3 else SelfCareLevel.FULLY_LOST
+
+
+class SelfCareAssessment(DatedRecord):
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="self_care_assessments")
+    eating = models.BooleanField("进食", default=True)
+    dressing = models.BooleanField("穿衣", default=True)
+    bed_transfer = models.BooleanField("上下床", default=True)
+    toileting = models.BooleanField("如厕", default=True)
+    indoor_walking = models.BooleanField("室内行走", default=True)
+    bathing = models.BooleanField("洗澡", default=True)
+    level = models.CharField("自理能力", max_length=16, choices=SelfCareLevel.choices)
+
+    class Meta(DatedRecord.Meta):
+        verbose_name = "生活自理能力评估"
+        constraints = [_period_check("selfcare")]
+
+    def __str__(self) -> str:
+        return self.get_level_display()
+
+    @property
+    def not_achieved(self) -> int:
+        return sum(1 for a in SELF_CARE_ACTIVITIES if not getattr(self, a))
+
+
+class Illness(DatedRecord):
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="illnesses")
+    name = models.CharField("疾病名称", max_length=80)
+    is_listed_serious = models.BooleanField("属于当地重特大疾病目录", default=False)
+
+    class Meta(DatedRecord.Meta):
+        verbose_name = "疾病"
+        constraints = [_period_check("illness")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LabourCapacityLevel(models.TextChoices):
+    FULL = "full", "有劳动能力"
+    PARTIAL = "partial", "部分丧失劳动能力"
+    NONE = "none", "无劳动能力"
+
+
+class LabourCapacity(DatedRecord):
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="labour_capacities")
+    level = models.CharField("劳动能力", max_length=8, choices=LabourCapacityLevel.choices)
+
+    class Meta(DatedRecord.Meta):
+        verbose_name = "劳动能力"
+        constraints = [_period_check("labour")]
+
+    def __str__(self) -> str:
+        return self.get_level_display()
+
+
+class EmploymentStatus(models.TextChoices):
+    EMPLOYED = "employed", "在职"
+    SELF_EMPLOYED = "self_employed", "个体经营/灵活就业"
+    FARMING = "farming", "务农"
+    UNEMPLOYED = "unemployed", "失业"
+    RETIRED = "retired", "退休"
+    NOT_IN_LABOUR_FORCE = "not_in_labour_force", "非劳动力"
+
+
+class Employment(DatedRecord):
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="employments")
+    status = models.CharField("就业状况", max_length=24, choices=EmploymentStatus.choices)
+    employer = models.CharField("工作单位", max_length=120, blank=True)
+
+    class Meta(DatedRecord.Meta):
+        verbose_name = "就业"
+        constraints = [_period_check("employment")]
+
+    def __str__(self) -> str:
+        return self.get_status_display()
+
+
+class SchoolStage(models.TextChoices):
+    PRESCHOOL = "preschool", "学前教育"
+    PRIMARY = "primary", "小学"
+    JUNIOR = "junior", "初中"
+    SENIOR = "senior", "普通高中"
+    VOCATIONAL = "vocational", "中等职业教育"
+    COLLEGE = "college", "大专"
+    BACHELOR = "bachelor", "本科"
+    POSTGRADUATE = "postgraduate", "研究生"
+
+
+class Schooling(DatedRecord):
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="schoolings")
+    stage = models.CharField("学段", max_length=16, choices=SchoolStage.choices)
+    school = models.CharField("学校", max_length=120, blank=True)
+    full_time = models.BooleanField("全日制", default=True)
+
+    class Meta(DatedRecord.Meta):
+        verbose_name = "就学"
+        constraints = [_period_check("schooling")]
+
+    def __str__(self) -> str:
+        return self.get_stage_display()
+
+
+class IncomeCategory(models.TextChoices):
+    # Counted (计入) — 民发〔2021〕57号
+    WAGES = "wages", "工资性收入（扣除必要就业成本）"
+    BUSINESS = "business", "经营净收入"
+    PROPERTY = "property", "财产净收入"
+    SUPPORT_PAYMENT = "support_payment", "赡养费、扶养费、抚养费"
+    PENSION = "pension", "离退休金、养老金（不含城乡居民基础养老金）"
+    UNEMPLOYMENT_BENEFIT = "unemployment_benefit", "失业保险金"
+    COMPENSATION = "compensation", "赔偿、补偿收入"
+    OTHER = "other", "其他应计入收入"
+    # Not counted (不计入)
+    SPECIAL_CARE = "special_care", "优待抚恤金"
+    FAMILY_PLANNING = "family_planning", "计划生育奖励与扶助金"
+    SCHOLARSHIP = "scholarship", "奖学金、助学金"
+    BRAVERY_AWARD = "bravery_award", "见义勇为等奖励"
+    SOCIAL_ASSISTANCE = "social_assistance", "社会救助金"
+    RESIDENT_BASIC_PENSION = "resident_basic_pension", "城乡居民基本养老保险基础养老金"
+
+
+EXCLUDED_INCOME: frozenset[str] = frozenset(
+    {
+        IncomeCategory.SPECIAL_CARE,
+        IncomeCategory.FAMILY_PLANNING,
+        IncomeCategory.SCHOLARSHIP,
+        IncomeCategory.BRAVERY_AWARD,
+        IncomeCategory.SOCIAL_ASSISTANCE,
+        IncomeCategory.RESIDENT_BASIC_PENSION,
+    }
+)
+
+
+class IncomeItem(DatedRecord):
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="income_items")
+    category = models.CharField("收入类别", max_length=24, choices=IncomeCategory.choices)
+    monthly_amount = models.DecimalField("月收入（元）", max_digits=12, decimal_places=2)
+    counted = models.BooleanField("计入家庭收入")
+
+    class Meta(DatedRecord.Meta):
+        verbose_name = "收入"
+        constraints = [
+            _period_check("income"),
+            models.CheckConstraint(condition=models.Q(monthly_amount__gte=0), name="income_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} {self.monthly_amount}"
+
+
+class AssetKind(models.TextChoices):
+    DEPOSIT = "deposit", "存款"
+    SECURITIES = "securities", "有价证券、理财"
+    VEHICLE = "vehicle", "机动车辆"
+    REAL_ESTATE = "real_estate", "房产"
+    BUSINESS = "business", "工商登记、经营实体"
+    OTHER = "other", "其他财产"
+
+
+class Asset(DatedRecord):
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="assets")
+    kind = models.CharField("财产类别", max_length=16, choices=AssetKind.choices)
+    value = models.DecimalField("价值（元）", max_digits=14, decimal_places=2)
+    description = models.CharField("描述", max_length=200, blank=True)
+
+    class Meta(DatedRecord.Meta):
+        verbose_name = "财产"
+        constraints = [
+            _period_check("asset"),
+            models.CheckConstraint(condition=models.Q(value__gte=0), name="asset_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"
+
+
+class RigidExpenseKind(models.TextChoices):
+    MEDICAL = "medical", "医疗费用（自付）"
+    DISABILITY = "disability", "残疾康复、护理费用"
+    EDUCATION = "education", "教育费用"
+    OTHER = "other", "其他刚性支出"
+
+
+class RigidExpense(DatedRecord):
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="rigid_expenses")
+    kind = models.CharField("支出类别", max_length=16, choices=RigidExpenseKind.choices)
+    monthly_amount = models.DecimalField("月均金额（元）", max_digits=12, decimal_places=2)
+
+    class Meta(DatedRecord.Meta):
+        verbose_name = "刚性支出"
+        constraints = [
+            _period_check("rigid_expense"),
+            models.CheckConstraint(
+                condition=models.Q(monthly_amount__gte=0), name="rigid_expense_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.monthly_amount}"
+
+
+PERSON_KINDS: dict[str, type[DatedRecord]] = {
+    "disability": Disability,
+    "self_care": SelfCareAssessment,
+    "illness": Illness,
+    "labour_capacity": LabourCapacity,
+    "employment": Employment,
+    "schooling": Schooling,
+    "income": IncomeItem,
+}
+HOUSEHOLD_KINDS: dict[str, type[DatedRecord]] = {"asset": Asset, "rigid_expense": RigidExpense}
+ALL_KINDS: dict[str, type[DatedRecord]] = {**PERSON_KINDS, **HOUSEHOLD_KINDS}
+# Kinds where only one record can be in force at a time: a new one ends the previous one.
+SINGLE_VALUED = frozenset({"self_care", "labour_capacity", "employment", "schooling"})

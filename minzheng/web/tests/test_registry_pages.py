@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from django.test import Client
+from django.urls import reverse
+
+from minzheng.org.models import Staff
+from minzheng.registry.circumstances import IncomeItem
+from minzheng.registry.models import Household
+from minzheng.registry.testing import make_household, resident_id
+
+
+def test_register_household_through_the_form(village_assistant: Staff) -> None:
+    client = Client()
+    client.force_login(village_assistant)
+    form = client.get(reverse("web:household_create")).content.decode()
+    assert "640202001001" in form
+    assert "640202001002" not in form
+    bad = client.post(
+        reverse("web:household_create"),
+        {
+            "division_code": "640202001001",
+            "address": "长胜社区",
+            "area": "urban",
+            "m0_name": "甲",
+            "m0_id_number": "123",
+            "m0_relationship": "head",
+        },
+    )
+    assert "身份证号码" in bad.content.decode()
+    assert Household.objects.count() == 0
+    ok = client.post(
+        reverse("web:household_create"),
+        {
+            "division_code": "640202001001",
+            "address": "长胜社区8号楼",
+            "area": "urban",
+            "m0_name": "何一",
+            "m0_id_number": resident_id(),
+            "m0_relationship": "head",
+            "m1_name": "何二",
+            "m1_id_number": resident_id(male=False),
+            "m1_relationship": "spouse",
+        },
+    )
+    household = Household.objects.get()
+    assert ok["Location"] == reverse("web:household", kwargs={"household_id": household.pk})
+    page = client.get(ok["Location"]).content.decode()
+    assert "何一" in page
+    assert "何二" in page
+
+
+def test_record_income_and_view_as_of(village_assistant: Staff) -> None:
+    household = make_household(village_assistant, "640202001001", "冯一")
+    client = Client()
+    client.force_login(village_assistant)
+    url = reverse("web:circumstance_create", kwargs={"household_id": household.pk}) + "?kind=income"
+    assert "收入类别" in client.get(url).content.decode()
+    bad = client.post(
+        url,
+        {
+            "subject": household.head_id,
+            "category": "wages",
+            "monthly_amount": "-5",
+            "valid_from": "2025-01-01",
+        },
+    )
+    assert bad.status_code == 200
+    assert IncomeItem.objects.count() == 0
+    done = client.post(
+        url,
+        {
+            "subject": household.head_id,
+            "category": "wages",
+            "monthly_amount": "2100.00",
+            "valid_from": "2025-01-01",
+        },
+    )
+    assert done.status_code == 302
+    detail = reverse("web:household", kwargs={"household_id": household.pk})
+    assert "2100.00" in client.get(detail).content.decode()
+    assert "暂无状况记录" in client.get(detail, {"as_of": "2024-12-31"}).content.decode()
+    record = IncomeItem.objects.get()
+    end = reverse("web:circumstance_end", kwargs={"kind": "income", "record_id": record.pk})
+    client.post(end, {"valid_until": "2025-06-30", "reason": "换工作"})
+    record.refresh_from_db()
+    assert str(record.valid_until) == "2025-06-30"
