@@ -256,3 +256,99 @@ def circumstance_end(
     subject = record.person.name if hasattr(record, "person") else "全户"  # type: ignore[attr-defined]
     label = str(type(record)._meta.verbose_name)
     return _circumstance_out(selectors.CircumstanceRow(kind, label, record, subject))
+
+
+class MoveIn(Schema):
+    target_household_id: int
+    relationship: str
+    on: date
+    reason: str = Field(min_length=1)
+
+
+class SplitIn(Schema):
+    members: dict[int, str]
+    new_head: int
+    address: str = Field(min_length=1, max_length=200)
+    on: date
+    reason: str = Field(min_length=1)
+
+
+class MergeIn(Schema):
+    target_household_id: int
+    relationships: dict[int, str]
+    on: date
+    reason: str = Field(min_length=1)
+
+
+class HeadIn(Schema):
+    person_id: int
+    reason: str = Field(min_length=1)
+
+
+_WRITE = {
+    200: HouseholdDetailOut,
+    201: HouseholdDetailOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ErrorOut,
+}
+
+
+@router.post("/persons/{person_id}/move", response=_WRITE, summary="人员迁入其他家庭（保留原家庭记录）")
+def person_move(request: HttpRequest, person_id: int, payload: MoveIn) -> Household:
+    who = actor(request)
+    person_found = selectors.person_get(actor=who, pk=person_id)
+    target = selectors.household_get(actor=who, pk=payload.target_household_id)
+    services.person_move(
+        actor=who,
+        person=person_found,
+        target=target,
+        relationship=payload.relationship,
+        on=payload.on,
+        reason=payload.reason,
+    )
+    return selectors.household_get(actor=who, pk=target.pk)
+
+
+@router.post("/households/{household_id}/split", response=_WRITE, summary="分户：部分成员另立新户")
+def household_split(request: HttpRequest, household_id: int, payload: SplitIn) -> Status:
+    who = actor(request)
+    source = selectors.household_get(actor=who, pk=household_id)
+    new = services.household_split(
+        actor=who,
+        household=source,
+        members=payload.members,
+        new_head=payload.new_head,
+        address=payload.address,
+        on=payload.on,
+        reason=payload.reason,
+    )
+    return Status(201, selectors.household_get(actor=who, pk=new.pk))
+
+
+@router.post(
+    "/households/{household_id}/merge", response=_WRITE, summary="合户：全部成员并入另一家庭，原家庭注销"
+)
+def household_merge(request: HttpRequest, household_id: int, payload: MergeIn) -> Household:
+    who = actor(request)
+    source = selectors.household_get(actor=who, pk=household_id)
+    target = selectors.household_get(actor=who, pk=payload.target_household_id)
+    services.household_merge(
+        actor=who,
+        source=source,
+        target=target,
+        relationships=payload.relationships,
+        on=payload.on,
+        reason=payload.reason,
+    )
+    return selectors.household_get(actor=who, pk=target.pk)
+
+
+@router.post("/households/{household_id}/head", response=_WRITE, summary="变更户主")
+def household_head(request: HttpRequest, household_id: int, payload: HeadIn) -> Household:
+    who = actor(request)
+    found = selectors.household_get(actor=who, pk=household_id)
+    person_found = selectors.person_get(actor=who, pk=payload.person_id)
+    services.household_set_head(actor=who, household=found, person=person_found, reason=payload.reason)
+    return selectors.household_get(actor=who, pk=household_id)

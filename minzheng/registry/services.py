@@ -369,3 +369,231 @@ def circumstance_end(
         after=_record_snapshot(record, kind),
     )
     return record
+
+
+# ----------------------------------------------------------------------------------------------
+# Household changes over time: move, split, merge (history kept in Membership)
+# ----------------------------------------------------------------------------------------------
+
+
+def _open_membership(person: Person) -> Membership:
+    membership = Membership.objects.select_for_update().filter(person=person, end_date__isnull=True).first()
+    if membership is None:
+        raise Conflict(f"{person.name} 当前不属于任何家庭")
+    return membership
+
+
+def _check_change_date(membership: Membership, on: date) -> None:
+    if on < membership.start_date:
+        raise InvalidInput(field_errors={"on": [f"变动日期不能早于加入现家庭的日期 {membership.start_date}"]})
+
+
+def _end_and_join(
+    *, membership: Membership, target: Household, relationship: str, on: date, reason: str
+) -> Membership:
+    membership.end_date = on - timedelta(days=1) if on > membership.start_date else on
+    membership.end_reason = reason
+    membership.save(update_fields=["end_date", "end_reason"])
+    Person.objects.filter(pk=membership.person_id).update(division=target.division_id)
+    return Membership.objects.create(
+        person_id=membership.person_id, household=target, relationship=relationship, start_date=on
+    )
+
+
+def _after_members_left(household: Household, on: date) -> None:
+    """A household whose head left gets no head until one is set; an empty household is closed."""
+    remaining = Membership.objects.filter(household=household, end_date__isnull=True)
+    if not remaining.exists():
+        household.is_active = False
+    elif household.head_id is not None and not remaining.filter(person_id=household.head_id).exists():
+        household.head = None
+    household.updated_at = timezone.now()
+    household.save(update_fields=["is_active", "head", "updated_at"])
+
+
+@transaction.atomic
+def person_move(
+    *, actor: Staff, person: Person, target: Household, relationship: str, on: date, reason: str
+) -> Membership:
+    """Move a person from their household to another (迁移): the old membership ends the day before."""
+    require(actor, Perm.HOUSEHOLD_CHANGE)
+    membership = _open_membership(person)
+    source = Household.objects.select_for_update().get(pk=membership.household_id)
+    require_in_scope(actor, source.division_id)
+    require_in_scope(actor, target.division_id)
+    errors: dict[str, list[str]] = {}
+    if not reason.strip():
+        errors["reason"] = ["请填写变动原因"]
+    if relationship not in Relationship.values or relationship == Relationship.HEAD:
+        errors["relationship"] = ["请选择与新户主的关系（如需担任户主，请先迁入再设为户主）"]
+    if target.pk == source.pk:
+        errors["target"] = ["已在该家庭中"]
+    if not target.is_active:
+        errors["target"] = ["目标家庭已注销"]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    _check_change_date(membership, on)
+    before = {"household": source.pk, "relationship": membership.relationship}
+    joined = _end_and_join(
+        membership=membership, target=target, relationship=relationship, on=on, reason=reason
+    )
+    _after_members_left(source, on)
+    audit_record(
+        actor=actor,
+        action="person.move",
+        object_type="registry.person",
+        object_id=person.pk,
+        scope_code=target.division_id,
+        reason=reason,
+        before=before,
+        after={"household": target.pk, "relationship": relationship, "on": on},
+    )
+    return joined
+
+
+@transaction.atomic
+def household_split(
+    *,
+    actor: Staff,
+    household: Household,
+    members: Mapping[int, str],
+    new_head: int,
+    address: str,
+    on: date,
+    reason: str,
+) -> Household:
+    """Split members off into a new household (分户) in the same village. `members` maps person id
+    to their relationship with the new head; `new_head` is one of them."""
+    require(actor, Perm.HOUSEHOLD_CHANGE)
+    require_in_scope(actor, household.division_id)
+    current = {
+        m.person_id: m
+        for m in Membership.objects.select_for_update().filter(household=household, end_date__isnull=True)
+    }
+    errors: dict[str, list[str]] = {}
+    if not reason.strip():
+        errors["reason"] = ["请填写分户原因"]
+    if not address.strip():
+        errors["address"] = ["请填写新家庭住址"]
+    if not members or any(pid not in current for pid in members):
+        errors["members"] = ["分出的成员须是本户现有成员"]
+    elif len(members) == len(current):
+        errors["members"] = ["不能把全部成员分出（请改为修改家庭信息）"]
+    if new_head not in members:
+        errors["new_head"] = ["新户主须在分出的成员中"]
+    if any(r not in Relationship.values for r in members.values()):
+        errors["members"] = ["与户主关系无效"]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    for pid in members:
+        _check_change_date(current[pid], on)
+    division = Division.objects.select_for_update().get(code=household.division_id)
+    now = timezone.now()
+    new = Household.objects.create(
+        number=_next_household_number(division),
+        division=division,
+        address=address.strip(),
+        area=household.area,
+        created_at=now,
+        updated_at=now,
+    )
+    for pid, relationship in members.items():
+        role = Relationship.HEAD if pid == new_head else relationship
+        _end_and_join(membership=current[pid], target=new, relationship=role, on=on, reason=reason)
+    new.head_id = new_head
+    new.save(update_fields=["head"])
+    _after_members_left(household, on)
+    audit_record(
+        actor=actor,
+        action="household.split",
+        object_type="registry.household",
+        object_id=household.pk,
+        scope_code=household.division_id,
+        reason=reason,
+        after={"new_household": new.pk, "number": new.number, "members": sorted(members), "on": on},
+    )
+    return new
+
+
+@transaction.atomic
+def household_merge(
+    *,
+    actor: Staff,
+    source: Household,
+    target: Household,
+    relationships: Mapping[int, str],
+    on: date,
+    reason: str,
+) -> Household:
+    """Merge every member of `source` into `target` (合户); `source` is closed, its history kept."""
+    require(actor, Perm.HOUSEHOLD_CHANGE)
+    require_in_scope(actor, source.division_id)
+    require_in_scope(actor, target.division_id)
+    current = {
+        m.person_id: m
+        for m in Membership.objects.select_for_update().filter(household=source, end_date__isnull=True)
+    }
+    errors: dict[str, list[str]] = {}
+    if source.pk == target.pk:
+        errors["target"] = ["不能与自身合户"]
+    if not target.is_active:
+        errors["target"] = ["目标家庭已注销"]
+    if not reason.strip():
+        errors["reason"] = ["请填写合户原因"]
+    if set(relationships) != set(current):
+        errors["relationships"] = ["须为原家庭每位成员填写与新户主的关系"]
+    elif any(r not in Relationship.values or r == Relationship.HEAD for r in relationships.values()):
+        errors["relationships"] = ["关系无效（合入成员不能担任户主）"]
+    if errors:
+        raise InvalidInput(field_errors=errors)
+    for membership in current.values():
+        _check_change_date(membership, on)
+        _end_and_join(
+            membership=membership,
+            target=target,
+            relationship=relationships[membership.person_id],
+            on=on,
+            reason=reason,
+        )
+    _after_members_left(source, on)
+    audit_record(
+        actor=actor,
+        action="household.merge",
+        object_type="registry.household",
+        object_id=source.pk,
+        scope_code=target.division_id,
+        reason=reason,
+        after={"into": target.pk, "members": sorted(current), "on": on},
+    )
+    return target
+
+
+@transaction.atomic
+def household_set_head(*, actor: Staff, household: Household, person: Person, reason: str) -> Household:
+    require(actor, Perm.HOUSEHOLD_CHANGE)
+    require_in_scope(actor, household.division_id)
+    membership = Membership.objects.filter(household=household, person=person, end_date__isnull=True).first()
+    if membership is None:
+        raise InvalidInput(field_errors={"person": ["须为本户现有成员"]})
+    if not reason.strip():
+        raise InvalidInput(field_errors={"reason": ["请填写原因"]})
+    before = _household_snapshot(household)
+    Membership.objects.filter(
+        household=household, end_date__isnull=True, relationship=Relationship.HEAD
+    ).exclude(person=person).update(relationship=Relationship.OTHER)
+    membership.relationship = Relationship.HEAD
+    membership.save(update_fields=["relationship"])
+    household.head = person
+    household.updated_at = timezone.now()
+    household.save(update_fields=["head", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="household.set_head",
+        object_type="registry.household",
+        object_id=household.pk,
+        scope_code=household.division_id,
+        reason=reason,
+        before=before,
+        after=_household_snapshot(household),
+    )
+    return household

@@ -26,7 +26,7 @@ from minzheng.org.roles import Role
 from minzheng.org.services import api_token_issue
 from minzheng.org.testing import VILLAGES, make_staff
 from minzheng.registry.circumstances import DatedRecord, IncomeItem
-from minzheng.registry.models import Household, Person
+from minzheng.registry.models import Household, Membership, Person
 from minzheng.registry.services import circumstance_record
 from minzheng.registry.testing import make_household, resident_id
 from minzheng.web import urls as web_urls
@@ -115,6 +115,9 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
     rows.append(AuditEvent.objects.filter(scope_code__in=foreign).count())
     rows.append(Household.objects.filter(division_id__in=foreign).count())
     rows.append(IncomeItem.objects.filter(person__division_id__in=foreign).count())
+    rows.append(
+        sorted(Membership.objects.filter(household__division_id__in=foreign).values_list("pk", "end_date"))
+    )
     rows.append(Staff.objects.filter(office__division_id__in=foreign).count())
     return rows
 
@@ -175,6 +178,29 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         },
         ("post", "/api/v1/circumstances/{kind}/{record_id}/end"): {
             "valid_until": "2026-06-30",
+            "reason": "测试",
+        },
+        ("post", "/api/v1/persons/{person_id}/move"): {
+            "target_household_id": world.households[village].pk,
+            "relationship": "other",
+            "on": "2030-01-01",
+            "reason": "测试",
+        },
+        ("post", "/api/v1/households/{household_id}/split"): {
+            "members": {str(world.households[village].head_id): "head"},
+            "new_head": world.households[village].head_id,
+            "address": "越权分户",
+            "on": "2030-01-01",
+            "reason": "测试",
+        },
+        ("post", "/api/v1/households/{household_id}/merge"): {
+            "target_household_id": world.households[village].pk,
+            "relationships": {},
+            "on": "2030-01-01",
+            "reason": "测试",
+        },
+        ("post", "/api/v1/households/{household_id}/head"): {
+            "person_id": world.households[village].head_id,
             "reason": "测试",
         },
     }
