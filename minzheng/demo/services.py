@@ -472,6 +472,9 @@ class _PgBulkLoad:
                 [self.tables],
             )
             self.indexes = cursor.fetchall()
+            # Rows written earlier in this transaction leave deferred checks that would block
+            # ALTER TABLE ("pending trigger events"): run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for table, name, _ in self.foreign_keys:
                 cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
             for index, table, _, constraint, _ in self.indexes:
@@ -491,6 +494,7 @@ class _PgBulkLoad:
                     cursor.execute(index_def)
             for table, name, definition in self.foreign_keys:
                 cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys: INITIALLY DEFERRED
 
 
 class _Writer:

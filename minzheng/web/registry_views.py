@@ -23,6 +23,11 @@ from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_do
 MEMBER_ROWS = 8
 
 
+def current_members(household: Any) -> list[Any]:
+    """Members prefetched by registry.selectors.household_get."""
+    return list(household.current_memberships)
+
+
 @staff_view(Perm.HOUSEHOLD_VIEW)
 def household_list(request: HttpRequest) -> HttpResponse:
     search = request.GET.get("q", "").strip()
@@ -179,7 +184,7 @@ def circumstance_create(request: HttpRequest, household_id: int) -> HttpResponse
     if kind not in ALL_KINDS:
         raise Http404("未知的状况类别")
     if kind in PERSON_KINDS:
-        subjects = [(str(m.person.pk), m.person.name) for m in household.current_memberships]  # type: ignore[attr-defined]
+        subjects = [(str(m.person.pk), m.person.name) for m in current_members(household)]
     else:
         subjects = [("household", f"全户（{household.number}）")]
     form = _circumstance_form(kind, request.POST or None, subjects)
@@ -187,7 +192,7 @@ def circumstance_create(request: HttpRequest, household_id: int) -> HttpResponse
         data = form.cleaned_data
         subject: Any = household
         if kind in PERSON_KINDS:
-            members = household.current_memberships  # type: ignore[attr-defined]
+            members = current_members(household)
             subject = next(m.person for m in members if str(m.person.pk) == data["subject"])
         try:
             services.circumstance_record(
@@ -243,3 +248,125 @@ def _household_of(record: Any) -> int:
     if membership is None:
         raise Http404()
     return int(membership.household_id)
+
+
+class ChangeBaseForm(BootstrapForm):
+    on = forms.DateField(label="变动日期", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label="变动原因", max_length=200)
+
+
+class MoveForm(ChangeBaseForm):
+    person = forms.ChoiceField(label="迁出成员")
+    target_number = forms.CharField(label="迁入家庭编号", max_length=20)
+    relationship = forms.ChoiceField(
+        label="与新户主关系", choices=[c for c in Relationship.choices if c[0] != "head"]
+    )
+
+
+class SplitForm(ChangeBaseForm):
+    people = forms.MultipleChoiceField(label="分出的成员", widget=forms.CheckboxSelectMultiple)
+    new_head = forms.ChoiceField(label="新户主")
+    address = forms.CharField(label="新家庭住址", max_length=200)
+
+
+class MergeForm(ChangeBaseForm):
+    target_number = forms.CharField(label="并入家庭编号", max_length=20)
+
+
+class HeadForm(BootstrapForm):
+    person = forms.ChoiceField(label="新户主")
+    reason = forms.CharField(label="变更原因", max_length=200)
+
+
+def _target(request: HttpRequest, number: str) -> Any:
+    found = selectors.household_list(actor=actor(request)).filter(number=number.strip()).first()
+    if found is None:
+        raise DomainError(
+            "管辖范围内没有该家庭编号", field_errors={"target_number": ["家庭编号不存在或不在管辖范围内"]}
+        )
+    return found
+
+
+@staff_view(Perm.HOUSEHOLD_CHANGE)
+@require_http_methods(["GET", "POST"])
+def household_changes(request: HttpRequest, household_id: int) -> HttpResponse:
+    """迁移、分户、合户、变更户主 for one household."""
+    household = selectors.household_get(actor=actor(request), pk=household_id)
+    members = [
+        (str(m.person.pk), f"{m.person.name}（{m.get_relationship_display()}）")
+        for m in current_members(household)
+    ]  # type: ignore[attr-defined]
+    action = request.POST.get("action", "")
+    data = request.POST if request.method == "POST" else None
+    forms_by_action: dict[str, BootstrapForm] = {
+        "move": MoveForm(data if action == "move" else None),
+        "split": SplitForm(data if action == "split" else None),
+        "merge": MergeForm(data if action == "merge" else None),
+        "head": HeadForm(data if action == "head" else None),
+    }
+    forms_by_action["move"].fields["person"].choices = members  # type: ignore[attr-defined]
+    forms_by_action["split"].fields["people"].choices = members  # type: ignore[attr-defined]
+    forms_by_action["split"].fields["new_head"].choices = members  # type: ignore[attr-defined]
+    forms_by_action["head"].fields["person"].choices = members  # type: ignore[attr-defined]
+    form = forms_by_action.get(action)
+    if form is not None and form.is_valid():
+        d = form.cleaned_data
+        people = {m.person.pk: m for m in current_members(household)}  # type: ignore[attr-defined]
+        who = actor(request)
+        try:
+            if action == "move":
+                target = _target(request, d["target_number"])
+                services.person_move(
+                    actor=who,
+                    person=people[int(d["person"])].person,
+                    target=target,
+                    relationship=d["relationship"],
+                    on=d["on"],
+                    reason=d["reason"],
+                )
+                done, goto = "成员已迁出", household.pk
+            elif action == "split":
+                chosen = {
+                    int(p): (
+                        people[int(p)].relationship if people[int(p)].relationship != "head" else "other"
+                    )
+                    for p in d["people"]
+                }
+                new = services.household_split(
+                    actor=who,
+                    household=household,
+                    members=chosen,
+                    new_head=int(d["new_head"]),
+                    address=d["address"],
+                    on=d["on"],
+                    reason=d["reason"],
+                )
+                done, goto = f"已分户，新家庭编号 {new.number}", new.pk
+            elif action == "merge":
+                target = _target(request, d["target_number"])
+                relationships = {
+                    pid: (m.relationship if m.relationship != "head" else "other")
+                    for pid, m in people.items()
+                }
+                services.household_merge(
+                    actor=who,
+                    source=household,
+                    target=target,
+                    relationships=relationships,
+                    on=d["on"],
+                    reason=d["reason"],
+                )
+                done, goto = "已合户", target.pk
+            else:
+                services.household_set_head(
+                    actor=who, household=household, person=people[int(d["person"])].person, reason=d["reason"]
+                )
+                done, goto = "户主已变更", household.pk
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            flash_done(request, done)
+            return redirect("web:household", household_id=goto)
+    return render(
+        request, "web/registry/household_changes.html", {"household": household, "forms": forms_by_action}
+    )

@@ -16,6 +16,9 @@ urlpatterns = [
     path("households/new/", registry_views.household_create, name="household_create"),
     path("households/<int:household_id>/", registry_views.household_detail, name="household"),
     path(
+        "households/<int:household_id>/changes/", registry_views.household_changes, name="household_changes"
+    ),
+    path(
         "households/<int:household_id>/circumstances/new/",
         registry_views.circumstance_create,
         name="circumstance_create",

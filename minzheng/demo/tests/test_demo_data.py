@@ -163,6 +163,18 @@ def test_allowed_in_demo_mode(settings) -> None:  # type: ignore[no-untyped-def]
     assert Household.objects.count() == 3
 
 
+def test_the_generator_writes_every_column_of_the_registry_tables() -> None:
+    """A new column on these tables must be filled by the demo build (COPY names its columns)."""
+    from minzheng.demo import services
+
+    for model, columns in (
+        (Household, services.HOUSEHOLD_COLUMNS),
+        (Person, services.PERSON_COLUMNS),
+        (Membership, services.MEMBERSHIP_COLUMNS),
+    ):
+        assert {f.name for f in model._meta.concrete_fields} == set(columns), model.__name__
+
+
 def _registry_schema() -> set[tuple[str, str]]:
     from django.db import connection
 

@@ -84,3 +84,44 @@ def test_record_income_and_view_as_of(village_assistant: Staff) -> None:
     client.post(end, {"valid_until": "2025-06-30", "reason": "换工作"})
     record.refresh_from_db()
     assert str(record.valid_until) == "2025-06-30"
+
+
+def test_move_a_member_through_the_change_page(village_assistant: Staff) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from minzheng.registry.models import Membership, Person
+
+    source = make_household(village_assistant, "640202001001", "褚一", members=2)
+    target = make_household(village_assistant, "640202001001", "卫一")
+    client = Client()
+    client.force_login(village_assistant)
+    url = reverse("web:household_changes", kwargs={"household_id": source.pk})
+    mover = Person.objects.get(name="褚一家1")
+    on = (timezone.localdate() + timedelta(days=1)).isoformat()
+    wrong = client.post(
+        url,
+        {
+            "action": "move",
+            "person": mover.pk,
+            "target_number": "640205001001000001",
+            "relationship": "other",
+            "on": on,
+            "reason": "投亲",
+        },
+    )
+    assert "家庭编号不存在或不在管辖范围内" in wrong.content.decode()
+    done = client.post(
+        url,
+        {
+            "action": "move",
+            "person": mover.pk,
+            "target_number": target.number,
+            "relationship": "other",
+            "on": on,
+            "reason": "投亲",
+        },
+    )
+    assert done.status_code == 302
+    assert Membership.objects.get(person=mover, end_date__isnull=True).household_id == target.pk
