@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from minzheng.core import protect
 from minzheng.core.errors import OutOfScope
@@ -25,9 +27,20 @@ def household_list(*, actor: Staff, search: str = "", division_code: str = "") -
     search = search.strip()
     if search:
         qs = qs.filter(_household_search(search))
-    return qs.annotate(
-        member_count=Count("memberships", filter=Q(memberships__end_date__isnull=True))
-    ).order_by("number")
+    # A correlated subquery, not a JOIN + GROUP BY: the page's LIMIT applies before members are
+    # counted, and count() of the list drops it.
+    members = (
+        Membership.objects.filter(household=OuterRef("pk"), end_date__isnull=True)
+        .order_by()
+        .values("household")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return qs.annotate(member_count=Coalesce(Subquery(members), 0)).order_by("number")
+
+
+def _members_matching(**person_filter: object) -> QuerySet[Membership, Any]:
+    return Membership.objects.filter(end_date__isnull=True, **person_filter).values("household_id")
 
 
 def _household_search(term: str) -> Q:
@@ -36,10 +49,8 @@ def _household_search(term: str) -> Q:
     except InvalidIdentifier:
         if term.isdigit() and len(term) >= 12:
             return Q(number__startswith=term)
-        return Q(memberships__person__name=term, memberships__end_date__isnull=True) | Q(number=term)
-    return Q(
-        memberships__person__id_digest=protect.lookup_digest(rid.number), memberships__end_date__isnull=True
-    )
+        return Q(pk__in=_members_matching(person__name=term)) | Q(number=term)
+    return Q(pk__in=_members_matching(person__id_digest=protect.lookup_digest(rid.number)))
 
 
 def household_get(*, actor: Staff, pk: int) -> Household:
