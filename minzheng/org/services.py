@@ -181,7 +181,14 @@ def office_name_for(division: Division) -> str:
         "township_office": "民政办",
         "village_committee": "民政工作站",
     }[kind]
-    return f"{division.name}{suffix}"
+    # "骏马社区居委会" -> "骏马社区民政工作站", "潮湖村委会" -> "潮湖村民政工作站"
+    name = division.name
+    for committee in ("居民委员会", "村民委员会", "居委会", "村委员会", "村委会"):
+        if name.endswith(committee):
+            keep = "村" if committee.startswith("村") and not name.endswith("村" + committee) else ""
+            name = name[: -len(committee)] + keep
+            break
+    return f"{name}{suffix}"
 
 
 def _offices_for(divisions: Iterable[Division]) -> int:

@@ -120,6 +120,10 @@ def test_a_second_run_adds_nothing_and_a_larger_one_tops_up() -> None:
     assert counts() == before
     assert "无需补充" in output
 
+    from minzheng.demo.services import _taken_resident_ids
+
+    # A top-up avoids every registered number, known without decrypting anything.
+    assert _taken_resident_ids() == {int(protect.decrypt(p.id_encrypted)[:17]) for p in Person.objects.all()}
     run("--households", "80")
     households, persons, _, staff, builds = counts()
     assert (households, staff, builds) == (80, before[3], 2)
@@ -197,7 +201,7 @@ def test_bulk_load_on_postgresql_rebuilds_every_index_and_foreign_key(
     run("--households", "20")
     schema = _registry_schema()
     assert any("id_digest" in d for _, d in schema)
-    monkeypatch.setattr(services, "BULK_LOAD_MIN_HOUSEHOLDS", 10)
+    monkeypatch.setattr(services, "BULK_LOAD_MIN_HOUSEHOLDS", 30)
     result = services.build_households(target=60, chunk_size=15)
     assert result.households == 40
     assert result.index_seconds > 0

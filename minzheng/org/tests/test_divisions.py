@@ -26,6 +26,8 @@ def test_loading_dawukou_gives_its_real_streets_town_and_villages() -> None:
     assert Division.objects.get(code="640000000000").level == 1
     assert result.created == 1 + 1 + 1 + 11 + 65
     assert Office.objects.get(division_id="640202000000").name == "大武口区民政局"
+    assert Office.objects.get(division_id="640202001001").name == "骏马社区民政工作站"
+    assert Office.objects.get(division_id="640202001200").name == "潮湖村民政工作站"
     assert verify_chain().ok
 
 
