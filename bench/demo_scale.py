@@ -97,7 +97,6 @@ def main() -> None:
     from minzheng.core.identifiers import parse_resident_id
     from minzheng.registry.models import Household, Membership, Person
 
-    if connection.vendor == "postgresql":
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
     migrate_s = time.perf_counter() - started
