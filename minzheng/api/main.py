@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from minzheng.api import audit, org, registry
+from minzheng.api import audit, org, registry, registry_excel
 from minzheng.api.auth import StaffSession, StaffToken
 from minzheng.core.errors import DomainError
 
@@ -82,5 +82,7 @@ def _unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 api.add_router("/", org.router)
+# Before the registry router: its /households/{household_id} would otherwise take /households/export.xlsx.
+api.add_router("/", registry_excel.router)
 api.add_router("/", registry.router)
 api.add_router("/audit", audit.router)

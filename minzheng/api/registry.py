@@ -131,6 +131,28 @@ def persons(request: HttpRequest, search: str = "") -> object:
     return selectors.person_list(actor=actor(request), search=search)
 
 
+class DuplicatePersonOut(Schema):
+    id: int
+    id_number_masked: str = Field(alias="id_masked")
+    division_code: str | None = Field(None, alias="division_id")
+    division_name: str | None = Field(None, alias="division.name")
+
+
+class DuplicateGroupOut(Schema):
+    name: str
+    birth_date: date
+    persons: list[DuplicatePersonOut]
+
+
+@router.get(
+    "/persons/likely-duplicates",
+    response=list[DuplicateGroupOut],
+    summary="疑似重复登记（同名同出生日期、身份证号不同）",
+)
+def likely_duplicates(request: HttpRequest) -> object:
+    return selectors.likely_duplicates(actor=actor(request))
+
+
 @router.get("/persons/{person_id}", response=PersonOut, summary="人员详情")
 def person(request: HttpRequest, person_id: int) -> object:
     return selectors.person_get(actor=actor(request), pk=person_id)

@@ -106,3 +106,76 @@ class Membership(models.Model):
 
 # The dated circumstance models live in their own module; importing it here registers them.
 from minzheng.registry import circumstances as circumstances  # noqa: E402
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "排队中"
+    RUNNING = "running", "处理中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "未导入"
+
+
+class ImportMode(models.TextChoices):
+    ALL_OR_NOTHING = "all_or_nothing", "全部无误才导入"
+    VALID_ROWS_ONLY = "valid_rows_only", "只导入无误的家庭"
+
+
+class ImportJob(models.Model):
+    """One Excel import of households (家庭批量导入): progress, counts and the error report.
+
+    The uploaded file and the error workbook hold full ID numbers, so both are kept sealed
+    (minzheng.core.protect), and the upload is dropped as soon as the job has run.
+    """
+
+    uploaded_by = models.ForeignKey(
+        "org.Staff", on_delete=models.PROTECT, related_name="+", verbose_name="上传人"
+    )
+    # The uploader's jurisdiction: who else may look at the job.
+    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+", verbose_name="辖区")
+    file_name = models.CharField("文件名", max_length=255)
+    status = models.CharField(
+        "状态", max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    mode = models.CharField(
+        "导入方式", max_length=20, choices=ImportMode.choices, default=ImportMode.ALL_OR_NOTHING
+    )
+    total_rows = models.PositiveIntegerField("数据行数", default=0)
+    processed_rows = models.PositiveIntegerField("已处理行数", default=0)
+    households_imported = models.PositiveIntegerField("导入家庭数", default=0)
+    persons_imported = models.PositiveIntegerField("导入人数", default=0)
+    error_count = models.PositiveIntegerField("错误数", default=0)
+    errors = models.JSONField("错误明细（前若干条）", default=list, blank=True)
+    message = models.CharField("说明", max_length=500, blank=True)
+    source = models.TextField(blank=True)
+    error_workbook = models.TextField(blank=True)
+    created_at = models.DateTimeField("上传时间", default=timezone.now)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "家庭导入任务"
+        indexes = [models.Index(fields=["division", "created_at"], name="importjob_division_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ImportStatus.values), name="importjob_status_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(mode__in=ImportMode.values), name="importjob_mode_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name}（{self.get_status_display()}）"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.finished:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, self.processed_rows * 100 // self.total_rows)

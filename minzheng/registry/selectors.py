@@ -153,3 +153,38 @@ def circumstance_get(*, actor: Staff, kind: str, pk: int) -> DatedRecord:
     if record is None:
         raise OutOfScope()
     return record  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    name: str
+    birth_date: date
+    persons: list[Person]
+
+
+def likely_duplicates(*, actor: Staff, limit: int = 200) -> list[DuplicateGroup]:
+    """Different ID numbers, same name and birth date, within the jurisdiction: often one person
+    registered twice with a mistyped or old 15-digit number. Listed for staff to review. One
+    grouped query finds the keys, one more fetches the people."""
+    require(actor, Perm.HOUSEHOLD_VIEW)
+    keys = list(
+        scoped(Person.objects.all(), actor)
+        .values("name", "birth_date")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .order_by("name", "birth_date")[:limit]
+    )
+    if not keys:
+        return []
+    match = Q()
+    for key in keys:
+        match |= Q(name=key["name"], birth_date=key["birth_date"])
+    people = (
+        scoped(Person.objects.filter(match), actor)
+        .select_related("division")
+        .order_by("name", "birth_date", "pk")
+    )
+    groups: dict[tuple[str, date], list[Person]] = {}
+    for person in people:
+        groups.setdefault((person.name, person.birth_date), []).append(person)
+    return [DuplicateGroup(name, born, members) for (name, born), members in groups.items()]

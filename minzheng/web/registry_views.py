@@ -17,7 +17,7 @@ from minzheng.core.permissions import Perm
 from minzheng.org import selectors as org_selectors
 from minzheng.registry import selectors, services
 from minzheng.registry.circumstances import ALL_KINDS, PERSON_KINDS
-from minzheng.registry.models import Area, Relationship
+from minzheng.registry.models import Area, Membership, Relationship
 from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, paginate, staff_view
 
 MEMBER_ROWS = 8
@@ -370,3 +370,19 @@ def household_changes(request: HttpRequest, household_id: int) -> HttpResponse:
     return render(
         request, "web/registry/household_changes.html", {"household": household, "forms": forms_by_action}
     )
+
+
+@staff_view(Perm.HOUSEHOLD_VIEW)
+def likely_duplicates(request: HttpRequest) -> HttpResponse:
+    groups = selectors.likely_duplicates(actor=actor(request))
+    household_of = dict(
+        Membership.objects.filter(
+            end_date__isnull=True, person_id__in=[p.pk for g in groups for p in g.persons]
+        ).values_list("person_id", "household_id")
+    )
+    rows = [
+        {"group": g, "person": p, "household_id": household_of.get(p.pk), "first": i == 0}
+        for g in groups
+        for i, p in enumerate(g.persons)
+    ]
+    return render(request, "web/registry/duplicates.html", {"rows": rows})

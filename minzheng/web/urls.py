@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from minzheng.web import audit_views, org_views, registry_views, views
+from minzheng.web import audit_views, org_views, registry_excel_views, registry_views, views
 
 app_name = "web"
 
@@ -14,6 +14,19 @@ urlpatterns = [
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("households/", registry_views.household_list, name="households"),
     path("households/new/", registry_views.household_create, name="household_create"),
+    path("households/import/", registry_excel_views.household_import, name="household_import"),
+    path(
+        "households/import/template.xlsx",
+        registry_excel_views.import_template,
+        name="household_import_template",
+    ),
+    path("households/imports/<int:job_id>/", registry_excel_views.import_job, name="household_import_job"),
+    path(
+        "households/imports/<int:job_id>/errors.xlsx",
+        registry_excel_views.import_errors,
+        name="household_import_errors",
+    ),
+    path("households/export.xlsx", registry_excel_views.household_export, name="household_export"),
     path("households/<int:household_id>/", registry_views.household_detail, name="household"),
     path(
         "households/<int:household_id>/changes/", registry_views.household_changes, name="household_changes"
@@ -29,6 +42,7 @@ urlpatterns = [
         name="circumstance_end",
     ),
     path("persons/", registry_views.person_list, name="persons"),
+    path("persons/duplicates/", registry_views.likely_duplicates, name="person_duplicates"),
     path("persons/<int:person_id>/id-number/", registry_views.person_reveal, name="person_reveal"),
     path("org/divisions/", org_views.division_list, name="divisions"),
     path("org/staff/", org_views.staff_list, name="staff"),

@@ -9,6 +9,7 @@ or this test fails.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -16,8 +17,11 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponseBase
 from django.test import Client
 from django.urls import URLPattern, reverse
+from openpyxl import Workbook
 
 from minzheng.api.main import api
 from minzheng.core.models import AuditEvent
@@ -25,8 +29,9 @@ from minzheng.org.models import ApiToken, Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.services import api_token_issue
 from minzheng.org.testing import VILLAGES, make_staff
+from minzheng.registry import excel
 from minzheng.registry.circumstances import DatedRecord, IncomeItem
-from minzheng.registry.models import Household, Membership, Person
+from minzheng.registry.models import Household, ImportJob, ImportStatus, Membership, Person
 from minzheng.registry.services import circumstance_record
 from minzheng.registry.testing import make_household, resident_id
 from minzheng.web import urls as web_urls
@@ -55,6 +60,7 @@ class World:
     staff: dict[str, Staff]
     tokens: dict[str, ApiToken]
     incomes: dict[str, DatedRecord]
+    jobs: dict[str, ImportJob]
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -66,7 +72,7 @@ class World:
 @pytest.fixture
 def world(tree: dict[str, Division]) -> World:
     creator = make_staff("creator", "640000000000", [Role.TOWNSHIP_REVIEWER])
-    households, staff, tokens, incomes = {}, {}, {}, {}
+    households, staff, tokens, incomes, jobs = {}, {}, {}, {}, {}
     for village in VILLAGES:
         households[village] = make_household(creator, village, HEAD_NAMES[village], members=2)
         staff[village] = make_staff(f"staff_{village}", village, [Role.VILLAGE_ASSISTANT])
@@ -79,7 +85,14 @@ def world(tree: dict[str, Division]) -> World:
             values={"category": "wages", "monthly_amount": "1234.56"},
             note=f"income {village}",
         )
-    return World(households, staff, tokens, incomes)
+        jobs[village] = ImportJob.objects.create(
+            uploaded_by=staff[village],
+            division_id=village,
+            file_name=f"job {village}.xlsx",
+            status=ImportStatus.FAILED,
+            error_workbook=excel._seal(excel.error_workbook([(2, (f"job {village}",) * 8, "错误")])),
+        )
+    return World(households, staff, tokens, incomes, jobs)
 
 
 def markers(world: World, village: str) -> list[str]:
@@ -92,7 +105,33 @@ def markers(world: World, village: str) -> list[str]:
         division.name,
         f"token {village}",
         f"income {village}",
+        f"job {village}",
     ]
+
+
+def body_text(response: HttpResponseBase) -> str:
+    """A response as text; an Excel download as the text of all its cells."""
+    content = (
+        b"".join(response.streaming_content)  # type: ignore[attr-defined]
+        if response.streaming
+        else response.content  # type: ignore[attr-defined]
+    )
+    if response.get("Content-Type", "").startswith("application/vnd.openxmlformats"):
+        return "\n".join(excel.workbook_text(content))
+    return content.decode()
+
+
+def import_upload(village: str) -> dict[str, Any]:
+    """A workbook registering a household in `village`, for the multipart import endpoint."""
+    book = Workbook()
+    book.worksheets[0].append(list(excel.HEADERS))
+    book.worksheets[0].append(
+        ["1", village, "越权地址", "城市", "", "越权登记", resident_id(village[:6]), "户主"]
+    )
+    buffer = io.BytesIO()
+    book.save(buffer)
+    content = buffer.getvalue()
+    return {"__multipart__": {"file": SimpleUploadedFile("越权.xlsx", content), "mode": "valid_rows_only"}}
 
 
 def assert_no_leak(body: str, world: World, foreign: list[str], where: str) -> None:
@@ -132,6 +171,7 @@ PATH_PARAMS = {
     "code": lambda w, v: v,
     "kind": lambda w, v: "income",
     "record_id": lambda w, v: w.incomes[v].pk,
+    "job_id": lambda w, v: w.jobs[v].pk,
 }
 
 
@@ -203,6 +243,7 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "person_id": world.households[village].head_id,
             "reason": "测试",
         },
+        ("post", "/api/v1/households/imports"): import_upload(village),
     }
     key = (method, path)
     if key not in payloads:
@@ -227,7 +268,9 @@ def expand(path: str, world: World, village: str) -> str:
 
 def call(client: Client, method: str, url: str, body: dict[str, Any] | None) -> Any:
     kwargs: dict[str, Any] = {}
-    if body is not None:
+    if body is not None and "__multipart__" in body:
+        kwargs = {"data": body["__multipart__"]}
+    elif body is not None:
         kwargs = {"data": json.dumps(body), "content_type": "application/json"}
     return getattr(client, method)(url, **kwargs)
 
@@ -248,7 +291,7 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
             if method == "get":
                 response = client.get(path)
                 assert response.status_code in (200, 403), (path, response.status_code)
-                assert_no_leak(response.content.decode(), world, foreign, f"GET {path} as {role}")
+                assert_no_leak(body_text(response), world, foreign, f"GET {path} as {role}")
                 continue
             for village in foreign:
                 body = payload_for(method, path, world, village)
@@ -291,6 +334,7 @@ PAGE_PARAMS = {
     "person_id": lambda w, v: w.households[v].head_id,
     "staff_id": lambda w, v: w.staff[v].pk,
     "token_id": lambda w, v: w.tokens[v].pk,
+    "job_id": lambda w, v: w.jobs[v].pk,
 }
 
 POST_ONLY = {"web:person_reveal", "web:token_revoke", "web:logout", "web:circumstance_end"}
@@ -319,7 +363,7 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
         if not params:
             response = client.get(reverse(name))
             assert response.status_code in (200, 403), (name, response.status_code)
-            page = response.content.decode()
+            page = body_text(response)
             assert_no_leak(page, world, foreign, f"{name} as {role}")
             if name == "web:households" and response.status_code == 200:
                 assert f"共 {len(local)} 条" in page
@@ -340,7 +384,11 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
                 assert response.status_code in (403, 404), (name, url, role, response.status_code)
                 assert_no_leak(response.content.decode(), world, foreign, f"{name} {url} as {role}")
             # A POST to a detail page is an action: it must not reach a foreign record either.
-            if method == "get" and name in ("web:staff_detail", "web:household_changes", "web:circumstance_create"):
+            if method == "get" and name in (
+                "web:staff_detail",
+                "web:household_changes",
+                "web:circumstance_create",
+            ):
                 posted = client.post(url, {"action": "deactivate", "reason": "测试"})
                 assert posted.status_code in (403, 404)
     # Browsing to a foreign branch of the division tree, and searching for foreign names.

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from minzheng.core import protect
 from minzheng.core.errors import Conflict, InvalidInput, OutOfScope, PermissionDenied
@@ -166,3 +168,32 @@ def test_household_list_query_count_is_constant(
     with django_assert_num_queries(1):  # type: ignore[operator]
         rows = list(selectors.household_list(actor=village_assistant)[:50])
         _ = [(h.head.name if h.head else "", h.division.name, h.member_count) for h in rows]  # type: ignore[attr-defined]
+
+
+def test_same_name_and_birth_date_is_flagged_within_scope(tree: dict[str, Division]) -> None:
+    from datetime import date as d
+
+    creator = make_staff("creator", "640000000000", [Role.TOWNSHIP_REVIEWER])
+    born = d(1960, 2, 3)
+    for village in ("640202001001", "640202001002", "640205001001"):
+        household_create(
+            actor=creator,
+            division_code=village,
+            address="某地",
+            area="urban",
+            members=[
+                MemberInput(name="刘老汉", id_number=resident_id(village[:6], born), relationship="head")
+            ],
+        )
+    make_household(creator, "640202001001", "单独一人")
+    county = make_staff("county", "640202000000", [Role.COUNTY_REVIEWER])
+    groups = selectors.likely_duplicates(actor=county)
+    assert [(g.name, g.birth_date, len(g.persons)) for g in groups] == [("刘老汉", born, 2)]
+    assistant = make_staff("village", "640202001001", [Role.VILLAGE_ASSISTANT])
+    assert selectors.likely_duplicates(actor=assistant) == []
+    client = Client()
+    client.force_login(county)
+    page = client.get(reverse("web:person_duplicates")).content.decode()
+    assert page.count("刘老汉") == 2
+    api = client.get("/api/v1/persons/likely-duplicates").json()
+    assert len(api[0]["persons"]) == 2
