@@ -77,8 +77,13 @@ def test_record_income_and_view_as_of(village_assistant: Staff) -> None:
     )
     assert done.status_code == 302
     detail = reverse("web:household", kwargs={"household_id": household.pk})
-    assert "2100.00" in client.get(detail).content.decode()
-    assert "暂无状况记录" in client.get(detail, {"as_of": "2024-12-31"}).content.decode()
+    page = client.get(detail).content.decode()
+    assert "<title>家庭 " in page
+    timeline = page.split('data-testid="circumstance-table"')[1]
+    assert "2100.00" in timeline
+    assert "冯一" in timeline
+    earlier = client.get(detail, {"as_of": "2024-12-31"}).content.decode()
+    assert "暂无状况记录" in earlier.split('data-testid="circumstance-table"')[1]
     record = IncomeItem.objects.get()
     end = reverse("web:circumstance_end", kwargs={"kind": "income", "record_id": record.pk})
     client.post(end, {"valid_until": "2025-06-30", "reason": "换工作"})
