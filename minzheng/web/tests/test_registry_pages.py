@@ -78,7 +78,8 @@ def test_record_income_and_view_as_of(village_assistant: Staff) -> None:
     assert done.status_code == 302
     detail = reverse("web:household", kwargs={"household_id": household.pk})
     page = client.get(detail).content.decode()
-    assert "<title>家庭 " in page
+    assert "circumstance-table" not in page.split("</title>")[0]
+    assert "circumstance-table" in page.split("<main")[1]
     timeline = page.split('data-testid="circumstance-table"')[1]
     assert "2100.00" in timeline
     assert "冯一" in timeline
