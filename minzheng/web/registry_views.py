@@ -386,3 +386,33 @@ def likely_duplicates(request: HttpRequest) -> HttpResponse:
         for i, p in enumerate(g.persons)
     ]
     return render(request, "web/registry/duplicates.html", {"rows": rows})
+
+
+class HouseholdEditForm(BootstrapForm):
+    address = forms.CharField(label="住址", max_length=200)
+    phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    reason = forms.CharField(label="修改原因", max_length=200)
+
+
+@staff_view(Perm.HOUSEHOLD_CHANGE)
+@require_http_methods(["GET", "POST"])
+def household_edit(request: HttpRequest, household_id: int) -> HttpResponse:
+    household = selectors.household_get(actor=actor(request), pk=household_id)
+    form = HouseholdEditForm(
+        request.POST or None, initial={"address": household.address, "phone": household.phone}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.household_update(
+                actor=actor(request),
+                household=household,
+                address=form.cleaned_data["address"],
+                phone=form.cleaned_data["phone"],
+                reason=form.cleaned_data["reason"],
+            )
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            flash_done(request, "家庭信息已修改")
+            return redirect("web:household", household_id=household.pk)
+    return render(request, "web/registry/household_edit.html", {"household": household, "form": form})

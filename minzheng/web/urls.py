@@ -31,6 +31,7 @@ urlpatterns = [
     path(
         "households/<int:household_id>/changes/", registry_views.household_changes, name="household_changes"
     ),
+    path("households/<int:household_id>/edit/", registry_views.household_edit, name="household_edit"),
     path(
         "households/<int:household_id>/circumstances/new/",
         registry_views.circumstance_create,

@@ -388,6 +388,7 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
                 "web:staff_detail",
                 "web:household_changes",
                 "web:circumstance_create",
+                "web:household_edit",
             ):
                 posted = client.post(url, {"action": "deactivate", "reason": "测试"})
                 assert posted.status_code in (403, 404)

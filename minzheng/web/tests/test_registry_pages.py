@@ -131,3 +131,19 @@ def test_move_a_member_through_the_change_page(village_assistant: Staff) -> None
     )
     assert done.status_code == 302
     assert Membership.objects.get(person=mover, end_date__isnull=True).household_id == target.pk
+
+
+def test_edit_household_address_is_audited(village_assistant: Staff) -> None:
+    from minzheng.core.models import AuditEvent
+
+    household = make_household(village_assistant, "640202001001", "蒋一")
+    client = Client()
+    client.force_login(village_assistant)
+    url = reverse("web:household_edit", kwargs={"household_id": household.pk})
+    missing_reason = client.post(url, {"address": "新址", "phone": ""})
+    assert missing_reason.status_code == 200
+    done = client.post(url, {"address": "长胜社区新址2号", "phone": "13800000000", "reason": "搬迁"})
+    assert done.status_code == 302
+    household.refresh_from_db()
+    assert household.address == "长胜社区新址2号"
+    assert AuditEvent.objects.get(action="household.update").reason == "搬迁"
