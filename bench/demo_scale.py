@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from benchdb import fresh_database
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,29 +40,6 @@ class Tee(io.TextIOBase):
 
     def text(self) -> str:
         return "".join(self.parts)
-
-
-def fresh_database(url: str) -> None:
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        path = Path(parsed.path)
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    if parsed.scheme not in ("postgres", "postgresql"):
-        raise SystemExit(f"unsupported database URL scheme: {parsed.scheme}")
-    name = parsed.path.lstrip("/")
-    if "bench" not in name:
-        raise SystemExit(
-            f"refusing to drop database {name!r}: a benchmark database name must contain 'bench'"
-        )
-    import psycopg
-    from psycopg import sql
-
-    admin = parsed._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def mib(kib: int) -> float:
@@ -109,7 +88,7 @@ def main() -> None:
     total_s = time.perf_counter() - started
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     match = re.search(r"households ([0-9.]+) 秒", out.text())
-    households_s = float(match.group(1)) if match else total_s
+    households_s = max(float(match.group(1)) if match else total_s, 1e-6)
 
     households = Household.objects.count()
     persons = Person.objects.count()

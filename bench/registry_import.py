@@ -34,34 +34,12 @@ import time
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 from xml.sax.saxutils import escape
+
+from benchdb import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def fresh_database(url: str) -> None:
-    """Delete the SQLite file, or drop and recreate the PostgreSQL database (its name must contain
-    "bench")."""
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{parsed.path}{suffix}").unlink(missing_ok=True)
-        return
-    if parsed.scheme not in ("postgres", "postgresql"):
-        raise SystemExit(f"unsupported database URL scheme: {parsed.scheme}")
-    name = parsed.path.lstrip("/")
-    if "bench" not in name:
-        raise SystemExit(
-            f"refusing to drop database {name!r}: a benchmark database name must contain 'bench'"
-        )
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(parsed._replace(path="/postgres").geturl(), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 SURNAMES = (
