@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from datetime import date
+from typing import Any
+
+from openpyxl import Workbook
 
 from minzheng.core.identifiers import resident_id_check_char
 from minzheng.org.models import Staff
+from minzheng.registry import excel
 from minzheng.registry.models import Household
 from minzheng.registry.services import MemberInput, household_create
 
@@ -33,3 +38,32 @@ def make_household(actor: Staff, village: str, head_name: str, *, members: int =
     return household_create(
         actor=actor, division_code=village, address=f"{head_name}住址1号", area=area, members=people
     )
+
+
+def import_workbook(rows: list[list[Any]], headers: tuple[str, ...] | list[str] | None = None) -> bytes:
+    """An import workbook as a user would upload it: the data sheet with a header row and rows."""
+    wb = Workbook()
+    ws = wb.worksheets[0]
+    ws.title = excel.DATA_SHEET
+    ws.append(list(headers if headers is not None else excel.HEADERS))
+    for row in rows:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def import_row(
+    group: str, village: str, name: str, id_number: object, relationship: str, **kw: str
+) -> list[Any]:
+    """One member row in the import template's column order."""
+    return [
+        group,
+        village,
+        kw.get("address", f"{village}住址{group}号"),
+        kw.get("area", "城市"),
+        kw.get("phone", ""),
+        name,
+        id_number,
+        relationship,
+    ]

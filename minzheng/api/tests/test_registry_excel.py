@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from minzheng.core import protect
 from minzheng.core.audit import verify_chain
@@ -17,23 +17,17 @@ from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
 from minzheng.registry import excel
 from minzheng.registry.models import Household, Person
-from minzheng.registry.testing import make_household, resident_id
+from minzheng.registry.testing import import_row, import_workbook, make_household, resident_id
 
 V1 = "640202001001"
 
 
 def xlsx(rows: list[list[Any]]) -> bytes:
-    wb = Workbook()
-    wb.worksheets[0].append(list(excel.HEADERS))
-    for row in rows:
-        wb.worksheets[0].append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return import_workbook(rows)
 
 
 def row(group: str, name: str, relationship: str, id_number: str | None = None) -> list[Any]:
-    return [group, V1, f"长胜社区{group}号", "城市", "", name, id_number or resident_id(), relationship]
+    return import_row(group, V1, name, id_number or resident_id(), relationship, address=f"长胜社区{group}号")
 
 
 def upload(client: Client, content: bytes, mode: str = "all_or_nothing") -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
 from minzheng.core import protect
 from minzheng.core.audit import verify_chain
@@ -20,7 +20,7 @@ from minzheng.registry import excel
 from minzheng.registry.models import Household, ImportJob, ImportMode, ImportStatus, Membership, Person
 from minzheng.registry.services import MemberInput, household_create
 from minzheng.registry.tasks import import_submit
-from minzheng.registry.testing import make_household, resident_id
+from minzheng.registry.testing import import_row, import_workbook, make_household, resident_id
 
 
 @pytest.fixture
@@ -35,28 +35,10 @@ HUINONG = "640205001001"  # 北街社区, another county
 
 
 def xlsx(rows: list[list[Any]], headers: tuple[str, ...] | list[str] = excel.HEADERS) -> bytes:
-    wb = Workbook()
-    ws = wb.worksheets[0]
-    ws.title = excel.DATA_SHEET
-    ws.append(list(headers))
-    for row in rows:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return import_workbook(rows, headers)
 
 
-def member(group: str, village: str, name: str, id_number: object, relationship: str, **kw: str) -> list[Any]:
-    return [
-        group,
-        village,
-        kw.get("address", f"{village}住址{group}号"),
-        kw.get("area", "城市"),
-        kw.get("phone", ""),
-        name,
-        id_number,
-        relationship,
-    ]
+member = import_row
 
 
 def three_households() -> list[list[Any]]:
