@@ -52,6 +52,21 @@ def _household_snapshot(household: Household) -> dict[str, object]:
     }
 
 
+def _audit_household_change(
+    *, actor: Staff, action: str, household: Household, reason: str, before: dict[str, object]
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="registry.household",
+        object_id=household.pk,
+        scope_code=household.division_id,
+        reason=reason,
+        before=before,
+        after=_household_snapshot(household),
+    )
+
+
 def _next_household_number(division: Division) -> str:
     last = (
         Household.objects.filter(division=division, number__startswith=division.code)
@@ -181,15 +196,8 @@ def household_update(
     household.phone = phone
     household.updated_at = timezone.now()
     household.save(update_fields=["address", "phone", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="household.update",
-        object_type="registry.household",
-        object_id=household.pk,
-        scope_code=household.division_id,
-        reason=reason,
-        before=before,
-        after=_household_snapshot(household),
+    _audit_household_change(
+        actor=actor, action="household.update", household=household, reason=reason, before=before
     )
     return household
 
@@ -586,14 +594,7 @@ def household_set_head(*, actor: Staff, household: Household, person: Person, re
     household.head = person
     household.updated_at = timezone.now()
     household.save(update_fields=["head", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="household.set_head",
-        object_type="registry.household",
-        object_id=household.pk,
-        scope_code=household.division_id,
-        reason=reason,
-        before=before,
-        after=_household_snapshot(household),
+    _audit_household_change(
+        actor=actor, action="household.set_head", household=household, reason=reason, before=before
     )
     return household
