@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "minzheng.core",
     "minzheng.org",
     "minzheng.registry",
+    "minzheng.rules",
     "minzheng.demo",
     "minzheng.api",
     "minzheng.web",

@@ -11,13 +11,23 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from minzheng.core.errors import InvalidInput
 from minzheng.registry.circumstances import EXCLUDED_INCOME, IncomeCategory
 from minzheng.rules.money import FEN, parse_money
 
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2), AfterValidator(lambda v: v.quantize(FEN))]
+Money = Annotated[
+    Decimal, Field(ge=0, max_digits=14, decimal_places=2), AfterValidator(lambda v: v.quantize(FEN))
+]
 Area = Literal["urban", "rural"]
 DisabilityCategory = Literal["visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple"]
 SelfCare = Literal["self_care", "partly_lost", "fully_lost"]
@@ -79,12 +89,16 @@ class Member(_Facts):
     incomes: tuple[Income, ...] = ()
     # Extreme-poverty facts
     has_able_supporter: bool = Field(False, description="有法定赡养、抚养、扶养义务人且有履行能力")
-    support_mode: Literal["home", "institutional"] = Field("home", description="分散供养 home / 集中供养 institutional")
+    support_mode: Literal["home", "institutional"] = Field(
+        "home", description="分散供养 home / 集中供养 institutional"
+    )
     extreme_poverty_supported: bool = Field(False, description="已纳入特困人员救助供养")
     # Child allowance facts
     child_status: Literal["orphan", "unsupported"] | None = None
     child_care: Literal["scattered", "institutional"] = "scattered"
-    other_child_payments: Money = Field(Decimal("0"), description="已领取的其他同类保障（如遗属抚恤）每月金额")
+    other_child_payments: Money = Field(
+        Decimal("0"), description="已领取的其他同类保障（如遗属抚恤）每月金额"
+    )
 
     def age_on(self, day: date) -> int:
         """Completed years on `day` (a person born on 29 February has their birthday on 1 March in

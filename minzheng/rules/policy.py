@@ -196,7 +196,9 @@ class PolicyTable:
                     found = entry
             if found is not None:
                 return found
-        raise PolicyError(f"参数“{spec_for(name).description}”（{name}）在{day.isoformat()}没有适用于该地区的生效值")
+        raise PolicyError(
+            f"参数“{spec_for(name).description}”（{name}）在{day.isoformat()}没有适用于该地区的生效值"
+        )
 
     def values(self) -> list[PolicyValue]:
         return [v for entries in self._index.values() for v in entries]
@@ -353,7 +355,8 @@ def parse_pack(text: str, *, origin: str = "") -> PolicyPack:
 @cache
 def shipped_packs() -> tuple[PolicyPack, ...]:
     return tuple(
-        parse_pack(path.read_text(encoding="utf-8"), origin=path.name) for path in sorted(PACKS_DIR.glob("*.yaml"))
+        parse_pack(path.read_text(encoding="utf-8"), origin=path.name)
+        for path in sorted(PACKS_DIR.glob("*.yaml"))
     )
 
 

@@ -60,7 +60,9 @@ class Result:
         self.reasons.append(Reason(code, text, met, member))
         return met
 
-    def line(self, code: str, label: str, amount: Decimal, explanation: str, member: str | None = None) -> Decimal:
+    def line(
+        self, code: str, label: str, amount: Decimal, explanation: str, member: str | None = None
+    ) -> Decimal:
         self.lines.append(LineItem(code, label, amount, explanation, member))
         return amount
 

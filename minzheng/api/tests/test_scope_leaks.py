@@ -34,6 +34,8 @@ from minzheng.registry.circumstances import DatedRecord, IncomeItem
 from minzheng.registry.models import Household, ImportJob, ImportStatus, Membership, Person
 from minzheng.registry.services import circumstance_record
 from minzheng.registry.testing import make_household, resident_id
+from minzheng.rules.models import ParameterValue
+from minzheng.rules.services import parameter_propose
 from minzheng.web import urls as web_urls
 
 HOME_OF: dict[Role, str] = {
@@ -61,6 +63,7 @@ class World:
     tokens: dict[str, ApiToken]
     incomes: dict[str, DatedRecord]
     jobs: dict[str, ImportJob]
+    proposals: dict[str, ParameterValue]
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -92,7 +95,20 @@ def world(tree: dict[str, Division]) -> World:
             status=ImportStatus.FAILED,
             error_workbook=excel._seal(excel.error_workbook([(2, (f"job {village}",) * 8, "错误")])),
         )
-    return World(households, staff, tokens, incomes, jobs)
+    proposals = {}
+    for county in sorted({v[:6] for v in VILLAGES}):
+        proposer = make_staff(f"proposer_{county}", f"{county}000000", [Role.COUNTY_ADMIN])
+        proposals[county] = parameter_propose(
+            actor=proposer,
+            name="disability.living.amount",
+            region=county,
+            area="all",
+            effective_from=date(2027, 1, 1),
+            value="150",
+            reference=f"依据{county}号",
+            reason="测试",
+        )
+    return World(households, staff, tokens, incomes, jobs, proposals)
 
 
 def markers(world: World, village: str) -> list[str]:
@@ -106,6 +122,7 @@ def markers(world: World, village: str) -> list[str]:
         f"token {village}",
         f"income {village}",
         f"job {village}",
+        f"依据{village[:6]}号",
     ]
 
 
@@ -158,6 +175,12 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
         sorted(Membership.objects.filter(household__division_id__in=foreign).values_list("pk", "end_date"))
     )
     rows.append(Staff.objects.filter(office__division_id__in=foreign).count())
+    counties = {v[:6] for v in foreign}
+    rows.append(
+        sorted(
+            ParameterValue.objects.filter(region__in=counties).values_list("pk", "status", "superseded_by")
+        )
+    )
     return rows
 
 
@@ -172,7 +195,13 @@ PATH_PARAMS = {
     "kind": lambda w, v: "income",
     "record_id": lambda w, v: w.incomes[v].pk,
     "job_id": lambda w, v: w.jobs[v].pk,
+    "value_id": lambda w, v: w.proposals[v[:6]].pk,
+    "programme": lambda w, v: "dibao",
+    "name": lambda w, v: "disability.living.amount",
 }
+# Reads whose path parameter names no record (a parameter name): they answer 200, and must still
+# show nothing of another jurisdiction.
+OPEN_READS = {"/api/v1/parameters/{name}/values"}
 
 
 def payload_for(method: str, path: str, world: World, village: str) -> dict[str, Any] | None:
@@ -244,6 +273,22 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "reason": "测试",
         },
         ("post", "/api/v1/households/imports"): import_upload(village),
+        ("post", "/api/v1/parameter-proposals"): {
+            "name": "disability.living.amount",
+            "region": village[:6],
+            "effective_from": "2027-01-01",
+            "value": "160",
+            "reference": "越权",
+            "reason": "测试",
+        },
+        ("post", "/api/v1/parameter-proposals/{value_id}/approve"): {"note": "越权"},
+        ("post", "/api/v1/parameter-proposals/{value_id}/reject"): {"note": "越权"},
+        ("post", "/api/v1/calculations/{programme}"): {
+            "region": village,
+            "area": "urban",
+            "date": "2026-11-01",
+            "members": [{"id": "甲", "birth_date": "1950-01-01"}],
+        },
     }
     key = (method, path)
     if key not in payloads:
@@ -305,6 +350,10 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
             body = None if method == "get" else payload_for(method, path, world, village)
             url = expand(path, world, village)
             response = call(client, method, url, body)
+            if path in OPEN_READS and method == "get":
+                assert response.status_code in (200, 403), (url, role, response.status_code)
+                assert_no_leak(response.content.decode(), world, foreign, f"GET {url} as {role}")
+                continue
             assert response.status_code in (403, 404), (
                 method,
                 url,
@@ -335,7 +384,13 @@ PAGE_PARAMS = {
     "staff_id": lambda w, v: w.staff[v].pk,
     "token_id": lambda w, v: w.tokens[v].pk,
     "job_id": lambda w, v: w.jobs[v].pk,
+    "value_id": lambda w, v: w.proposals[v[:6]].pk,
+    "programme": lambda w, v: "dibao",
+    "name": lambda w, v: "disability.living.amount",
 }
+# Reads whose path parameter names no record (a parameter name): they answer 200, and must still
+# show nothing of another jurisdiction.
+OPEN_READS = {"/api/v1/parameters/{name}/values"}
 
 POST_ONLY = {"web:person_reveal", "web:token_revoke", "web:logout", "web:circumstance_end"}
 PUBLIC = {"web:login"}

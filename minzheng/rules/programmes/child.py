@@ -25,7 +25,11 @@ def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
         ):
             continue
         if member.child_status == "orphan":
-            name = "child.orphan_institutional" if member.child_care == "institutional" else "child.orphan_scattered"
+            name = (
+                "child.orphan_institutional"
+                if member.child_care == "institutional"
+                else "child.orphan_scattered"
+            )
             label = "机构集中养育孤儿" if member.child_care == "institutional" else "社会散居孤儿"
         else:
             name, label = "child.unsupported", "事实无人抚养儿童"

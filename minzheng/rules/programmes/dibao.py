@@ -115,7 +115,9 @@ def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
     return result
 
 
-def _tiered_base(top_up: Decimal, standard: Decimal, size: int, params: ParameterView, result: Result) -> Decimal:
+def _tiered_base(
+    top_up: Decimal, standard: Decimal, size: int, params: ParameterView, result: Result
+) -> Decimal:
     """Replace the top-up lines with the tier's share of the standard per member."""
     threshold = standard * size
     for tier in sorted(params.table_rows("dibao.tiers"), key=lambda t: t["min_gap"], reverse=True):
@@ -142,7 +144,9 @@ def _individual_application_allowed(
     severe = applicant.disability is not None and applicant.disability.is_severe
     condition = result.reason(
         "individual_condition",
-        "申请人为重度残疾人或重病患者，可按单人户申请" if severe or applicant.serious_illness else "申请人不属于重度残疾人或重病患者，不能按单人户申请",
+        "申请人为重度残疾人或重病患者，可按单人户申请"
+        if severe or applicant.serious_illness
+        else "申请人不属于重度残疾人或重病患者，不能按单人户申请",
         severe or applicant.serious_illness,
         applicant.id,
     )

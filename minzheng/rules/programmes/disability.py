@@ -39,7 +39,11 @@ def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
         if living_ok:
             amount = params.money("disability.living.amount")
             result.amount += result.line(
-                "living_subsidy", "困难残疾人生活补贴", amount, f"成员{member.id}，每月{yuan(amount)}元", member.id
+                "living_subsidy",
+                "困难残疾人生活补贴",
+                amount,
+                f"成员{member.id}，每月{yuan(amount)}元",
+                member.id,
             )
         care_amount = None
         if disability.grade <= 2:
@@ -65,7 +69,11 @@ def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
         )
         if care_ok and care_amount is not None:
             result.amount += result.line(
-                "care_subsidy", "重度残疾人护理补贴", care_amount, f"成员{member.id}，{how}，每月{yuan(care_amount)}元", member.id
+                "care_subsidy",
+                "重度残疾人护理补贴",
+                care_amount,
+                f"成员{member.id}，{how}，每月{yuan(care_amount)}元",
+                member.id,
             )
         result.eligible = result.eligible or living_ok or care_ok
     if not any(m.disability for m in facts.members):

@@ -40,7 +40,9 @@ def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
         capacity = no_labour_capacity(member, facts, params)
         c1 = result.reason(
             "no_labour_capacity",
-            f"成员{member.id}：{capacity}" if capacity else f"成员{member.id}：具有劳动能力，不属于特困供养范围",
+            f"成员{member.id}：{capacity}"
+            if capacity
+            else f"成员{member.id}：具有劳动能力，不属于特困供养范围",
             capacity is not None,
             member.id,
         )

@@ -14,14 +14,18 @@ STANDING_LABELS = {"extreme_poverty": "特困人员", "dibao": "低保对象", "
 
 def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
     if facts.medical is None:
-        raise InvalidInput("医疗救助测算需要提供 medical（就医成员与费用）", field_errors={"medical": ["必填"]})
+        raise InvalidInput(
+            "医疗救助测算需要提供 medical（就医成员与费用）", field_errors={"medical": ["必填"]}
+        )
     m = facts.medical
     member = facts.member(m.member)
     result = Result("medical_assistance", "医疗救助", "once")
     standing = "extreme_poverty" if member.extreme_poverty_supported else facts.household_status
     if not result.reason(
         "standing",
-        f"成员{member.id}为{STANDING_LABELS[standing]}" if standing in STANDING_LABELS else f"成员{member.id}不属于医疗救助对象",
+        f"成员{member.id}为{STANDING_LABELS[standing]}"
+        if standing in STANDING_LABELS
+        else f"成员{member.id}不属于医疗救助对象",
         standing in STANDING_LABELS,
         member.id,
     ):
@@ -30,7 +34,9 @@ def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
     rate = params.rate(f"medical.rate.{standing}")
     cap = params.money("medical.annual_cap")
     share = fen(m.eligible_costs * rate)
-    result.line("share", "按比例救助", share, f"政策范围内自付费用{yuan(m.eligible_costs)}元 × {rate}", member.id)
+    result.line(
+        "share", "按比例救助", share, f"政策范围内自付费用{yuan(m.eligible_costs)}元 × {rate}", member.id
+    )
     room = max(ZERO, cap - m.assisted_this_year)
     amount = min(share, room)
     if amount < share:

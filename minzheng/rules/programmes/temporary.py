@@ -24,7 +24,9 @@ APPROVAL_LABELS = {
 
 def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
     if facts.temporary is None:
-        raise InvalidInput("临时救助测算需要提供 temporary（救助类型及需求）", field_errors={"temporary": ["必填"]})
+        raise InvalidInput(
+            "临时救助测算需要提供 temporary（救助类型及需求）", field_errors={"temporary": ["必填"]}
+        )
     t = facts.temporary
     result = Result("temporary_assistance", "临时救助", "once")
     urban = params.money("dibao.standard", area="urban")

@@ -1,0 +1,194 @@
+"""Rules and parameters: the parameters in force, proposals with maker-checker approval, and
+explainable calculations for one household (with what-if overrides)."""
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from minzheng.api.org import ErrorOut, actor
+from minzheng.core.errors import InvalidInput, NotFound, OutOfScope
+from minzheng.core.permissions import Perm
+from minzheng.org.scope import jurisdiction_of, require
+from minzheng.rules import selectors, services
+from minzheng.rules.engine import calculate
+from minzheng.rules.facts import HouseholdFacts, parse_overrides
+from minzheng.rules.programmes import PROGRAMMES
+
+router = Router(tags=["规则与标准 rules"])
+
+
+class ParameterOut(Schema):
+    name: str
+    description: str
+    unit: str
+    kind: str
+    area: str
+    value: str | None
+    region: str | None = Field(description="取值所属地区代码：空为全国")
+    effective_from: date | None
+    reference: str
+    provisional: bool
+
+
+class ParameterValueOut(Schema):
+    id: int
+    name: str
+    region: str
+    area: str
+    effective_from: date
+    value: str
+    reference: str
+    provisional: bool
+    source: str
+    status: str
+    reason: str
+    proposed_by: str | None = Field(None, alias="proposed_by.username")
+    decided_by: str | None = Field(None, alias="decided_by.username")
+    decision_note: str
+    superseded_by_id: int | None
+
+
+class ProposalIn(Schema):
+    name: str
+    region: str = Field(description="空=全国；2/4/6位区划代码（须在本机构管辖范围内）")
+    area: str = Field("all", description="urban / rural（分城乡的参数），否则 all")
+    effective_from: date
+    value: Any = Field(description="新值：金额、比例、整数、选项代码或表格（行的列表）")
+    reference: str = Field(max_length=300)
+    reason: str = Field(max_length=300)
+
+
+class DecisionIn(Schema):
+    note: str = Field("", max_length=300)
+
+
+class ProgrammeOut(Schema):
+    code: str
+    label: str
+    period: str
+
+
+class ReasonOut(Schema):
+    code: str
+    text: str
+    met: bool
+    member: str | None
+
+
+class LineOut(Schema):
+    code: str
+    label: str
+    amount: str
+    explanation: str
+    member: str | None
+
+
+class ParameterUsedOut(Schema):
+    name: str
+    description: str
+    unit: str
+    value: str
+    region: str
+    area: str
+    effective_from: date | None
+    reference: str
+    provisional: bool
+    overridden: bool
+
+
+class CalculationOut(Schema):
+    programme: str
+    programme_label: str
+    engine_version: str
+    eligible: bool
+    status: str
+    period: str
+    amount: str
+    monthly_amount: str | None
+    approval_level: str
+    rounding: str
+    overridden: bool
+    reasons: list[ReasonOut]
+    lines: list[LineOut]
+    parameters: list[ParameterUsedOut]
+    facts: dict[str, Any]
+
+
+class CalculationIn(HouseholdFacts):
+    overrides: dict[str, Any] | None = Field(
+        None, description="假设参数：{参数名: 值}，结果中标记为“假设值”，用于测算"
+    )
+
+
+@router.get("/parameters", response=list[ParameterOut])
+def parameter_list(
+    request: HttpRequest,
+    day: date | None = Query(None, alias="date", description="日期，默认今天"),  # type: ignore[type-arg]
+    place: str | None = Query(None, description="区划代码，默认本机构所在地"),  # type: ignore[type-arg]
+) -> list[dict[str, Any]]:
+    staff = actor(request)
+    require(staff, Perm.ORG_VIEW)
+    place = place or jurisdiction_of(staff).division_code
+    if not (place.isdigit() and len(place) in (6, 9, 12)):
+        raise InvalidInput("区划代码格式不正确", field_errors={"place": ["应为6、9或12位数字"]})
+    return [p.as_dict() for p in selectors.parameters_in_force(day=day or date.today(), place=place)]
+
+
+@router.get("/parameters/{name}/values", response=list[ParameterValueOut])
+def parameter_values(request: HttpRequest, name: str) -> Any:
+    staff = actor(request)
+    require(staff, Perm.ORG_VIEW)
+    try:
+        return list(selectors.parameter_history(actor=staff, name=name))
+    except ValueError as exc:
+        raise NotFound(str(exc)) from exc
+
+
+@router.get("/parameter-proposals", response=list[ParameterValueOut])
+def proposal_list(request: HttpRequest) -> Any:
+    staff = actor(request)
+    require(staff, Perm.ORG_VIEW)
+    return list(selectors.proposals_pending(actor=staff))
+
+
+@router.post("/parameter-proposals", response={201: ParameterValueOut, 403: ErrorOut, 422: ErrorOut})
+def proposal_create(request: HttpRequest, payload: ProposalIn) -> Any:
+    value = services.parameter_propose(actor=actor(request), **payload.dict())
+    return Status(201, value)
+
+
+@router.post(
+    "/parameter-proposals/{value_id}/approve",
+    response={200: ParameterValueOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+)
+def proposal_approve(request: HttpRequest, value_id: int, payload: DecisionIn) -> Any:
+    return services.parameter_approve(actor=actor(request), value_id=value_id, note=payload.note)
+
+
+@router.post(
+    "/parameter-proposals/{value_id}/reject",
+    response={200: ParameterValueOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+)
+def proposal_reject(request: HttpRequest, value_id: int, payload: DecisionIn) -> Any:
+    return services.parameter_reject(actor=actor(request), value_id=value_id, note=payload.note)
+
+
+@router.get("/programmes", response=list[ProgrammeOut])
+def programme_list(request: HttpRequest) -> list[dict[str, str]]:
+    return [{"code": p.code, "label": p.label, "period": p.period} for p in PROGRAMMES.values()]
+
+
+@router.post("/calculations/{programme}", response={200: CalculationOut, 404: ErrorOut, 422: ErrorOut})
+def calculation(request: HttpRequest, programme: str, payload: CalculationIn) -> Any:
+    """Calculate one programme for the household described in the body. Nothing is stored."""
+    staff = actor(request)
+    require(staff, Perm.CASE_VIEW)
+    prefix = jurisdiction_of(staff).prefix
+    if not (payload.region.startswith(prefix) or prefix.startswith(payload.region)):
+        raise OutOfScope("只能测算本机构管辖范围内的家庭")
+    data = payload.model_dump()
+    overrides = parse_overrides(data.pop("overrides", None))
+    facts = HouseholdFacts.model_validate(data)
+    return calculate(programme, facts, selectors.policy_table(), overrides=overrides).as_dict()

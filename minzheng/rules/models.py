@@ -1,0 +1,62 @@
+"""Parameter values in the database: loaded from the shipped packs, or proposed by a county
+administrator and approved by a second person. Rows are never updated in value: a correction is a new
+row, and the row it replaces points to it (superseded_by), so the history stays whole."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ValueStatus(models.TextChoices):
+    PROPOSED = "proposed", "待批准"
+    APPROVED = "approved", "已生效"
+    REJECTED = "rejected", "已驳回"
+
+
+class ParameterValue(models.Model):
+    name = models.CharField("参数名称", max_length=80)
+    region = models.CharField("适用地区代码", max_length=6, blank=True, help_text="空=全国；2/4/6位区划代码")
+    area = models.CharField("城乡", max_length=8, default="all")
+    effective_from = models.DateField("生效日期")
+    value = models.TextField("值")
+    reference = models.CharField("依据文件", max_length=300)
+    provisional = models.BooleanField("待核实", default=False)
+    source = models.CharField("来源", max_length=40)
+    status = models.CharField("状态", max_length=10, choices=ValueStatus.choices)
+    reason = models.CharField("调整理由", max_length=300, blank=True)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="提出人"
+    )
+    proposed_at = models.DateTimeField("提出时间", default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="批准人"
+    )
+    decided_at = models.DateTimeField("批准时间", null=True)
+    decision_note = models.CharField("批准意见", max_length=300, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", null=True, on_delete=models.PROTECT, related_name="+", verbose_name="被更正为"
+    )
+
+    class Meta:
+        verbose_name = "参数值"
+        ordering = ["name", "region", "area", "effective_from", "pk"]
+        indexes = [models.Index(fields=["status", "name"], name="parameter_value_status_name")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "region", "area", "effective_from"],
+                condition=models.Q(status="approved", superseded_by__isnull=True),
+                name="parameter_value_one_in_force",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(area__in=["urban", "rural", "all"]), name="parameter_value_area"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["proposed", "approved", "rejected"]),
+                name="parameter_value_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.region or '全国'}/{self.area} {self.effective_from}: {self.value}"
