@@ -1,6 +1,7 @@
 """Rules and parameters: the parameters in force, proposals with maker-checker approval, and
 explainable calculations for one household (with what-if overrides)."""
 
+import datetime as dt
 from datetime import date
 from typing import Any
 
@@ -122,15 +123,16 @@ class CalculationIn(HouseholdFacts):
     )
 
 
+class ParameterFilter(Schema):
+    date: dt.date | None = Field(None, description="日期，默认今天")
+    place: str | None = Field(None, description="区划代码（6、9或12位），默认本机构所在地")
+
+
 @router.get("/parameters", response=list[ParameterOut])
-def parameter_list(
-    request: HttpRequest,
-    day: date | None = Query(None, alias="date", description="日期，默认今天"),  # type: ignore[type-arg]
-    place: str | None = Query(None, description="区划代码，默认本机构所在地"),  # type: ignore[type-arg]
-) -> list[dict[str, Any]]:
+def parameter_list(request: HttpRequest, filters: Query[ParameterFilter]) -> list[dict[str, Any]]:
     staff = actor(request)
     require(staff, Perm.ORG_VIEW)
-    place = place or jurisdiction_of(staff).division_code
+    day, place = filters.date, filters.place or jurisdiction_of(staff).division_code
     if not (place.isdigit() and len(place) in (6, 9, 12)):
         raise InvalidInput("区划代码格式不正确", field_errors={"place": ["应为6、9或12位数字"]})
     return [p.as_dict() for p in selectors.parameters_in_force(day=day or date.today(), place=place)]

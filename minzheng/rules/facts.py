@@ -166,7 +166,7 @@ def parse_facts(data: Any, *, prefix: str = "") -> HouseholdFacts:
         raise InvalidInput("计算输入有误，请检查后重新提交", field_errors=fields) from exc
 
 
-def parse_overrides(raw: Any) -> dict[str, str]:
+def parse_overrides(raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):

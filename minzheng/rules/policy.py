@@ -17,12 +17,13 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from minzheng.rules.money import parse_money, parse_rate
 
+T = TypeVar("T")
 RULES_DIR = Path(__file__).resolve().parent
 PACKS_DIR = RULES_DIR / "packs"
 AREAS = ("urban", "rural")
@@ -204,6 +205,12 @@ class PolicyTable:
         return [v for entries in self._index.values() for v in entries]
 
 
+def _typed(name: str, value: Any, kind: type[T]) -> T:
+    if not isinstance(value, kind):
+        raise PolicyError(f"参数 {name} 的类型不是 {kind.__name__}")
+    return value
+
+
 class ParameterView:
     """Parameters for one calculation: a day, a place and an area, with optional what-if overrides.
     Records every parameter read, in order, for the explanation."""
@@ -262,31 +269,26 @@ class ParameterView:
 
     def money(self, name: str, *, area: str | None = None) -> Decimal:
         value = self.get(name, area=area)
-        assert isinstance(value, Decimal)
-        return value
+        return _typed(name, value, Decimal)
 
     def rate(self, name: str) -> Decimal:
         value = self.get(name)
-        assert isinstance(value, Decimal)
-        return value
+        return _typed(name, value, Decimal)
 
     def integer(self, name: str) -> int:
         value = self.get(name)
-        assert isinstance(value, int)
-        return value
+        return _typed(name, value, int)
 
     def choice(self, name: str) -> str:
         value = self.get(name)
-        assert isinstance(value, str)
-        return value
+        return _typed(name, value, str)
 
     def flag(self, name: str) -> bool:
         return bool(self.get(name))
 
     def table_rows(self, name: str) -> tuple[dict[str, Any], ...]:
         value = self.get(name)
-        assert isinstance(value, tuple)
-        return value
+        return _typed(name, value, tuple)
 
     def parameters_used(self) -> list[ParameterUsed]:
         return list(self.used.values())

@@ -158,8 +158,10 @@ def test_roles_without_the_permission_cannot_propose_or_approve(
 def test_parameters_in_force_lists_every_name_with_its_reference(db: None) -> None:
     listed = selectors.parameters_in_force(day=date(2026, 1, 1), place="640202001001")
     standards = {p.area: p.value for p in listed if p.spec.name == "dibao.standard"}
-    assert standards["urban"] is not None and standards["urban"].value == Decimal("650.00")
-    assert standards["rural"] is not None and standards["rural"].value == Decimal("460.00")
+    assert standards["urban"] is not None
+    assert standards["urban"].value == Decimal("650.00")
+    assert standards["rural"] is not None
+    assert standards["rural"].value == Decimal("460.00")
     assert all(p.value is not None and p.value.reference for p in listed)
 
 

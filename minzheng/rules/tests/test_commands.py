@@ -1,0 +1,49 @@
+"""The CLI computes the same explained result as the API, from a JSON file."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+HOUSEHOLD = {
+    "region": "640202",
+    "area": "rural",
+    "date": "2026-11-01",
+    "members": [
+        {
+            "id": "甲",
+            "birth_date": "1940-05-01",
+            "incomes": [{"category": "pension", "monthly_amount": "100"}],
+        }
+    ],
+}
+
+
+def run(tmp_path: Path, data: object, *args: str) -> dict[str, object]:
+    path = tmp_path / "household.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    out = StringIO()
+    call_command("calculate", *args, str(path), stdout=out)
+    result: dict[str, object] = json.loads(out.getvalue())
+    return result
+
+
+def test_calculate_from_a_json_file_with_the_shipped_packs(tmp_path: Path) -> None:
+    result = run(tmp_path, HOUSEHOLD, "dibao", "--packs")
+    # rural 460 - 100 = 360; elderly +10% of 360 = 36.00
+    assert (result["eligible"], result["amount"]) == (True, "396.00")
+
+
+def test_calculate_with_a_what_if_value(tmp_path: Path, db: None) -> None:
+    result = run(tmp_path, HOUSEHOLD, "dibao", "--set", "dibao.standard=500")
+    assert result["amount"] == "440.00"
+    assert result["overridden"] is True
+
+
+def test_bad_input_is_reported_not_a_traceback(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="计算输入有误"):
+        run(tmp_path, {**HOUSEHOLD, "area": "x"}, "dibao", "--packs")
