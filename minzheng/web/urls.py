@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from minzheng.web import audit_views, org_views, registry_excel_views, registry_views, views
+from minzheng.web import audit_views, org_views, registry_excel_views, registry_views, rules_views, views
 
 app_name = "web"
 
@@ -50,4 +50,8 @@ urlpatterns = [
     path("org/staff/new/", org_views.staff_create, name="staff_create"),
     path("org/staff/<int:staff_id>/", org_views.staff_detail, name="staff_detail"),
     path("audit/", audit_views.audit_search, name="audit"),
+    path("rules/parameters/", rules_views.parameter_list, name="parameters"),
+    path("rules/parameters/<str:name>/", rules_views.parameter_detail, name="parameter_detail"),
+    path("rules/proposals/", rules_views.proposal_list, name="parameter_proposals"),
+    path("rules/proposals/<int:value_id>/decide/", rules_views.proposal_decide, name="parameter_decide"),
 ]

@@ -385,14 +385,19 @@ PAGE_PARAMS = {
     "token_id": lambda w, v: w.tokens[v].pk,
     "job_id": lambda w, v: w.jobs[v].pk,
     "value_id": lambda w, v: w.proposals[v[:6]].pk,
-    "programme": lambda w, v: "dibao",
     "name": lambda w, v: "disability.living.amount",
 }
-# Reads whose path parameter names no record (a parameter name): they answer 200, and must still
-# show nothing of another jurisdiction.
-OPEN_READS = {"/api/v1/parameters/{name}/values"}
+# Pages whose path parameter names no record (a parameter name): they answer 200 and show nothing
+# of another jurisdiction; a proposal posted there for a foreign region is refused.
+OPEN_PAGES = {"web:parameter_detail"}
 
-POST_ONLY = {"web:person_reveal", "web:token_revoke", "web:logout", "web:circumstance_end"}
+POST_ONLY = {
+    "web:person_reveal",
+    "web:token_revoke",
+    "web:logout",
+    "web:circumstance_end",
+    "web:parameter_decide",
+}
 PUBLIC = {"web:login"}
 
 
@@ -432,6 +437,22 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
             response = getattr(client, method)(
                 url, {"reason": "测试", "action": "deactivate", "valid_until": "2026-06-30"}
             )
+            if name in OPEN_PAGES:
+                assert response.status_code in (200, 403), (name, url, role, response.status_code)
+                assert_no_leak(response.content.decode(), world, foreign, f"{name} {url} as {role}")
+                posted = client.post(
+                    url,
+                    {
+                        "region": village[:6],
+                        "area": "all",
+                        "effective_from": "2027-01-01",
+                        "value": "170",
+                        "reference": "越权",
+                        "reason": "测试",
+                    },
+                )
+                assert posted.status_code in (200, 403)
+                continue
             if name == "web:token_revoke":
                 # Revoking only ever looks at the caller's own tokens; a foreign id is ignored.
                 assert response.status_code == 302

@@ -1,0 +1,116 @@
+"""Rules pages: standards in force with their references, history and maker-checker proposals."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from minzheng.core.errors import DomainError, NotFound
+from minzheng.core.permissions import Perm
+from minzheng.org.scope import jurisdiction_of
+from minzheng.rules import selectors, services
+from minzheng.rules.policy import ALL_AREAS, PolicyError, spec_for
+from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, staff_view
+
+
+class InForceForm(BootstrapForm):
+    day = forms.DateField(label="日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    place = forms.RegexField(label="区划代码", regex=r"^\d{6}(\d{3}){0,2}$", required=False)
+
+
+@staff_view(Perm.ORG_VIEW)
+def parameter_list(request: HttpRequest) -> HttpResponse:
+    form = InForceForm(request.GET or None)
+    day, place = date.today(), jurisdiction_of(actor(request)).division_code
+    if form.is_valid():
+        day = form.cleaned_data["day"] or day
+        place = form.cleaned_data["place"] or place
+    rows = selectors.parameters_in_force(day=day, place=place)
+    return render(
+        request, "web/rules/parameter_list.html", {"form": form, "rows": rows, "day": day, "place": place}
+    )
+
+
+class ProposalForm(BootstrapForm):
+    region = forms.CharField(
+        label="适用地区代码", max_length=6, required=False, help_text="县级6位代码；空为全国"
+    )
+    area = forms.ChoiceField(
+        label="城乡", choices=[("urban", "城市"), ("rural", "农村"), (ALL_AREAS, "不分城乡")]
+    )
+    effective_from = forms.DateField(label="生效日期", widget=forms.DateInput(attrs={"type": "date"}))
+    value = forms.CharField(
+        label="新值", max_length=2000, help_text="金额（元）、比例（如0.10）、整数或选项代码；表格用 JSON"
+    )
+    reference = forms.CharField(label="依据文件（文号）", max_length=300)
+    reason = forms.CharField(label="调整理由", max_length=300)
+
+
+@staff_view(Perm.ORG_VIEW)
+@require_http_methods(["GET", "POST"])
+def parameter_detail(request: HttpRequest, name: str) -> HttpResponse:
+    staff = actor(request)
+    try:
+        spec = spec_for(name)
+    except PolicyError as exc:
+        raise Http404(str(exc)) from exc
+    initial = {"region": jurisdiction_of(staff).prefix[:6], "area": "urban" if spec.by_area else ALL_AREAS}
+    form = ProposalForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.parameter_propose(actor=staff, name=name, **form.cleaned_data)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+        else:
+            flash_done(request, "参数调整已提出，待另一名有批准权限的人员批准后生效")
+            return redirect("web:parameter_detail", name=name)
+    history = selectors.parameter_history(actor=staff, name=name)
+    return render(
+        request,
+        "web/rules/parameter_detail.html",
+        {"spec": spec, "history": history, "form": form, "can_propose": staff.can(Perm.PARAMETER_PROPOSE)},
+    )
+
+
+class DecisionForm(BootstrapForm):
+    note = forms.CharField(label="意见", max_length=300, required=False)
+
+
+@staff_view(Perm.ORG_VIEW)
+def proposal_list(request: HttpRequest) -> HttpResponse:
+    staff = actor(request)
+    return render(
+        request,
+        "web/rules/proposal_list.html",
+        {
+            "proposals": selectors.proposals_pending(actor=staff),
+            "can_decide": staff.can(Perm.PARAMETER_APPROVE),
+            "form": DecisionForm(),
+        },
+    )
+
+
+@staff_view(Perm.PARAMETER_APPROVE)
+@require_POST
+def proposal_decide(request: HttpRequest, value_id: int) -> HttpResponse:
+    staff = actor(request)
+    form = DecisionForm(request.POST)
+    note = form.data.get("note", "")
+    try:
+        if request.POST.get("decision") == "reject":
+            services.parameter_reject(actor=staff, value_id=value_id, note=note)
+            flash_done(request, "已驳回该参数调整")
+        else:
+            services.parameter_approve(actor=staff, value_id=value_id, note=note)
+            flash_done(request, "已批准，新值自生效日期起用于测算和发放")
+    except NotFound:
+        raise
+    except DomainError as exc:
+        details = [e for errors in exc.field_errors.values() for e in errors]
+        messages.error(request, "；".join(details) if details else exc.message)
+    return redirect("web:parameter_proposals")
