@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from minzheng.core.errors import InvalidInput, NotFound
 from minzheng.rules.facts import HouseholdFacts
-from minzheng.rules.policy import ParameterView, PolicyError, PolicyTable
+from minzheng.rules.policy import ParameterView, PolicyError, PolicyTable, PolicyValue, spec_for
 from minzheng.rules.programmes import PROGRAMMES, Programme
 from minzheng.rules.results import Result
 
@@ -40,3 +41,24 @@ def calculate(
     result.parameters = view.parameters_used()
     result.facts = facts.model_dump(mode="json")
     return result
+
+
+def reproduce(stored: Mapping[str, Any]) -> Result:
+    """Recompute a stored result (Result.as_dict()) from its own facts and the parameter values it
+    recorded, independent of what the database holds today. An equal amount proves the record."""
+    facts = HouseholdFacts.model_validate(stored["facts"])
+    recorded = []
+    for p in stored["parameters"]:
+        spec = spec_for(p["name"])
+        recorded.append(
+            PolicyValue(
+                name=p["name"],
+                region=p["region"],
+                area=p["area"],
+                effective_from=date.fromisoformat(p["effective_from"]),
+                value=spec.parse(p["value"]),
+                reference=p["reference"],
+                provisional=p["provisional"],
+            )
+        )
+    return calculate(stored["programme"], facts, PolicyTable(recorded))

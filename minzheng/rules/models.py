@@ -60,3 +60,34 @@ class ParameterValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.region or '全国'}/{self.area} {self.effective_from}: {self.value}"
+
+
+class Calculation(models.Model):
+    """A calculation kept as evidence (e.g. the one a decision rests on): the facts, the result with its
+    line items and every parameter value used, so the figure can be reproduced years later even after
+    the standards have changed (engine.reproduce)."""
+
+    programme = models.CharField("救助项目", max_length=40)
+    household = models.ForeignKey(
+        "registry.Household", null=True, on_delete=models.PROTECT, related_name="+", verbose_name="家庭"
+    )
+    division_code = models.CharField("区划代码", max_length=12, db_index=True)
+    on_date = models.DateField("测算日期")
+    eligible = models.BooleanField("符合条件")
+    amount = models.DecimalField("金额（元）", max_digits=14, decimal_places=2)
+    result = models.JSONField("结果与说明")
+    digest = models.CharField("结果摘要（SHA-256）", max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="测算人"
+    )
+    created_at = models.DateTimeField("测算时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "测算记录"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="calculation_amount_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.programme} {self.on_date} {self.amount}"

@@ -7,8 +7,11 @@ nothing is overwritten or deleted.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -19,8 +22,12 @@ from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDen
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Staff
 from minzheng.org.scope import jurisdiction_of, require
-from minzheng.rules.models import ParameterValue, ValueStatus
+from minzheng.registry.models import Household
+from minzheng.rules.engine import calculate
+from minzheng.rules.facts import HouseholdFacts
+from minzheng.rules.models import Calculation, ParameterValue, ValueStatus
 from minzheng.rules.policy import ALL_AREAS, AREAS, PolicyError, shipped_packs, spec_for
+from minzheng.rules.selectors import policy_table
 
 
 @dataclass
@@ -237,3 +244,47 @@ def _snapshot(value: ParameterValue) -> dict[str, Any]:
         "reference": value.reference,
         "status": value.status,
     }
+
+
+@transaction.atomic
+def calculation_record(
+    *,
+    actor: Staff,
+    programme: str,
+    facts: HouseholdFacts,
+    household: Household | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Calculation:
+    """Calculate with the standards in force and keep the whole explanation as evidence."""
+    require(actor, Perm.CASE_VIEW)
+    scope = household.division_id if household is not None else facts.region
+    prefix = jurisdiction_of(actor).prefix
+    if not (scope.startswith(prefix) or (household is None and prefix.startswith(scope))):
+        raise NotFound()
+    result = calculate(programme, facts, policy_table(), overrides=overrides).as_dict()
+    canonical = json.dumps(result, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    record = Calculation.objects.create(
+        programme=programme,
+        household=household,
+        division_code=scope,
+        on_date=facts.date,
+        eligible=result["eligible"],
+        amount=Decimal(result["amount"]),
+        result=result,
+        digest=hashlib.sha256(canonical.encode()).hexdigest(),
+        created_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="rules.calculation_recorded",
+        object_type="rules.Calculation",
+        object_id=record.pk,
+        scope_code=scope,
+        after={
+            "programme": programme,
+            "eligible": record.eligible,
+            "amount": record.amount,
+            "digest": record.digest,
+        },
+    )
+    return record

@@ -7,13 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from minzheng.core.errors import Conflict, InvalidInput, PermissionDenied
+from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from minzheng.core.models import AuditEvent
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
 from minzheng.rules import selectors, services
 from minzheng.rules.models import ParameterValue, ValueStatus
+from minzheng.rules.engine import calculate, reproduce
+from minzheng.rules.facts import parse_facts
 from minzheng.rules.policy import shipped_policy
 
 
@@ -170,3 +172,45 @@ def test_a_place_without_a_local_standard_lists_what_is_missing(db: None) -> Non
     missing = [p for p in listed if p.value is None]
     assert {p.spec.name for p in missing} >= {"dibao.standard"}
     assert all("没有" in p.problem for p in missing)
+
+
+def test_a_recorded_calculation_reproduces_after_the_standard_changes(
+    county_admin: Staff, approver: Staff
+) -> None:
+    facts = parse_facts(
+        {
+            "region": "640202001001",
+            "area": "urban",
+            "date": "2026-08-01",
+            "members": [
+                {
+                    "id": "甲",
+                    "birth_date": "1990-01-01",
+                    "incomes": [{"category": "wages", "monthly_amount": "200"}],
+                }
+            ],
+        }
+    )
+    record = services.calculation_record(actor=county_admin, programme="dibao", facts=facts)
+    assert record.amount == Decimal("450.00")
+    assert AuditEvent.objects.filter(action="rules.calculation_recorded", object_id=str(record.pk)).exists()
+
+    services.parameter_approve(actor=approver, value_id=propose(county_admin, "800").pk)
+    assert calculate("dibao", facts, selectors.policy_table()).amount == Decimal("600.00")
+
+    again = reproduce(record.result)
+    assert again.amount == record.amount
+    assert [li.as_dict() for li in again.lines] == record.result["lines"]
+
+
+def test_recording_a_calculation_outside_the_jurisdiction_is_refused(village_assistant: Staff) -> None:
+    facts = parse_facts(
+        {
+            "region": "640205001001",
+            "area": "urban",
+            "date": "2026-08-01",
+            "members": [{"id": "甲", "birth_date": "1990-01-01"}],
+        }
+    )
+    with pytest.raises(NotFound):
+        services.calculation_record(actor=village_assistant, programme="dibao", facts=facts)
