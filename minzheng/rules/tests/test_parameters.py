@@ -13,9 +13,9 @@ from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
 from minzheng.rules import selectors, services
-from minzheng.rules.models import ParameterValue, ValueStatus
 from minzheng.rules.engine import calculate, reproduce
 from minzheng.rules.facts import parse_facts
+from minzheng.rules.models import ParameterValue, ValueStatus
 from minzheng.rules.policy import shipped_policy
 
 
