@@ -692,6 +692,7 @@ def build_households(
             else str(connection.ops.adapt_datetimefield_value(now)),
             next_ids=writer.next_ids(),
         )
+        first_person_id = generator.person_id
         bulk = None
         if writer.postgres and to_add >= BULK_LOAD_MIN_HOUSEHOLDS:
             bulk = _PgBulkLoad([t.table for t in writer.tables.values()])
@@ -728,6 +729,7 @@ def build_households(
             bulk.restore()
         index_seconds = time.perf_counter() - indexing
         writer.finish()
+        _add_circumstances(first_person_id=first_person_id, now=now)
         audit_record(
             actor=None,
             action="demo.build",
@@ -749,6 +751,37 @@ def build_households(
     return HouseholdBuildResult(
         existing, done, persons, memberships, time.perf_counter() - started, commit_seconds, index_seconds
     )
+
+
+# Circumstances for the new persons, chosen by a hash of the id so every run is the same: wages for
+# about 45% (200-2,599 yuan), pensions for 10%, the residents' basic pension (not counted) for 15%,
+# disability certificates for 4% and listed serious illnesses for 2%. One INSERT ... SELECT each.
+_CIRCUMSTANCE_SQL = (
+    """INSERT INTO registry_incomeitem (person_id, category, monthly_amount, counted, valid_from, note, source,
+       recorded_at) SELECT id, 'wages', 200 + (id * 7919) % 2400, %s, '2024-01-01', '', '演示数据', %s
+       FROM registry_person WHERE id >= %s AND (id * 2654435761) % 100 < 45""",
+    """INSERT INTO registry_incomeitem (person_id, category, monthly_amount, counted, valid_from, note, source,
+       recorded_at) SELECT id, 'pension', 300 + (id * 31) % 1500, %s, '2024-01-01', '', '演示数据', %s
+       FROM registry_person WHERE id >= %s AND (id * 2654435761) % 100 BETWEEN 45 AND 54""",
+    """INSERT INTO registry_incomeitem (person_id, category, monthly_amount, counted, valid_from, note, source,
+       recorded_at) SELECT id, 'resident_basic_pension', 150, %s, '2024-01-01', '', '演示数据', %s
+       FROM registry_person WHERE id >= %s AND (id * 2654435761) % 100 BETWEEN 55 AND 69""",
+    """INSERT INTO registry_disability (person_id, certificate_number, category, grade, valid_from, note, source,
+       recorded_at) SELECT id, 'D' || id, CASE id % 6 WHEN 0 THEN 'visual' WHEN 1 THEN 'hearing'
+       WHEN 2 THEN 'physical' WHEN 3 THEN 'intellectual' WHEN 4 THEN 'mental' ELSE 'speech' END,
+       1 + id % 4, '2024-01-01', %s, '演示数据', %s
+       FROM registry_person WHERE id >= %s AND (id * 40503) % 100 < 4""",
+    """INSERT INTO registry_illness (person_id, name, is_listed_serious, valid_from, note, source, recorded_at)
+       SELECT id, '尿毒症', %s, '2024-01-01', '', '演示数据', %s
+       FROM registry_person WHERE id >= %s AND (id * 40503) % 100 BETWEEN 4 AND 5""",
+)
+_CIRCUMSTANCE_FIRST = (True, True, False, "", True)
+
+
+def _add_circumstances(*, first_person_id: int, now: Any) -> None:
+    with connection.cursor() as cursor:
+        for sql, first in zip(_CIRCUMSTANCE_SQL, _CIRCUMSTANCE_FIRST, strict=True):
+            cursor.execute(sql.replace("% ", "%% "), [first, now, first_person_id])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from minzheng.core.models import AuditEvent
 from minzheng.demo.services import DEMO_ACCOUNTS, DEMO_PASSWORD
 from minzheng.org.models import Staff
 from minzheng.org.roles import Role
+from minzheng.registry.circumstances import Disability, Illness, IncomeItem
 from minzheng.registry.models import Household, Membership, Person
 
 EXPECTED_LEVELS = {
@@ -210,3 +211,20 @@ def test_bulk_load_on_postgresql_rebuilds_every_index_and_foreign_key(
     assert Household.objects.filter(head__isnull=True).count() == 0
     assert Person.objects.values("id_digest").distinct().count() == Person.objects.count()
     assert verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_demo_persons_have_incomes_disabilities_and_illnesses_once() -> None:
+    run("--households", "300")
+    incomes, disabilities, illnesses = (
+        IncomeItem.objects.count(),
+        Disability.objects.count(),
+        Illness.objects.count(),
+    )
+    persons = Person.objects.count()
+    assert incomes > persons * 0.5
+    assert 0 < disabilities < persons * 0.1
+    assert 0 < illnesses < persons * 0.05
+    assert not IncomeItem.objects.filter(category="resident_basic_pension", counted=True).exists()
+    run("--households", "300")
+    assert IncomeItem.objects.count() == incomes
