@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "minzheng.core",
     "minzheng.org",
     "minzheng.registry",
+    "minzheng.catalogue",
+    "minzheng.workdays",
     "minzheng.rules",
     "minzheng.demo",
     "minzheng.api",
