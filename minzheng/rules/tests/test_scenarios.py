@@ -26,7 +26,7 @@ from minzheng.rules.programmes import PROGRAMMES
 from minzheng.rules.results import Result
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-MINIMUM_SCENARIOS = {code: 15 for code in PROGRAMMES} | {"dibao": 25}
+MINIMUM_SCENARIOS = dict.fromkeys(PROGRAMMES, 15) | {"dibao": 25}
 SCENARIO_KEYS = {"name", "facts", "overrides", "expected", "xfail"}
 EXPECTED_KEYS = {"eligible", "amount", "status", "approval_level", "lines", "error"}
 
@@ -80,7 +80,9 @@ def assert_lines_present(result: Result, wanted: list[dict[str, Any]]) -> None:
             ),
             None,
         )
-        assert match is not None, f"line {want} not among {[(li.code, str(li.amount), li.member) for li in remaining]}"
+        assert match is not None, (
+            f"line {want} not among {[(li.code, str(li.amount), li.member) for li in remaining]}"
+        )
         remaining.remove(match)
 
 
