@@ -1,8 +1,9 @@
 """Money and rounding, stated once for the whole system.
 
 Amounts are `Decimal` yuan with two places (fen). Every rounding in a calculation is to the fen,
-half away from zero (ROUND_HALF_UP: 0.005 -> 0.01), applied at the step the rules name, never to
-intermediate per-capita figures unless the rule says so. The bulk engine works in integer fen and
+half away from zero (ROUND_HALF_UP: 0.005 -> 0.01), applied to the figures the rules name: the
+per-capita top-up (人均补差金额) is such a figure, so it is rounded before a category top-up is taken
+as a share of it; the household top-up itself is never rebuilt from a rounded per-capita figure. The bulk engine works in integer fen and
 uses `half_up_div` with the same rule, so both paths agree to the fen.
 """
 

@@ -64,7 +64,8 @@ def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
     threshold = standard * size
     result.line("standard", "保障标准合计", threshold, f"低保标准{yuan(standard)}元/人·月 × {size}人")
     income = counted_income(unit, result)
-    deduction = rigid_deduction(facts, income, params, result)
+    # The family's rigid spending is deducted only when the family applies as a whole.
+    deduction = ZERO if facts.individual_applicant is not None else rigid_deduction(facts, income, params, result)
     assessed = income - deduction
     income_ok = result.reason(
         "income_below_standard",
@@ -140,7 +141,9 @@ def _tiered_base(
 def _individual_application_allowed(
     facts: HouseholdFacts, applicant: Member, standard: Decimal, params: ParameterView, result: Result
 ) -> bool:
-    """民发〔2021〕57号: severely disabled or seriously ill members of near-poor families may apply alone."""
+    """民发〔2021〕57号: a severely disabled or seriously ill member of a near-poor family (not itself
+    eligible, income below the near-poor multiple) may apply alone, as a single-person household.
+    The family test uses the same assessed income as a household application (rigid spending deducted)."""
     severe = applicant.disability is not None and applicant.disability.is_severe
     condition = result.reason(
         "individual_condition",
@@ -150,14 +153,18 @@ def _individual_application_allowed(
         severe or applicant.serious_illness,
         applicant.id,
     )
-    family_income = counted_income(facts.members, result, explain=False)
+    scratch = Result("dibao", "", "month")
+    family_income = counted_income(facts.members, scratch, explain=False)
+    family_income -= rigid_deduction(facts, family_income, params, scratch)
+    size = len(facts.members)
     multiple = params.rate("dibao.near_poor_multiple")
-    limit = standard * len(facts.members) * multiple
-    near_poor = result.reason(
-        "family_near_poor",
-        f"全家核算月收入{yuan(family_income)}元，低于低保标准{multiple}倍合计{yuan(limit)}元"
-        if family_income < limit
-        else f"全家核算月收入{yuan(family_income)}元，不低于低保边缘上限{yuan(limit)}元",
-        family_income < limit,
-    )
+    line, limit = standard * size, standard * size * multiple
+    near_poor = line <= family_income < limit
+    if family_income < line:
+        text = f"全家核算月收入{yuan(family_income)}元低于低保标准合计{yuan(line)}元，应以全家申请"
+    elif near_poor:
+        text = f"全家核算月收入{yuan(family_income)}元，属于低保边缘家庭（不超过标准{multiple}倍即{yuan(limit)}元）"
+    else:
+        text = f"全家核算月收入{yuan(family_income)}元，超过低保边缘上限{yuan(limit)}元"
+    result.reason("family_near_poor", text, near_poor)
     return condition and near_poor

@@ -54,7 +54,7 @@ def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
         ):
             care_amount = params.money("disability.care.nonsevere_amount")
             how = f"{disability.grade}级智力、精神残疾（非重度）"
-        has_ep_care = member.extreme_poverty_supported and member.self_care in ("partly_lost", "fully_lost")
+        has_ep_care = in_extreme and member.self_care in ("partly_lost", "fully_lost")
         care_ok = care_amount is not None and care_amount > 0 and not has_ep_care
         result.reason(
             "care_subsidy",

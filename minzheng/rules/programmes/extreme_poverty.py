@@ -25,6 +25,13 @@ def no_labour_capacity(member: Member, facts: HouseholdFacts, params: ParameterV
         return f"年满{params.integer('extreme_poverty.elderly_age')}周岁"
     if age < params.integer("extreme_poverty.minor_age"):
         return f"未满{params.integer('extreme_poverty.minor_age')}周岁"
+    if member.extreme_poverty_supported:
+        # 民发〔2021〕43号: a supported minor keeps support to 18, and beyond while in full-time school.
+        continued = params.integer("extreme_poverty.continued_age")
+        if age < continued:
+            return f"已纳入供养的未成年人，继续供养至{continued}周岁"
+        if member.in_school_full_time:
+            return f"年满{continued}周岁仍在校就读，继续供养"
     if member.disability is not None and member.disability.means_no_labour_capacity:
         return f"{member.disability.grade}级残疾（属无劳动能力情形）"
     if member.labour_capacity == "none":
