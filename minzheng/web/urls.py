@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from minzheng.web import audit_views, org_views, registry_excel_views, registry_views, rules_views, views
+from minzheng.web import (
+    audit_views,
+    catalogue_views,
+    org_views,
+    registry_excel_views,
+    registry_views,
+    rules_views,
+    views,
+    workdays_views,
+)
 
 app_name = "web"
 
@@ -9,6 +18,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Public service guides (办事指南): no login.
+    path("guide/", catalogue_views.guide_list, name="guide"),
+    path("guide/<slug:code>/", catalogue_views.guide_item, name="guide_item"),
     path("account/password/", views.password_change, name="password_change"),
     path("account/tokens/", views.tokens, name="tokens"),
     path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
@@ -50,6 +62,7 @@ urlpatterns = [
     path("org/staff/new/", org_views.staff_create, name="staff_create"),
     path("org/staff/<int:staff_id>/", org_views.staff_detail, name="staff_detail"),
     path("audit/", audit_views.audit_search, name="audit"),
+    path("workdays/", workdays_views.calendar_page, name="workdays"),
     path("rules/parameters/", rules_views.parameter_list, name="parameters"),
     path("rules/parameters/<str:name>/", rules_views.parameter_detail, name="parameter_detail"),
     path("rules/proposals/", rules_views.proposal_list, name="parameter_proposals"),

@@ -24,6 +24,7 @@ from django.urls import URLPattern, reverse
 from openpyxl import Workbook
 
 from minzheng.api.main import api
+from minzheng.catalogue.testing import make_service_item
 from minzheng.core.models import AuditEvent
 from minzheng.org.models import ApiToken, Division, Staff
 from minzheng.org.roles import Role
@@ -108,6 +109,7 @@ def world(tree: dict[str, Division]) -> World:
             reference=f"依据{county}号",
             reason="测试",
         )
+    make_service_item("dibao")  # the public catalogue, reached through SHARED_TARGETS
     return World(households, staff, tokens, incomes, jobs, proposals)
 
 
@@ -202,6 +204,17 @@ PATH_PARAMS = {
 # Reads whose path parameter names no record (a parameter name): they answer 200, and must still
 # show nothing of another jurisdiction.
 OPEN_READS = {"/api/v1/parameters/{name}/values"}
+# Reference data that belongs to no jurisdiction (the public service catalogue, the national
+# working-day calendar): no village's record can be named through these paths, so each is called
+# with one real target instead. It must answer 200 (403 without the permission) and show nothing of
+# another jurisdiction; a calendar correction leaves every jurisdiction's records as they were.
+SHARED_TARGETS: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
+    ("get", "/api/v1/catalogue/items/{code}"): ("/api/v1/catalogue/items/dibao", None),
+    ("post", "/api/v1/workdays/{date}"): (
+        "/api/v1/workdays/2026-10-09",
+        {"is_working_day": False, "name": "测试更正", "reason": "测试"},
+    ),
+}
 
 
 def payload_for(method: str, path: str, world: World, village: str) -> dict[str, Any] | None:
@@ -332,6 +345,12 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
     operations = api_operations()
     assert len(operations) >= 15
     for method, path in operations:
+        if (method, path) in SHARED_TARGETS:
+            url, body = SHARED_TARGETS[(method, path)]
+            response = call(client, method, url, body)
+            assert response.status_code in (200, 403), (method, url, role, response.content)
+            assert_no_leak(response.content.decode(), world, foreign, f"{method} {url} as {role}")
+            continue
         if "{" not in path:
             if method == "get":
                 response = client.get(path)
@@ -390,6 +409,8 @@ PAGE_PARAMS = {
 # Pages whose path parameter names no record (a parameter name): they answer 200 and show nothing
 # of another jurisdiction; a proposal posted there for a foreign region is refused.
 OPEN_PAGES = {"web:parameter_detail"}
+# Public guide pages (no jurisdiction): walked with a real item, they answer 200 to everyone.
+SHARED_PAGES = {"web:guide_item": {"code": "dibao"}}
 
 POST_ONLY = {
     "web:person_reveal",
@@ -419,6 +440,11 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
     before = state_of(world, foreign)
     for name, params in web_routes():
         if name in PUBLIC or name == "web:logout":
+            continue
+        if name in SHARED_PAGES:
+            response = client.get(reverse(name, kwargs=SHARED_PAGES[name]))
+            assert response.status_code == 200, (name, role, response.status_code)
+            assert_no_leak(body_text(response), world, foreign, f"{name} as {role}")
             continue
         if not params:
             response = client.get(reverse(name))

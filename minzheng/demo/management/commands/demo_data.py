@@ -6,7 +6,9 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from minzheng.catalogue.services import catalogue_load
 from minzheng.core.errors import DomainError
 from minzheng.demo.services import (
     DEFAULT_HOUSEHOLDS,
@@ -16,6 +18,7 @@ from minzheng.demo.services import (
     demo_allowed,
     demo_logins,
 )
+from minzheng.workdays.services import workdays_load
 
 
 def _width(text: str) -> int:
@@ -62,8 +65,16 @@ class Command(BaseCommand):
 
         try:
             result = build_demo(households=households, seed=seed, progress=progress)
+            # The working-day calendar (this year and next) and the service guides, like a real setup.
+            this_year = timezone.localdate().year
+            calendar = workdays_load(actor=None, years=[this_year, this_year + 1])
+            guides = catalogue_load(actor=None)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
+        self.stdout.write(
+            f"工作日历：{this_year}、{this_year + 1}年新增 {calendar.created} 天，更新 {calendar.updated} 天；"
+            f"办事指南：新增 {len(guides.created)} 项，更新 {len(guides.updated)} 项"
+        )
         h = result.households
         self.stdout.write(
             f"区划：新增 {result.divisions_created}，新建机构 {result.offices_created}；"
