@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "minzheng.catalogue",
     "minzheng.workdays",
     "minzheng.rules",
+    "minzheng.cases",
     "minzheng.demo",
     "minzheng.api",
     "minzheng.web",

@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         _READ
         | {
             Perm.CASE_REVIEW_COUNTY,
+            Perm.CASE_INVESTIGATE,  # county visits: sampling, and relatives of staff or cadres
             Perm.ID_NUMBER_VIEW_FULL,
             Perm.REPORT_VIEW,
             Perm.EXPORT,

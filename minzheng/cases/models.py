@@ -1,0 +1,328 @@
+"""Applications (申请事项/案件) from intake to decision, with their steps, timeline and evidence.
+
+A case moves only through `cases.workflow.case_transition`, which checks the item's transitions table
+(cases/workflows.py), the actor's permission and jurisdiction, and writes the event, the step clocks
+and the audit record in one transaction.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from minzheng.catalogue.models import MaterialRequirement, ServiceItem
+from minzheng.org.models import Division
+from minzheng.registry.models import Household, Person
+from minzheng.rules.models import Calculation
+
+
+class Channel(models.TextChoices):
+    WINDOW = "window", "窗口受理"
+    PROXY = "proxy", "村（居）代办"
+    ONLINE = "online", "网上申请"
+
+
+class Outcome(models.TextChoices):
+    APPROVED = "approved", "批准"
+    REFUSED = "refused", "不予批准"
+    WITHDRAWN = "withdrawn", "撤回"
+    TRANSFERRED = "transferred", "已转办并反馈"
+
+
+class Case(models.Model):
+    number = models.CharField("受理编号", max_length=24, unique=True)
+    item = models.ForeignKey(ServiceItem, on_delete=models.PROTECT, related_name="+", verbose_name="事项")
+    workflow = models.CharField("流程", max_length=40)
+    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+", verbose_name="村/社区")
+    household = models.ForeignKey(
+        Household, null=True, on_delete=models.PROTECT, related_name="cases", verbose_name="家庭"
+    )
+    applicant = models.ForeignKey(
+        Person, null=True, on_delete=models.PROTECT, related_name="cases", verbose_name="申请人"
+    )
+    applicant_name = models.CharField("申请人姓名", max_length=60)
+    applicant_id_digest = models.CharField("申请人身份证号摘要", max_length=64, db_index=True)
+    applicant_id_masked = models.CharField("申请人身份证号（脱敏）", max_length=18)
+    applicant_phone = models.CharField("联系电话", max_length=20, blank=True)
+    channel = models.CharField("申请方式", max_length=8, choices=Channel.choices)
+    proxy_name = models.CharField("代办人", max_length=60, blank=True)
+    proxy_relation = models.CharField("代办人身份/关系", max_length=60, blank=True)
+    mandate = models.CharField("委托书/授权说明", max_length=300, blank=True)
+    details = models.JSONField("申请内容", default=dict, blank=True)
+    state = models.CharField("当前环节", max_length=32)
+    submitted_at = models.DateTimeField("提交时间", default=timezone.now)
+    accepted_on = models.DateField("受理日期", null=True)
+    due_date = models.DateField("办结时限", null=True)
+    closed_at = models.DateTimeField("办结时间", null=True)
+    outcome = models.CharField("办理结果", max_length=12, choices=Outcome.choices, blank=True)
+    conflict_of_interest = models.BooleanField("经办人员或村干部近亲属", default=False)
+    conflict_note = models.CharField("近亲属备案说明", max_length=300, blank=True)
+    decided_at_township = models.BooleanField("乡镇审核确认（已下放）", default=False)
+    sampled_for_county_visit = models.BooleanField("县级入户抽查", default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="受理人"
+    )
+
+    class Meta:
+        verbose_name = "申请案件"
+        ordering = ["-submitted_at", "-pk"]
+        indexes = [
+            models.Index(fields=["division", "state"], name="case_division_state"),
+            models.Index(fields=["state", "due_date"], name="case_state_due"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closed_at__isnull=True, outcome="")
+                | models.Q(closed_at__isnull=False) & ~models.Q(outcome=""),
+                name="case_closed_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(channel="proxy") | ~models.Q(proxy_name="") & ~models.Q(mandate=""),
+                name="case_proxy_has_mandate",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.applicant_name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class CaseStep(models.Model):
+    """The clock of one workflow state: when it started and the day it must be done by."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
+    state = models.CharField("环节", max_length=32)
+    started_on = models.DateField("开始日期")
+    due_date = models.DateField("应完成日期", null=True)
+    limit_text = models.CharField("时限要求", max_length=120, blank=True)
+    completed_on = models.DateField("完成日期", null=True)
+
+    class Meta:
+        ordering = ["case_id", "pk"]
+        indexes = [models.Index(fields=["completed_on", "due_date"], name="casestep_open_due")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=models.Q(completed_on__isnull=True),
+                name="casestep_one_open_per_case",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}:{self.state}"
+
+
+class CaseEvent(models.Model):
+    """The case's timeline (typed history): every action with actor, time, states and note."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField("时间", default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="操作人"
+    )
+    actor_name = models.CharField("操作人姓名", max_length=60, blank=True)
+    action = models.CharField("操作", max_length=40)
+    label = models.CharField("操作名称", max_length=60)
+    from_state = models.CharField("原环节", max_length=32, blank=True)
+    to_state = models.CharField("新环节", max_length=32, blank=True)
+    note = models.TextField("意见/说明", blank=True)
+    data = models.JSONField("数据", default=dict, blank=True)
+
+    class Meta:
+        ordering = ["case_id", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action}"
+
+
+class MaterialStatus(models.TextChoices):
+    PROVIDED = "provided", "已提交"
+    FETCHED = "fetched", "部门共享获取"
+    PLEDGED = "pledged", "告知承诺"
+    MISSING = "missing", "缺少"
+
+
+class MaterialCheck(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="materials")
+    requirement = models.ForeignKey(MaterialRequirement, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField("情况", max_length=10, choices=MaterialStatus.choices)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["case_id", "requirement__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "requirement"], name="materialcheck_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requirement.name}: {self.get_status_display()}"
+
+
+class Document(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField("材料类型", max_length=40)
+    file_name = models.CharField("文件名", max_length=200)
+    content_type = models.CharField("文件类型", max_length=80)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    content = models.BinaryField("内容")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+
+    class Meta:
+        ordering = ["case_id", "uploaded_at", "pk"]
+        constraints = [models.CheckConstraint(condition=models.Q(size__gt=0), name="document_not_empty")]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class Visit(models.Model):
+    """A household visit record (入户调查记录): at least two investigators, signed by the applicant."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="visits")
+    visited_on = models.DateField("调查日期")
+    investigators = models.JSONField("调查人员")
+    by_county = models.BooleanField("县级调查/抽查", default=False)
+    findings = models.TextField("调查情况")
+    signed_by_applicant = models.BooleanField("申请人签字确认")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["case_id", "visited_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.visited_on}"
+
+
+class PublicNotice(models.Model):
+    """A village notice (公示) of a preliminary opinion or a confirmed benefit: only what the rules allow."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notices")
+    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(
+        "公示类型", max_length=16, choices=[("preliminary", "初审公示"), ("result", "结果公示")]
+    )
+    starts_on = models.DateField("公示开始")
+    ends_on = models.DateField("公示结束")
+    content = models.JSONField("公示内容")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-starts_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")), name="notice_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.starts_on}–{self.ends_on}"
+
+
+class Objection(models.Model):
+    notice = models.ForeignKey(PublicNotice, on_delete=models.PROTECT, related_name="objections")
+    received_on = models.DateField("收到日期")
+    raised_by = models.CharField("异议人（可匿名）", max_length=60, blank=True)
+    content = models.TextField("异议内容")
+    handling = models.CharField(
+        "处理方式",
+        max_length=16,
+        blank=True,
+        choices=[("reinvestigate", "重新调查"), ("appraisal", "民主评议")],
+    )
+    outcome = models.TextField("处理结果", blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["notice_id", "received_on", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.notice_id} {self.received_on}"
+
+
+class Decision(models.Model):
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="decision")
+    outcome = models.CharField("结论", max_length=12, choices=Outcome.choices)
+    level = models.CharField(
+        "决定层级", max_length=8, choices=[("township", "乡镇（街道）"), ("county", "县（区）")]
+    )
+    amount = models.DecimalField("金额（元）", max_digits=14, decimal_places=2, default=0)
+    period = models.CharField("发放周期", max_length=8, blank=True)
+    start_month = models.DateField("起始发放月份", null=True)
+    reasons = models.TextField("理由")
+    calculation = models.ForeignKey(Calculation, null=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(default=timezone.now)
+    notice_due = models.DateField("书面告知期限", null=True)
+    notice_sent_on = models.DateField("书面告知日期", null=True)
+
+    class Meta:
+        verbose_name = "审批决定"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="decision_amount_not_negative"),
+            models.CheckConstraint(
+                condition=~models.Q(outcome="approved") | models.Q(calculation__isnull=False),
+                name="decision_approval_has_calculation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.outcome}"
+
+
+class Transfer(models.Model):
+    """An item of another department received at the window and passed on (转办), awaiting feedback."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="transfer")
+    department = models.CharField("承办部门", max_length=24)
+    sent_on = models.DateField("转办日期")
+    feedback_due = models.DateField("反馈期限")
+    feedback_on = models.DateField("反馈日期", null=True)
+    feedback = models.TextField("反馈结果", blank=True)
+
+    class Meta:
+        verbose_name = "转办"
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.department}"
+
+
+class ConflictRegistration(models.Model):
+    """Staff and village cadres whose close relatives' applications are handled separately
+    (民发〔2021〕57号: 近亲属备案, county investigates itself). Held by ID digest only."""
+
+    division = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name="所在村/机构"
+    )
+    name = models.CharField("姓名", max_length=60)
+    position = models.CharField("职务", max_length=60)
+    id_digest = models.CharField("身份证号摘要", max_length=64, db_index=True)
+    registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    registered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "经办人员和村干部备案"
+        constraints = [models.UniqueConstraint(fields=["id_digest"], name="conflict_registration_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.position}）"
+
+
+class CaseCounter(models.Model):
+    """The last case number issued per county and year (locked while a number is taken)."""
+
+    county = models.CharField(max_length=6)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["county", "year"], name="casecounter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.county}-{self.year}: {self.last}"
