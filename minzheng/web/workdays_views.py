@@ -73,7 +73,7 @@ def _cell(day: date, row: CalendarDay | None) -> Cell:
     elif not working and (not weekend or (row is not None and row.name)):
         css = "table-danger"  # holiday
     elif weekend:
-        css = "text-body-secondary"
+        css = "table-light text-body-secondary"
     else:
         css = ""
     return Cell(

@@ -111,5 +111,6 @@ def test_public_api_bad_department_is_a_422_json_error(catalogue: None) -> None:
 def test_guide_page_in_english(catalogue: None) -> None:
     page = Client(HTTP_ACCEPT_LANGUAGE="en").get(reverse("web:guide_item", args=["dibao"])).content.decode()
     assert "3. Materials" in page
+    assert "Service guide: 最低生活保障" in page
     assert "30 working days" in page
     assert "最低生活保障" in page  # the guide itself is published in Chinese
