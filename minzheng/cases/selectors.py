@@ -9,13 +9,14 @@ from datetime import date
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from minzheng.cases.models import Case, CaseStep, PublicNotice, Transfer
+from minzheng.cases.models import Case, CaseStep, ConflictRegistration, Document, PublicNotice, Transfer
 from minzheng.cases.workflows import WORKFLOWS, Transition
 from minzheng.core import protect
 from minzheng.core.errors import NotFound
-from minzheng.core.identifiers import InvalidIdentifier, parse_resident_id
+from minzheng.core.identifiers import DivisionLevel, InvalidIdentifier, parse_resident_id
+from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
-from minzheng.org.scope import jurisdiction_of, scoped
+from minzheng.org.scope import jurisdiction_of, require, scoped
 from minzheng.workdays.selectors import add_working_days
 
 WARN_WORKING_DAYS = 2  # warn when a step is due within two working days
@@ -24,6 +25,7 @@ WARN_WORKING_DAYS = 2  # warn when a step is due within two working days
 def case_list(
     *, actor: Staff, state: str = "", item: str = "", search: str = "", open_only: bool = False
 ) -> QuerySet[Case]:
+    require(actor, Perm.CASE_VIEW)
     qs = scoped(Case.objects.all(), actor).select_related("item", "division")
     if state:
         qs = qs.filter(state=state)
@@ -41,6 +43,7 @@ def case_list(
 
 
 def case_get(*, actor: Staff, case_id: int) -> Case:
+    require(actor, Perm.CASE_VIEW)
     case = (
         scoped(Case.objects.all(), actor)
         .select_related("item", "division", "household", "applicant")
@@ -50,7 +53,7 @@ def case_get(*, actor: Staff, case_id: int) -> Case:
             "materials__requirement",
             "visits",
             "notices__objections",
-            "documents",
+            Prefetch("documents", queryset=Document.objects.defer("content")),
         )
         .filter(pk=case_id)
         .first()
@@ -69,6 +72,7 @@ def available_actions(*, actor: Staff, case: Case) -> list[Transition]:
 
 def worklist(*, actor: Staff) -> QuerySet[Case]:
     """Open cases in scope whose current state has an action this actor may take, soonest due first."""
+    require(actor, Perm.CASE_VIEW)
     wanted: list[Q] = []
     for workflow in WORKFLOWS.values():
         states = {t.source for t in workflow.transitions if actor.can(t.perm) and t.action != "withdraw"}
@@ -83,6 +87,7 @@ def worklist(*, actor: Staff) -> QuerySet[Case]:
 
 
 def overdue_steps(*, actor: Staff, on: date | None = None) -> QuerySet[CaseStep]:
+    require(actor, Perm.CASE_VIEW)
     on = on or timezone.localdate()
     return (
         scoped(CaseStep.objects.all(), actor, field="case__division__code")
@@ -93,6 +98,7 @@ def overdue_steps(*, actor: Staff, on: date | None = None) -> QuerySet[CaseStep]
 
 
 def due_soon_steps(*, actor: Staff, on: date | None = None) -> QuerySet[CaseStep]:
+    require(actor, Perm.CASE_VIEW)
     on = on or timezone.localdate()
     return (
         scoped(CaseStep.objects.all(), actor, field="case__division__code")
@@ -123,6 +129,7 @@ class TownshipTimeStats:
 def time_limit_stats(*, actor: Staff, on: date | None = None) -> list[TownshipTimeStats]:
     """Per township in scope: open cases, open cases with an overdue step, closed cases and those
     closed after their statutory date."""
+    require(actor, Perm.CASE_VIEW)
     on = on or timezone.localdate()
     overdue = CaseStep.objects.filter(case=OuterRef("pk"), completed_on__isnull=True, due_date__lt=on)
     rows = (
@@ -166,6 +173,7 @@ def notices_for_village(
 
 
 def notices_in_scope(*, actor: Staff) -> QuerySet[PublicNotice]:
+    require(actor, Perm.CASE_VIEW)
     return (
         scoped(PublicNotice.objects.all(), actor)
         .select_related("case", "case__item", "division")
@@ -175,6 +183,7 @@ def notices_in_scope(*, actor: Staff) -> QuerySet[PublicNotice]:
 
 
 def transfers_overdue(*, actor: Staff, on: date | None = None) -> QuerySet[Transfer]:
+    require(actor, Perm.CASE_VIEW)
     on = on or timezone.localdate()
     return (
         scoped(Transfer.objects.all(), actor, field="case__division__code")
@@ -182,6 +191,33 @@ def transfers_overdue(*, actor: Staff, on: date | None = None) -> QuerySet[Trans
         .select_related("case", "case__item")
         .order_by("feedback_due")
     )
+
+
+def public_notices(*, village_code: str, on: date | None = None) -> QuerySet[PublicNotice]:
+    """The current notices of one village, for anyone (no login); NotFound for an unknown village."""
+    division = Division.objects.filter(code=village_code, level=DivisionLevel.VILLAGE).first()
+    if division is None:
+        raise NotFound("没有该村（社区）")
+    return notices_for_village(division=division, on=on)
+
+
+def document_get(*, actor: Staff, case_id: int, document_id: int) -> Document:
+    """One uploaded document of a case in scope, with its content."""
+    require(actor, Perm.CASE_VIEW)
+    document = (
+        scoped(Document.objects.all(), actor, field="case__division__code")
+        .filter(pk=document_id, case_id=case_id)
+        .first()
+    )
+    if document is None:
+        raise NotFound("没有找到该材料")
+    return document
+
+
+def conflict_registrations(*, actor: Staff) -> QuerySet[ConflictRegistration]:
+    """Registered case workers and village cadres in scope (近亲属备案)."""
+    require(actor, Perm.CASE_VIEW)
+    return scoped(ConflictRegistration.objects.all(), actor).select_related("division").order_by("-registered_at", "-pk")
 
 
 def public_status(*, number: str, id_number: str) -> Case:

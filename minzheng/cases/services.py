@@ -32,7 +32,7 @@ from minzheng.cases.models import (
 )
 from minzheng.cases.workflows import WORKFLOWS, State, Transition, Workflow, workflow_for_item
 from minzheng.catalogue.models import IntakeMode, MaterialRequirement, ServiceItem
-from minzheng.catalogue.selectors import item_get
+from minzheng.catalogue.selectors import item_get, materials_checklist
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
@@ -41,7 +41,7 @@ from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import jurisdiction_of, require, require_in_scope
 from minzheng.registry.models import Household, Person
-from minzheng.rules.facts import HouseholdFacts
+from minzheng.rules.facts import HouseholdFacts, parse_facts
 from minzheng.rules.models import Calculation
 from minzheng.rules.population import household_facts
 from minzheng.rules.services import calculation_record
@@ -55,6 +55,14 @@ DOCUMENT_TYPES = {
     "image/png": b"\x89PNG\r\n\x1a\n",
 }
 DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+CASE_WORK_PERMS = (
+    Perm.CASE_INTAKE,
+    Perm.CASE_INVESTIGATE,
+    Perm.CASE_REVIEW_TOWNSHIP,
+    Perm.CASE_APPROVE_TOWNSHIP,
+    Perm.CASE_REVIEW_COUNTY,
+    Perm.CASE_APPROVE_COUNTY,
+)
 
 
 def _today() -> date:
@@ -138,7 +146,7 @@ def _conflict(household: Household | None, id_digest: str) -> tuple[bool, str]:
 
 def _materials(item: ServiceItem, given: Mapping[int, str]) -> list[tuple[MaterialRequirement, str]]:
     result = []
-    for req in item.materials.all():
+    for req in materials_checklist(item=item):
         status = given.get(req.pk)
         if status is None:
             status = MaterialStatus.FETCHED if req.fetchable_by_office else MaterialStatus.MISSING
@@ -213,7 +221,8 @@ def _create_case(
         proxy_name=proxy_name,
         proxy_relation=proxy_relation,
         mandate=mandate,
-        details=details,
+        # The calculation a decision rests on is set by case_calculate only, never by the applicant.
+        details={k: v for k, v in details.items() if k != "calculation_id"},
         state=state,
         accepted_on=today if accepted else None,
         due_date=_total_due(workflow, item, today, conflict) if accepted else None,
@@ -680,7 +689,7 @@ def case_facts(case: Case, on: date) -> HouseholdFacts:
         extra["individual_applicant"] = str(case.applicant_id)
     if not extra:
         return facts
-    return HouseholdFacts.model_validate({**facts.model_dump(mode="json"), **extra})
+    return parse_facts({**facts.model_dump(mode="json"), **extra}, prefix="details.")
 
 
 @transaction.atomic
@@ -688,6 +697,8 @@ def case_calculate(*, actor: Staff, case_id: int, on: date | None = None) -> Cal
     """Calculate the item's programme for the case's household with the standards in force, and
     keep the explanation with the case (the decision will store it)."""
     case = _locked(actor, case_id)
+    if not any(actor.can(p) for p in CASE_WORK_PERMS):
+        raise PermissionDenied("您没有待遇测算的权限")  # read-only roles must not replace the calculation
     workflow = WORKFLOWS[case.workflow]
     if not workflow.programme:
         raise InvalidInput("转办事项不需要待遇测算")
@@ -764,6 +775,8 @@ def conflict_register(
     """Register a case worker or village cadre whose relatives' applications are handled separately."""
     require(actor, Perm.CASE_REVIEW_TOWNSHIP)
     require_in_scope(actor, division_code)
+    if not Division.objects.filter(code=division_code).exists():
+        raise InvalidInput("没有该区划", field_errors={"division_code": ["请选择所在村（社区）或机构"]})
     try:
         rid = parse_resident_id(id_number)
     except InvalidIdentifier as exc:

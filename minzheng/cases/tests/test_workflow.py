@@ -12,6 +12,7 @@ from minzheng.cases import selectors, services
 from minzheng.cases.models import Case, CaseStep, Decision, MaterialStatus, Outcome, PublicNotice, Transfer
 from minzheng.cases.workflows import WORKFLOW_FOR_ITEM, WORKFLOWS
 from minzheng.catalogue.models import IntakeMode, ServiceItem
+from minzheng.catalogue.selectors import materials_checklist
 from minzheng.core.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from minzheng.core.models import AuditEvent
 from minzheng.org.models import Staff
@@ -26,7 +27,7 @@ def complete_materials(item_code: str) -> dict[int, str]:
     item = ServiceItem.objects.get(code=item_code)
     return {
         m.pk: (MaterialStatus.FETCHED if m.fetchable_by_office else MaterialStatus.PROVIDED)
-        for m in item.materials.all()
+        for m in materials_checklist(item=item)
     }
 
 
@@ -153,7 +154,7 @@ def test_missing_materials_give_a_one_time_notice_of_all_of_them(
     people: dict[str, Staff], household: Household
 ) -> None:
     item = ServiceItem.objects.get(code="dibao")
-    asked = [m for m in item.materials.all() if m.required and not m.fetchable_by_office]
+    asked = [m for m in materials_checklist(item=item) if m.required and not m.fetchable_by_office]
     assert len(asked) >= 2
     case = services.case_intake(
         actor=people["clerk"],
