@@ -217,7 +217,11 @@ def document_get(*, actor: Staff, case_id: int, document_id: int) -> Document:
 def conflict_registrations(*, actor: Staff) -> QuerySet[ConflictRegistration]:
     """Registered case workers and village cadres in scope (近亲属备案)."""
     require(actor, Perm.CASE_VIEW)
-    return scoped(ConflictRegistration.objects.all(), actor).select_related("division").order_by("-registered_at", "-pk")
+    return (
+        scoped(ConflictRegistration.objects.all(), actor)
+        .select_related("division")
+        .order_by("-registered_at", "-pk")
+    )
 
 
 def public_status(*, number: str, id_number: str) -> Case:

@@ -32,7 +32,7 @@ from minzheng.cases.models import (
 )
 from minzheng.cases.workflows import WORKFLOWS, State, Transition, Workflow, workflow_for_item
 from minzheng.catalogue.models import IntakeMode, MaterialRequirement, ServiceItem
-from minzheng.catalogue.selectors import item_get, materials_checklist
+from minzheng.catalogue.selectors import item_get, item_materials
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
@@ -146,7 +146,7 @@ def _conflict(household: Household | None, id_digest: str) -> tuple[bool, str]:
 
 def _materials(item: ServiceItem, given: Mapping[int, str]) -> list[tuple[MaterialRequirement, str]]:
     result = []
-    for req in materials_checklist(item=item):
+    for req in item_materials(item=item):
         status = given.get(req.pk)
         if status is None:
             status = MaterialStatus.FETCHED if req.fetchable_by_office else MaterialStatus.MISSING

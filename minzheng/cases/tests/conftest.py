@@ -10,7 +10,7 @@ from minzheng.catalogue.services import catalogue_load
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
-from minzheng.registry.models import Household
+from minzheng.registry.models import Household, Membership
 from minzheng.registry.testing import make_household
 
 
@@ -32,9 +32,15 @@ def people(tree: dict[str, Division], catalogue: None) -> dict[str, Staff]:
     }
 
 
+def registered_long_ago(household: Household) -> Household:
+    """Members registered well before the test's clock, so facts "as of" the clock include them."""
+    Membership.objects.filter(household=household).update(start_date=date(2020, 1, 1))
+    return household
+
+
 @pytest.fixture
 def household(people: dict[str, Staff]) -> Household:
-    return make_household(people["clerk"], "640202001001", "王大山", members=2)
+    return registered_long_ago(make_household(people["clerk"], "640202001001", "王大山", members=2))
 
 
 @pytest.fixture

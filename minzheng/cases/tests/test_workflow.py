@@ -10,9 +10,10 @@ import pytest
 
 from minzheng.cases import selectors, services
 from minzheng.cases.models import Case, CaseStep, Decision, MaterialStatus, Outcome, PublicNotice, Transfer
+from minzheng.cases.tests.conftest import registered_long_ago
 from minzheng.cases.workflows import WORKFLOW_FOR_ITEM, WORKFLOWS
 from minzheng.catalogue.models import IntakeMode, ServiceItem
-from minzheng.catalogue.selectors import materials_checklist
+from minzheng.catalogue.selectors import item_materials
 from minzheng.core.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from minzheng.core.models import AuditEvent
 from minzheng.org.models import Staff
@@ -27,7 +28,7 @@ def complete_materials(item_code: str) -> dict[int, str]:
     item = ServiceItem.objects.get(code=item_code)
     return {
         m.pk: (MaterialStatus.FETCHED if m.fetchable_by_office else MaterialStatus.PROVIDED)
-        for m in materials_checklist(item=item)
+        for m in item_materials(item=item)
     }
 
 
@@ -154,7 +155,7 @@ def test_missing_materials_give_a_one_time_notice_of_all_of_them(
     people: dict[str, Staff], household: Household
 ) -> None:
     item = ServiceItem.objects.get(code="dibao")
-    asked = [m for m in materials_checklist(item=item) if m.required and not m.fetchable_by_office]
+    asked = [m for m in item_materials(item=item) if m.required and not m.fetchable_by_office]
     assert len(asked) >= 2
     case = services.case_intake(
         actor=people["clerk"],
@@ -356,14 +357,16 @@ def test_overdue_and_due_soon_lists_and_time_limit_statistics(
 
 
 def elderly_alone(people: dict[str, Staff], name: str) -> Household:
-    return household_create(
-        actor=people["clerk"],
-        division_code="640202001001",
-        address="敬老路1号",
-        area="urban",
-        members=[
-            MemberInput(name=name, id_number=resident_id("640202", date(1948, 2, 2)), relationship="head")
-        ],
+    return registered_long_ago(
+        household_create(
+            actor=people["clerk"],
+            division_code="640202001001",
+            address="敬老路1号",
+            area="urban",
+            members=[
+                MemberInput(name=name, id_number=resident_id("640202", date(1948, 2, 2)), relationship="head")
+            ],
+        )
     )
 
 
