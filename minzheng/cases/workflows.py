@@ -70,6 +70,14 @@ COMMON_FINAL = (
     State("withdrawn", "申请人撤回", "applicant", final=True),
 )
 INCOMPLETE = State("incomplete", "材料不全，已一次性告知", "applicant", limit_text="申请人补齐材料后受理")
+COMPLETE_MATERIALS = Transition(
+    "incomplete",
+    "complete_materials",
+    "accepted",
+    "补齐材料，正式受理",
+    Perm.CASE_INTAKE,
+    ("materials_complete",),  # accepted only once nothing required is missing
+)
 
 WITHDRAW_FROM = ("incomplete", "accepted", "investigating", "verifying", "opinion", "notice", "objection")
 
@@ -127,7 +135,7 @@ DIBAO = Workflow(
     public_notice=True,
     items=("dibao",),
     transitions=(
-        Transition("incomplete", "complete_materials", "accepted", "补齐材料，正式受理", Perm.CASE_INTAKE),
+        COMPLETE_MATERIALS,
         Transition(
             "accepted",
             "start_investigation",
@@ -274,7 +282,7 @@ EXTREME_POVERTY = Workflow(
     public_notice=True,
     items=("extreme_poverty",),
     transitions=(
-        Transition("incomplete", "complete_materials", "accepted", "补齐材料，正式受理", Perm.CASE_INTAKE),
+        COMPLETE_MATERIALS,
         Transition(
             "accepted",
             "start_investigation",
@@ -442,9 +450,7 @@ def _review_workflow(code: str, label: str, programme: str, items: tuple[str, ..
         total_limit_working_days=total,
         items=items,
         transitions=(
-            Transition(
-                "incomplete", "complete_materials", "accepted", "补齐材料，正式受理", Perm.CASE_INTAKE
-            ),
+            COMPLETE_MATERIALS,
             Transition(
                 "accepted",
                 "start_investigation",
@@ -590,11 +596,7 @@ def _with_online_intake(workflow: Workflow) -> Workflow:
         Transition("submitted", "withdraw", "withdrawn", "申请人撤回申请", Perm.CASE_INTAKE),
     )
     if not workflow.transition("incomplete", "complete_materials"):
-        extra += (
-            Transition(
-                "incomplete", "complete_materials", "accepted", "补齐材料，正式受理", Perm.CASE_INTAKE
-            ),
-        )
+        extra += (COMPLETE_MATERIALS,)
     return Workflow(
         code=workflow.code,
         label=workflow.label,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -21,9 +21,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import HttpResponseBase
 from django.test import Client
 from django.urls import URLPattern, reverse
+from django.utils import timezone
 from openpyxl import Workbook
 
 from minzheng.api.main import api
+from minzheng.cases.models import Case, Document, PublicNotice
+from minzheng.cases.services import case_intake, conflict_register, document_upload
+from minzheng.catalogue.models import MaterialRequirement
 from minzheng.catalogue.testing import make_service_item
 from minzheng.core.models import AuditEvent
 from minzheng.org.models import ApiToken, Division, Staff
@@ -65,6 +69,8 @@ class World:
     incomes: dict[str, DatedRecord]
     jobs: dict[str, ImportJob]
     proposals: dict[str, ParameterValue]
+    cases: dict[str, Case] = field(default_factory=dict)
+    documents: dict[str, Document] = field(default_factory=dict)
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -110,7 +116,60 @@ def world(tree: dict[str, Division]) -> World:
             reason="测试",
         )
     make_service_item("dibao")  # the public catalogue, reached through SHARED_TARGETS
-    return World(households, staff, tokens, incomes, jobs, proposals)
+    world = World(households, staff, tokens, incomes, jobs, proposals)
+    add_cases(world, creator)
+    return world
+
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def add_cases(world: World, registrar: Staff) -> None:
+    """Per village: a dibao case taken in by its assistant, with an uploaded document, a current
+    village notice and a registered cadre, so that every case path has a foreign target."""
+    materials = {m.pk: "provided" for m in MaterialRequirement.objects.filter(item__code="dibao")}
+    today = timezone.localdate()
+    for village in VILLAGES:
+        household = world.households[village]
+        case = case_intake(
+            actor=world.staff[village],
+            item_code="dibao",
+            household=household,
+            applicant=household.head,  # type: ignore[arg-type]
+            channel="proxy",
+            proxy_name=f"代办 {village}",
+            mandate="书面委托",
+            materials=materials,
+        )
+        world.cases[village] = case
+        world.documents[village] = document_upload(
+            actor=world.staff[village],
+            case_id=case.pk,
+            kind="申请书",
+            file_name=f"doc {village}.pdf",
+            content_type="application/pdf",
+            content=PDF,
+        )
+        PublicNotice.objects.create(
+            case=case,
+            division_id=village,
+            kind="preliminary",
+            starts_on=today - timedelta(days=1),
+            ends_on=today + timedelta(days=5),
+            content={
+                "applicant": HEAD_NAMES[village],
+                "household_size": 2,
+                "amount": "1300.00",
+                "item": "低保",
+            },
+        )
+        conflict_register(
+            actor=registrar,
+            division_code=village,
+            name=f"cadre {village}",
+            position="村委会主任",
+            id_number=resident_id(village[:6], date(1966, 6, 6)),
+        )
 
 
 def markers(world: World, village: str) -> list[str]:
@@ -125,6 +184,9 @@ def markers(world: World, village: str) -> list[str]:
         f"income {village}",
         f"job {village}",
         f"依据{village[:6]}号",
+        world.cases[village].number,
+        f"doc {village}",
+        f"cadre {village}",
     ]
 
 
@@ -200,6 +262,10 @@ PATH_PARAMS = {
     "value_id": lambda w, v: w.proposals[v[:6]].pk,
     "programme": lambda w, v: "dibao",
     "name": lambda w, v: "disability.living.amount",
+    "case_id": lambda w, v: w.cases[v].pk,
+    "action": lambda w, v: "start_investigation",  # the next step of an accepted dibao case
+    "document_id": lambda w, v: w.documents[v].pk,
+    "village_code": lambda w, v: v,
 }
 # Reads whose path parameter names no record (a parameter name): they answer 200, and must still
 # show nothing of another jurisdiction.
@@ -302,11 +368,82 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "date": "2026-11-01",
             "members": [{"id": "甲", "birth_date": "1950-01-01"}],
         },
+        ("post", "/api/v1/cases"): {
+            "item_code": "dibao",
+            "household_id": world.households[village].pk,
+            "applicant_id": world.households[village].head_id,
+            "materials": {
+                str(m.pk): "provided" for m in MaterialRequirement.objects.filter(item__code="dibao")
+            },
+        },
+        ("post", "/api/v1/cases/{case_id}/materials"): {"materials": {}},
+        ("post", "/api/v1/cases/{case_id}/actions/{action}"): {"note": "越权", "data": {}},
+        ("post", "/api/v1/cases/{case_id}/visits"): {
+            "visited_on": "2026-01-05",
+            "investigators": ["越权甲", "越权乙"],
+            "findings": "越权",
+            "signed_by_applicant": True,
+        },
+        ("post", "/api/v1/cases/{case_id}/calculation"): None,
+        ("post", "/api/v1/cases/{case_id}/documents"): {
+            "__multipart__": {"file": SimpleUploadedFile("越权.pdf", PDF, "application/pdf"), "kind": "越权"}
+        },
+        ("post", "/api/v1/conflict-registrations"): {
+            "division_code": village,
+            "name": "越权备案",
+            "position": "越权",
+            "id_number": resident_id(village[:6], date(1967, 7, 7)),
+        },
+        # A citizen may apply in any village without login: that is its purpose, not a leak; it
+        # answers with the new number only (test_cases_api covers it).
+        ("post", "/api/v1/public/applications"): None,
     }
     key = (method, path)
     if key not in payloads:
         pytest.fail(f"API endpoint {method.upper()} {path} is not covered by the scope-leak test")
     return payloads[key]
+
+
+# Public reads (no login) of case data: they must show one village's or one applicant's data and
+# nothing of anyone else.
+PUBLIC_READS = {"/api/v1/public/notices/{village_code}", "/api/v1/public/status"}
+
+
+def check_public_read(client: Client, path: str, world: World, where: str) -> None:
+    for village in VILLAGES:
+        others = [v for v in VILLAGES if v != village]
+        if path == "/api/v1/public/notices/{village_code}":
+            response = client.get(f"/api/v1/public/notices/{village}")
+            assert response.status_code == 200, (where, village, response.content)
+            shown = response.json()
+            assert [n["applicant"] for n in shown] == [HEAD_NAMES[village]]
+            assert world.cases[village].number not in response.content.decode()
+        else:
+            # A real number with someone else's ID number: the same 404 as a number that does not exist.
+            response = client.get(path, {"number": world.cases[village].number, "id_number": resident_id()})
+            assert response.status_code == 404, (where, village, response.content)
+            assert response.json()["message"] == "受理编号或身份证号不正确"
+            others = list(VILLAGES)
+        assert_no_leak(response.content.decode(), world, others, f"GET {path} for {village} {where}")
+
+
+def cases_state(world: World, foreign: list[str]) -> list[Any]:
+    """Everything a case endpoint could change about the foreign cases."""
+    rows: list[Any] = []
+    for v in foreign:
+        case = Case.objects.get(pk=world.cases[v].pk)
+        rows.append(
+            (
+                case.state,
+                case.details,
+                case.events.count(),
+                case.documents.count(),
+                case.visits.count(),
+                sorted(case.materials.values_list("requirement_id", "status")),
+            )
+        )
+    rows.append(Case.objects.filter(division_id__in=foreign).count())
+    return rows
 
 
 def api_operations() -> list[tuple[str, str]]:
@@ -342,9 +479,13 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
     client = Client()
     client.force_login(me)
     before = state_of(world, foreign)
+    cases_before = cases_state(world, foreign)
     operations = api_operations()
     assert len(operations) >= 15
     for method, path in operations:
+        if method == "get" and path in PUBLIC_READS:
+            check_public_read(client, path, world, f"as {role}")
+            continue
         if (method, path) in SHARED_TARGETS:
             url, body = SHARED_TARGETS[(method, path)]
             response = call(client, method, url, body)
@@ -383,6 +524,7 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
             assert set(response.json()) == {"code", "message", "field_errors"}
             assert_no_leak(response.content.decode(), world, foreign, f"{method} {url} as {role}")
     assert state_of(world, foreign) == before
+    assert cases_state(world, foreign) == cases_before
 
     # Counts: lists count only what is in scope.
     if me.can("registry.view_household"):  # type: ignore[arg-type]
@@ -391,6 +533,16 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
         for village in foreign:
             found = client.get("/api/v1/households", {"search": HEAD_NAMES[village]}).json()
             assert found["count"] == 0
+    if me.can("cases.view"):  # type: ignore[arg-type]
+        assert client.get("/api/v1/cases").json()["count"] == len(local)
+        assert client.get("/api/v1/notices").json()["count"] == len(local)
+        assert client.get("/api/v1/conflict-registrations").json()["count"] == len(local)
+        for village in foreign:
+            found = client.get("/api/v1/cases", {"search": world.cases[village].number}).json()
+            assert found["count"] == 0
+    # Without login, the public reads behave the same.
+    for path in sorted(PUBLIC_READS):
+        check_public_read(Client(), path, world, "without login")
 
 
 # --- Web pages -----------------------------------------------------------------------------
