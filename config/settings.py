@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "minzheng.workdays",
     "minzheng.rules",
     "minzheng.cases",
+    "minzheng.payments",
     "minzheng.demo",
     "minzheng.api",
     "minzheng.web",

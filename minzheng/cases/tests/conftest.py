@@ -6,11 +6,12 @@ from datetime import date
 import pytest
 
 from minzheng.cases import services
+from minzheng.cases.testing import registered_long_ago
 from minzheng.catalogue.services import catalogue_load
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
-from minzheng.registry.models import Household, Membership
+from minzheng.registry.models import Household
 from minzheng.registry.testing import make_household
 
 
@@ -30,12 +31,6 @@ def people(tree: dict[str, Division], catalogue: None) -> dict[str, Staff]:
         "approver": make_staff("c_approver", "640202000000", [Role.COUNTY_APPROVER]),
         "outsider": make_staff("c_outsider", "640205000000", [Role.COUNTY_APPROVER, Role.COUNTY_REVIEWER]),
     }
-
-
-def registered_long_ago(household: Household) -> Household:
-    """Members registered well before the test's clock, so facts "as of" the clock include them."""
-    Membership.objects.filter(household=household).update(start_date=date(2020, 1, 1))
-    return household
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from minzheng.cases import selectors, services
 from minzheng.cases.models import Case, CaseStep, Decision, MaterialStatus, Outcome, PublicNotice, Transfer
-from minzheng.cases.tests.conftest import registered_long_ago
+from minzheng.cases.testing import registered_long_ago
 from minzheng.cases.workflows import WORKFLOW_FOR_ITEM, WORKFLOWS
 from minzheng.catalogue.models import IntakeMode, ServiceItem
 from minzheng.catalogue.selectors import item_materials

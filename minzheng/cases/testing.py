@@ -1,0 +1,56 @@
+"""Test support: cases driven through the real services to a given point."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from minzheng.cases import services
+from minzheng.cases.models import Case, MaterialStatus, PublicNotice
+from minzheng.catalogue.selectors import item_get, item_materials
+from minzheng.org.models import Staff
+from minzheng.registry.models import Household, Membership
+
+
+def registered_long_ago(household: Household) -> Household:
+    """Members registered well before any test clock, so facts "as of" that day include them."""
+    Membership.objects.filter(household=household).update(start_date=date(2020, 1, 1))
+    return household
+
+
+def complete_materials(item_code: str) -> dict[int, str]:
+    return {
+        m.pk: (MaterialStatus.FETCHED if m.fetchable_by_office else MaterialStatus.PROVIDED)
+        for m in item_materials(item=item_get(code=item_code))
+    }
+
+
+def approved_dibao_case(
+    household: Household, *, clerk: Staff, reviewer: Staff, county_reviewer: Staff, approver: Staff
+) -> Case:
+    """A dibao case for `household` taken through every statutory step to county confirmation."""
+    assert household.head is not None  # noqa: S101
+    case = services.case_intake(
+        actor=clerk,
+        item_code="dibao",
+        household=household,
+        applicant=household.head,
+        materials=complete_materials("dibao"),
+    )
+    services.case_transition(actor=reviewer, case_id=case.pk, action="start_investigation")
+    services.visit_record(
+        actor=reviewer,
+        case_id=case.pk,
+        visited_on=services._today(),
+        investigators=["调查员甲", "调查员乙"],
+        findings="入户核实",
+        signed_by_applicant=True,
+    )
+    services.case_transition(actor=reviewer, case_id=case.pk, action="request_verification")
+    services.case_transition(actor=county_reviewer, case_id=case.pk, action="record_verification")
+    services.case_calculate(actor=reviewer, case_id=case.pk)
+    services.case_transition(actor=reviewer, case_id=case.pk, action="propose_approval", note="拟纳入")
+    PublicNotice.objects.filter(case=case).update(starts_on=date(2020, 1, 1), ends_on=date(2020, 1, 7))
+    services.case_transition(actor=reviewer, case_id=case.pk, action="close_notice")
+    services.case_transition(actor=approver, case_id=case.pk, action="approve", note="同意")
+    case.refresh_from_db()
+    return case

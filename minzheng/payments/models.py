@@ -1,0 +1,242 @@
+"""Enrolments (在保对象), their changes over time, monthly payroll runs with one line per beneficiary,
+programme and month, bank files and their reconciliation, and periodic re-review tasks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from minzheng.cases.models import Case
+from minzheng.org.models import Division
+from minzheng.registry.models import Household, Person
+
+
+class EnrolmentStatus(models.TextChoices):
+    ACTIVE = "active", "正常发放"
+    SUSPENDED = "suspended", "暂停发放"
+    EXITING = "exiting", "渐退期"
+    TERMINATED = "terminated", "已停发"
+
+
+class Enrolment(models.Model):
+    programme = models.CharField("救助项目", max_length=40)
+    case = models.OneToOneField(
+        Case, on_delete=models.PROTECT, related_name="enrolment", verbose_name="审批案件"
+    )
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="enrolments")
+    payee = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="enrolments", verbose_name="领取人"
+    )
+    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+", verbose_name="村/社区")
+    monthly_amount = models.DecimalField("月发放金额（元）", max_digits=12, decimal_places=2)
+    start_month = models.DateField("起始月份")
+    end_month = models.DateField("终止月份", null=True)
+    status = models.CharField(
+        "状态", max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
+    )
+    exit_months_left = models.PositiveSmallIntegerField("渐退剩余月数", default=0)
+    bank_name = models.CharField("开户银行", max_length=60)
+    account_encrypted = models.TextField("银行账号（加密）")
+    account_masked = models.CharField("银行账号（脱敏）", max_length=40)
+    review_months = models.PositiveSmallIntegerField("复核周期（月）", default=12)
+    next_review = models.DateField("下次复核日期")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "在保对象"
+        ordering = ["division_id", "pk"]
+        indexes = [models.Index(fields=["status", "division"], name="enrolment_status_division")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(monthly_amount__gte=0), name="enrolment_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_month__isnull=True) | models.Q(end_month__gte=models.F("start_month")),
+                name="enrolment_period_ordered",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(review_months__in=[6, 12]), name="enrolment_review_cycle"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.programme} {self.payee_id} {self.monthly_amount}"
+
+
+class ChangeKind(models.TextChoices):
+    ENROL = "enrol", "纳入"
+    AMOUNT = "amount", "调整金额"
+    SUSPEND = "suspend", "暂停"
+    RESUME = "resume", "恢复"
+    EXIT = "exit", "启动渐退"
+    TERMINATE = "terminate", "停发"
+    BACK_PAY = "back_pay", "补发"
+    RECOVER = "recover", "追回（扣减）"
+    REVIEW = "review", "复核"
+
+
+class EnrolmentChange(models.Model):
+    """Typed history of an enrolment: what changed, from which month, why, and the notice given."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="changes")
+    kind = models.CharField("变更类型", max_length=12, choices=ChangeKind.choices)
+    effective_month = models.DateField("生效月份")
+    old_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    new_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    one_off_amount = models.DecimalField("一次性补发/扣减金额", max_digits=12, decimal_places=2, default=0)
+    reason = models.CharField("理由", max_length=300)
+    notice = models.TextField("告知内容", blank=True)
+    settled_in = models.ForeignKey("PayrollRun", null=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["enrolment_id", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment_id} {self.kind} {self.effective_month}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "排队中"
+    COMPUTING = "computing", "计算中"
+    COMPUTED = "computed", "待审批"
+    APPROVED = "approved", "已审批"
+    EXPORTED = "exported", "已生成银行文件"
+    RECONCILED = "reconciled", "已对账"
+    FAILED = "failed", "计算失败"
+
+
+class PayrollRun(models.Model):
+    county = models.CharField("县（区）代码", max_length=6)
+    month = models.DateField("发放月份")
+    status = models.CharField("状态", max_length=12, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    line_count = models.PositiveIntegerField("笔数", default=0)
+    total_amount = models.DecimalField("总金额", max_digits=16, decimal_places=2, default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    computed_at = models.DateTimeField(null=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = "发放批次"
+        ordering = ["-month", "county"]
+        constraints = [
+            models.UniqueConstraint(fields=["county", "month"], name="payrollrun_one_per_county_month"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.month:%Y-%m}"
+
+
+class LineStatus(models.TextChoices):
+    PENDING = "pending", "待发放"
+    PAID = "paid", "已到账"
+    FAILED = "failed", "发放失败"
+    REISSUED = "reissued", "已重发"
+
+
+class PayrollLine(models.Model):
+    run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="lines")
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="lines")
+    programme = models.CharField(max_length=40)
+    month = models.DateField()
+    payee = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    division_code = models.CharField(max_length=12)
+    monthly_amount = models.DecimalField("月标准金额", max_digits=12, decimal_places=2)
+    adjustment = models.DecimalField("补发/扣减", max_digits=12, decimal_places=2, default=0)
+    amount = models.DecimalField("实发金额", max_digits=12, decimal_places=2)
+    status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING)
+    bank_reference = models.CharField(max_length=60, blank=True)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    reissue_of = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["run_id", "division_code", "pk"]
+        constraints = [
+            # Nobody is paid twice: one line per beneficiary, programme and month (re-issues aside).
+            models.UniqueConstraint(
+                fields=["payee", "programme", "month"],
+                condition=models.Q(reissue_of__isnull=True),
+                name="payrollline_once_per_payee_programme_month",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="payrollline_amount_not_negative"),
+        ]
+        indexes = [models.Index(fields=["run", "division_code"], name="payrollline_run_division")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.payee_id} {self.amount}"
+
+
+class PayrollTotal(models.Model):
+    run = models.ForeignKey(PayrollRun, on_delete=models.CASCADE, related_name="totals")
+    township_code = models.CharField(max_length=12)
+    programme = models.CharField(max_length=40)
+    line_count = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+
+    class Meta:
+        ordering = ["run_id", "township_code", "programme"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "township_code", "programme"], name="payrolltotal_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.township_code} {self.programme}"
+
+
+class BankExport(models.Model):
+    run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="exports")
+    layout = models.CharField("文件格式", max_length=40)
+    file_name = models.CharField(max_length=120)
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    line_count = models.PositiveIntegerField()
+    total_amount = models.DecimalField(max_digits=16, decimal_places=2)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ReviewTask(models.Model):
+    """A re-review (复核) due for an enrolment: periodic, or after a reported death."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="reviews")
+    kind = models.CharField(max_length=12, choices=[("periodic", "定期复核"), ("death", "成员死亡复核")])
+    due_date = models.DateField("应完成日期")
+    office_code = models.CharField("负责机构", max_length=12)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True)
+    outcome = models.CharField(
+        max_length=8, blank=True, choices=[("keep", "维持"), ("change", "调整"), ("stop", "停发")]
+    )
+    note = models.CharField(max_length=300, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_date", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment", "kind"],
+                condition=models.Q(done_at__isnull=True),
+                name="reviewtask_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment_id} {self.kind} {self.due_date}"
