@@ -16,6 +16,7 @@ from minzheng.rules import selectors, services
 from minzheng.rules.engine import calculate
 from minzheng.rules.facts import HouseholdFacts, parse_overrides
 from minzheng.rules.programmes import PROGRAMMES
+from minzheng.rules.whatif import whatif_run
 
 router = Router(tags=["规则与标准 rules"])
 
@@ -194,3 +195,50 @@ def calculation(request: HttpRequest, programme: str, payload: CalculationIn) ->
     overrides = parse_overrides(data.pop("overrides", None))
     facts = HouseholdFacts.model_validate(data)
     return calculate(programme, facts, selectors.policy_table(), overrides=overrides).as_dict()
+
+
+class WhatIfIn(Schema):
+    programme: str = Field(
+        description="dibao / extreme_poverty / elderly_allowance / disability_subsidy / child_allowance"
+    )
+    parameter: str = Field(description="参数名称，如 dibao.standard")
+    value: Any = Field(description="假设的新值")
+    effective_from: date = Field(description="自该日起（按该日的家庭情况测算）")
+    area: str = Field("all", description="urban / rural / all：分城乡参数只改其中一类时选择")
+    place: str = Field("", description="区划代码前缀，默认本机构管辖范围")
+
+
+class TownshipWhatIfOut(Schema):
+    code: str
+    name: str
+    households: int
+    eligible_before: int
+    eligible_after: int
+    monthly_cost_before: str
+    monthly_cost_after: str
+
+
+class WhatIfOut(Schema):
+    programme: str
+    parameter: str
+    parameter_description: str
+    value: str
+    area: str
+    effective_from: date
+    place: str
+    households: int
+    eligible_before: int
+    eligible_after: int
+    newly_eligible: int
+    no_longer_eligible: int
+    monthly_cost_before: str
+    monthly_cost_after: str
+    monthly_cost_change: str
+    townships: list[TownshipWhatIfOut]
+
+
+@router.post("/whatif", response={200: WhatIfOut, 403: ErrorOut, 422: ErrorOut})
+def whatif(request: HttpRequest, payload: WhatIfIn) -> Any:
+    """If a standard were X from a date: households gaining or losing eligibility in the caller's
+    jurisdiction and the monthly cost, by township. Nothing is stored."""
+    return whatif_run(actor=actor(request), **payload.dict()).as_dict()

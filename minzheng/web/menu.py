@@ -27,6 +27,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem(_("行政区划"), "web:divisions", Perm.ORG_VIEW, "org"),
     MenuItem(_("工作人员"), "web:staff", Perm.ORG_VIEW, "org"),
     MenuItem(_("标准参数"), "web:parameters", Perm.CASE_VIEW, "rules"),
+    MenuItem(_("政策测算"), "web:whatif", Perm.REPORT_VIEW, "rules"),
     MenuItem(_("审计查询"), "web:audit", Perm.AUDIT_VIEW, "audit"),
     MenuItem(_("工作日历"), "web:workdays", Perm.SYSTEM_MANAGE, "workdays"),
 )

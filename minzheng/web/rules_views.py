@@ -14,7 +14,10 @@ from minzheng.core.errors import DomainError, NotFound
 from minzheng.core.permissions import Perm
 from minzheng.org.scope import jurisdiction_of
 from minzheng.rules import selectors, services
-from minzheng.rules.policy import ALL_AREAS, PolicyError, spec_for
+from minzheng.rules.bulk import MONTHLY_PROGRAMMES
+from minzheng.rules.policy import ALL_AREAS, PolicyError, parameter_specs, spec_for
+from minzheng.rules.programmes import PROGRAMMES
+from minzheng.rules.whatif import whatif_run
 from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, staff_view
 
 
@@ -114,3 +117,47 @@ def proposal_decide(request: HttpRequest, value_id: int) -> HttpResponse:
         details = [e for errors in exc.field_errors.values() for e in errors]
         messages.error(request, "；".join(details) if details else exc.message)
     return redirect("web:parameter_proposals")
+
+
+class WhatIfForm(BootstrapForm):
+    programme = forms.ChoiceField(
+        label="救助项目",
+        choices=[(code, PROGRAMMES[code].label) for code in MONTHLY_PROGRAMMES],
+    )
+    parameter = forms.ChoiceField(label="调整的参数")
+    value = forms.CharField(
+        label="假设的新值", max_length=2000, help_text="金额（元）、比例（如0.10）、整数或选项代码"
+    )
+    effective_from = forms.DateField(label="自该日起", widget=forms.DateInput(attrs={"type": "date"}))
+    area = forms.ChoiceField(
+        label="适用于", choices=[("all", "城市和农村"), ("urban", "仅城市"), ("rural", "仅农村")]
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["parameter"].choices = [  # type: ignore[attr-defined]
+            (spec.name, f"{spec.description}（{spec.name}）") for spec in parameter_specs().values()
+        ]
+
+
+@staff_view(Perm.REPORT_VIEW)
+def whatif(request: HttpRequest) -> HttpResponse:
+    form = WhatIfForm(
+        request.GET or None, initial={"programme": "dibao", "parameter": "dibao.standard", "area": "urban"}
+    )
+    result = None
+    if request.GET and form.is_valid():
+        try:
+            result = whatif_run(actor=actor(request), **form.cleaned_data)
+        except DomainError as exc:
+            apply_domain_error(form, exc)
+    chart = None
+    if result is not None:
+        chart = {
+            "townships": [t.name for t in result.townships],
+            "series": [
+                {"name": "现行标准（元/月）", "data": [str(t.cost_before) for t in result.townships]},
+                {"name": "假设标准（元/月）", "data": [str(t.cost_after) for t in result.townships]},
+            ],
+        }
+    return render(request, "web/rules/whatif.html", {"form": form, "result": result, "chart": chart})

@@ -66,5 +66,6 @@ urlpatterns = [
     path("rules/parameters/", rules_views.parameter_list, name="parameters"),
     path("rules/parameters/<str:name>/", rules_views.parameter_detail, name="parameter_detail"),
     path("rules/proposals/", rules_views.proposal_list, name="parameter_proposals"),
+    path("rules/whatif/", rules_views.whatif, name="whatif"),
     path("rules/proposals/<int:value_id>/decide/", rules_views.proposal_decide, name="parameter_decide"),
 ]

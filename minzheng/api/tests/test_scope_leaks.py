@@ -362,6 +362,13 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         },
         ("post", "/api/v1/parameter-proposals/{value_id}/approve"): {"note": "越权"},
         ("post", "/api/v1/parameter-proposals/{value_id}/reject"): {"note": "越权"},
+        ("post", "/api/v1/whatif"): {
+            "programme": "dibao",
+            "parameter": "dibao.standard",
+            "value": "700",
+            "effective_from": "2026-12-01",
+            "place": village,
+        },
         ("post", "/api/v1/calculations/{programme}"): {
             "region": village,
             "area": "urban",
