@@ -775,7 +775,7 @@ _CIRCUMSTANCE_SQL = (
        SELECT id, '尿毒症', %s, '2024-01-01', '', '演示数据', %s
        FROM registry_person WHERE id >= %s AND (id * 40503) % 100 BETWEEN 4 AND 5""",
 )
-_CIRCUMSTANCE_FIRST = (True, True, False, "", True)
+_CIRCUMSTANCE_FIRST: tuple[bool | str, ...] = (True, True, False, "", True)
 
 
 def _add_circumstances(*, first_person_id: int, now: Any) -> None:

@@ -228,3 +228,16 @@ def test_demo_persons_have_incomes_disabilities_and_illnesses_once() -> None:
     assert not IncomeItem.objects.filter(category="resident_basic_pension", counted=True).exists()
     run("--households", "300")
     assert IncomeItem.objects.count() == incomes
+
+
+@pytest.mark.django_db
+def test_demo_has_applications_at_every_stage_and_enrolled_households() -> None:
+    from minzheng.cases.models import Case
+    from minzheng.payments.models import Enrolment
+
+    run("--households", "2000")
+    states = set(Case.objects.values_list("state", flat=True))
+    assert {"accepted", "investigating", "notice", "approved", "incomplete", "aided", "transferred"} <= states
+    assert Enrolment.objects.count() == 3
+    run("--households", "2000")
+    assert Enrolment.objects.count() == 3
