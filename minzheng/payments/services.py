@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from minzheng.cases.models import Case, Outcome
@@ -26,20 +25,17 @@ from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDen
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Staff
 from minzheng.org.scope import jurisdiction_of, require, require_in_scope
+from minzheng.payments import payroll
 from minzheng.payments.models import (
     ChangeKind,
     Enrolment,
     EnrolmentChange,
     EnrolmentStatus,
-    PayrollLine,
     PayrollRun,
     PayrollTotal,
     ReviewTask,
     RunStatus,
 )
-from minzheng.rules import bulk
-from minzheng.rules.money import from_fen
-from minzheng.rules.population import read_population
 from minzheng.rules.selectors import policy_table
 
 MAX_EXIT_MONTHS = 6  # 渐退 up to 6 months, 民发〔2021〕57号
@@ -357,56 +353,24 @@ def payroll_run_request(*, actor: Staff, county: str, month: date) -> PayrollRun
     return run
 
 
-def _payable(county: str, month: date) -> Any:
-    return (
-        Enrolment.objects.filter(
-            division__code__startswith=county, status__in=PAYABLE, start_month__lte=month
-        )
-        .filter(Q(end_month__isnull=True) | Q(end_month__gt=month))
-        .exclude(
-            Exists(PayrollLine.objects.filter(enrolment=OuterRef("pk"), month=month, reissue_of__isnull=True))
-        )
-    )
-
-
-def _recomputed(enrolments: list[Enrolment], month: date) -> dict[int, tuple[bool, int]]:
-    """(eligible, amount in fen) per household and programme, by the rules in force on the 1st of the month."""
-    households = sorted({e.household_id for e in enrolments})
-    programmes = sorted({e.programme for e in enrolments if e.programme in bulk.MONTHLY_PROGRAMMES})
-    if not households or not programmes:
-        return {}
-    members, frame = read_population(day=month, household_ids=households)
-    if members.is_empty():
-        return {}
-    result = bulk.calculate(members, frame, policy_table(), day=month, programmes=programmes)
-    found: dict[int, tuple[bool, int]] = {}
-    rows = result.select(
-        "household_id", *[c for p in programmes for c in (f"{p}_eligible", f"{p}_amount_fen")]
-    ).iter_rows(named=True)
-    by_household = {row["household_id"]: row for row in rows}
-    for e in enrolments:
-        row = by_household.get(e.household_id)
-        if row is not None and e.programme in programmes:
-            found[e.pk] = (bool(row[f"{e.programme}_eligible"]), int(row[f"{e.programme}_amount_fen"]))
-    return found
-
-
 def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None = None) -> PayrollRun:
-    """Compute a run township by township (resumable; see the module docstring)."""
+    """Compute a run township by township (resumable; see the module docstring and
+    `payments.payroll`). `progress(done, total)` counts enrolments, after each township."""
     run = PayrollRun.objects.get(pk=run_id)
     if run.status not in (RunStatus.QUEUED, RunStatus.COMPUTING, RunStatus.COMPUTED, RunStatus.FAILED):
         raise Conflict("已审批的发放名册不能重新计算")
-    PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.COMPUTING)
-    townships = sorted(
-        {code[:9] for code in _payable(run.county, run.month).values_list("division_id", flat=True)}
-    )
-    PayrollRun.objects.filter(pk=run.pk).update(progress_total=len(townships), progress_done=0)
+    PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.COMPUTING, error="")
+    counts = payroll.payable_counts(run_id=run.pk, county=run.county, month=run.month)
+    total = sum(counts.values())
+    PayrollRun.objects.filter(pk=run.pk).update(progress_total=total, progress_done=0)
+    done = 0
     try:
-        for done, township in enumerate(townships, start=1):
+        for township in sorted(counts):
             _compute_township(run, township)
+            done += counts[township]
             PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
             if progress is not None:
-                progress(done, len(townships))
+                progress(done, total)
         _finish(run)
     except Exception as exc:
         PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:2000])
@@ -416,92 +380,38 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
 
 
 @transaction.atomic
-def _compute_township(run: PayrollRun, township: str) -> None:
-    enrolments = list(
-        _payable(township, run.month).select_for_update(of=("self",)).select_related("division")
+def _compute_township(run: PayrollRun, township: str) -> payroll.TownshipOutcome:
+    """One township, whole or not at all. The run row is locked first so that two workers given the
+    same run take its townships one after the other (the second then finds nothing left to pay)."""
+    PayrollRun.objects.select_for_update().filter(pk=run.pk).values_list("pk").first()
+    outcome = payroll.compute_township(
+        run_id=run.pk,
+        township=township,
+        month=run.month,
+        next_month=add_months(run.month, 1),
+        actor_id=run.created_by_id,
+        reason=f"按{run.month:%Y年%m月}生效标准和家庭情况重新计算",
+        at=timezone.now(),
+        table=policy_table(),
     )
-    if not enrolments:
-        return
-    recomputed = _recomputed([e for e in enrolments if e.status == EnrolmentStatus.ACTIVE], run.month)
-    one_offs: dict[int, Decimal] = {}
-    pending = EnrolmentChange.objects.filter(
-        enrolment__in=enrolments, settled_in__isnull=True, effective_month__lte=run.month
-    ).exclude(one_off_amount=0)
-    for change in pending:
-        one_offs[change.enrolment_id] = (
-            one_offs.get(change.enrolment_id, Decimal("0")) + change.one_off_amount
+    if outcome.enrolments:
+        audit_record(
+            actor=run.created_by,
+            action="payments.township_computed",
+            object_type="payments.PayrollRun",
+            object_id=run.pk,
+            scope_code=township + "000",
+            reason=f"{run.month:%Y年%m月}发放名册",
+            after=outcome.as_audit(),
         )
-    lines: list[PayrollLine] = []
-    system = run.created_by
-    for e in enrolments:
-        amount = e.monthly_amount
-        if e.pk in recomputed:
-            eligible, fen_amount = recomputed[e.pk]
-            new = from_fen(fen_amount)
-            if eligible and new != amount:
-                _change(
-                    e,
-                    system,
-                    ChangeKind.AMOUNT,
-                    run.month,
-                    f"按{run.month:%Y年%m月}生效标准和家庭情况重新计算",
-                    old=amount,
-                    new=new,
-                )
-                e.monthly_amount = amount = new
-                e.save(update_fields=["monthly_amount"])
-            elif not eligible:
-                ReviewTask.objects.get_or_create(
-                    enrolment=e,
-                    kind="periodic",
-                    done_at__isnull=True,
-                    defaults={"due_date": run.month, "office_code": e.division_id[:9] + "000"},
-                )
-        adjustment = one_offs.get(e.pk, Decimal("0"))
-        lines.append(
-            PayrollLine(
-                run=run,
-                enrolment=e,
-                programme=e.programme,
-                month=run.month,
-                payee_id=e.payee_id,
-                division_code=e.division_id,
-                monthly_amount=amount,
-                adjustment=adjustment,
-                amount=max(Decimal("0"), amount + adjustment),
-            )
-        )
-        if e.status == EnrolmentStatus.EXITING:
-            e.exit_months_left -= 1
-            if e.exit_months_left <= 0:
-                e.status = EnrolmentStatus.TERMINATED
-                e.end_month = add_months(run.month, 1)
-            e.save(update_fields=["exit_months_left", "status", "end_month"])
-    PayrollLine.objects.bulk_create(lines, ignore_conflicts=True, batch_size=5000)
-    pending.update(settled_in=run)
+    return outcome
 
 
 @transaction.atomic
 def _finish(run: PayrollRun) -> None:
-    PayrollTotal.objects.filter(run=run).delete()
-    rows = (
-        PayrollLine.objects.filter(run=run, reissue_of__isnull=True)
-        .values("division_code", "programme")
-        .annotate(n=Count("pk"), total=Sum("amount"))
-    )
-    totals: dict[tuple[str, str], list[Any]] = {}
-    for row in rows:
-        key = (row["division_code"][:9] + "000", row["programme"])
-        acc = totals.setdefault(key, [0, Decimal("0")])
-        acc[0] += row["n"]
-        acc[1] += row["total"]
-    PayrollTotal.objects.bulk_create(
-        PayrollTotal(run=run, township_code=k[0], programme=k[1], line_count=v[0], amount=v[1])
-        for k, v in sorted(totals.items())
-    )
-    summary = PayrollLine.objects.filter(run=run, reissue_of__isnull=True).aggregate(
-        n=Count("pk"), total=Sum("amount")
-    )
+    """The run's figures from its totals per township and programme (kept by each township's
+    transaction), and the run ready for approval."""
+    summary = PayrollTotal.objects.filter(run=run).aggregate(n=Sum("line_count"), total=Sum("amount"))
     PayrollRun.objects.filter(pk=run.pk).update(
         status=RunStatus.COMPUTED,
         line_count=summary["n"] or 0,
@@ -514,7 +424,7 @@ def _finish(run: PayrollRun) -> None:
         object_type="payments.PayrollRun",
         object_id=run.pk,
         scope_code=run.county,
-        after={"lines": summary["n"], "total": summary["total"]},
+        after={"lines": summary["n"] or 0, "total": summary["total"] or Decimal("0")},
     )
 
 
