@@ -8,7 +8,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from minzheng.api import audit, cases, catalogue, org, registry, registry_excel, rules, workdays
+from minzheng.api import (
+    audit,
+    cases,
+    catalogue,
+    org,
+    payments,
+    registry,
+    registry_excel,
+    rules,
+    workdays,
+)
 from minzheng.api.auth import StaffSession, StaffToken
 from minzheng.core.errors import DomainError
 
@@ -91,3 +101,4 @@ api.add_router("/", catalogue.router)
 api.add_router("/", workdays.router)
 api.add_router("/", cases.router)
 api.add_router("/", cases.public_router)
+api.add_router("/", payments.router)

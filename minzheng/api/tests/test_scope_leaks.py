@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -34,6 +35,15 @@ from minzheng.org.models import ApiToken, Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.services import api_token_issue
 from minzheng.org.testing import VILLAGES, make_staff
+from minzheng.payments.models import (
+    BankExport,
+    Enrolment,
+    PayrollLine,
+    PayrollRun,
+    PayrollTotal,
+    ReviewTask,
+    RunStatus,
+)
 from minzheng.registry import excel
 from minzheng.registry.circumstances import DatedRecord, IncomeItem
 from minzheng.registry.models import Household, ImportJob, ImportStatus, Membership, Person
@@ -71,6 +81,10 @@ class World:
     proposals: dict[str, ParameterValue]
     cases: dict[str, Case] = field(default_factory=dict)
     documents: dict[str, Document] = field(default_factory=dict)
+    enrolments: dict[str, Enrolment] = field(default_factory=dict)
+    reviews: dict[str, ReviewTask] = field(default_factory=dict)
+    runs: dict[str, PayrollRun] = field(default_factory=dict)  # by county
+    exports: dict[str, BankExport] = field(default_factory=dict)  # by county
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -118,6 +132,7 @@ def world(tree: dict[str, Division]) -> World:
     make_service_item("dibao")  # the public catalogue, reached through SHARED_TARGETS
     world = World(households, staff, tokens, incomes, jobs, proposals)
     add_cases(world, creator)
+    add_payments(world, creator)
     return world
 
 
@@ -172,6 +187,102 @@ def add_cases(world: World, registrar: Staff) -> None:
         )
 
 
+PAYROLL_MONTH = date(2026, 12, 1)
+
+
+def add_payments(world: World, creator: Staff) -> None:
+    """Per village: an enrolment (on its case, paid to a bank named after the village) with a line in
+    its county's computed run and an open re-review task; per county: the run, its totals and a bank
+    file. Written directly: the payments tests drive the services."""
+    for village in VILLAGES:
+        household = world.households[village]
+        world.enrolments[village] = Enrolment.objects.create(
+            programme="dibao",
+            case=world.cases[village],
+            household=household,
+            payee=household.head,  # type: ignore[misc]
+            division_id=village,
+            monthly_amount=Decimal("1300.00"),
+            start_month=PAYROLL_MONTH,
+            bank_name=f"银行 {village}",
+            account_encrypted="-",
+            account_masked="6222***********3446",
+            next_review=date(2027, 12, 1),
+            created_by=creator,
+        )
+        world.reviews[village] = ReviewTask.objects.create(
+            enrolment=world.enrolments[village],
+            kind="periodic",
+            due_date=PAYROLL_MONTH,
+            office_code=village[:9] + "000",
+        )
+    for county in sorted({v[:6] for v in VILLAGES}):
+        villages = [v for v in VILLAGES if v.startswith(county)]
+        run = PayrollRun.objects.create(
+            county=county,
+            month=PAYROLL_MONTH,
+            status=RunStatus.COMPUTED,
+            line_count=len(villages),
+            total_amount=Decimal("1300.00") * len(villages),
+            created_by=creator,
+        )
+        world.runs[county] = run
+        for village in villages:
+            enrolment = world.enrolments[village]
+            PayrollLine.objects.create(
+                run=run,
+                enrolment=enrolment,
+                programme="dibao",
+                month=PAYROLL_MONTH,
+                payee_id=enrolment.payee_id,
+                division_code=village,
+                monthly_amount=enrolment.monthly_amount,
+                amount=enrolment.monthly_amount,
+            )
+        for township in sorted({v[:9] for v in villages}):
+            n = len([v for v in villages if v.startswith(township)])
+            PayrollTotal.objects.create(
+                run=run,
+                township_code=f"{township}000",
+                programme="dibao",
+                line_count=n,
+                amount=Decimal("1300.00") * n,
+            )
+        world.exports[county] = BankExport.objects.create(
+            run=run,
+            layout="csv",
+            file_name=f"bank {county}.csv",
+            content=f"银行 {county}".encode(),
+            sha256="0" * 64,
+            line_count=len(villages),
+            total_amount=run.total_amount,
+            created_by=creator,
+        )
+
+
+def payments_state(world: World, foreign: list[str]) -> list[Any]:
+    """Everything a payments endpoint could change about the foreign enrolments and runs."""
+    rows: list[Any] = []
+    for v in foreign:
+        e = Enrolment.objects.get(pk=world.enrolments[v].pk)
+        task = ReviewTask.objects.get(pk=world.reviews[v].pk)
+        run = PayrollRun.objects.get(pk=world.runs[v[:6]].pk)
+        rows.append(
+            (
+                e.status,
+                e.monthly_amount,
+                e.bank_name,
+                e.account_encrypted,
+                e.changes.count(),
+                task.done_at,
+                (run.status, run.approved_by_id, run.exports.count(), run.lines.count()),
+                sorted(PayrollLine.objects.filter(division_code=v).values_list("pk", "status")),
+            )
+        )
+    rows.append(Enrolment.objects.filter(division_id__in=foreign).count())
+    return rows
+
+
 def markers(world: World, village: str) -> list[str]:
     household = world.households[village]
     division = Division.objects.get(code=village)
@@ -187,6 +298,7 @@ def markers(world: World, village: str) -> list[str]:
         world.cases[village].number,
         f"doc {village}",
         f"cadre {village}",
+        f"银行 {village}",
     ]
 
 
@@ -239,6 +351,7 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
         sorted(Membership.objects.filter(household__division_id__in=foreign).values_list("pk", "end_date"))
     )
     rows.append(Staff.objects.filter(office__division_id__in=foreign).count())
+    rows.extend(payments_state(world, foreign))
     counties = {v[:6] for v in foreign}
     rows.append(
         sorted(
@@ -266,6 +379,10 @@ PATH_PARAMS = {
     "action": lambda w, v: "start_investigation",  # the next step of an accepted dibao case
     "document_id": lambda w, v: w.documents[v].pk,
     "village_code": lambda w, v: v,
+    "enrolment_id": lambda w, v: w.enrolments[v].pk,
+    "task_id": lambda w, v: w.reviews[v].pk,
+    "run_id": lambda w, v: w.runs[v[:6]].pk,
+    "export_id": lambda w, v: w.exports[v[:6]].pk,
 }
 # Reads whose path parameter names no record (a parameter name): they answer 200, and must still
 # show nothing of another jurisdiction.
@@ -404,6 +521,42 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         # A citizen may apply in any village without login: that is its purpose, not a leak; it
         # answers with the new number only (test_cases_api covers it).
         ("post", "/api/v1/public/applications"): None,
+        ("post", "/api/v1/payments/enrolments"): {
+            "case_id": world.cases[village].pk,
+            "bank_name": "越权",
+            "account_number": "6222020200112233446",
+        },
+        ("post", "/api/v1/payments/enrolments/{enrolment_id}/amount"): {
+            "new_amount": "1.00",
+            "month": "2027-01-01",
+            "reason": "越权",
+        },
+        ("post", "/api/v1/payments/enrolments/{enrolment_id}/suspend"): {
+            "month": "2027-01-01",
+            "reason": "越权",
+        },
+        ("post", "/api/v1/payments/enrolments/{enrolment_id}/resume"): {
+            "month": "2027-01-01",
+            "reason": "越权",
+        },
+        ("post", "/api/v1/payments/enrolments/{enrolment_id}/exit"): {
+            "months": 1,
+            "month": "2027-01-01",
+            "reason": "越权",
+        },
+        ("post", "/api/v1/payments/enrolments/{enrolment_id}/terminate"): {
+            "month": "2027-01-01",
+            "reason": "越权",
+            "notice": "越权",
+        },
+        ("post", "/api/v1/payments/enrolments/{enrolment_id}/one-off"): {
+            "amount": "-1.00",
+            "month": "2027-01-01",
+            "reason": "越权",
+        },
+        ("post", "/api/v1/payments/runs"): {"county": village[:6], "month": "2027-01-01"},
+        ("post", "/api/v1/payments/runs/{run_id}/approve"): {"note": "越权"},
+        ("post", "/api/v1/payments/reviews/{task_id}/complete"): {"outcome": "stop", "reason": "越权"},
     }
     key = (method, path)
     if key not in payloads:
@@ -546,6 +699,13 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
         assert client.get("/api/v1/conflict-registrations").json()["count"] == len(local)
         for village in foreign:
             found = client.get("/api/v1/cases", {"search": world.cases[village].number}).json()
+            assert found["count"] == 0
+    if me.can("payments.view"):  # type: ignore[arg-type]
+        assert client.get("/api/v1/payments/enrolments").json()["count"] == len(local)
+        counties = {v[:6] for v in VILLAGES if v[:6].startswith(prefix)}
+        assert client.get("/api/v1/payments/runs").json()["count"] == len(counties)
+        for village in foreign:
+            found = client.get("/api/v1/payments/enrolments", {"search": HEAD_NAMES[village]}).json()
             assert found["count"] == 0
     # Without login, the public reads behave the same.
     for path in sorted(PUBLIC_READS):

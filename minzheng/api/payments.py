@@ -1,0 +1,505 @@
+"""Payments (资金发放): enrolments (在保对象) and their changes, monthly payroll runs with their totals
+and lines, maker-checker approval, bank files, reconciliation, re-issue, village rosters, and
+re-review tasks (复核)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from django.http import HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import PageNumberPagination, paginate
+
+from minzheng.api.org import ErrorOut, actor
+from minzheng.payments import selectors, services
+from minzheng.payments.models import Enrolment, EnrolmentChange, PayrollLine, PayrollRun, ReviewTask
+
+router = Router(tags=["资金发放 payments"])
+
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
+Reason = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$", description="理由")]
+
+_READ_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+_WRITE_ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+def _attachment(content: bytes, name: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=True, filename=name) or "attachment"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- Enrolments -------------------------------------------------------------------------------------
+
+
+class EnrolmentOut(Schema):
+    id: int
+    programme: str
+    programme_label: str
+    case_id: int
+    case_number: str = Field(alias="case.number")
+    household_id: int
+    household_number: str = Field(alias="household.number")
+    payee_id: int
+    payee_name: str = Field(alias="payee.name")
+    payee_id_number_masked: str = Field(alias="payee.id_masked")
+    division_code: str = Field(alias="division_id")
+    division_name: str = Field(alias="division.name")
+    monthly_amount: Decimal
+    start_month: date
+    end_month: date | None
+    status: str
+    status_label: str
+    exit_months_left: int = Field(description="渐退剩余月数")
+    bank_name: str
+    account_masked: str = Field(description="银行账号（脱敏）")
+    review_months: int = Field(description="复核周期（月）")
+    next_review: date
+
+    @staticmethod
+    def resolve_programme_label(obj: Enrolment) -> str:
+        return selectors.programme_label(obj.programme)
+
+    @staticmethod
+    def resolve_status_label(obj: Enrolment) -> str:
+        return str(obj.get_status_display())
+
+
+class ChangeOut(Schema):
+    kind: str
+    kind_label: str
+    effective_month: date
+    old_amount: Decimal | None
+    new_amount: Decimal | None
+    one_off_amount: Decimal = Field(description="一次性补发（正）或追回扣减（负）")
+    reason: str
+    notice: str = Field(description="停发等书面告知内容")
+    settled: bool = Field(description="补发/扣减已在发放批次中结算")
+    actor_name: str = Field(alias="actor.full_name")
+    at: datetime
+
+    @staticmethod
+    def resolve_kind_label(obj: EnrolmentChange) -> str:
+        return str(obj.get_kind_display())
+
+    @staticmethod
+    def resolve_settled(obj: EnrolmentChange) -> bool:
+        return obj.settled_in_id is not None
+
+
+class ReviewTaskOut(Schema):
+    id: int
+    enrolment_id: int
+    kind: str
+    kind_label: str
+    due_date: date
+    office_code: str
+    payee_name: str = Field(alias="enrolment.payee.name")
+    household_number: str = Field(alias="enrolment.household.number")
+    division_name: str = Field(alias="enrolment.division.name")
+    monthly_amount: Decimal = Field(alias="enrolment.monthly_amount")
+    done_at: datetime | None
+    outcome: str
+    note: str
+
+    @staticmethod
+    def resolve_kind_label(obj: ReviewTask) -> str:
+        return str(obj.get_kind_display())
+
+
+class PaidLineOut(Schema):
+    run_id: int
+    month: date
+    amount: Decimal
+    status: str
+
+
+class EnrolmentDetailOut(EnrolmentOut):
+    changes: list[ChangeOut]
+    open_reviews: list[ReviewTaskOut]
+    recent_lines: list[PaidLineOut] = Field(description="最近12笔发放")
+
+
+class EnrolmentFilter(Schema):
+    search: str = Field("", max_length=60, description="领取人姓名、家庭编号或受理编号")
+    status: str = Field("", max_length=12, description="active|suspended|exiting|terminated")
+    programme: str = Field("", max_length=40)
+    division: str = Field("", max_length=12, pattern=r"^\d*$", description="区划代码（前缀）")
+
+
+class PendingCaseOut(Schema):
+    case_id: int = Field(alias="id")
+    case_number: str = Field(alias="number")
+    item_name: str = Field(alias="item.name")
+    applicant_name: str
+    division_code: str = Field(alias="division_id")
+    division_name: str = Field(alias="division.name")
+    amount: Decimal = Field(alias="decision.amount")
+    start_month: date | None = Field(alias="decision.start_month")
+    decided_at: datetime = Field(alias="decision.decided_at")
+
+
+class EnrolIn(Schema):
+    case_id: Id
+    bank_name: str = Field(min_length=1, max_length=60, pattern=r"^[^\x00]*$")
+    account_number: str = Field(min_length=1, max_length=40, pattern=r"^[\d ]*$")
+
+
+class AmountIn(Schema):
+    new_amount: Money = Field(ge=0)
+    month: date = Field(description="生效月份（取该月1日）")
+    reason: Reason
+
+
+class MonthReasonIn(Schema):
+    month: date = Field(description="生效月份（取该月1日）")
+    reason: Reason
+
+
+class ExitIn(MonthReasonIn):
+    months: int = Field(ge=1, le=6, description="渐退月数（1至6）")
+
+
+class TerminateIn(MonthReasonIn):
+    notice: str = Field(min_length=1, max_length=2000, pattern=r"^[^\x00]*$", description="书面告知内容")
+
+
+class OneOffIn(MonthReasonIn):
+    amount: Money = Field(description="补发为正数，追回（从发放中扣减）为负数")
+
+
+def _enrolment(request: HttpRequest, enrolment_id: int) -> Enrolment:
+    return selectors.enrolment_get(actor=actor(request), enrolment_id=enrolment_id)
+
+
+@router.get("/payments/enrolments", response=list[EnrolmentOut], summary="在保对象列表（检索、按状态筛选）")
+@paginate(PageNumberPagination, page_size=50)
+def enrolments(request: HttpRequest, filters: Query[EnrolmentFilter]) -> object:
+    return selectors.enrolment_list(
+        actor=actor(request),
+        search=filters.search,
+        status=filters.status,
+        programme=filters.programme,
+        division_code=filters.division,
+    )
+
+
+@router.get(
+    "/payments/pending-cases",
+    response=list[PendingCaseOut],
+    summary="待纳入发放的已批准申请（按月发放、尚未纳入）",
+)
+@paginate(PageNumberPagination, page_size=50)
+def pending_cases(request: HttpRequest) -> object:
+    return selectors.cases_awaiting_enrolment(actor=actor(request))
+
+
+@router.post(
+    "/payments/enrolments",
+    response={201: EnrolmentDetailOut, **_WRITE_ERRORS},
+    summary="依已批准的决定纳入发放（金额和起始月份取自决定；银行账号加密保存）",
+)
+def enrolment_create(request: HttpRequest, payload: EnrolIn) -> Status:
+    created = services.enrolment_create(
+        actor=actor(request),
+        case_id=payload.case_id,
+        bank_name=payload.bank_name,
+        account_number=payload.account_number,
+    )
+    return Status(201, _enrolment(request, created.pk))
+
+
+@router.get(
+    "/payments/enrolments/{enrolment_id}",
+    response={200: EnrolmentDetailOut, 403: ErrorOut, 404: ErrorOut},
+    summary="在保对象详情：变更记录、待办复核、最近发放",
+)
+def enrolment_detail(request: HttpRequest, enrolment_id: int) -> Enrolment:
+    return _enrolment(request, enrolment_id)
+
+
+@router.post(
+    "/payments/enrolments/{enrolment_id}/amount",
+    response={200: EnrolmentDetailOut, **_WRITE_ERRORS},
+    summary="调整月发放金额（须说明理由）",
+)
+def enrolment_amount(request: HttpRequest, enrolment_id: int, payload: AmountIn) -> Enrolment:
+    services.enrolment_change_amount(
+        actor=actor(request),
+        enrolment_id=enrolment_id,
+        new_amount=payload.new_amount,
+        month=payload.month,
+        reason=payload.reason,
+    )
+    return _enrolment(request, enrolment_id)
+
+
+@router.post(
+    "/payments/enrolments/{enrolment_id}/suspend",
+    response={200: EnrolmentDetailOut, **_WRITE_ERRORS},
+    summary="暂停发放（须说明理由）",
+)
+def enrolment_suspend(request: HttpRequest, enrolment_id: int, payload: MonthReasonIn) -> Enrolment:
+    services.enrolment_suspend(
+        actor=actor(request), enrolment_id=enrolment_id, month=payload.month, reason=payload.reason
+    )
+    return _enrolment(request, enrolment_id)
+
+
+@router.post(
+    "/payments/enrolments/{enrolment_id}/resume",
+    response={200: EnrolmentDetailOut, **_WRITE_ERRORS},
+    summary="恢复发放（须说明理由）",
+)
+def enrolment_resume(request: HttpRequest, enrolment_id: int, payload: MonthReasonIn) -> Enrolment:
+    services.enrolment_resume(
+        actor=actor(request), enrolment_id=enrolment_id, month=payload.month, reason=payload.reason
+    )
+    return _enrolment(request, enrolment_id)
+
+
+@router.post(
+    "/payments/enrolments/{enrolment_id}/exit",
+    response={200: EnrolmentDetailOut, **_WRITE_ERRORS},
+    summary="启动渐退（1至6个月后停发）",
+)
+def enrolment_exit(request: HttpRequest, enrolment_id: int, payload: ExitIn) -> Enrolment:
+    services.enrolment_start_exit(
+        actor=actor(request),
+        enrolment_id=enrolment_id,
+        months=payload.months,
+        month=payload.month,
+        reason=payload.reason,
+    )
+    return _enrolment(request, enrolment_id)
+
+
+@router.post(
+    "/payments/enrolments/{enrolment_id}/terminate",
+    response={200: EnrolmentDetailOut, **_WRITE_ERRORS},
+    summary="停发（自生效月份起不再发放；须书面告知并说明理由）",
+)
+def enrolment_terminate(request: HttpRequest, enrolment_id: int, payload: TerminateIn) -> Enrolment:
+    services.enrolment_terminate(
+        actor=actor(request),
+        enrolment_id=enrolment_id,
+        month=payload.month,
+        reason=payload.reason,
+        notice=payload.notice,
+    )
+    return _enrolment(request, enrolment_id)
+
+
+@router.post(
+    "/payments/enrolments/{enrolment_id}/one-off",
+    response={200: EnrolmentDetailOut, **_WRITE_ERRORS},
+    summary="补发或追回（在下一次发放中结算；追回为负数）",
+)
+def enrolment_one_off(request: HttpRequest, enrolment_id: int, payload: OneOffIn) -> Enrolment:
+    services.enrolment_one_off(
+        actor=actor(request),
+        enrolment_id=enrolment_id,
+        amount=payload.amount,
+        month=payload.month,
+        reason=payload.reason,
+    )
+    return _enrolment(request, enrolment_id)
+
+
+# --- Payroll runs -----------------------------------------------------------------------------------
+
+
+class RunOut(Schema):
+    id: int
+    county: str
+    month: date
+    status: str
+    status_label: str
+    progress_done: int = Field(description="已完成的乡镇（街道）数")
+    progress_total: int
+    line_count: int
+    total_amount: Decimal
+    error: str
+    created_by: str = Field(alias="created_by.full_name")
+    created_at: datetime
+    computed_at: datetime | None
+    approved_by: str | None = Field(None, alias="approved_by.full_name")
+    approved_at: datetime | None
+
+    @staticmethod
+    def resolve_status_label(obj: PayrollRun) -> str:
+        return str(obj.get_status_display())
+
+
+class TotalOut(Schema):
+    township_code: str
+    township_name: str
+    programme: str
+    programme_label: str
+    line_count: int
+    amount: Decimal
+
+
+class SubtotalOut(Schema):
+    code: str
+    name: str
+    line_count: int
+    amount: Decimal
+
+
+class RunDetailOut(Schema):
+    run: RunOut
+    county_name: str
+    percent: int = Field(description="计算进度（%）")
+    totals: list[TotalOut] = Field(description="按乡镇（街道）和救助项目汇总")
+    by_township: list[SubtotalOut]
+    by_programme: list[SubtotalOut]
+    status_counts: dict[str, int] = Field(description="各发放状态的笔数")
+
+
+class RunIn(Schema):
+    county: str = Field(min_length=6, max_length=6, pattern=r"^\d{6}$", description="县（区）代码")
+    month: date = Field(description="发放月份（取该月1日）")
+
+
+class ApproveIn(Schema):
+    note: str = Field("", max_length=300, pattern=r"^[^\x00]*$", description="审批意见")
+
+
+class LineOut(Schema):
+    id: int
+    enrolment_id: int
+    programme: str
+    month: date
+    payee_id: int
+    payee_name: str = Field(alias="payee.name")
+    payee_id_number_masked: str = Field(alias="payee.id_masked")
+    division_code: str
+    village_name: str | None
+    account_masked: str = Field(alias="enrolment.account_masked")
+    monthly_amount: Decimal
+    adjustment: Decimal
+    amount: Decimal
+    status: str
+    status_label: str
+    bank_reference: str
+    failure_reason: str
+    reissue_of: int | None = Field(None, alias="reissue_of_id")
+
+    @staticmethod
+    def resolve_status_label(obj: PayrollLine) -> str:
+        return str(obj.get_status_display())
+
+
+class LineFilter(Schema):
+    village: str = Field("", max_length=12, pattern=r"^\d*$", description="村（社区）代码（或前缀）")
+    status: str = Field("", max_length=10, description="pending|paid|failed|reissued")
+
+
+class VillageOut(Schema):
+    code: str
+    name: str
+    township_name: str
+    line_count: int
+    amount: Decimal
+
+
+def _run_detail(request: HttpRequest, run_id: int) -> selectors.RunDetail:
+    return selectors.run_get(actor=actor(request), run_id=run_id)
+
+
+@router.get("/payments/runs", response=list[RunOut], summary="发放批次列表")
+@paginate(PageNumberPagination, page_size=50)
+def runs(request: HttpRequest) -> object:
+    return selectors.run_list(actor=actor(request))
+
+
+@router.post(
+    "/payments/runs",
+    response={201: RunDetailOut, **_WRITE_ERRORS},
+    summary="生成某县（区）某月的发放名册（一县一月一个批次；再次提交返回同一批次）",
+)
+def run_request(request: HttpRequest, payload: RunIn) -> Status:
+    run = services.payroll_run_request(actor=actor(request), county=payload.county, month=payload.month)
+    return Status(201, _run_detail(request, run.pk))
+
+
+@router.get(
+    "/payments/runs/{run_id}",
+    response={200: RunDetailOut, 403: ErrorOut, 404: ErrorOut},
+    summary="发放批次：状态、计算进度、按乡镇和项目汇总",
+)
+def run_detail(request: HttpRequest, run_id: int) -> selectors.RunDetail:
+    return _run_detail(request, run_id)
+
+
+@router.get(
+    "/payments/runs/{run_id}/lines",
+    response={200: list[LineOut], **_READ_ERRORS},
+    summary="发放明细（按村（社区）、发放状态筛选，分页）",
+)
+@paginate(PageNumberPagination, page_size=100)
+def run_lines(request: HttpRequest, run_id: int, filters: Query[LineFilter]) -> object:
+    return selectors.run_lines(
+        actor=actor(request), run_id=run_id, village=filters.village, status=filters.status
+    )
+
+
+@router.get(
+    "/payments/runs/{run_id}/villages",
+    response={200: list[VillageOut], 403: ErrorOut, 404: ErrorOut},
+    summary="批次中各村（社区）的笔数和金额",
+)
+def run_villages(request: HttpRequest, run_id: int) -> list[selectors.VillageRow]:
+    return selectors.run_villages(actor=actor(request), run_id=run_id)
+
+
+@router.post(
+    "/payments/runs/{run_id}/approve",
+    response={200: RunDetailOut, **_WRITE_ERRORS},
+    summary="审批发放名册（双人复核：生成人不能审批）",
+)
+def run_approve(request: HttpRequest, run_id: int, payload: ApproveIn) -> selectors.RunDetail:
+    services.payroll_approve(actor=actor(request), run_id=run_id, note=payload.note)
+    return _run_detail(request, run_id)
+
+
+# --- Re-review --------------------------------------------------------------------------------------
+
+
+class ReviewFilter(Schema):
+    open: bool = Field(True, description="只看未完成")
+    office: str = Field("", max_length=12, pattern=r"^\d*$", description="负责机构（乡镇）代码")
+
+
+class ReviewIn(Schema):
+    outcome: Literal["keep", "change", "stop"] = Field(description="keep=维持，change=调整，stop=停发")
+    reason: Reason
+    new_amount: Money | None = Field(None, ge=0, description="调整后的月发放金额（调整时必填）")
+
+
+@router.get("/payments/reviews", response=list[ReviewTaskOut], summary="复核任务（本机构，按应完成日期）")
+@paginate(PageNumberPagination, page_size=50)
+def reviews(request: HttpRequest, filters: Query[ReviewFilter]) -> object:
+    return selectors.review_tasks(actor=actor(request), open_only=filters.open, office_code=filters.office)
+
+
+@router.post(
+    "/payments/reviews/{task_id}/complete",
+    response={200: ReviewTaskOut, **_WRITE_ERRORS},
+    summary="完成复核：维持、调整或停发（须说明理由）",
+)
+def review_complete(request: HttpRequest, task_id: int, payload: ReviewIn) -> ReviewTask:
+    services.review_complete(
+        actor=actor(request),
+        task_id=task_id,
+        outcome=payload.outcome,
+        reason=payload.reason,
+        new_amount=payload.new_amount,
+    )
+    return selectors.review_task_get(actor=actor(request), task_id=task_id)

@@ -1,0 +1,324 @@
+"""The payments API: enrolment from an approved case, changes with reasons, payroll runs with their
+totals and lines, maker-checker approval, bank files, reconciliation, re-issue, rosters, re-review."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from minzheng.cases.models import Case
+from minzheng.cases.testing import approved_dibao_case, registered_long_ago
+from minzheng.catalogue.services import catalogue_load
+from minzheng.org.models import Division, Staff
+from minzheng.org.roles import Role
+from minzheng.org.testing import make_staff
+from minzheng.payments import services
+from minzheng.payments.models import Enrolment, EnrolmentChange, PayrollRun, ReviewTask, RunStatus
+from minzheng.registry.testing import make_household
+
+ACCOUNT = "6222020200112233446"  # passes the Luhn check
+
+
+@pytest.fixture
+def people(tree: dict[str, Division]) -> dict[str, Staff]:
+    catalogue_load(actor=None)
+    return {
+        "clerk": make_staff("y_clerk", "640202001000", [Role.TOWNSHIP_CLERK]),
+        "reviewer": make_staff("y_reviewer", "640202001000", [Role.TOWNSHIP_REVIEWER]),
+        "head": make_staff("y_head", "640202001000", [Role.TOWNSHIP_HEAD]),
+        "county_reviewer": make_staff("y_county_reviewer", "640202000000", [Role.COUNTY_REVIEWER]),
+        "approver": make_staff("y_approver", "640202000000", [Role.COUNTY_APPROVER]),
+        "admin": make_staff("y_admin", "640202000000", [Role.COUNTY_ADMIN]),
+        "assistant": make_staff("y_assistant", "640202001001", [Role.VILLAGE_ASSISTANT]),
+        "outsider": make_staff("y_outsider", "640205000000", [Role.COUNTY_ADMIN, Role.COUNTY_APPROVER]),
+    }
+
+
+def approved(people: dict[str, Staff], name: str = "发放户") -> Case:
+    household = registered_long_ago(make_household(people["clerk"], "640202001001", name, members=2))
+    return approved_dibao_case(
+        household,
+        clerk=people["clerk"],
+        reviewer=people["reviewer"],
+        county_reviewer=people["county_reviewer"],
+        approver=people["approver"],
+    )
+
+
+def enrolled(people: dict[str, Staff], name: str = "发放户") -> Enrolment:
+    case = approved(people, name)
+    return services.enrolment_create(
+        actor=people["admin"], case_id=case.pk, bank_name="宁夏银行", account_number=ACCOUNT
+    )
+
+
+def client_for(staff: Staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def post(client: Client, url: str, body: object) -> Any:
+    return client.post(url, data=json.dumps(body, default=str), content_type="application/json")
+
+
+def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"code", "message", "field_errors"}
+    if code is not None:
+        assert body["code"] == code
+    return body  # type: ignore[no-any-return]
+
+
+def computed_run(people: dict[str, Staff], month: date) -> PayrollRun:
+    run = services.payroll_run_request(actor=people["admin"], county="640202", month=month)
+    return services.payroll_compute(run_id=run.pk)
+
+
+# --- Enrolments -------------------------------------------------------------------------------------
+
+
+def test_an_approved_case_waits_for_enrolment_and_is_enrolled_with_a_masked_account(
+    people: dict[str, Staff],
+) -> None:
+    case = approved(people)
+    admin = client_for(people["admin"])
+    pending = admin.get("/api/v1/payments/pending-cases").json()
+    assert [c["case_number"] for c in pending["items"]] == [case.number]
+    assert pending["items"][0]["amount"] == "1300.00"
+
+    bad = assert_error(
+        post(
+            admin,
+            "/api/v1/payments/enrolments",
+            {"case_id": case.pk, "bank_name": "宁夏银行", "account_number": "6222020200112233445"},
+        ),
+        422,
+        "invalid",
+    )
+    assert "account_number" in bad["field_errors"]
+
+    response = post(
+        admin,
+        "/api/v1/payments/enrolments",
+        {"case_id": case.pk, "bank_name": "宁夏银行", "account_number": ACCOUNT},
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["monthly_amount"] == "1300.00"
+    assert body["account_masked"] == "6222***********3446"
+    assert ACCOUNT not in response.content.decode()
+    assert body["status"] == "active"
+    assert body["programme_label"] == "最低生活保障"
+    assert [c["kind"] for c in body["changes"]] == ["enrol"]
+    assert admin.get("/api/v1/payments/pending-cases").json()["count"] == 0
+
+    again = post(
+        admin,
+        "/api/v1/payments/enrolments",
+        {"case_id": case.pk, "bank_name": "宁夏银行", "account_number": ACCOUNT},
+    )
+    assert assert_error(again, 409, "conflict")["message"] == "该申请已纳入发放"
+
+
+def test_enrolment_list_searches_and_filters_by_status(people: dict[str, Staff]) -> None:
+    first = enrolled(people, "张一")
+    enrolled(people, "李二")
+    services.enrolment_suspend(
+        actor=people["admin"], enrolment_id=first.pk, month=first.start_month, reason="外出务工"
+    )
+    client = client_for(people["approver"])
+    assert client.get("/api/v1/payments/enrolments").json()["count"] == 2
+    found = client.get("/api/v1/payments/enrolments", {"search": "张一"}).json()
+    assert [e["payee_name"] for e in found["items"]] == ["张一"]
+    suspended = client.get("/api/v1/payments/enrolments", {"status": "suspended"}).json()
+    assert [e["id"] for e in suspended["items"]] == [first.pk]
+    assert_error(client.get("/api/v1/payments/enrolments", {"status": "nonsense"}), 422)
+    # The neighbouring county sees none of them; the village assistant may not look.
+    assert client_for(people["outsider"]).get("/api/v1/payments/enrolments").json()["count"] == 0
+    assert_error(client_for(people["outsider"]).get(f"/api/v1/payments/enrolments/{first.pk}"), 404)
+    assert_error(client_for(people["assistant"]).get("/api/v1/payments/enrolments"), 403)
+
+
+def test_every_change_needs_a_reason_and_shows_in_the_history(people: dict[str, Staff]) -> None:
+    enrolment = enrolled(people)
+    admin = client_for(people["admin"])
+    base = f"/api/v1/payments/enrolments/{enrolment.pk}"
+    month = enrolment.start_month.isoformat()
+
+    assert_error(post(admin, f"{base}/suspend", {"month": month, "reason": ""}), 422, "invalid")
+    assert post(admin, f"{base}/suspend", {"month": month, "reason": "外出务工"}).status_code == 200
+    conflict = assert_error(post(admin, f"{base}/suspend", {"month": month, "reason": "再次"}), 409)
+    assert "暂停发放" in conflict["message"]
+    assert post(admin, f"{base}/resume", {"month": month, "reason": "返乡"}).status_code == 200
+    response = post(admin, f"{base}/amount", {"new_amount": "1200.00", "month": month, "reason": "收入增加"})
+    assert response.json()["monthly_amount"] == "1200.00"
+    assert_error(post(admin, f"{base}/amount", {"new_amount": "1.005", "month": month, "reason": "x"}), 422)
+    response = post(admin, f"{base}/one-off", {"amount": "-100.00", "month": month, "reason": "多发追回"})
+    assert response.status_code == 200
+    assert_error(post(admin, f"{base}/exit", {"months": 7, "month": month, "reason": "就业"}), 422)
+    assert (
+        post(admin, f"{base}/exit", {"months": 3, "month": month, "reason": "就业"}).json()[
+            "exit_months_left"
+        ]
+        == 3
+    )
+    no_notice = assert_error(
+        post(admin, f"{base}/terminate", {"month": month, "reason": "迁出", "notice": ""}), 422
+    )
+    assert "notice" in no_notice["field_errors"]
+    done = post(
+        admin,
+        f"{base}/terminate",
+        {"month": month, "reason": "迁出", "notice": "您家已迁出本区，自本月起停发。"},
+    ).json()
+    assert done["status"] == "terminated"
+    kinds = [c["kind"] for c in done["changes"]]
+    assert kinds == ["enrol", "suspend", "resume", "amount", "recover", "exit", "terminate"]
+    recover = done["changes"][4]
+    assert (recover["one_off_amount"], recover["reason"], recover["settled"]) == (
+        "-100.00",
+        "多发追回",
+        False,
+    )
+    assert done["changes"][-1]["notice"] == "您家已迁出本区，自本月起停发。"
+
+    # Only the county payments administrator changes enrolments.
+    assert_error(post(client_for(people["approver"]), f"{base}/resume", {"month": month, "reason": "x"}), 403)
+    outsider = post(client_for(people["outsider"]), f"{base}/resume", {"month": month, "reason": "x"})
+    assert_error(outsider, 404)
+    assert EnrolmentChange.objects.filter(enrolment=enrolment).count() == 7
+
+
+# --- Payroll runs -----------------------------------------------------------------------------------
+
+
+def test_a_run_is_requested_computed_and_approved_by_a_second_person(people: dict[str, Staff]) -> None:
+    enrolments = [enrolled(people, f"户{i}") for i in range(3)]
+    month = enrolments[0].start_month
+    admin = client_for(people["admin"])
+    response = post(admin, "/api/v1/payments/runs", {"county": "640202", "month": month.isoformat()})
+    assert response.status_code == 201, response.content
+    run_id = response.json()["run"]["id"]
+    services.payroll_compute(run_id=run_id)
+
+    detail = admin.get(f"/api/v1/payments/runs/{run_id}").json()
+    assert detail["run"]["status"] == "computed"
+    assert detail["percent"] == 100
+    assert detail["run"]["line_count"] == 3
+    assert detail["run"]["total_amount"] == "3900.00"
+    assert detail["county_name"] == "大武口区"
+    assert detail["totals"] == [
+        {
+            "township_code": "640202001000",
+            "township_name": "长胜街道",
+            "programme": "dibao",
+            "programme_label": "最低生活保障",
+            "line_count": 3,
+            "amount": "3900.00",
+        }
+    ]
+    assert detail["by_programme"][0]["amount"] == "3900.00"
+    assert detail["status_counts"] == {"pending": 3}
+
+    lines = admin.get(f"/api/v1/payments/runs/{run_id}/lines", {"village": "640202001001"}).json()
+    assert lines["count"] == 3
+    assert {line["village_name"] for line in lines["items"]} == {"长胜社区"}
+    assert (
+        admin.get(f"/api/v1/payments/runs/{run_id}/lines", {"village": "640202001002"}).json()["count"] == 0
+    )
+    assert admin.get(f"/api/v1/payments/runs/{run_id}/lines", {"status": "failed"}).json()["count"] == 0
+    villages = admin.get(f"/api/v1/payments/runs/{run_id}/villages").json()
+    assert villages == [
+        {
+            "code": "640202001001",
+            "name": "长胜社区",
+            "township_name": "长胜街道",
+            "line_count": 3,
+            "amount": "3900.00",
+        }
+    ]
+
+    own = assert_error(post(admin, f"/api/v1/payments/runs/{run_id}/approve", {"note": ""}), 403)
+    assert own["message"] == "您没有执行此操作的权限"  # the administrator has no approval permission
+    both = make_staff("y_both", "640202000000", [Role.COUNTY_ADMIN, Role.COUNTY_APPROVER])
+    later = services.add_months(month, 1)
+    mine = post(client_for(both), "/api/v1/payments/runs", {"county": "640202", "month": later.isoformat()})
+    services.payroll_compute(run_id=mine.json()["run"]["id"])
+    refused = assert_error(
+        post(client_for(both), f"/api/v1/payments/runs/{mine.json()['run']['id']}/approve", {}), 403
+    )
+    assert "双人复核" in refused["message"]
+    approved_run = post(
+        client_for(people["approver"]), f"/api/v1/payments/runs/{run_id}/approve", {"note": "同意"}
+    )
+    assert approved_run.status_code == 200, approved_run.content
+    assert approved_run.json()["run"]["status"] == "approved"
+    assert approved_run.json()["run"]["approved_by"] == "y_approver"
+    again = assert_error(
+        post(client_for(people["approver"]), f"/api/v1/payments/runs/{run_id}/approve", {}), 409
+    )
+    assert "已审批" in again["message"]
+
+
+def test_runs_are_county_records(people: dict[str, Staff]) -> None:
+    enrolment = enrolled(people)
+    run = computed_run(people, enrolment.start_month)
+    assert client_for(people["approver"]).get("/api/v1/payments/runs").json()["count"] == 1
+    outsider = client_for(people["outsider"])
+    assert outsider.get("/api/v1/payments/runs").json()["count"] == 0
+    assert_error(outsider.get(f"/api/v1/payments/runs/{run.pk}"), 404)
+    assert_error(outsider.get(f"/api/v1/payments/runs/{run.pk}/lines"), 404)
+    assert_error(post(outsider, f"/api/v1/payments/runs/{run.pk}/approve", {}), 404)
+    assert_error(post(outsider, "/api/v1/payments/runs", {"county": "640202", "month": "2026-12-01"}), 404)
+    assert_error(
+        post(
+            client_for(people["head"]), "/api/v1/payments/runs", {"county": "640202", "month": "2026-12-01"}
+        ),
+        403,
+    )
+    assert_error(client_for(people["head"]).get(f"/api/v1/payments/runs/{run.pk}"), 404)
+    assert_error(
+        post(client_for(people["admin"]), "/api/v1/payments/runs", {"county": "6402", "month": "2026-12-01"}),
+        422,
+    )
+    assert PayrollRun.objects.get(pk=run.pk).status == RunStatus.COMPUTED
+
+
+# --- Re-review --------------------------------------------------------------------------------------
+
+
+def test_review_tasks_are_listed_for_the_office_and_completed_with_a_reason(people: dict[str, Staff]) -> None:
+    enrolment = enrolled(people)
+    services.reviews_schedule(on=enrolment.next_review)
+    task = ReviewTask.objects.get(enrolment=enrolment)
+    reviewer = client_for(people["reviewer"])
+    listed = reviewer.get("/api/v1/payments/reviews").json()
+    assert [t["id"] for t in listed["items"]] == [task.pk]
+    assert listed["items"][0]["kind_label"] == "定期复核"
+    assert reviewer.get("/api/v1/payments/reviews", {"office": "640202100000"}).json()["count"] == 0
+    assert client_for(people["outsider"]).get("/api/v1/payments/reviews").json()["count"] == 0
+
+    url = f"/api/v1/payments/reviews/{task.pk}/complete"
+    missing = assert_error(post(reviewer, url, {"outcome": "change", "reason": "收入变化"}), 422)
+    assert "new_amount" in missing["field_errors"]
+    assert_error(post(reviewer, url, {"outcome": "maybe", "reason": "x"}), 422)
+    done = post(reviewer, url, {"outcome": "change", "reason": "收入变化", "new_amount": "1100.00"})
+    assert done.status_code == 200, done.content
+    assert done.json()["outcome"] == "change"
+    assert Enrolment.objects.get(pk=enrolment.pk).monthly_amount == Decimal("1100.00")
+    assert (
+        assert_error(post(reviewer, url, {"outcome": "keep", "reason": "x"}), 409)["message"]
+        == "该复核任务已完成"
+    )
+    assert reviewer.get("/api/v1/payments/reviews").json()["count"] == 0
+    assert reviewer.get("/api/v1/payments/reviews", {"open": "false"}).json()["count"] == 1
+    foreign_reviewer = make_staff("y_foreign_reviewer", "640205001000", [Role.TOWNSHIP_REVIEWER])
+    assert_error(post(client_for(foreign_reviewer), url, {"outcome": "keep", "reason": "x"}), 404)
+    assert_error(client_for(people["assistant"]).get("/api/v1/payments/reviews"), 403)

@@ -1,0 +1,357 @@
+"""Reads for payments, always within the actor's jurisdiction.
+
+Enrolments, lines and review tasks belong to a village; a payroll run, its totals and its bank files
+belong to a county (发放名册由县级生成) and are seen from the county up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+
+from minzheng.cases.models import Case, Decision, Outcome
+from minzheng.core.errors import InvalidInput, OutOfScope, PermissionDenied
+from minzheng.core.permissions import Perm
+from minzheng.org.models import Division, Staff
+from minzheng.org.scope import require, scoped
+from minzheng.payments.models import (
+    BankExport,
+    Enrolment,
+    EnrolmentChange,
+    EnrolmentStatus,
+    LineStatus,
+    PayrollLine,
+    PayrollRun,
+    PayrollTotal,
+    ReviewTask,
+    RunStatus,
+)
+from minzheng.rules.programmes import PROGRAMMES
+
+RUNNING = (RunStatus.QUEUED, RunStatus.COMPUTING)
+
+
+def programme_label(code: str) -> str:
+    programme = PROGRAMMES.get(code)
+    return programme.label if programme else code
+
+
+def programme_choices() -> list[tuple[str, str]]:
+    return [(p.code, p.label) for p in PROGRAMMES.values() if p.period == "month"]
+
+
+# --- Enrolments -------------------------------------------------------------------------------------
+
+
+def enrolment_list(
+    *, actor: Staff, search: str = "", status: str = "", programme: str = "", division_code: str = ""
+) -> QuerySet[Enrolment]:
+    """Enrolments in scope; `search` matches the payee's name, the household number or the case number."""
+    require(actor, Perm.PAYMENT_VIEW)
+    qs = scoped(Enrolment.objects.all(), actor).select_related("payee", "household", "division", "case")
+    if status:
+        if status not in EnrolmentStatus.values:
+            raise InvalidInput("状态无效", field_errors={"status": ["无效"]})
+        qs = qs.filter(status=status)
+    if programme:
+        qs = qs.filter(programme=programme)
+    if division_code:
+        qs = qs.filter(division__code__startswith=division_code)
+    search = search.strip()
+    if search:
+        qs = qs.filter(Q(payee__name=search) | Q(household__number=search) | Q(case__number=search))
+    return qs.order_by("division_id", "pk")
+
+
+def enrolment_get(*, actor: Staff, enrolment_id: int) -> Enrolment:
+    """One enrolment with its change history (`changes`), open review tasks (`open_reviews`) and its
+    last twelve payroll lines (`recent_lines`)."""
+    require(actor, Perm.PAYMENT_VIEW)
+    found = (
+        scoped(Enrolment.objects.all(), actor)
+        .select_related("payee", "household", "division__parent", "case", "created_by")
+        .prefetch_related(
+            Prefetch(
+                "changes",
+                queryset=EnrolmentChange.objects.select_related("actor").order_by("at", "pk"),
+            ),
+            Prefetch(
+                "reviews",
+                queryset=ReviewTask.objects.filter(done_at__isnull=True).order_by("due_date"),
+                to_attr="open_reviews",
+            ),
+        )
+        .filter(pk=enrolment_id)
+        .first()
+    )
+    if found is None:
+        raise OutOfScope()
+    found.recent_lines = list(  # type: ignore[attr-defined]
+        PayrollLine.objects.filter(enrolment=found).select_related("run").order_by("-month", "-pk")[:12]
+    )
+    return found
+
+
+def cases_awaiting_enrolment(*, actor: Staff) -> QuerySet[Case]:
+    """Approved monthly benefits (待纳入发放的已批准申请) not yet enrolled."""
+    require(actor, Perm.PAYMENT_VIEW)
+    return (
+        scoped(Case.objects.all(), actor)
+        .filter(outcome=Outcome.APPROVED, decision__period="month")
+        .exclude(Exists(Enrolment.objects.filter(case=OuterRef("pk"))))
+        .select_related("division", "decision", "item")
+        .order_by("decision__decided_at", "pk")
+    )
+
+
+def case_for_enrolment(*, actor: Staff, case_id: int) -> Case:
+    require(actor, Perm.PAYMENT_VIEW)
+    case = (
+        scoped(Case.objects.all(), actor)
+        .select_related("division", "item", "decision__calculation", "household", "applicant")
+        .filter(pk=case_id)
+        .first()
+    )
+    if case is None:
+        raise OutOfScope()
+    return case
+
+
+def decision_of(case: Case) -> Decision | None:
+    return getattr(case, "decision", None)
+
+
+# --- Payroll runs -----------------------------------------------------------------------------------
+
+
+def _runs(actor: Staff) -> QuerySet[PayrollRun]:
+    require(actor, Perm.PAYMENT_VIEW)
+    return scoped(PayrollRun.objects.all(), actor, field="county")
+
+
+def run_list(*, actor: Staff) -> QuerySet[PayrollRun]:
+    return _runs(actor).select_related("created_by", "approved_by").order_by("-month", "county")
+
+
+@dataclass(frozen=True)
+class TotalRow:
+    township_code: str
+    township_name: str
+    programme: str
+    programme_label: str
+    line_count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Subtotal:
+    code: str
+    name: str
+    line_count: int
+    amount: Decimal
+
+
+@dataclass
+class RunDetail:
+    run: PayrollRun
+    county_name: str
+    totals: list[TotalRow] = field(default_factory=list)
+    by_township: list[Subtotal] = field(default_factory=list)
+    by_programme: list[Subtotal] = field(default_factory=list)
+    status_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.run.status in RUNNING
+
+    @property
+    def percent(self) -> int:
+        run = self.run
+        if run.status not in RUNNING:
+            return 100
+        if not run.progress_total:
+            return 0
+        return min(100, run.progress_done * 100 // run.progress_total)
+
+    @property
+    def failed_count(self) -> int:
+        return self.status_counts.get(LineStatus.FAILED, 0)
+
+
+def _names(codes: set[str]) -> dict[str, str]:
+    return dict(Division.objects.filter(code__in=codes).values_list("code", "name"))
+
+
+def run_get(*, actor: Staff, run_id: int) -> RunDetail:
+    """A run with its totals by township and programme, subtotals both ways and line counts by status."""
+    run = run_list(actor=actor).filter(pk=run_id).first()
+    if run is None:
+        raise OutOfScope()
+    totals = list(PayrollTotal.objects.filter(run=run).order_by("township_code", "programme"))
+    names = _names({t.township_code for t in totals} | {run.county.ljust(12, "0")})
+    rows = [
+        TotalRow(
+            t.township_code,
+            names.get(t.township_code, t.township_code),
+            t.programme,
+            programme_label(t.programme),
+            t.line_count,
+            t.amount,
+        )
+        for t in totals
+    ]
+    by_township: dict[str, list[Any]] = {}
+    by_programme: dict[str, list[Any]] = {}
+    for row in rows:
+        for acc, code, name in (
+            (by_township, row.township_code, row.township_name),
+            (by_programme, row.programme, row.programme_label),
+        ):
+            entry = acc.setdefault(code, [name, 0, Decimal("0")])
+            entry[1] += row.line_count
+            entry[2] += row.amount
+    counts: dict[str, int] = {}
+    for status in PayrollLine.objects.filter(run=run).values_list("status", flat=True).order_by():
+        counts[status] = counts.get(status, 0) + 1
+    return RunDetail(
+        run=run,
+        county_name=names.get(run.county.ljust(12, "0"), run.county),
+        totals=rows,
+        by_township=[Subtotal(k, v[0], v[1], v[2]) for k, v in by_township.items()],
+        by_programme=[Subtotal(k, v[0], v[1], v[2]) for k, v in sorted(by_programme.items())],
+        status_counts=counts,
+    )
+
+
+def _village_name() -> Subquery:
+    return Subquery(Division.objects.filter(code=OuterRef("division_code")).values("name")[:1])
+
+
+def run_lines(*, actor: Staff, run_id: int, village: str = "", status: str = "") -> QuerySet[PayrollLine]:
+    """Lines of a run, by village; `village` is a division code (prefix), `status` a line status."""
+    run = _runs(actor).filter(pk=run_id).first()
+    if run is None:
+        raise OutOfScope()
+    qs = (
+        scoped(PayrollLine.objects.filter(run=run), actor, field="division_code")
+        .select_related("payee", "enrolment")
+        .annotate(village_name=_village_name())
+    )
+    if village:
+        qs = qs.filter(division_code__startswith=village)
+    if status:
+        if status not in LineStatus.values:
+            raise InvalidInput("发放状态无效", field_errors={"status": ["无效"]})
+        qs = qs.filter(status=status)
+    return qs.order_by("division_code", "pk")
+
+
+@dataclass(frozen=True)
+class VillageRow:
+    code: str
+    name: str
+    township_name: str
+    line_count: int
+    amount: Decimal
+
+
+def run_villages(*, actor: Staff, run_id: int) -> list[VillageRow]:
+    """The villages with lines in a run (for the filter and the per-village rosters)."""
+    lines = run_lines(actor=actor, run_id=run_id).filter(reissue_of__isnull=True)
+    acc: dict[str, list[Any]] = {}
+    for code, amount in lines.values_list("division_code", "amount").order_by():
+        entry = acc.setdefault(code, [0, Decimal("0")])
+        entry[0] += 1
+        entry[1] += amount
+    names = _names(set(acc) | {c[:9] + "000" for c in acc})
+    return [
+        VillageRow(code, names.get(code, code), names.get(code[:9] + "000", ""), v[0], v[1])
+        for code, v in sorted(acc.items())
+    ]
+
+
+@dataclass
+class Roster:
+    run: PayrollRun
+    village_code: str
+    village_name: str
+    township_name: str
+    county_name: str
+    lines: list[PayrollLine]
+    total: Decimal
+
+
+def roster(*, actor: Staff, run_id: int, village_code: str) -> Roster:
+    """The payment roster (发放花名册) of one village in a run, for printing and signature."""
+    if len(village_code) != 12 or not village_code.isdigit():
+        raise OutOfScope()
+    lines = list(run_lines(actor=actor, run_id=run_id).filter(division_code=village_code))
+    run = _runs(actor).get(pk=run_id)
+    names = _names({village_code, village_code[:9] + "000", run.county.ljust(12, "0")})
+    if village_code not in names or not village_code.startswith(run.county):
+        raise OutOfScope()
+    return Roster(
+        run=run,
+        village_code=village_code,
+        village_name=names[village_code],
+        township_name=names.get(village_code[:9] + "000", ""),
+        county_name=names.get(run.county.ljust(12, "0"), run.county),
+        lines=lines,
+        total=sum((line.amount for line in lines), Decimal("0")),
+    )
+
+
+def export_list(*, actor: Staff, run_id: int) -> QuerySet[BankExport]:
+    run = _runs(actor).filter(pk=run_id).first()
+    if run is None:
+        raise OutOfScope()
+    return BankExport.objects.filter(run=run).select_related("created_by").defer("content")
+
+
+def export_get(*, actor: Staff, run_id: int, export_id: int) -> BankExport:
+    require(actor, Perm.PAYMENT_VIEW)
+    found = (
+        scoped(BankExport.objects.all(), actor, field="run__county")
+        .filter(pk=export_id, run_id=run_id)
+        .first()
+    )
+    if found is None:
+        raise OutOfScope()
+    return found
+
+
+# --- Re-review --------------------------------------------------------------------------------------
+
+
+def _may_see_reviews(actor: Staff) -> None:
+    if not (actor.can(Perm.PAYMENT_VIEW) or actor.can(Perm.CASE_REVIEW_TOWNSHIP)):
+        raise PermissionDenied()
+
+
+def review_tasks(*, actor: Staff, open_only: bool = True, office_code: str = "") -> QuerySet[ReviewTask]:
+    """Re-review tasks in scope, soonest due first; `office_code` narrows to one township office."""
+    _may_see_reviews(actor)
+    qs = scoped(ReviewTask.objects.all(), actor, field="enrolment__division__code").select_related(
+        "enrolment__payee", "enrolment__household", "enrolment__division", "done_by"
+    )
+    if open_only:
+        qs = qs.filter(done_at__isnull=True)
+    if office_code:
+        qs = qs.filter(office_code=office_code)
+    return qs.order_by(F("done_at").desc(nulls_first=True), "due_date", "pk")
+
+
+def review_task_get(*, actor: Staff, task_id: int) -> ReviewTask:
+    _may_see_reviews(actor)
+    found = (
+        scoped(ReviewTask.objects.all(), actor, field="enrolment__division__code")
+        .select_related("enrolment__payee", "enrolment__household", "enrolment__division", "done_by")
+        .filter(pk=task_id)
+        .first()
+    )
+    if found is None:
+        raise OutOfScope()
+    return found
