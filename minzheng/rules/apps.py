@@ -9,7 +9,7 @@ def _load_shipped_packs(sender: AppConfig, **kwargs: Any) -> None:
     database; values already there are kept (see services.policy_packs_load)."""
     from minzheng.rules.services import policy_packs_load
 
-    policy_packs_load()
+    policy_packs_load(audit=False)
 
 
 class RulesConfig(AppConfig):

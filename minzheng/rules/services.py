@@ -42,9 +42,11 @@ def _key(name: str, region: str, area: str, effective_from: date) -> tuple[str, 
 
 
 @transaction.atomic
-def policy_packs_load(*, actor: Staff | None = None) -> PackLoadReport:
+def policy_packs_load(*, actor: Staff | None = None, audit: bool = True) -> PackLoadReport:
     """Insert the shipped pack values that the database lacks. A value already in force for the same
-    key is kept, even if the pack differs (an approved local correction wins); the report lists those."""
+    key is kept, even if the pack differs (an approved local correction wins); the report lists those.
+    `audit=False` only for the load that comes with `migrate`: shipped values arrive like the schema
+    (unaudited, reproducible from the repository); every later load is audited."""
     current = {
         _key(v.name, v.region, v.area, v.effective_from): v
         for v in ParameterValue.objects.filter(status=ValueStatus.APPROVED, superseded_by__isnull=True)
@@ -80,7 +82,7 @@ def policy_packs_load(*, actor: Staff | None = None) -> PackLoadReport:
                 )
     ParameterValue.objects.bulk_create(new)
     report.added = len(new)
-    if new:
+    if new and audit:
         audit_record(
             actor=actor,
             action="rules.packs_loaded",
