@@ -724,6 +724,10 @@ PAGE_PARAMS = {
     "job_id": lambda w, v: w.jobs[v].pk,
     "value_id": lambda w, v: w.proposals[v[:6]].pk,
     "name": lambda w, v: "disability.living.amount",
+    "case_id": lambda w, v: w.cases[v].pk,
+    "document_id": lambda w, v: w.documents[v].pk,
+    "document": lambda w, v: "receipt",
+    "notice_id": lambda w, v: PublicNotice.objects.get(case=w.cases[v]).pk,
 }
 # Pages whose path parameter names no record (a parameter name): they answer 200 and show nothing
 # of another jurisdiction; a proposal posted there for a foreign region is refused.
@@ -737,8 +741,21 @@ POST_ONLY = {
     "web:logout",
     "web:circumstance_end",
     "web:parameter_decide",
+    "web:case_action",
+    "web:case_visit",
+    "web:case_calculate",
+    "web:case_materials",
+    "web:case_document_upload",
 }
-PUBLIC = {"web:login"}
+# Pages for everyone (no login); the case pages among them are walked by test_public_case_pages.
+PUBLIC = {
+    "web:login",
+    "web:apply",
+    "web:apply_done",
+    "web:status",
+    "web:notice_boards",
+    "web:village_notices",
+}
 
 
 def web_routes() -> list[tuple[str, list[str]]]:
@@ -757,6 +774,7 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
     client = Client()
     client.force_login(me)
     before = state_of(world, foreign)
+    cases_before = cases_state(world, foreign)
     for name, params in web_routes():
         if name in PUBLIC or name == "web:logout":
             continue
@@ -823,5 +841,54 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
             assert "共 0 条" in page
             page = client.get(reverse("web:persons"), {"q": HEAD_NAMES[village]}).content.decode()
             assert "共 0 条" in page
+    # Case pages: the next step, a visit, an intake and a search aimed at another jurisdiction.
+    for village in foreign:
+        case = world.cases[village]
+        posted = client.post(reverse("web:case_action", args=[case.pk]), {"action": "start_investigation"})
+        assert posted.status_code in (403, 404), (role, posted.status_code)
+        posted = client.post(
+            reverse("web:case_visit", args=[case.pk]),
+            {"visited_on": "2026-01-05", "investigator_1": "甲", "investigator_2": "乙", "findings": "越权"},
+        )
+        assert posted.status_code in (403, 404), (role, posted.status_code)
+        intake = f"{reverse('web:case_intake')}?household={world.households[village].pk}&item=dibao"
+        assert client.get(intake).status_code in (403, 404)
+        posted = client.post(intake, {"applicant": world.households[village].head_id, "channel": "window"})
+        assert posted.status_code in (403, 404)
+        if me.can("cases.view"):  # type: ignore[arg-type]
+            found = client.get(reverse("web:cases"), {"q": HEAD_NAMES[village]}).content.decode()
+            assert "共 0 条" in found
+            found = client.get(reverse("web:case_intake"), {"q": HEAD_NAMES[village]}).content.decode()
+            assert world.households[village].number not in found
     assert state_of(world, foreign) == before
+    assert cases_state(world, foreign) == cases_before
     assert Person.objects.filter(name="越权登记").count() == 0
+
+
+def test_public_case_pages_show_one_village_only(world: World) -> None:
+    """Without login: a village's notice board shows that village's notices only; the status lookup
+    with someone else's ID number shows nothing; the application form lists villages, not people."""
+    client = Client()
+    for village in VILLAGES:
+        others = [v for v in VILLAGES if v != village]
+        board = client.get(reverse("web:village_notices", args=[village]))
+        assert board.status_code == 200
+        body = body_text(board)
+        assert HEAD_NAMES[village] in body
+        assert world.cases[village].number not in body
+        assert_no_leak(body, world, others, f"notice board of {village}")
+        status = client.post(
+            reverse("web:status"), {"number": world.cases[village].number, "id_number": resident_id()}
+        )
+        shown = status.content.decode().replace(f'value="{world.cases[village].number}"', "")  # as typed
+        assert "受理编号或身份证号不正确" in shown
+        assert_no_leak(shown, world, list(VILLAGES), f"status of {village}")
+    for name in ("web:apply", "web:status", "web:notice_boards", "web:apply_done"):
+        response = client.get(reverse(name))
+        assert response.status_code in (200, 302)
+        page = body_text(response)
+        for village in VILLAGES:
+            name_of_village = Division.objects.get(code=village).name  # listed to choose from, by design
+            for marker in markers(world, village):
+                assert marker == name_of_village or marker not in page, f"{name} shows {marker!r}"
+    assert client.get(reverse("web:village_notices", args=["640202001000"])).status_code == 404

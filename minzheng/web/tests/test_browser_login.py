@@ -41,7 +41,10 @@ def test_village_assistant_sees_their_village_only(people: None, live_server: An
     _login(page, live_server.url, "assistant")
     assert page.inner_text("[data-testid=office]") == "长胜社区民政工作站"
     assert "640202001001" in page.inner_text("[data-testid=jurisdiction]")
-    assert _menu(page) == ["首页", "家庭档案", "人员查询", "行政区划", "工作人员"]
+    assert _menu(page) == [
+        *("首页", "家庭档案", "人员查询", "我的待办", "受理申请", "全部申请", "超期预警"),
+        *("行政区划", "工作人员", "标准参数"),
+    ]
     page.click("text=家庭档案")
     table = page.inner_text("[data-testid=household-table]")
     assert "本村户主" in table
@@ -59,7 +62,10 @@ def test_county_approver_sees_the_county(people: None, live_server: Any, page: A
     _login(page, live_server.url, "approver")
     assert page.inner_text("[data-testid=office]") == "大武口区民政局"
     assert "县级审批人" in page.inner_text("[data-testid=roles]")
-    assert _menu(page) == ["首页", "家庭档案", "人员查询", "行政区划", "工作人员"]
+    assert _menu(page) == [
+        *("首页", "家庭档案", "人员查询", "我的待办", "全部申请", "超期预警"),
+        *("行政区划", "工作人员", "标准参数", "政策测算"),
+    ]
     page.click("text=家庭档案")
     table = page.inner_text("[data-testid=household-table]")
     assert "本村户主" in table

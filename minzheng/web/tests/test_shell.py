@@ -59,8 +59,10 @@ def test_session_expires_when_idle() -> None:
 
 
 MENUS = {
-    Role.VILLAGE_ASSISTANT: {"首页", "家庭档案", "人员查询", "行政区划", "工作人员", "标准参数"},
-    Role.COUNTY_APPROVER: {"首页", "家庭档案", "人员查询", "行政区划", "工作人员", "标准参数", "政策测算"},
+    Role.VILLAGE_ASSISTANT: {"首页", "家庭档案", "人员查询", "我的待办", "受理申请", "全部申请", "超期预警"}
+    | {"行政区划", "工作人员", "标准参数"},
+    Role.COUNTY_APPROVER: {"首页", "家庭档案", "人员查询", "我的待办", "全部申请", "超期预警"}
+    | {"行政区划", "工作人员", "标准参数", "政策测算"},
     Role.AUDIT_ADMIN: {"首页", "行政区划", "工作人员", "审计查询"},
     Role.SECURITY_ADMIN: {"首页", "行政区划", "工作人员"},
 }
