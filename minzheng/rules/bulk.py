@@ -54,7 +54,7 @@ parameter a requested programme can read (given the group's modes) must be in fo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -118,8 +118,6 @@ HOUSEHOLD_MONEY = ("rigid_expenses_fen", "financial_assets_fen")
 
 # No integer intermediate may reach this (Int64 holds up to 2**63 - 1).
 INT_LIMIT = 2**62
-# Per-household counts are packed into one Int64 column, COUNT_BITS bits each.
-COUNT_BITS = 12
 NEVER = -(10**9)  # an age cutoff (days since 1970-01-01) no birth date is on or before
 
 _EPOCH = date(1970, 1, 1)
@@ -271,9 +269,13 @@ def _groups_frame(groups: Sequence[ParameterGroup]) -> pl.DataFrame:
 VARIES = object()
 
 
+PARAM = "_p:"  # a column holding a parameter that varies between groups, one value per row
+
+
 class _Params:
-    """Expressions for a parameter: a literal when every group has the same value, else the
-    group's value picked by the row's group index (column `_group`)."""
+    """Expressions for a parameter: a literal when every group has the same value, else the column
+    PARAM + name, which _Population attaches (picked by the row's `_group`) to the frame that
+    evaluates the expression — once per frame, not once per expression."""
 
     def __init__(self, frame: pl.DataFrame) -> None:
         self.frame = frame
@@ -293,8 +295,17 @@ class _Params:
             if value is not VARIES:
                 self._exprs[name] = pl.lit(value, dtype=dtype)
             else:
-                self._exprs[name] = pl.lit(self.frame[name]).gather(pl.col("_group"))
+                self._exprs[name] = pl.col(PARAM + name)
         return self._exprs[name]
+
+    def attach(self, frame: pl.LazyFrame, exprs: Iterable[pl.Expr]) -> pl.LazyFrame:
+        """The frame with the varying parameters `exprs` read, unless it has them already."""
+        present = set(frame.collect_schema().names())
+        needed = {r for e in exprs for r in e.meta.root_names() if r.startswith(PARAM)} - present
+        return frame.with_columns(
+            pl.lit(self.frame[name.removeprefix(PARAM)]).gather(pl.col("_group")).alias(name)
+            for name in sorted(needed)
+        )
 
     def count(self, prefix: str) -> int:
         return sum(1 for c in self.values if c.startswith(prefix) and c.endswith("_fen"))
@@ -321,7 +332,9 @@ def _conform(frame: pl.DataFrame, columns: Mapping[str, tuple[pl.DataType, Any]]
             continue
         if frame.schema[name] != dtype:
             column = column.cast(dtype, strict=True)
-        exprs.append(column.fill_null(pl.lit(default, dtype=dtype)) if default is not None else column)
+        if default is not None and frame[name].null_count():
+            column = column.fill_null(pl.lit(default, dtype=dtype))
+        exprs.append(column)
     try:
         out = frame.select(exprs)
     except pl.exceptions.PolarsError as exc:
@@ -387,38 +400,37 @@ def _group_index(
     region = households["region"]
     if region.dtype != pl.Categorical:
         region = region.cast(pl.Categorical)
-    keys = pl.DataFrame(
-        {
-            "key": region.to_physical().cast(pl.Int64) * 2 + households["area"].to_physical().cast(pl.Int64),
-            "region": region,
-            "area": households["area"],
-        }
+    area = households["area"]
+    key = region.to_physical().cast(pl.Int64) * 2 + area.to_physical().cast(pl.Int64)
+    first = key.arg_unique()
+    distinct = pl.DataFrame(
+        {"key": key.gather(first), "region": region.gather(first).cast(pl.String), "area": area.gather(first)}
     )
-    distinct = keys.unique("key").with_columns(pl.col("region").cast(pl.String))
     bad = distinct.filter(~pl.col("region").str.contains(r"^\d{6}(\d{6})?$"))
     if bad.height:
         raise InvalidInput(
             f"区划代码须为6位或12位数字：{bad['region'][0]!r}", field_errors={"households": ["region"]}
         )
-    distinct = distinct.with_columns(county=pl.col("region").str.slice(0, 6))
-    group_keys = sorted(set(distinct.select("county", pl.col("area").cast(pl.String)).iter_rows()))
+    pairs = list(
+        distinct.select(pl.col("region").str.slice(0, 6), pl.col("area").cast(pl.String)).iter_rows()
+    )
+    group_keys = sorted(set(pairs))
     index = {k: i for i, k in enumerate(group_keys)}
     groups = [
         _read_group(table, day=day, county=c, area=a, programmes=programmes, overrides=overrides)
         for c, a in group_keys
     ]
-    mapping = dict(
-        zip(
-            distinct["key"].to_list(),
-            [index[(c, a)] for c, a in distinct.select("county", pl.col("area").cast(pl.String)).iter_rows()],
-            strict=True,
-        )
-    )
     if len(groups) == 1:
-        group = pl.Series("_group", [0] * households.height, dtype=pl.UInt32)
+        return pl.zeros(households.height, pl.UInt32, eager=True).alias("_group"), groups
+    keys = distinct["key"].to_list()
+    if max(keys) < 4 * households.height + 1024:
+        lookup = [0] * (max(keys) + 1)  # a dense table: one gather
+        for k, pair in zip(keys, pairs, strict=True):
+            lookup[k] = index[pair]
+        group = pl.Series(lookup, dtype=pl.UInt32).gather(key)
     else:
-        group = keys["key"].replace_strict(mapping, return_dtype=pl.UInt32).alias("_group")
-    return group, groups
+        group = key.replace_strict(keys, [index[pair] for pair in pairs], return_dtype=pl.UInt32)
+    return group.alias("_group"), groups
 
 
 def _is_money_param(name: str) -> bool:
@@ -435,8 +447,6 @@ def _check_range(members: pl.DataFrame, households: pl.DataFrame, sizes: pl.Seri
     """Refuse input or parameters so large that an Int64 intermediate could overflow: the bounds
     below follow every product and sum the calculation forms, with Python's unbounded integers."""
     n = int(sizes.max() or 0)  # type: ignore[arg-type]
-    if n >= 2**COUNT_BITS:
-        raise InvalidInput(f"家庭人数超出批量计算的范围（{n}人）", field_errors={"members": ["household_id"]})
 
     money_in = max(
         members.select(pl.max_horizontal(pl.col(MEMBER_MONEY).max())).item() or 0,
@@ -471,17 +481,15 @@ def _half_up_div(numerator: pl.Expr, denominator: pl.Expr | int) -> pl.Expr:
 
 def _segment_sums(frame: pl.DataFrame, columns: Sequence[str], ends: pl.Series) -> pl.DataFrame:
     """Per-household sums of member columns (members sorted by household, `ends` = index of each
-    household's last member): the running total at each end minus the one at the end before."""
-    at_ends = frame.select(pl.col(c).cast(pl.Int64).cum_sum().gather(ends) for c in columns)
+    household's last member): the running total at each end minus the one at the end before.
+    Int64 arithmetic wraps, so a difference is exact whenever the household's own sum fits."""
+    at_ends = frame.select(
+        (pl.col(c).cast(pl.UInt32) if frame.schema[c] == pl.Boolean else pl.col(c).cast(pl.Int64))
+        .cum_sum()
+        .gather(ends)
+        for c in columns
+    )
     return at_ends.select(pl.col(c) - pl.col(c).shift(1, fill_value=0) for c in columns)
-
-
-def _pack(flags: Sequence[pl.Expr]) -> pl.Expr:
-    return pl.sum_horizontal(f.cast(pl.Int64) * (1 << (COUNT_BITS * k)) for k, f in enumerate(flags))
-
-
-def _unpack(column: str, k: int) -> pl.Expr:
-    return (pl.col(column) // (1 << (COUNT_BITS * k))) % (1 << COUNT_BITS)
 
 
 def _when_chain(cases: Iterable[tuple[pl.Expr, pl.Expr]], otherwise: pl.Expr) -> pl.Expr:
@@ -491,130 +499,280 @@ def _when_chain(cases: Iterable[tuple[pl.Expr, pl.Expr]], otherwise: pl.Expr) ->
     return otherwise if chain is None else chain.otherwise(otherwise)
 
 
-@dataclass(frozen=True)
-class _MemberTerms:
-    """Member-level expressions; `counts` are summed per household as packed counts, `amounts` as
-    Int64 sums."""
+@dataclass
+class _Population:
+    """The prepared frames: members (sorted by household, with _born = days since 1970, _slot = the
+    household's row in `households`, _group) and households (with _group and _size)."""
 
-    counts: dict[str, pl.Expr]
-    amounts: dict[str, pl.Expr]
+    members: pl.DataFrame
+    households: pl.DataFrame
+    ends: pl.Series
+    P: _Params
+
+    def dense(self, exprs: Mapping[str, pl.Expr], *, keep: Sequence[str] = ()) -> pl.DataFrame:
+        """Per-household sums of member expressions over all members; `keep` also stays on the
+        members frame."""
+        frame = self.P.attach(self.members.lazy(), exprs.values())
+        values = frame.select(e.alias(k) for k, e in exprs.items()).collect()
+        if keep:
+            self.members = self.members.with_columns(values.select(keep))
+        return _segment_sums(values, list(exprs), self.ends)
+
+    def sparse(self, where: pl.Expr, exprs: Mapping[str, pl.Expr]) -> pl.DataFrame:
+        """Per-household sums of member expressions over the members `where` holds: for facts few
+        members have (a disability, an orphan status, 80 years of age), only those are computed."""
+        frame = self.P.attach(self.members.lazy(), [where]).filter(where)
+        subset = (
+            self.P.attach(frame, exprs.values())
+            .select(pl.col("_slot"), *(e.alias(k) for k, e in exprs.items()))
+            .collect()
+        )
+        if subset.is_empty():
+            return pl.DataFrame(dict.fromkeys(exprs, pl.zeros(self.households.height, pl.Int64, eager=True)))
+        runs = subset["_slot"].rle()
+        slots = runs.struct.field("value")
+        ends = (runs.struct.field("len").cum_sum() - 1).cast(pl.UInt32)
+        sums = _segment_sums(subset, list(exprs), ends)
+        return pl.DataFrame(
+            {
+                k: pl.zeros(self.households.height, sums[k].dtype, eager=True).scatter(slots, sums[k])
+                for k in exprs
+            }
+        )
+
+    def households_where(self, where: pl.Expr, exprs: Mapping[str, pl.Expr]) -> pl.DataFrame:
+        """Household expressions computed only where `where` holds, 0 elsewhere."""
+        frame = self.P.attach(self.households.lazy().with_row_index("_row"), [where]).filter(where)
+        subset = (
+            self.P.attach(frame, exprs.values())
+            .select(pl.col("_row"), *(e.alias(k) for k, e in exprs.items()))
+            .collect()
+        )
+        return pl.DataFrame(
+            {
+                k: pl.zeros(self.households.height, subset[k].dtype, eager=True).scatter(
+                    subset["_row"], subset[k]
+                )
+                for k in exprs
+            }
+        )
+
+    def set(self, columns: pl.DataFrame | None = None, **exprs: pl.Expr) -> None:
+        """Add household columns: sums from dense/sparse, or expressions over households."""
+        households = self.households if columns is None else self.households.with_columns(columns)
+        self.households = self.P.attach(households.lazy(), exprs.values()).with_columns(**exprs).collect()
+
+    def on_members(self, column: str) -> pl.Expr:
+        """A household column on member rows."""
+        return pl.lit(self.households[column]).gather(pl.col("_slot"))
 
 
-def _member_terms(P: _Params, programmes: Sequence[str]) -> _MemberTerms:
-    born = pl.col("_born")
+def _disability_flags() -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(disabled, severe, means no labour capacity) as DisabilityFacts.is_severe and
+    .means_no_labour_capacity (民发〔2021〕57号, 43号 第八条)."""
     category = pl.col("disability_category")
     grade = pl.col("disability_grade")
     disabled = category.is_not_null()
-    intellectual_mental = category.is_in(["intellectual", "mental"]).fill_null(False)
-    lost_self_care = pl.col("self_care").is_in(["partly_lost", "fully_lost"]).fill_null(False)
-    counts: dict[str, pl.Expr] = {}
-    amounts: dict[str, pl.Expr] = {}
-    if "dibao" in programmes:
-        amounts["income"] = pl.col("counted_income_fen")
-    if "extreme_poverty" in programmes:
-        # 民发〔2021〕43号 第八条, as DisabilityFacts.means_no_labour_capacity
-        disability_no_capacity = disabled & (
-            (intellectual_mental & (grade <= 3))
-            | ((category == "physical") & (grade <= 2))
-            | ((category == "visual") & (grade == 1))
-        ).fill_null(False)
-        # a supported minor keeps support to the continued age, and beyond while in full-time school
-        continued = pl.col("extreme_poverty_supported") & (
-            (born > P("ep_continued_cutoff")) | pl.col("in_school_full_time")
-        )
-        no_capacity = (
-            (born <= P("ep_elderly_cutoff"))
-            | (born > P("ep_minor_cutoff"))
-            | continued
-            | disability_no_capacity
-            | (pl.col("labour_capacity") == "none").fill_null(False)
-        )
-        qualifies = (
-            no_capacity & (pl.col("counted_income_fen") < P("standard")) & ~pl.col("has_able_supporter")
-        )
-        institutional = pl.col("support_mode") == "institutional"
-        care = _when_chain(
-            (
-                (
-                    (institutional if mode == "institutional" else ~institutional)
-                    & (pl.col("self_care") == level).fill_null(False),
-                    P(f"ep_care_{mode}_{level}"),
-                )
-                for mode, level in _CARE
-            ),
-            pl.lit(0, dtype=pl.Int64),
-        )
-        counts["ep"] = qualifies
-        amounts["ep"] = pl.when(qualifies).then(P("ep_basic") + care).otherwise(0)
-    if "elderly_allowance" in programmes:
-        band = _when_chain(
-            ((born <= P(f"band{k}_cutoff"), P(f"band{k}_fen")) for k in range(P.count("band"))),
-            pl.lit(None, dtype=pl.Int64),
-        )
-        counts["elderly"] = band.is_not_null()
-        amounts["elderly"] = band.fill_null(0)
-    if "disability_subsidy" in programmes:
-        in_extreme = pl.col("extreme_poverty_supported") | (pl.col("_status") == "extreme_poverty")
-        covered = (pl.col("_status") == "dibao") | (
-            P("living_covers_near_poor") & (pl.col("_status") == "near_poor")
-        )
-        living_ok = disabled & covered & ~in_extreme
-        care_amount = (
-            pl.when(disabled & (grade <= 2))
-            .then(P("care_severe"))
-            .when(disabled & intellectual_mental)
-            .then(P("care_nonsevere"))
-            .otherwise(0)
-        )
-        care_ok = (care_amount > 0) & ~(in_extreme & lost_self_care)
-        counts["disability"] = living_ok | care_ok
-        amounts["disability"] = pl.when(living_ok).then(P("living_amount")).otherwise(0) + pl.when(
-            care_ok
-        ).then(care_amount).otherwise(0)
-    if "child_allowance" in programmes:
-        status = pl.col("child_status")
-        standard = (
-            pl.when((status == "orphan") & (pl.col("child_care") == "institutional"))
-            .then(P("orphan_institutional"))
-            .when(status == "orphan")
-            .then(P("orphan_scattered"))
-            .when(status == "unsupported")
-            .then(P("unsupported"))
-            .otherwise(0)
-        )
-        amount = pl.when(status.is_not_null() & (born > P("child_cutoff"))).then(
-            (standard - pl.col("other_child_payments_fen")).clip(lower_bound=0)
-        )
-        counts["child"] = (amount > 0).fill_null(False)
-        amounts["child"] = amount.fill_null(0)
-    return _MemberTerms(counts=counts, amounts=amounts)
+    intellectual_mental = category.is_in(["intellectual", "mental"])
+    severe = disabled & ((grade <= 2) | ((grade == 3) & intellectual_mental)).fill_null(False)
+    no_capacity = disabled & (
+        (intellectual_mental & (grade <= 3))
+        | ((category == "physical") & (grade <= 2))
+        | ((category == "visual") & (grade == 1))
+    ).fill_null(False)
+    return disabled, severe, no_capacity
 
 
-def _dibao_categories(P: _Params) -> dict[str, pl.Expr]:
-    """dibao.member_categories: which category top-ups a member could get."""
+_LOST_SELF_CARE = pl.col("self_care").is_in(["partly_lost", "fully_lost"]).fill_null(False)
+
+
+def _extreme_poverty(pop: _Population) -> list[str]:
+    """extreme_poverty.calculate: support = basic + care for each member with no capacity to work,
+    own income below the dibao standard and nobody able to support them, if household assets are
+    within the limit. Per household: basic x qualifying members + the care standards (few)."""
+    P = pop.P
     born = pl.col("_born")
+    _, _, disability_no_capacity = _disability_flags()
+    # A supported minor keeps support to the continued age, and beyond while in full-time school.
+    continued = pl.col("extreme_poverty_supported") & (
+        (born > P("ep_continued_cutoff")) | pl.col("in_school_full_time")
+    )
+    no_capacity = (
+        (born <= P("ep_elderly_cutoff"))
+        | (born > P("ep_minor_cutoff"))
+        | continued
+        | disability_no_capacity
+        | (pl.col("labour_capacity") == "none").fill_null(False)
+    )
+    qualifies = no_capacity & (pl.col("counted_income_fen") < P("standard")) & ~pl.col("has_able_supporter")
+    counts = pop.dense({"_ep_ok": qualifies}, keep=["_ep_ok"])
+    institutional = pl.col("support_mode") == "institutional"
+    care = _when_chain(
+        (
+            (
+                (institutional if mode == "institutional" else ~institutional)
+                & (pl.col("self_care") == level),
+                P(f"ep_care_{mode}_{level}"),
+            )
+            for mode, level in _CARE
+        ),
+        pl.lit(0, dtype=pl.Int64),
+    )
+    cares = pop.sparse(pl.col("_ep_ok") & _LOST_SELF_CARE, {"_ep_care": care})
+    assets_ok = pl.col("financial_assets_fen") <= P("standard") * pl.col("_size") * P("asset_months")
+    pop.set(
+        pl.DataFrame([counts["_ep_ok"].alias("_ep_members"), cares["_ep_care"]]),
+        extreme_poverty_eligible=assets_ok & (pl.col("_ep_members") > 0),
+        extreme_poverty_amount_fen=pl.when(assets_ok)
+        .then(P("ep_basic") * pl.col("_ep_members") + pl.col("_ep_care"))
+        .otherwise(0),
+    )
+    return ["extreme_poverty_eligible", "extreme_poverty_amount_fen"]
+
+
+def _elderly_allowance(pop: _Population) -> list[str]:
+    """elderly.calculate: each member in the highest band reached."""
+    P = pop.P
+    born = pl.col("_born")
+    bands = P.count("band")
+    band = _when_chain(
+        ((born <= P(f"band{k}_cutoff"), P(f"band{k}_fen")) for k in range(bands)),
+        pl.lit(None, dtype=pl.Int64),
+    )
+    # only members old enough for some band of some group are looked at
+    oldest = max((c for k in range(bands) for c in P.values[f"band{k}_cutoff"]), default=NEVER)
+    sums = pop.sparse(born <= oldest, {"_elderly_members": band.is_not_null(), "_elderly": band.fill_null(0)})
+    pop.set(
+        sums,
+        elderly_allowance_eligible=pl.col("_elderly_members") > 0,
+        elderly_allowance_amount_fen=pl.col("_elderly"),
+    )
+    return ["elderly_allowance_eligible", "elderly_allowance_amount_fen"]
+
+
+def _disability_subsidy(pop: _Population) -> list[str]:
+    """disability.calculate: living subsidy for disabled members of covered households not in
+    extreme-poverty support; care subsidy by grade, not on top of an extreme-poverty care standard."""
+    P = pop.P
     category = pl.col("disability_category")
     grade = pl.col("disability_grade")
-    severe = category.is_not_null() & (
-        (grade <= 2) | ((grade == 3) & category.is_in(["intellectual", "mental"]))
-    ).fill_null(False)
-    return {
+    status = pop.on_members("household_status")
+    in_extreme = pl.col("extreme_poverty_supported") | (status == "extreme_poverty")
+    covered = (status == "dibao") | (P("living_covers_near_poor") & (status == "near_poor"))
+    living_ok = covered & ~in_extreme
+    care_amount = (
+        pl.when(grade <= 2)
+        .then(P("care_severe"))
+        .when(category.is_in(["intellectual", "mental"]))
+        .then(P("care_nonsevere"))
+        .otherwise(0)
+    )
+    care_ok = (care_amount > 0) & ~(in_extreme & _LOST_SELF_CARE)
+    amount = pl.when(living_ok).then(P("living_amount")).otherwise(0) + pl.when(care_ok).then(
+        care_amount
+    ).otherwise(0)
+    sums = pop.sparse(
+        category.is_not_null(), {"_disability_members": living_ok | care_ok, "_disability": amount}
+    )
+    pop.set(
+        sums,
+        disability_subsidy_eligible=pl.col("_disability_members") > 0,
+        disability_subsidy_amount_fen=pl.col("_disability"),
+    )
+    return ["disability_subsidy_eligible", "disability_subsidy_amount_fen"]
+
+
+def _child_allowance(pop: _Population) -> list[str]:
+    """child.calculate: the standard minus other payments of the same kind, under the age limit."""
+    P = pop.P
+    status = pl.col("child_status")
+    standard = (
+        pl.when((status == "orphan") & (pl.col("child_care") == "institutional"))
+        .then(P("orphan_institutional"))
+        .when(status == "orphan")
+        .then(P("orphan_scattered"))
+        .otherwise(P("unsupported"))
+    )
+    amount = (
+        pl.when(pl.col("_born") > P("child_cutoff"))
+        .then((standard - pl.col("other_child_payments_fen")).clip(lower_bound=0))
+        .otherwise(0)
+    )
+    sums = pop.sparse(status.is_not_null(), {"_child_members": amount > 0, "_child": amount})
+    pop.set(
+        sums,
+        child_allowance_eligible=pl.col("_child_members") > 0,
+        child_allowance_amount_fen=pl.col("_child"),
+    )
+    return ["child_allowance_eligible", "child_allowance_amount_fen"]
+
+
+def _dibao(pop: _Population) -> list[str]:
+    """dibao.calculate for a household application: the household top-up (or tier), then the
+    category top-ups — one per member, the highest — once the per-capita top-up is known."""
+    P = pop.P
+    n = pl.col("_size")
+    income = pl.col("_income")
+    rigid = pl.col("rigid_expenses_fen")
+    threshold = P("standard") * n
+    pop.set(pop.dense({"_income": pl.col("counted_income_fen")}), _threshold=threshold)
+    threshold = pl.col("_threshold")
+    deduction = (
+        pl.when((rigid == 0) | (P("rigid_mode") == _RIGID["none"]))
+        .then(0)
+        .when(P("rigid_mode") == _RIGID["full"])
+        .then(pl.min_horizontal(rigid, income))
+        .otherwise(pl.min_horizontal(rigid, income, P("rigid_cap")))
+    )
+    pop.set(_assessed=income - deduction)
+    assessed = pl.col("_assessed")
+    assets_ok = pl.col("financial_assets_fen") <= threshold * P("asset_months")
+    pop.set(dibao_eligible=(assessed < threshold) & assets_ok)
+    eligible = pl.col("dibao_eligible")
+    near_poor = assets_ok & (assessed * RATE_SCALE < threshold * P("near_poor_units"))
+    statuses = pl.Series(DIBAO_STATUS.categories, dtype=DIBAO_STATUS)
+    pop.set(
+        dibao_status=pl.lit(statuses).gather(pl.when(eligible).then(0).when(near_poor).then(1).otherwise(2))
+    )
+    # The top-up, by tier or not, for the eligible households only (a few per cent of them).
+    top_up = threshold - assessed
+    tiered = _when_chain(
+        (
+            (top_up * RATE_SCALE >= P(f"tier{k}_gap") * threshold, P(f"tier{k}_fen") * n)
+            for k in range(P.count("tier"))
+        ),
+        pl.lit(0, dtype=pl.Int64),
+    )
+    method = P.uniform("tiered")
+    if method is VARIES:
+        base = pl.when(P("tiered")).then(tiered).otherwise(top_up)
+    else:
+        base = tiered if method else top_up
+    pop.set(pop.households_where(eligible, {"_base": base}))
+    pop.set(_per_capita=_half_up_div(pl.col("_base"), n))
+    topups = pop.sparse(pop.on_members("dibao_eligible"), {"_topups": _category_topup(pop)})
+    pop.set(topups, dibao_amount_fen=pl.col("_base") + pl.col("_topups"))
+    return ["dibao_eligible", "dibao_amount_fen", "dibao_status"]
+
+
+def _category_topup(pop: _Population) -> pl.Expr:
+    """dibao.member_categories and category_amount: the highest top-up of the member's categories."""
+    P = pop.P
+    born = pl.col("_born")
+    _, severe, _ = _disability_flags()
+    flags = {
         "elderly": born <= P("dibao_elderly_cutoff"),
         "minor": born > P("dibao_minor_cutoff"),
         "disabled": severe,
         "ill": pl.col("serious_illness"),
     }
-
-
-def _category_topup(P: _Params, per_capita: pl.Expr) -> pl.Expr:
-    """One per member, the highest of the category top-ups that apply (dibao.calculate)."""
-    flags = _dibao_categories(P)
+    per_capita = pop.on_members("_per_capita")
     terms = []
     for name in _TOPUP_CATEGORIES:
         kind = P.uniform(f"topup_{name}_kind")
-        per_capita_amount = _half_up_div(per_capita * P(f"topup_{name}_units"), RATE_SCALE)
         if kind == _TOPUP_NONE:
             continue
+        per_capita_amount = _half_up_div(per_capita * P(f"topup_{name}_units"), RATE_SCALE)
         if kind == _TOPUP_PER_CAPITA:
             amount = per_capita_amount
         elif kind == _TOPUP_CONSTANT:
@@ -631,47 +789,13 @@ def _category_topup(P: _Params, per_capita: pl.Expr) -> pl.Expr:
     return pl.max_horizontal(pl.lit(0, dtype=pl.Int64), *terms)
 
 
-def _dibao_base(P: _Params) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """(status, base, eligible): the household top-up before category top-ups (dibao.calculate)."""
-    n = pl.col("_size")
-    income = pl.col("income")
-    rigid = pl.col("rigid_expenses_fen")
-    threshold = P("standard") * n
-    deduction = (
-        pl.when((rigid == 0) | (P("rigid_mode") == _RIGID["none"]))
-        .then(0)
-        .when(P("rigid_mode") == _RIGID["full"])
-        .then(pl.min_horizontal(rigid, income))
-        .otherwise(pl.min_horizontal(rigid, income, P("rigid_cap")))
-    )
-    assessed = income - deduction
-    assets_ok = pl.col("financial_assets_fen") <= threshold * P("asset_months")
-    eligible = (assessed < threshold) & assets_ok
-    near_poor = assets_ok & (assessed * RATE_SCALE < threshold * P("near_poor_units"))
-    status = (
-        pl.when(eligible)
-        .then(pl.lit("eligible"))
-        .when(near_poor)
-        .then(pl.lit("near_poor"))
-        .otherwise(pl.lit("not_eligible"))
-        .cast(DIBAO_STATUS)
-    )
-    top_up = threshold - assessed
-    tiered = _when_chain(
-        (
-            (top_up * RATE_SCALE >= P(f"tier{k}_gap") * threshold, P(f"tier{k}_fen") * n)
-            for k in range(P.count("tier"))
-        ),
-        pl.lit(0, dtype=pl.Int64),
-    )
-    method = P.uniform("tiered")
-    if method is VARIES:
-        base = pl.when(P("tiered")).then(tiered).otherwise(top_up)
-    elif method:
-        base = tiered
-    else:
-        base = top_up
-    return status, pl.when(eligible).then(base).otherwise(0), eligible
+_PROGRAMMES: dict[str, Callable[[_Population], list[str]]] = {
+    "dibao": _dibao,
+    "extreme_poverty": _extreme_poverty,
+    "elderly_allowance": _elderly_allowance,
+    "disability_subsidy": _disability_subsidy,
+    "child_allowance": _child_allowance,
+}
 
 
 def calculate(
@@ -696,69 +820,24 @@ def calculate(
     runs = members["household_id"].rle()
     _check_keys(members, households, runs.struct.field("value"))
     sizes = runs.struct.field("len").cast(pl.Int64).alias("_size")
-    ends = (sizes.cum_sum() - 1).cast(pl.UInt32)
     group, groups = _group_index(households, table, day, programmes, overrides)
     P = _Params(_groups_frame(groups))
     _check_range(members, households, sizes, P)
-
-    slot = members.select(pl.col("household_id").rle_id()).to_series()
-    m = members.with_columns(
-        _born=pl.col("birth_date").cast(pl.Int32),
-        _group=group.gather(slot) if len(groups) > 1 else pl.lit(0, dtype=pl.UInt32),
+    slot = members.select(pl.col("household_id").rle_id().alias("_slot")).to_series()
+    pop = _Population(
+        members=members.with_columns(
+            slot,
+            _born=pl.col("birth_date").cast(pl.Int32),
+            _group=group.gather(slot) if len(groups) > 1 else pl.lit(0, dtype=pl.UInt32),
+        ),
+        households=households.with_columns(group, sizes),
+        ends=(sizes.cum_sum() - 1).cast(pl.UInt32),
+        P=P,
     )
-    if "disability_subsidy" in programmes:
-        m = m.with_columns(_status=households["household_status"].gather(slot))
-    terms = _member_terms(P, programmes)
-    count_names = list(terms.counts)
-    m_sums = m.select(
-        *(e.alias(f"_{k}") for k, e in terms.amounts.items()),
-        *([_pack(list(terms.counts.values())).alias("_counts")] if count_names else []),
-    )
-    sums = _segment_sums(m_sums, m_sums.columns, ends)
-    h = pl.concat([households.with_columns(group, sizes), sums], how="horizontal")
-    h = h.rename({f"_{k}": k for k in terms.amounts})
-    if count_names:
-        h = h.with_columns(_unpack("_counts", i).alias(f"n_{name}") for i, name in enumerate(count_names))
-
-    out: list[pl.Expr] = [pl.col("household_id")]
-    if "dibao" in programmes:
-        status, base, eligible = _dibao_base(P)
-        h = h.with_columns(
-            dibao_status=status,
-            _base=base,
-            dibao_eligible=eligible,
-        ).with_columns(_per_capita=_half_up_div(pl.col("_base"), pl.col("_size")))
-        per_capita = h["_per_capita"].gather(slot)
-        topups = m.select(_category_topup(P, pl.lit(per_capita)).alias("_topup"))
-        h = h.with_columns(_segment_sums(topups, ["_topup"], ends)["_topup"])
-        h = h.with_columns(
-            dibao_amount_fen=pl.when(pl.col("dibao_eligible"))
-            .then(pl.col("_base") + pl.col("_topup"))
-            .otherwise(0)
-        )
-        out += [pl.col("dibao_eligible"), pl.col("dibao_amount_fen"), pl.col("dibao_status")]
-    if "extreme_poverty" in programmes:
-        assets_ok = pl.col("financial_assets_fen") <= P("standard") * pl.col("_size") * P("asset_months")
-        out += [
-            (assets_ok & (pl.col("n_ep") > 0)).alias("extreme_poverty_eligible"),
-            pl.when(assets_ok).then(pl.col("ep")).otherwise(0).alias("extreme_poverty_amount_fen"),
-        ]
-    if "elderly_allowance" in programmes:
-        out += [
-            (pl.col("n_elderly") > 0).alias("elderly_allowance_eligible"),
-            pl.col("elderly").alias("elderly_allowance_amount_fen"),
-        ]
-    if "disability_subsidy" in programmes:
-        out += [
-            (pl.col("n_disability") > 0).alias("disability_subsidy_eligible"),
-            pl.col("disability").alias("disability_subsidy_amount_fen"),
-        ]
-    if "child_allowance" in programmes:
-        out += [
-            (pl.col("n_child") > 0).alias("child_allowance_eligible"),
-            pl.col("child").alias("child_allowance_amount_fen"),
-        ]
-    return h.select(out).with_columns(pl.col("^.*_amount_fen$").cast(pl.Int64))
+    out = ["household_id"]
+    for programme in programmes:
+        out += _PROGRAMMES[programme](pop)
+    return pop.households.select(out)
 
 
 def parameters_used(
