@@ -42,7 +42,7 @@ def _villages() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 class OnlineApplicationForm(BootstrapForm):
-    item_code = forms.ChoiceField(label=gettext_lazy("申请事项"))
+    item_code = forms.ChoiceField(label=gettext_lazy("服务事项"))
     division_code = forms.ChoiceField(label=gettext_lazy("户籍或居住地所在村（社区）"))
     applicant_name = forms.CharField(label=gettext_lazy("申请人姓名"), max_length=60)
     id_number = forms.CharField(label=gettext_lazy("申请人身份证号"), max_length=18)

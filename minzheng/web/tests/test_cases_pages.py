@@ -522,3 +522,18 @@ def test_another_departments_item_is_transferred_and_the_feedback_recorded(
     body = page(client, case)
     assert "已纳入秋季学期资助名单" in body
     assert 'data-testid="calculate"' not in body  # nothing to calculate for a transfer
+
+
+def test_case_pages_in_english(people: dict[str, Staff], household: Household) -> None:
+    intake(logged_in(people["assistant"]), household)
+    case = Case.objects.get()
+    client = logged_in(people["reviewer"])
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    body = page(client, case)
+    assert "Steps and time limits" in body
+    assert "Calculate benefit" in body
+    assert "办理环节与时限" not in body
+    assert "My work" in client.get(reverse("web:case_worklist")).content.decode()
+    public = Client()
+    public.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert "Apply online" in public.get(reverse("web:apply")).content.decode()
