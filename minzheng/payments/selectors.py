@@ -289,6 +289,8 @@ def roster(*, actor: Staff, run_id: int, village_code: str) -> Roster:
     if len(village_code) != 12 or not village_code.isdigit():
         raise OutOfScope()
     lines = list(run_lines(actor=actor, run_id=run_id).filter(division_code=village_code))
+    for line in lines:
+        line.programme_label = programme_label(line.programme)  # type: ignore[attr-defined]
     run = _runs(actor).get(pk=run_id)
     names = _names({village_code, village_code[:9] + "000", run.county.ljust(12, "0")})
     if village_code not in names or not village_code.startswith(run.county):

@@ -728,6 +728,11 @@ PAGE_PARAMS = {
     "document_id": lambda w, v: w.documents[v].pk,
     "document": lambda w, v: "receipt",
     "notice_id": lambda w, v: PublicNotice.objects.get(case=w.cases[v]).pk,
+    "enrolment_id": lambda w, v: w.enrolments[v].pk,
+    "change": lambda w, v: "suspend",
+    "run_id": lambda w, v: w.runs[v[:6]].pk,
+    "village_code": lambda w, v: v,
+    "task_id": lambda w, v: w.reviews[v].pk,
 }
 # Pages whose path parameter names no record (a parameter name): they answer 200 and show nothing
 # of another jurisdiction; a proposal posted there for a foreign region is refused.
@@ -746,6 +751,7 @@ POST_ONLY = {
     "web:case_calculate",
     "web:case_materials",
     "web:case_document_upload",
+    "web:payroll_approve",
 }
 # Pages for everyone (no login); the case pages among them are walked by test_public_case_pages.
 PUBLIC = {
@@ -860,6 +866,30 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
             assert "共 0 条" in found
             found = client.get(reverse("web:case_intake"), {"q": HEAD_NAMES[village]}).content.decode()
             assert world.households[village].number not in found
+    # Payments pages: a change, an enrolment, a review and a payroll aimed at another jurisdiction.
+    for village in foreign:
+        for url, data in (
+            (
+                reverse("web:enrolment_change", args=[world.enrolments[village].pk, "suspend"]),
+                {"month": "2027-01", "reason": "越权"},
+            ),
+            (
+                reverse("web:payment_enrol", args=[world.cases[village].pk]),
+                {"bank_name": "越权", "account_number": "6222020200112233446"},
+            ),
+            (
+                reverse("web:payment_review", args=[world.reviews[village].pk]),
+                {"outcome": "stop", "reason": "越权"},
+            ),
+        ):
+            posted = client.post(url, data)
+            assert posted.status_code in (403, 404), (url, role, posted.status_code)
+        posted = client.post(reverse("web:payroll_runs"), {"county": village[:6], "month": "2027-01"})
+        assert posted.status_code in (200, 403), (role, posted.status_code)  # not a county it may choose
+        if me.can("payments.view"):  # type: ignore[arg-type]
+            found = client.get(reverse("web:enrolments"), {"q": HEAD_NAMES[village]}).content.decode()
+            assert "共 0 条" in found
+    assert not PayrollRun.objects.filter(month=date(2027, 1, 1)).exists()
     assert state_of(world, foreign) == before
     assert cases_state(world, foreign) == cases_before
     assert Person.objects.filter(name="越权登记").count() == 0

@@ -64,6 +64,7 @@ def test_county_approver_sees_the_county(people: None, live_server: Any, page: A
     assert "县级审批人" in page.inner_text("[data-testid=roles]")
     assert _menu(page) == [
         *("首页", "家庭档案", "人员查询", "我的待办", "全部申请", "超期预警"),
+        *("在保对象", "发放批次"),
         *("行政区划", "工作人员", "标准参数", "政策测算"),
     ]
     page.click("text=家庭档案")

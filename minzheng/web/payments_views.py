@@ -1,0 +1,523 @@
+"""Payments pages (资金发放): enrolments (在保对象) and their changes, enrolment from an approved case,
+monthly payroll runs (progress, totals, lines, maker-checker approval, bank files, reconciliation,
+re-issue, village rosters on screen, on A4 paper and in Excel), and re-review tasks (复核).
+
+Thin: a form in, one service or selector call, a template out. A refused action shows its Chinese
+reason on the page; a record outside the jurisdiction is a 404 before any service is called.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from minzheng.core.errors import Conflict, InvalidInput, PermissionDenied
+from minzheng.core.permissions import Perm
+from minzheng.org.models import Division
+from minzheng.org.scope import jurisdiction_of, scoped
+from minzheng.payments import selectors, services
+from minzheng.payments.models import EnrolmentStatus, LineStatus, RunStatus
+from minzheng.web.base import (
+    BootstrapForm,
+    actor,
+    apply_domain_error,
+    flash_done,
+    forbidden,
+    paginate,
+    staff_view,
+)
+
+# Errors an action can meet on a record the actor may see: shown on the page, never a server error.
+SHOWN_ERRORS = (InvalidInput, Conflict, PermissionDenied)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The monthly programmes' names (minzheng.rules.programmes), marked here for translation; templates
+# show them with {% translate label %}.
+PROGRAMME_NAMES = (
+    gettext_noop("最低生活保障"),
+    gettext_noop("特困人员救助供养"),
+    gettext_noop("残疾人两项补贴"),
+    gettext_noop("高龄津贴"),
+    gettext_noop("孤儿和事实无人抚养儿童保障"),
+)
+
+
+def _attachment(content: bytes, name: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=True, filename=name) or "attachment"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _next_month() -> date:
+    return services.add_months(services.first_of_month(timezone.localdate()), 1)
+
+
+def _month_field(label: Any, **kwargs: Any) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        **kwargs,
+    )
+
+
+def _reason_field(label: Any = None) -> forms.CharField:
+    return forms.CharField(label=label or gettext_lazy("理由"), max_length=300)
+
+
+def _money_field(label: Any, **kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(label=label, max_digits=12, decimal_places=2, **kwargs)
+
+
+# --- Enrolments (在保对象) -----------------------------------------------------------------------------
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_safe
+def enrolment_list(request: HttpRequest) -> HttpResponse:
+    who = actor(request)
+    q = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    if status not in EnrolmentStatus.values:
+        status = ""
+    programme = request.GET.get("programme", "")
+    if programme not in dict(selectors.programme_choices()):
+        programme = ""
+    page = paginate(
+        request, selectors.enrolment_list(actor=who, search=q, status=status, programme=programme)
+    )
+    page.object_list = list(page.object_list)
+    for enrolment in page.object_list:
+        enrolment.programme_label = selectors.programme_label(enrolment.programme)
+    pending = list(selectors.cases_awaiting_enrolment(actor=who)[:50])
+    return render(
+        request,
+        "web/payments/enrolment_list.html",
+        {
+            "page": page,
+            "q": q,
+            "status": status,
+            "programme": programme,
+            "statuses": EnrolmentStatus.choices,
+            "programmes": selectors.programme_choices(),
+            "params": urlencode(
+                {k: v for k, v in (("q", q), ("status", status), ("programme", programme)) if v}
+            ),
+            "pending": pending,
+        },
+    )
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_safe
+def enrolment_detail(request: HttpRequest, enrolment_id: int) -> HttpResponse:
+    enrolment = selectors.enrolment_get(actor=actor(request), enrolment_id=enrolment_id)
+    return render(
+        request,
+        "web/payments/enrolment_detail.html",
+        {
+            "enrolment": enrolment,
+            "programme_label": selectors.programme_label(enrolment.programme),
+            "changes": [(c, CHANGES[c]) for c in CHANGE_ORDER if enrolment.status in CHANGES[c].allowed],
+        },
+    )
+
+
+class EnrolForm(BootstrapForm):
+    bank_name = forms.CharField(
+        label=gettext_lazy("开户银行"), max_length=60, help_text=gettext_lazy("如：宁夏银行大武口支行")
+    )
+    account_number = forms.CharField(
+        label=gettext_lazy("银行账号"),
+        max_length=40,
+        help_text=gettext_lazy("12至30位数字；银行卡号须通过校验。账号加密保存，页面只显示首尾四位"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+
+@staff_view(Perm.PAYROLL_RUN)
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Enrol an approved monthly benefit: amount and first month come from the decision."""
+    who = actor(request)
+    case = selectors.case_for_enrolment(actor=who, case_id=case_id)
+    form = EnrolForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            enrolment = services.enrolment_create(
+                actor=who,
+                case_id=case.pk,
+                bank_name=form.cleaned_data["bank_name"],
+                account_number=form.cleaned_data["account_number"],
+            )
+        except SHOWN_ERRORS as exc:
+            apply_domain_error(form, exc)
+        else:
+            flash_done(request, _("已纳入发放：%(name)s") % {"name": enrolment.payee.name})
+            return redirect("web:enrolment", enrolment_id=enrolment.pk)
+    return render(
+        request,
+        "web/payments/enrol.html",
+        {
+            "case": case,
+            "decision": selectors.decision_of(case),
+            "enrolled": getattr(case, "enrolment", None),
+            "form": form,
+        },
+    )
+
+
+class AmountForm(BootstrapForm):
+    new_amount = _money_field(gettext_lazy("新的月发放金额（元）"), min_value=Decimal("0"))
+    month = _month_field(gettext_lazy("生效月份"))
+    reason = _reason_field()
+
+
+class MonthReasonForm(BootstrapForm):
+    month = _month_field(gettext_lazy("生效月份"))
+    reason = _reason_field()
+
+
+class ExitForm(BootstrapForm):
+    months = forms.TypedChoiceField(
+        label=gettext_lazy("渐退期（月）"),
+        choices=[(n, n) for n in range(1, services.MAX_EXIT_MONTHS + 1)],
+        coerce=int,
+        initial=3,
+        help_text=gettext_lazy("因就业等收入超过标准的，可继续按现金额发放1至6个月后停发"),
+    )
+    month = _month_field(gettext_lazy("渐退起始月份"))
+    reason = _reason_field()
+
+
+class TerminateForm(BootstrapForm):
+    month = _month_field(gettext_lazy("停发月份"), help_text=gettext_lazy("自该月起不再发放（含该月）"))
+    reason = _reason_field(gettext_lazy("停发理由"))
+    notice = forms.CharField(
+        label=gettext_lazy("书面告知内容"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy("停发须书面告知本人并说明理由"),
+    )
+
+
+class OneOffForm(BootstrapForm):
+    kind = forms.ChoiceField(
+        label=gettext_lazy("类型"),
+        choices=[
+            ("back_pay", gettext_lazy("补发（随下次发放一并发放）")),
+            ("recover", gettext_lazy("追回（从下次发放中扣减）")),
+        ],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        initial="back_pay",
+    )
+    amount = _money_field(gettext_lazy("金额（元）"), min_value=Decimal("0.01"))
+    month = _month_field(gettext_lazy("结算月份"), help_text=gettext_lazy("在该月或之后的第一次发放中结算"))
+    reason = _reason_field()
+
+
+class BankAccountForm(EnrolForm):
+    reason = _reason_field(gettext_lazy("变更理由"))
+
+
+@dataclass(frozen=True)
+class Change:
+    title: Any
+    form: type[forms.Form]
+    allowed: tuple[str, ...]
+    button: str  # Bootstrap button style
+
+
+ALL_OPEN = (EnrolmentStatus.ACTIVE, EnrolmentStatus.SUSPENDED, EnrolmentStatus.EXITING)
+CHANGES: dict[str, Change] = {
+    "amount": Change(gettext_lazy("调整金额"), AmountForm, ALL_OPEN, "outline-primary"),
+    "suspend": Change(
+        gettext_lazy("暂停发放"), MonthReasonForm, (EnrolmentStatus.ACTIVE,), "outline-warning"
+    ),
+    "resume": Change(
+        gettext_lazy("恢复发放"), MonthReasonForm, (EnrolmentStatus.SUSPENDED,), "outline-success"
+    ),
+    "exit": Change(gettext_lazy("启动渐退"), ExitForm, (EnrolmentStatus.ACTIVE,), "outline-warning"),
+    "terminate": Change(gettext_lazy("停发"), TerminateForm, ALL_OPEN, "outline-danger"),
+    "one-off": Change(gettext_lazy("补发/追回"), OneOffForm, ALL_OPEN, "outline-secondary"),
+}
+CHANGE_ORDER = ("amount", "suspend", "resume", "exit", "terminate", "one-off")
+
+
+def _apply_change(who: Any, enrolment_id: int, change: str, data: dict[str, Any]) -> None:
+    common = {"actor": who, "enrolment_id": enrolment_id}
+    if change == "amount":
+        services.enrolment_change_amount(
+            **common, new_amount=data["new_amount"], month=data["month"], reason=data["reason"]
+        )
+    elif change == "suspend":
+        services.enrolment_suspend(**common, month=data["month"], reason=data["reason"])
+    elif change == "resume":
+        services.enrolment_resume(**common, month=data["month"], reason=data["reason"])
+    elif change == "exit":
+        services.enrolment_start_exit(
+            **common, months=data["months"], month=data["month"], reason=data["reason"]
+        )
+    elif change == "terminate":
+        services.enrolment_terminate(
+            **common, month=data["month"], reason=data["reason"], notice=data["notice"]
+        )
+    elif change == "one-off":
+        sign = Decimal("-1") if data["kind"] == "recover" else Decimal("1")
+        services.enrolment_one_off(
+            **common, amount=sign * data["amount"], month=data["month"], reason=data["reason"]
+        )
+
+
+@staff_view(Perm.PAYROLL_RUN)
+@require_http_methods(["GET", "POST"])
+def enrolment_change(request: HttpRequest, enrolment_id: int, change: str) -> HttpResponse:
+    who = actor(request)
+    enrolment = selectors.enrolment_get(actor=who, enrolment_id=enrolment_id)
+    if change not in CHANGES:
+        raise Http404(_("没有这项变更"))
+    spec = CHANGES[change]
+    initial = {
+        "month": _next_month(),
+        "new_amount": enrolment.monthly_amount,
+        "bank_name": enrolment.bank_name,
+    }
+    form = spec.form(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _apply_change(who, enrolment.pk, change, form.cleaned_data)
+        except SHOWN_ERRORS as exc:
+            apply_domain_error(form, exc)
+        else:
+            flash_done(request, _("已办理：%(change)s") % {"change": spec.title})
+            return redirect("web:enrolment", enrolment_id=enrolment.pk)
+    return render(
+        request,
+        "web/payments/enrolment_change.html",
+        {"enrolment": enrolment, "form": form, "title": spec.title, "change": change},
+    )
+
+
+# --- Payroll runs (发放批次) ---------------------------------------------------------------------------
+
+
+class RunForm(BootstrapForm):
+    county = forms.ChoiceField(label=gettext_lazy("县（区）"))
+    month = _month_field(gettext_lazy("发放月份"))
+
+    def __init__(self, *args: Any, counties: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["county"].choices = counties  # type: ignore[attr-defined]
+
+
+def _counties(request: HttpRequest) -> list[tuple[str, str]]:
+    """The counties a payroll may be asked for from this office (县级生成)."""
+    who = actor(request)
+    if len(jurisdiction_of(who).prefix) > 6:
+        return []
+    found = scoped(Division.objects.filter(level=3), who, field="code").order_by("code")
+    return [(d.code[:6], f"{d.name}（{d.code[:6]}）") for d in found]
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_http_methods(["GET", "POST"])
+def run_list(request: HttpRequest) -> HttpResponse:
+    who = actor(request)
+    counties = _counties(request) if who.can(Perm.PAYROLL_RUN) else []
+    form = RunForm(
+        request.POST if request.method == "POST" else None,
+        counties=counties,
+        initial={"month": _next_month()},
+    )
+    if request.method == "POST":
+        if not who.can(Perm.PAYROLL_RUN):
+            return forbidden(request)
+        if form.is_valid():
+            try:
+                run = services.payroll_run_request(
+                    actor=who, county=form.cleaned_data["county"], month=form.cleaned_data["month"]
+                )
+            except SHOWN_ERRORS as exc:
+                apply_domain_error(form, exc)
+            else:
+                return redirect("web:payroll_run", run_id=run.pk)
+    page = paginate(request, selectors.run_list(actor=who))
+    return render(request, "web/payments/run_list.html", {"page": page, "form": form if counties else None})
+
+
+def _run_context(request: HttpRequest, run_id: int) -> dict[str, Any]:
+    who = actor(request)
+    detail = selectors.run_get(actor=who, run_id=run_id)
+    run = detail.run
+    return {
+        "detail": detail,
+        "run": run,
+        "can_approve": who.can(Perm.PAYROLL_APPROVE) and run.status == RunStatus.COMPUTED,
+        "own_run": run.created_by_id == who.pk,
+        "can_run": who.can(Perm.PAYROLL_RUN),
+        "villages": [] if detail.running else selectors.run_villages(actor=who, run_id=run_id),
+        "exports": [] if detail.running else list(selectors.export_list(actor=who, run_id=run_id)),
+    }
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_safe
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run page; while it is computing, htmx asks for the status part every two seconds."""
+    context = _run_context(request, run_id)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "web/payments/_run_status.html", context)
+    return render(request, "web/payments/run_detail.html", context)
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_safe
+def run_lines(request: HttpRequest, run_id: int) -> HttpResponse:
+    who = actor(request)
+    detail = selectors.run_get(actor=who, run_id=run_id)
+    village = request.GET.get("village", "")
+    status = request.GET.get("status", "")
+    if not village.isdigit():
+        village = ""
+    if status not in LineStatus.values:
+        status = ""
+    page = paginate(
+        request, selectors.run_lines(actor=who, run_id=run_id, village=village, status=status), 100
+    )
+    return render(
+        request,
+        "web/payments/run_lines.html",
+        {
+            "detail": detail,
+            "run": detail.run,
+            "page": page,
+            "village": village,
+            "status": status,
+            "statuses": LineStatus.choices,
+            "villages": selectors.run_villages(actor=who, run_id=run_id),
+            "params": urlencode({k: v for k, v in (("village", village), ("status", status)) if v}),
+        },
+    )
+
+
+@staff_view(Perm.PAYROLL_APPROVE)
+@require_POST
+def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:
+    who = actor(request)
+    run = selectors.run_get(actor=who, run_id=run_id).run
+    try:
+        services.payroll_approve(actor=who, run_id=run.pk, note=request.POST.get("note", "")[:300])
+    except SHOWN_ERRORS as exc:
+        messages.error(request, exc.message)
+    else:
+        flash_done(request, _("发放名册已审批"))
+    return redirect("web:payroll_run", run_id=run.pk)
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_safe
+def roster_print(request: HttpRequest, run_id: int, village_code: str) -> HttpResponse:
+    """The village payment roster (发放花名册) on A4, for signature on receipt."""
+    roster = selectors.roster(actor=actor(request), run_id=run_id, village_code=village_code)
+    return render(request, "web/payments/roster_print.html", {"roster": roster})
+
+
+# --- Re-review (复核) ----------------------------------------------------------------------------------
+
+
+def _review_view(view: Any) -> Any:
+    """Re-review pages: the township reviewers who do them, and everyone who may see payments."""
+
+    @staff_view(None)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        who = actor(request)
+        if not (who.can(Perm.PAYMENT_VIEW) or who.can(Perm.CASE_REVIEW_TOWNSHIP)):
+            return forbidden(request)
+        return view(request, *args, **kwargs)  # type: ignore[no-any-return]
+
+    return wrapper
+
+
+@_review_view
+@require_safe
+def review_list(request: HttpRequest) -> HttpResponse:
+    show_all = request.GET.get("all") == "1"
+    page = paginate(request, selectors.review_tasks(actor=actor(request), open_only=not show_all))
+    return render(
+        request,
+        "web/payments/review_list.html",
+        {
+            "page": page,
+            "show_all": show_all,
+            "params": "all=1" if show_all else "",
+            "today": timezone.localdate(),
+        },
+    )
+
+
+class ReviewForm(BootstrapForm):
+    outcome = forms.ChoiceField(
+        label=gettext_lazy("复核结论"),
+        choices=[
+            ("keep", gettext_lazy("维持")),
+            ("change", gettext_lazy("调整金额")),
+            ("stop", gettext_lazy("停发")),
+        ],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    new_amount = _money_field(
+        gettext_lazy("调整后的月发放金额（元）"),
+        min_value=Decimal("0"),
+        required=False,
+        help_text=gettext_lazy("结论为“调整金额”时填写"),
+    )
+    reason = _reason_field(gettext_lazy("复核意见与理由"))
+
+
+@_review_view
+@require_http_methods(["GET", "POST"])
+def review_complete(request: HttpRequest, task_id: int) -> HttpResponse:
+    who = actor(request)
+    task = selectors.review_task_get(actor=who, task_id=task_id)
+    form = ReviewForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not who.can(Perm.CASE_REVIEW_TOWNSHIP):
+            return forbidden(request)
+        if form.is_valid():
+            try:
+                services.review_complete(
+                    actor=who,
+                    task_id=task.pk,
+                    outcome=form.cleaned_data["outcome"],
+                    reason=form.cleaned_data["reason"],
+                    new_amount=form.cleaned_data["new_amount"],
+                )
+            except SHOWN_ERRORS as exc:
+                apply_domain_error(form, exc)
+            else:
+                flash_done(request, _("复核已完成"))
+                return redirect("web:payment_reviews")
+    return render(
+        request,
+        "web/payments/review_form.html",
+        {
+            "task": task,
+            "enrolment": task.enrolment,
+            "form": form,
+            "can_review": who.can(Perm.CASE_REVIEW_TOWNSHIP),
+        },
+    )

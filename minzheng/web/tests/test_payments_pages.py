@@ -1,0 +1,314 @@
+"""Payments pages: enrolment from an approved case, changes with reasons, payroll runs (progress,
+totals, lines, approval by a second person, bank files, reconciliation, re-issue, rosters), re-review."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from minzheng.cases.models import Case
+from minzheng.cases.testing import approved_dibao_case, registered_long_ago
+from minzheng.catalogue.services import catalogue_load
+from minzheng.org.models import Division, Staff
+from minzheng.org.roles import Role
+from minzheng.org.testing import make_staff
+from minzheng.payments import services
+from minzheng.payments.models import (
+    ChangeKind,
+    Enrolment,
+    EnrolmentChange,
+    EnrolmentStatus,
+    PayrollRun,
+    ReviewTask,
+    RunStatus,
+)
+from minzheng.registry.testing import make_household
+
+ACCOUNT = "6222020200112233446"  # passes the Luhn check
+
+
+@pytest.fixture
+def people(tree: dict[str, Division]) -> dict[str, Staff]:
+    catalogue_load(actor=None)
+    return {
+        "clerk": make_staff("w_clerk", "640202001000", [Role.TOWNSHIP_CLERK]),
+        "reviewer": make_staff("w_reviewer", "640202001000", [Role.TOWNSHIP_REVIEWER]),
+        "county_reviewer": make_staff("w_county_reviewer", "640202000000", [Role.COUNTY_REVIEWER]),
+        "approver": make_staff("w_approver", "640202000000", [Role.COUNTY_APPROVER]),
+        "admin": make_staff("w_admin", "640202000000", [Role.COUNTY_ADMIN]),
+        "assistant": make_staff("w_assistant", "640202001001", [Role.VILLAGE_ASSISTANT]),
+        "clerk_100": make_staff("w_clerk_100", "640202100000", [Role.TOWNSHIP_CLERK]),
+        "reviewer_100": make_staff("w_reviewer_100", "640202100000", [Role.TOWNSHIP_REVIEWER]),
+    }
+
+
+def approved(people: dict[str, Staff], name: str = "发放户", village: str = "640202001001") -> Case:
+    suffix = "_100" if village.startswith("640202100") else ""
+    household = registered_long_ago(make_household(people[f"clerk{suffix}"], village, name, members=2))
+    return approved_dibao_case(
+        household,
+        clerk=people[f"clerk{suffix}"],
+        reviewer=people[f"reviewer{suffix}"],
+        county_reviewer=people["county_reviewer"],
+        approver=people["approver"],
+    )
+
+
+def enrolled(people: dict[str, Staff], name: str = "发放户", village: str = "640202001001") -> Enrolment:
+    return services.enrolment_create(
+        actor=people["admin"],
+        case_id=approved(people, name, village).pk,
+        bank_name="宁夏银行",
+        account_number=ACCOUNT,
+    )
+
+
+def logged_in(staff: Staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def text(response: Any) -> str:
+    return response.content.decode()  # type: ignore[no-any-return]
+
+
+def assert_clean(page: str) -> None:
+    """CSP: no inline scripts or styles; nothing from the internet."""
+    assert "<script>" not in page
+    assert " style=" not in page
+    assert "https://" not in page
+
+
+def month_text(day: date) -> str:
+    return f"{day:%Y-%m}"
+
+
+# --- Enrolments -------------------------------------------------------------------------------------
+
+
+def test_an_approved_case_is_enrolled_from_the_list_of_pending_cases(people: dict[str, Staff]) -> None:
+    case = approved(people)
+    admin = logged_in(people["admin"])
+    page = text(admin.get(reverse("web:enrolments")))
+    assert "待纳入发放的已批准申请" in page
+    assert case.number in page
+    enrol_url = reverse("web:payment_enrol", args=[case.pk])
+    assert enrol_url in page
+    assert_clean(page)
+
+    form = text(admin.get(enrol_url))
+    assert "1300.00" in form
+    refused = admin.post(enrol_url, {"bank_name": "宁夏银行", "account_number": "6222020200112233445"})
+    assert refused.status_code == 200
+    assert "银行卡号校验位不正确，请核对" in text(refused) or "校验位错误" in text(refused)
+    assert not Enrolment.objects.exists()
+
+    done = admin.post(enrol_url, {"bank_name": "宁夏银行", "account_number": ACCOUNT})
+    enrolment = Enrolment.objects.get(case=case)
+    assert done.status_code == 302
+    assert done["Location"] == reverse("web:enrolment", args=[enrolment.pk])
+    detail = text(admin.get(done["Location"]))
+    assert "6222***********3446" in detail
+    assert ACCOUNT not in detail
+    assert "依审批决定纳入发放" in detail
+    assert_clean(detail)
+    assert (
+        case.number
+        not in text(admin.get(reverse("web:enrolments"))).split('data-testid="enrolment-table"')[0]
+    )
+    # The enrol page of an enrolled case says so instead of offering the form again.
+    assert "该申请已纳入发放" in text(admin.get(enrol_url))
+
+
+def test_only_the_payments_administrator_enrols_and_changes(people: dict[str, Staff]) -> None:
+    enrolment = enrolled(people)
+    approver = logged_in(people["approver"])
+    page = text(approver.get(reverse("web:enrolment", args=[enrolment.pk])))
+    assert 'data-testid="change-actions"' not in page
+    url = reverse("web:enrolment_change", args=[enrolment.pk, "suspend"])
+    assert approver.post(url, {"month": "2027-01", "reason": "x"}).status_code == 403
+    assert logged_in(people["assistant"]).get(reverse("web:enrolments")).status_code == 403
+
+
+def test_changes_need_reasons_and_show_in_the_history(people: dict[str, Staff]) -> None:
+    enrolment = enrolled(people)
+    admin = logged_in(people["admin"])
+    month = month_text(enrolment.start_month)
+
+    def change(what: str, **data: Any) -> Any:
+        return admin.post(reverse("web:enrolment_change", args=[enrolment.pk, what]), data)
+
+    detail = text(admin.get(reverse("web:enrolment", args=[enrolment.pk])))
+    for label in ("调整金额", "暂停发放", "启动渐退", "停发", "补发/追回"):
+        assert label in detail
+    assert "恢复发放" not in detail  # only a suspended benefit is resumed
+
+    form = text(admin.get(reverse("web:enrolment_change", args=[enrolment.pk, "suspend"])))
+    assert 'type="month"' in form
+    assert_clean(form)
+    assert change("suspend", month=month, reason="").status_code == 200  # the form asks for a reason
+    assert change("suspend", month=month, reason="外出务工").status_code == 302
+    again = change("suspend", month=month, reason="再次")
+    assert "当前状态为“暂停发放”，不能执行该操作" in text(again)
+    assert change("resume", month=month, reason="返乡").status_code == 302
+    assert change("amount", new_amount="1250.50", month=month, reason="收入变化").status_code == 302
+    assert change("one-off", kind="recover", amount="100", month=month, reason="多发追回").status_code == 302
+    no_notice = change("terminate", month=month, reason="迁出", notice="")
+    assert no_notice.status_code == 200
+    assert change("terminate", month=month, reason="迁出", notice="自本月起停发").status_code == 302
+    assert admin.get(reverse("web:enrolment_change", args=[enrolment.pk, "nonsense"])).status_code == 404
+
+    enrolment.refresh_from_db()
+    assert enrolment.status == EnrolmentStatus.TERMINATED
+    assert enrolment.monthly_amount == Decimal("1250.50")
+    recovery = EnrolmentChange.objects.get(enrolment=enrolment, kind=ChangeKind.RECOVER)
+    assert recovery.one_off_amount == Decimal("-100.00")
+    history = text(admin.get(reverse("web:enrolment", args=[enrolment.pk])))
+    for reason in ("外出务工", "返乡", "收入变化", "多发追回", "迁出", "自本月起停发"):
+        assert reason in history
+    assert 'data-testid="change-actions"' not in history  # nothing more to do after termination
+
+
+# --- Payroll runs -----------------------------------------------------------------------------------
+
+
+def start_run(client: Client, month: date) -> PayrollRun:
+    response = client.post(reverse("web:payroll_runs"), {"county": "640202", "month": month_text(month)})
+    assert response.status_code == 302, text(response)
+    run = PayrollRun.objects.get(county="640202", month=month)
+    assert response["Location"] == reverse("web:payroll_run", args=[run.pk])
+    return run
+
+
+def computed(run: PayrollRun) -> PayrollRun:
+    if run.status in (RunStatus.QUEUED, RunStatus.COMPUTING):
+        services.payroll_compute(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def test_a_run_is_started_shows_progress_then_totals_and_is_approved_by_another(
+    people: dict[str, Staff],
+) -> None:
+    first = enrolled(people, "张一")
+    enrolled(people, "李二", "640202001002")
+    enrolled(people, "王三", "640202100201")
+    month = first.start_month
+    admin = logged_in(people["admin"])
+    runs_page = text(admin.get(reverse("web:payroll_runs")))
+    assert "生成发放名册" in runs_page
+    assert "大武口区（640202）" in runs_page
+    assert_clean(runs_page)
+
+    run = start_run(admin, month)
+    if run.status == RunStatus.QUEUED:
+        page = text(admin.get(reverse("web:payroll_run", args=[run.pk])))
+        assert 'hx-trigger="every 2s"' in page
+        assert "<progress" in page
+    run = computed(run)
+    assert run.line_count == 3
+    page = text(admin.get(reverse("web:payroll_run", args=[run.pk])))
+    assert 'hx-trigger="every 2s"' not in page
+    assert f"<strong>{run.total_amount}</strong>" in page
+    totals = page.split('data-testid="run-totals"')[1].split("</table>")[0]
+    assert "长胜街道" in totals and "星海镇" in totals and "最低生活保障" in totals
+    assert "2600.00" in totals  # two households in 长胜街道
+    assert_clean(page)
+    partial = text(admin.get(reverse("web:payroll_run", args=[run.pk]), headers={"HX-Request": "true"}))
+    assert partial.lstrip().startswith('<div id="run-status"')
+    assert "<html" not in partial
+
+    lines = text(admin.get(reverse("web:payroll_lines", args=[run.pk]), {"village": "640202001002"}))
+    assert "李二" in lines and "张一" not in lines
+    assert "共 1 条" in lines
+    assert "共 3 条" in text(admin.get(reverse("web:payroll_lines", args=[run.pk])))
+    assert "共 0 条" in text(admin.get(reverse("web:payroll_lines", args=[run.pk]), {"status": "failed"}))
+
+    # The administrator may not approve; someone holding both roles may not approve their own run.
+    assert admin.post(reverse("web:payroll_approve", args=[run.pk])).status_code == 403
+    both = make_staff("w_both", "640202000000", [Role.COUNTY_ADMIN, Role.COUNTY_APPROVER])
+    own = computed(start_run(logged_in(both), services.add_months(month, 1)))
+    refused = logged_in(both).post(reverse("web:payroll_approve", args=[own.pk]), follow=True)
+    assert "生成人不能审批自己生成的发放名册（双人复核）" in text(refused)
+    assert PayrollRun.objects.get(pk=own.pk).status == RunStatus.COMPUTED
+
+    approver = logged_in(people["approver"])
+    assert 'data-testid="run-approve"' in text(approver.get(reverse("web:payroll_run", args=[run.pk])))
+    done = approver.post(reverse("web:payroll_approve", args=[run.pk]), {"note": "同意"}, follow=True)
+    assert "发放名册已审批" in text(done)
+    assert PayrollRun.objects.get(pk=run.pk).status == RunStatus.APPROVED
+    again = approver.post(reverse("web:payroll_approve", args=[run.pk]), follow=True)
+    assert "不能审批" in text(again)
+
+
+def test_a_village_roster_prints_on_a4(people: dict[str, Staff]) -> None:
+    first = enrolled(people, "张一")
+    enrolled(people, "李二", "640202001002")
+    run = services.payroll_compute(
+        run_id=services.payroll_run_request(
+            actor=people["admin"], county="640202", month=first.start_month
+        ).pk
+    )
+    client = logged_in(people["approver"])
+    page = text(client.get(reverse("web:payroll_roster", args=[run.pk, "640202001001"])))
+    assert "社会救助资金发放花名册" in page
+    assert "张一" in page and "李二" not in page
+    assert "领取人签字" in page
+    assert "web/payments.css" in page
+    assert re.search(r'data-testid="roster-total">1300.00<', page)
+    assert_clean(page)
+    assert client.get(reverse("web:payroll_roster", args=[run.pk, "640205001001"])).status_code == 404
+    assert client.get(reverse("web:payroll_roster", args=[run.pk, "6402"])).status_code == 404
+
+
+# --- Re-review --------------------------------------------------------------------------------------
+
+
+def test_the_township_reviewer_completes_a_review_with_a_reason(people: dict[str, Staff]) -> None:
+    enrolment = enrolled(people)
+    services.reviews_schedule(on=enrolment.next_review)
+    task = ReviewTask.objects.get(enrolment=enrolment)
+    reviewer = logged_in(people["reviewer"])
+    listing = text(reviewer.get(reverse("web:payment_reviews")))
+    assert "发放户" in listing and "定期复核" in listing
+    assert_clean(listing)
+    url = reverse("web:payment_review", args=[task.pk])
+    missing = reviewer.post(url, {"outcome": "change", "reason": "收入增加"})
+    assert "调整须填写新的月发放金额" in text(missing) or "必填" in text(missing)
+    done = reviewer.post(url, {"outcome": "change", "reason": "收入增加", "new_amount": "900"})
+    assert done.status_code == 302
+    enrolment.refresh_from_db()
+    assert enrolment.monthly_amount == Decimal("900.00")
+    assert "复核调整：收入增加" in text(
+        logged_in(people["admin"]).get(reverse("web:enrolment", args=[enrolment.pk]))
+    )
+    assert "没有复核任务" in text(reviewer.get(reverse("web:payment_reviews")))
+    # The county sees the tasks but completing them is the township's.
+    assert logged_in(people["approver"]).post(url, {"outcome": "keep", "reason": "x"}).status_code == 403
+    assert logged_in(people["assistant"]).get(reverse("web:payment_reviews")).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("role", "office", "expected"),
+    [
+        (Role.COUNTY_ADMIN, "640202000000", {"在保对象", "发放批次"}),
+        (Role.COUNTY_APPROVER, "640202000000", {"在保对象", "发放批次"}),
+        (Role.TOWNSHIP_REVIEWER, "640202001000", {"复核任务"}),
+        (Role.VILLAGE_ASSISTANT, "640202001001", set()),
+    ],
+)
+def test_payments_menu_follows_the_role(
+    tree: dict[str, Division], role: Role, office: str, expected: set[str]
+) -> None:
+    staff = make_staff("someone", office, [role])
+    page = text(logged_in(staff).get(reverse("web:home")))
+    menu = page.split('data-testid="main-menu"')[1].split("</ul>")[0]
+    labels = set(re.findall(r'class="nav-link[^"]*"[^>]*>([^<]+)</a>', menu))
+    assert labels & {"在保对象", "发放批次", "复核任务"} == expected
