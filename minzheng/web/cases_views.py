@@ -456,6 +456,11 @@ class ActionRow:
 def _action_rows(who: Staff, case: Case, failed: tuple[str, str, Any] | None) -> list[ActionRow]:
     rows = []
     for t in selectors.available_actions(actor=who, case=case):
+        # Where the decision is taken is known from the case: offer only the matching route.
+        if ("county_route" in t.guards and case.decided_at_township) or (
+            "township_route" in t.guards and not case.decided_at_township
+        ):
+            continue
         error, data = "", None
         if failed is not None and failed[0] == t.action:
             error, data = failed[1], failed[2]

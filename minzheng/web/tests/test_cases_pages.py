@@ -17,10 +17,11 @@ from minzheng.cases.models import Case, ConflictRegistration, Document, Material
 from minzheng.catalogue.models import ServiceItem
 from minzheng.catalogue.selectors import item_materials
 from minzheng.catalogue.services import catalogue_load
+from minzheng.core import protect
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
-from minzheng.registry.models import Household, Membership
+from minzheng.registry.models import Household, Membership, Person
 from minzheng.registry.testing import make_household, resident_id
 
 MONDAY = date(2026, 11, 2)
@@ -537,3 +538,24 @@ def test_case_pages_in_english(people: dict[str, Staff], household: Household) -
     public = Client()
     public.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert "Apply online" in public.get(reverse("web:apply")).content.decode()
+
+
+def test_a_relative_of_a_registered_cadre_is_flagged_on_the_case_page(
+    people: dict[str, Staff], household: Household
+) -> None:
+    other = household.memberships.exclude(person=household.head).get()
+    id_number = resident_id("640202", date(1999, 9, 9))
+    Person.objects.filter(pk=other.person_id).update(id_digest=protect.lookup_digest(id_number))
+    reviewer = logged_in(people["reviewer"])
+    reviewer.post(
+        reverse("web:case_conflicts"),
+        {"division_code": "640202001001", "name": "张主任", "position": "村委会主任", "id_number": id_number},
+    )
+    intake(logged_in(people["assistant"]), household)
+    case = Case.objects.get()
+    body = page(reviewer, case)
+    assert 'data-testid="conflict-warning"' in body
+    assert "张主任（村委会主任）" in body
+    # The township may not investigate it; the county does.
+    assert "县级" in act(reviewer, case, "start_investigation").content.decode()
+    assert act(logged_in(people["county_reviewer"]), case, "start_investigation").status_code == 302
