@@ -103,6 +103,9 @@ def test_an_approved_case_is_enrolled_from_the_list_of_pending_cases(people: dic
     assert enrol_url in page
     assert_clean(page)
 
+    case_page = text(admin.get(reverse("web:case", args=[case.pk])))
+    assert f'href="{enrol_url}" data-testid="case-enrol"' in case_page
+
     form = text(admin.get(enrol_url))
     assert "1300.00" in form
     refused = admin.post(enrol_url, {"bank_name": "宁夏银行", "account_number": "6222020200112233445"})
@@ -123,6 +126,7 @@ def test_an_approved_case_is_enrolled_from_the_list_of_pending_cases(people: dic
         case.number
         not in text(admin.get(reverse("web:enrolments"))).split('data-testid="enrolment-table"')[0]
     )
+    assert "已纳入发放：正常发放" in text(admin.get(reverse("web:case", args=[case.pk])))
     # The enrol page of an enrolled case says so instead of offering the form again.
     assert "该申请已纳入发放" in text(admin.get(enrol_url))
 
