@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from minzheng.cases.models import Case
 from minzheng.cases.testing import approved_dibao_case, registered_long_ago
@@ -322,3 +324,22 @@ def test_review_tasks_are_listed_for_the_office_and_completed_with_a_reason(peop
     foreign_reviewer = make_staff("y_foreign_reviewer", "640205001000", [Role.TOWNSHIP_REVIEWER])
     assert_error(post(client_for(foreign_reviewer), url, {"outcome": "keep", "reason": "x"}), 404)
     assert_error(client_for(people["assistant"]).get("/api/v1/payments/reviews"), 403)
+
+
+def test_lists_take_the_same_number_of_queries_for_one_row_or_many(people: dict[str, Staff]) -> None:
+    first = enrolled(people, "甲")
+    client = client_for(people["approver"])
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    run = computed_run(people, first.start_month)
+    one = [queries(u) for u in ("/api/v1/payments/enrolments", f"/api/v1/payments/runs/{run.pk}/lines")]
+    for i in range(3):
+        enrolled(people, f"乙{i}")
+    PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.QUEUED)
+    services.payroll_compute(run_id=run.pk)
+    many = [queries(u) for u in ("/api/v1/payments/enrolments", f"/api/v1/payments/runs/{run.pk}/lines")]
+    assert one == many
