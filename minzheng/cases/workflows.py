@@ -126,15 +126,13 @@ _DIBAO_STATES = _states(
     ),
     *COMMON_FINAL,
 )
-DIBAO = Workflow(
-    code="dibao",
-    label="最低生活保障审核确认",
-    programme="dibao",
-    states=_DIBAO_STATES,
-    total_limit_working_days=30,
-    public_notice=True,
-    items=("dibao",),
-    transitions=(
+
+
+def _notice_transitions(*, delegable: bool) -> tuple[Transition, ...]:
+    """Investigation, verification, preliminary opinion, 7-day notice, objections and confirmation:
+    the path shared by dibao and extreme poverty. `delegable`: confirmation may be delegated to the
+    township (dibao), adding the township routes."""
+    all_transitions = (
         COMPLETE_MATERIALS,
         Transition(
             "accepted",
@@ -244,8 +242,26 @@ DIBAO = Workflow(
             ("reasons_given",),
         ),
         *_refusal_tail(),
-        *_withdrawals(_DIBAO_STATES),
-    ),
+        *_withdrawals({s: _DIBAO_STATES[s] for s in WITHDRAW_FROM if s in _DIBAO_STATES}),
+    )
+    township_only = {
+        "close_notice_delegated",
+        "appraisal_upheld_delegated",
+        "approve_township",
+        "refuse_township",
+    }
+    return tuple(t for t in all_transitions if delegable or t.action not in township_only)
+
+
+DIBAO = Workflow(
+    code="dibao",
+    label="最低生活保障审核确认",
+    programme="dibao",
+    states=_DIBAO_STATES,
+    total_limit_working_days=30,
+    public_notice=True,
+    items=("dibao",),
+    transitions=_notice_transitions(delegable=True),
 )
 
 # 特困人员 (民发〔2021〕43号): 乡镇15个工作日内调查并提出初审意见 -> 公示7天 -> 县级15个工作日内审核确认，
@@ -281,78 +297,7 @@ EXTREME_POVERTY = Workflow(
     total_limit_working_days=40,
     public_notice=True,
     items=("extreme_poverty",),
-    transitions=(
-        COMPLETE_MATERIALS,
-        Transition(
-            "accepted",
-            "start_investigation",
-            "investigating",
-            "启动调查核实",
-            Perm.CASE_INVESTIGATE,
-            ("investigator_level",),
-        ),
-        Transition(
-            "investigating",
-            "request_verification",
-            "verifying",
-            "提请家庭经济状况核对",
-            Perm.CASE_INVESTIGATE,
-            ("visit_recorded",),
-        ),
-        Transition("verifying", "record_verification", "opinion", "录入核对结果", Perm.CASE_REVIEW_COUNTY),
-        Transition(
-            "opinion",
-            "propose_approval",
-            "notice",
-            "提出拟批准初审意见并公示",
-            Perm.CASE_REVIEW_TOWNSHIP,
-            ("calculation_eligible",),
-        ),
-        Transition(
-            "opinion",
-            "propose_refusal",
-            "refusal_notice",
-            "提出不予批准意见（说明理由）",
-            Perm.CASE_REVIEW_TOWNSHIP,
-            ("reasons_given",),
-        ),
-        Transition("notice", "record_objection", "objection", "登记公示异议", Perm.CASE_REVIEW_TOWNSHIP),
-        Transition(
-            "notice",
-            "close_notice",
-            "county_review",
-            "公示期满，报县级审核确认",
-            Perm.CASE_REVIEW_TOWNSHIP,
-            ("notice_over",),
-        ),
-        Transition("objection", "reinvestigate", "investigating", "重新调查", Perm.CASE_REVIEW_TOWNSHIP),
-        Transition(
-            "county_review",
-            "approve",
-            "approved",
-            "县级审核确认：批准",
-            Perm.CASE_APPROVE_COUNTY,
-            ("calculation_eligible", "county_visit_if_sampled"),
-        ),
-        Transition(
-            "county_review",
-            "refuse",
-            "refusal_notice",
-            "县级审核确认：不予批准",
-            Perm.CASE_APPROVE_COUNTY,
-            ("reasons_given",),
-        ),
-        Transition(
-            "county_review",
-            "return_for_investigation",
-            "investigating",
-            "退回重新调查",
-            Perm.CASE_APPROVE_COUNTY,
-            ("reasons_given",),
-        ),
-        *_refusal_tail(),
-        *_withdrawals(_EXTREME_STATES),
-    ),
+    transitions=_notice_transitions(delegable=False),
 )
 
 # 临时救助（急难型）: 先行救助（乡镇审批权限内直接救助，小额3个工作日内），事后补齐手续；超出乡镇权限报县级。
