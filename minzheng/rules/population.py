@@ -95,37 +95,51 @@ def _fen(expression: str) -> str:
     return f"CAST(ROUND({expression} * 100) AS BIGINT)"
 
 
-def _latest(table: str, column: str) -> str:
+def _only(column: str, restricted: bool, scope: str = "mem", key: str = "person_id") -> str:
+    """The semi-join to the persons (households) in scope — only when the read is restricted: over
+    the whole registry the aggregates scan the circumstance tables once, which is faster."""
+    return f"AND {column} IN (SELECT {key} FROM {scope})" if restricted else ""  # noqa: S608
+
+
+def _latest(table: str, column: str, restricted: bool) -> str:
     return f"""SELECT person_id, {column} FROM (
         SELECT r.person_id, r.{column},
                ROW_NUMBER() OVER (PARTITION BY r.person_id ORDER BY r.valid_from DESC, r.id DESC) AS pick
         FROM {table} r
-        WHERE r.person_id IN (SELECT person_id FROM mem) AND {_in_force("r")}
+        WHERE {_in_force("r")} {_only("r.person_id", restricted)}
     ) latest WHERE pick = 1"""  # noqa: S608 (only constant SQL is interpolated)
 
 
-def _scope_sql(vendor: str, with_ids: bool) -> str:
-    """Households in scope, and their memberships open on the day."""
-    if not with_ids:
-        ids = ""
-    elif vendor == "postgresql":
-        ids = "AND h.id = ANY(%(ids)s)"
-    else:
-        ids = "AND h.id IN (SELECT value FROM json_each(%(ids)s))"
-    return f"""hh AS (
-        SELECT h.id, h.division_id, h.area FROM registry_household h
-        WHERE h.division_id LIKE %(prefix)s {ids}
+def _scope_sql(vendor: str, with_ids: bool, with_prefix: bool) -> str:
+    """Households in scope, and their memberships open on the day. For a list of households the
+    two are materialized (small: index look-ups, quick to plan); otherwise NOT MATERIALIZED, so that
+    the planner sees their size (hash joins for a county)."""
+    materialized = "MATERIALIZED" if with_ids else "NOT MATERIALIZED"
+    where = ["TRUE"]
+    if with_prefix:
+        where.append("h.division_id LIKE %(prefix)s")
+    if with_ids:
+        where.append(
+            "h.id = ANY(%(ids)s)"
+            if vendor == "postgresql"
+            else "h.id IN (SELECT value FROM json_each(%(ids)s))"
+        )
+    return f"""hh AS {materialized} (
+        SELECT h.id, h.division_id, h.area FROM registry_household h WHERE {" AND ".join(where)}
     ),
-    mem AS (
+    mem AS {materialized} (
         SELECT m.household_id, m.person_id FROM registry_membership m
-        WHERE m.household_id IN (SELECT id FROM hh)
-          AND m.start_date <= %(day)s AND (m.end_date IS NULL OR m.end_date >= %(day)s)
+        WHERE m.start_date <= %(day)s AND (m.end_date IS NULL OR m.end_date >= %(day)s)
+          {"AND m.household_id IN (SELECT id FROM hh)" if len(where) > 1 else ""}
     )"""  # noqa: S608 (only constant SQL is interpolated)
 
 
-def members_sql(vendor: str, *, with_ids: bool = False, income_items: bool = False) -> str:
+def members_sql(
+    vendor: str, *, with_ids: bool = False, with_prefix: bool = False, income_items: bool = False
+) -> str:
     """One statement for the members frame. With `income_items`, one more column lists every income
     item in force as category:fen, comma-separated (for a single household's explanation)."""
+    restricted = with_ids or with_prefix
     items = ""
     if income_items:
         item = f"i.category || ':' || CAST({_fen('i.monthly_amount')} AS VARCHAR(24))"
@@ -135,7 +149,7 @@ def members_sql(vendor: str, *, with_ids: bool = False, income_items: bool = Fal
             else f"group_concat({item}, ',')"
         )
         items = f", {aggregate} AS income_items"
-    return f"""WITH {_scope_sql(vendor, with_ids)},
+    return f"""WITH {_scope_sql(vendor, with_ids, with_prefix)},
     dis AS (
         SELECT person_id, category, grade FROM (
             SELECT d.person_id, d.category, d.grade,
@@ -144,24 +158,24 @@ def members_sql(vendor: str, *, with_ids: bool = False, income_items: bool = Fal
                        ORDER BY d.grade, CASE WHEN d.category IN ('intellectual', 'mental') THEN 0 ELSE 1 END, d.id
                    ) AS pick
             FROM registry_disability d
-            WHERE d.person_id IN (SELECT person_id FROM mem) AND {_in_force("d")}
+            WHERE {_in_force("d")} {_only("d.person_id", restricted)}
         ) ranked WHERE pick = 1
     ),
     ill AS (
         SELECT DISTINCT i.person_id FROM registry_illness i
-        WHERE i.person_id IN (SELECT person_id FROM mem) AND i.is_listed_serious AND {_in_force("i")}
+        WHERE i.is_listed_serious AND {_in_force("i")} {_only("i.person_id", restricted)}
     ),
-    lab AS ({_latest("registry_labourcapacity", "level")}),
-    care AS ({_latest("registry_selfcareassessment", "level")}),
+    lab AS ({_latest("registry_labourcapacity", "level", restricted)}),
+    care AS ({_latest("registry_selfcareassessment", "level", restricted)}),
     school AS (
         SELECT DISTINCT s.person_id FROM registry_schooling s
-        WHERE s.person_id IN (SELECT person_id FROM mem) AND s.full_time AND {_in_force("s")}
+        WHERE s.full_time AND {_in_force("s")} {_only("s.person_id", restricted)}
     ),
     inc AS (
         SELECT i.person_id,
-               SUM(CASE WHEN i.counted THEN {_fen("i.monthly_amount")} ELSE 0 END) AS fen{items}
+               CAST(SUM(CASE WHEN i.counted THEN {_fen("i.monthly_amount")} ELSE 0 END) AS BIGINT) AS fen{items}
         FROM registry_incomeitem i
-        WHERE i.person_id IN (SELECT person_id FROM mem) AND {_in_force("i")}
+        WHERE {_in_force("i")} {_only("i.person_id", restricted)}
         GROUP BY i.person_id
     )
     SELECT mem.household_id, mem.person_id AS member_id, p.birth_date,
@@ -181,36 +195,43 @@ def members_sql(vendor: str, *, with_ids: bool = False, income_items: bool = Fal
     ORDER BY mem.household_id, mem.person_id"""  # noqa: S608 (only constant SQL is interpolated)
 
 
-def households_sql(vendor: str, *, with_ids: bool = False) -> str:
+def households_sql(vendor: str, *, with_ids: bool = False, with_prefix: bool = False) -> str:
+    restricted = with_ids or with_prefix
     kinds = ", ".join(f"'{k}'" for k in FINANCIAL_ASSET_KINDS)
-    return f"""WITH {_scope_sql(vendor, with_ids)},
-    present AS (SELECT DISTINCT household_id FROM mem),
+    return f"""WITH {_scope_sql(vendor, with_ids, with_prefix)},
     rigid AS (
-        SELECT r.household_id, SUM({_fen("r.monthly_amount")}) AS fen FROM registry_rigidexpense r
-        WHERE r.household_id IN (SELECT household_id FROM present) AND {_in_force("r")}
+        SELECT r.household_id, CAST(SUM({_fen("r.monthly_amount")}) AS BIGINT) AS fen FROM registry_rigidexpense r
+        WHERE {_in_force("r")} {_only("r.household_id", restricted, "hh", "id")}
         GROUP BY r.household_id
     ),
     assets AS (
-        SELECT a.household_id, SUM({_fen("a.value")}) AS fen FROM registry_asset a
-        WHERE a.household_id IN (SELECT household_id FROM present) AND a.kind IN ({kinds}) AND {_in_force("a")}
+        SELECT a.household_id, CAST(SUM({_fen("a.value")}) AS BIGINT) AS fen FROM registry_asset a
+        WHERE a.kind IN ({kinds}) AND {_in_force("a")} {_only("a.household_id", restricted, "hh", "id")}
         GROUP BY a.household_id
     )
     SELECT hh.id AS household_id, hh.division_id AS region, hh.area,
            COALESCE(rigid.fen, 0) AS rigid_expenses_fen, COALESCE(assets.fen, 0) AS financial_assets_fen
     FROM hh
-    JOIN present ON present.household_id = hh.id
     LEFT JOIN rigid ON rigid.household_id = hh.id
     LEFT JOIN assets ON assets.household_id = hh.id
+    WHERE EXISTS (
+        SELECT 1 FROM registry_membership m
+        WHERE m.household_id = hh.id AND m.start_date <= %(day)s AND (m.end_date IS NULL OR m.end_date >= %(day)s)
+    )
     ORDER BY hh.id"""  # noqa: S608 (only constant SQL is interpolated)
 
 
-def _read(using: str, sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+def _read(
+    using: str, sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType], *, copy: bool
+) -> pl.DataFrame:
+    """The rows of `sql` as a frame: streamed as CSV by COPY on PostgreSQL (`copy`, for many rows),
+    else fetched through the cursor."""
     connection = connections[using]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if copy and connection.vendor == "postgresql":
             chunks: list[bytes] = []
-            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER true)", params) as copy:
-                chunks.extend(bytes(block) for block in copy)
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER true)", params) as stream:
+                chunks.extend(bytes(block) for block in stream)
             return pl.read_csv(io.BytesIO(b"".join(chunks)), schema=dict(schema))
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
@@ -237,10 +258,13 @@ def read_population(
     connection = connections[using]
     vendor = connection.vendor
     with_ids = household_ids is not None
+    with_prefix = bool(division_prefix)
     params: dict[str, Any] = {"day": day, "prefix": f"{division_prefix}%"}
+    ids: list[int] = []
     if with_ids:
         ids = [int(i) for i in household_ids or ()]
         params["ids"] = ids if vendor == "postgresql" else json.dumps(ids)
+    copy = not with_ids or len(ids) > 1000
     member_schema = {**MEMBER_SCHEMA, **({"income_items": pl.String()} if income_items else {})}
     outermost = not connection.in_atomic_block
     with transaction.atomic(using=using):
@@ -249,9 +273,19 @@ def read_population(
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         members = _read(
-            using, members_sql(vendor, with_ids=with_ids, income_items=income_items), params, member_schema
+            using,
+            members_sql(vendor, with_ids=with_ids, with_prefix=with_prefix, income_items=income_items),
+            params,
+            member_schema,
+            copy=copy,
         )
-        households = _read(using, households_sql(vendor, with_ids=with_ids), params, HOUSEHOLD_SCHEMA)
+        households = _read(
+            using,
+            households_sql(vendor, with_ids=with_ids, with_prefix=with_prefix),
+            params,
+            HOUSEHOLD_SCHEMA,
+            copy=copy,
+        )
     return _complete(members, households)
 
 
