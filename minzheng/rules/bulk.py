@@ -262,7 +262,15 @@ def _groups_frame(groups: Sequence[ParameterGroup]) -> pl.DataFrame:
             cutoff, amount = g.bands[k] if k < len(g.bands) else (NEVER, 0)
             row[f"band{k}_cutoff"], row[f"band{k}_fen"] = cutoff, amount
         rows.append(row)
-    schema = {name: pl.Boolean() if isinstance(rows[0][name], bool) else pl.Int64() for name in rows[0]}
+    schema: dict[str, pl.DataType] = {}
+    for name in rows[0]:
+        values = [row[name] for row in rows if row[name] is not None]
+        if isinstance(rows[0][name], bool):
+            schema[name] = pl.Boolean()
+        else:
+            # Int32 halves the columns attached to every member; any product with it involves an
+            # Int64 column (sizes, counts, incomes), and a sum of two stays below 2**31.
+            schema[name] = pl.Int32() if all(abs(v) < 2**30 for v in values) else pl.Int64()
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
@@ -518,43 +526,44 @@ class _Population:
             self.members = self.members.with_columns(values.select(keep))
         return _segment_sums(values, list(exprs), self.ends)
 
-    def sparse(self, where: pl.Expr, exprs: Mapping[str, pl.Expr]) -> pl.DataFrame:
-        """Per-household sums of member expressions over the members `where` holds: for facts few
-        members have (a disability, an orphan status, 80 years of age), only those are computed."""
+    def sparse_rows(self, where: pl.Expr, exprs: Mapping[str, pl.Expr]) -> tuple[pl.Series, pl.DataFrame]:
+        """Sums of member expressions over the members `where` holds, per household that has such
+        members: (their household rows, the sums)."""
         frame = self.P.attach(self.members.lazy(), [where]).filter(where)
         subset = (
             self.P.attach(frame, exprs.values())
             .select(pl.col("_slot"), *(e.alias(k) for k, e in exprs.items()))
             .collect()
         )
-        if subset.is_empty():
-            return pl.DataFrame(dict.fromkeys(exprs, pl.zeros(self.households.height, pl.Int64, eager=True)))
         runs = subset["_slot"].rle()
-        slots = runs.struct.field("value")
         ends = (runs.struct.field("len").cum_sum() - 1).cast(pl.UInt32)
-        sums = _segment_sums(subset, list(exprs), ends)
+        return runs.struct.field("value"), _segment_sums(subset, list(exprs), ends)
+
+    def sparse(self, where: pl.Expr, exprs: Mapping[str, pl.Expr]) -> pl.DataFrame:
+        """Per-household sums of member expressions over the members `where` holds: for facts few
+        members have (a disability, an orphan status, 80 years of age), only those are computed."""
+        rows, sums = self.sparse_rows(where, exprs)
+        return self.scatter(rows, sums)
+
+    def scatter(self, rows: pl.Series, values: pl.DataFrame) -> pl.DataFrame:
+        """Household columns holding `values` at `rows` and 0 elsewhere."""
+        height = self.households.height
         return pl.DataFrame(
             {
-                k: pl.zeros(self.households.height, sums[k].dtype, eager=True).scatter(slots, sums[k])
-                for k in exprs
+                k: pl.zeros(height, values.schema[k], eager=True).scatter(rows, values[k])
+                if values.height
+                else pl.zeros(height, pl.Int64, eager=True)
+                for k in values.columns
             }
         )
 
     def households_where(self, where: pl.Expr, exprs: Mapping[str, pl.Expr]) -> pl.DataFrame:
-        """Household expressions computed only where `where` holds, 0 elsewhere."""
+        """Household expressions computed only where `where` holds, with their rows (`_row`)."""
         frame = self.P.attach(self.households.lazy().with_row_index("_row"), [where]).filter(where)
-        subset = (
+        return (
             self.P.attach(frame, exprs.values())
             .select(pl.col("_row"), *(e.alias(k) for k, e in exprs.items()))
             .collect()
-        )
-        return pl.DataFrame(
-            {
-                k: pl.zeros(self.households.height, subset[k].dtype, eager=True).scatter(
-                    subset["_row"], subset[k]
-                )
-                for k in exprs
-            }
         )
 
     def set(self, columns: pl.DataFrame | None = None, **exprs: pl.Expr) -> None:
@@ -748,14 +757,23 @@ def _dibao(pop: _Population) -> list[str]:
         base = pl.when(P("tiered")).then(tiered).otherwise(top_up)
     else:
         base = tiered if method else top_up
-    pop.set(pop.households_where(eligible, {"_base": base}))
-    pop.set(_per_capita=_half_up_div(pl.col("_base"), n))
-    topups = pop.sparse(pop.on_members("dibao_eligible"), {"_topups": _category_topup(pop)})
-    pop.set(topups, dibao_amount_fen=pl.col("_base") + pl.col("_topups"))
+    # Only the eligible households (a few per cent), and their members, from here on.
+    bases = pop.households_where(eligible, {"_base": base, "_n": n}).with_columns(
+        _per_capita=_half_up_div(pl.col("_base"), pl.col("_n"))
+    )
+    # Every eligible household has members, so the members' households line up with `bases`.
+    per_capita = pl.lit(bases["_per_capita"]).gather(pl.col("_slot").rle_id())
+    rows, topups = pop.sparse_rows(
+        pop.on_members("dibao_eligible"), {"_topups": _category_topup(pop, per_capita)}
+    )
+    if not rows.equals(bases["_row"], check_names=False, check_dtypes=False):
+        raise AssertionError("dibao: eligible households and their members do not line up")
+    amounts = pl.DataFrame({"dibao_amount_fen": bases["_base"] + topups["_topups"]})
+    pop.set(pop.scatter(bases["_row"], amounts))
     return ["dibao_eligible", "dibao_amount_fen", "dibao_status"]
 
 
-def _category_topup(pop: _Population) -> pl.Expr:
+def _category_topup(pop: _Population, per_capita: pl.Expr) -> pl.Expr:
     """dibao.member_categories and category_amount: the highest top-up of the member's categories."""
     P = pop.P
     born = pl.col("_born")
@@ -766,7 +784,6 @@ def _category_topup(pop: _Population) -> pl.Expr:
         "disabled": severe,
         "ill": pl.col("serious_illness"),
     }
-    per_capita = pop.on_members("_per_capita")
     terms = []
     for name in _TOPUP_CATEGORIES:
         kind = P.uniform(f"topup_{name}_kind")
