@@ -14,8 +14,8 @@ defaults as `facts.Member` does when missing or null)
     household_id Int64, birth_date Date, disability_category (DISABILITY_CATEGORY),
     disability_grade Int8 (1-4, with the category), serious_illness Boolean,
     labour_capacity (LABOUR_CAPACITY), self_care (SELF_CARE), in_school_full_time Boolean,
-    counted_income_fen Int64 (the member's
-    counted income items summed, 元 x 100), has_able_supporter Boolean, support_mode (SUPPORT_MODE),
+    counted_income_fen Int64 (the member's counted income items summed, 元 x 100),
+    has_able_supporter Boolean, support_mode (SUPPORT_MODE),
     extreme_poverty_supported Boolean, child_status (CHILD_STATUS), child_care (CHILD_CARE),
     other_child_payments_fen Int64. Further columns (member_id, ...) are ignored.
 households (one row per household; region and area required)
@@ -42,9 +42,12 @@ How it stays equal to the single path.
 - Ages are completed years as in `Member.age_on`: age >= N on the day exactly when the birth date is
   on or before the latest birth date that gives N (`age_cutoff`), so each age test is one date
   comparison (29 February births turn older on 1 March in common years, as in the single path).
-- Per-member results are summed per household with running totals read at each household's last
-  member (members sorted by household); dibao category top-ups (one per member, the highest) take a
-  second member pass once the household's per-capita top-up is known.
+- Member results are summed per household with running totals read at each household's last
+  member (members sorted by household). Facts few members have (a disability, an orphan status, the
+  age for an elderly allowance, lost self-care) are computed for those members only; the dibao
+  top-up and the category top-ups (one per member, the highest, on the per-capita top-up) for the
+  eligible households and their members only. A parameter whose value differs between groups is
+  attached as a column once per frame; one that does not is a literal.
 
 One difference, by design: the single path reads a parameter only when a household reaches the step
 that needs it, so a parameter with no value in force fails only those households. Here every
@@ -135,8 +138,6 @@ def age_cutoff(day: date, years: int) -> int:
     year = day.year - years
     if year < 1:
         return NEVER
-    if year > 9999:
-        year = 9999
     try:
         cutoff = date(year, day.month, day.day)
     except ValueError:
@@ -274,9 +275,7 @@ def _groups_frame(groups: Sequence[ParameterGroup]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-VARIES = object()
-
-
+VARIES = object()  # _Params.uniform: the groups' values differ
 PARAM = "_p:"  # a column holding a parameter that varies between groups, one value per row
 
 
@@ -463,15 +462,14 @@ def _check_range(members: pl.DataFrame, households: pl.DataFrame, sizes: pl.Seri
     money_p = P.largest(c for c in P.values if _is_money_param(c))
     units = P.largest(c for c in P.values if c.endswith(("_units", "_gap")))
     months = P.largest(c for c in P.values if c == "asset_months")
-    threshold = money_p * n
-    base = max(threshold, money_p * n)
-    topup = (base * units) // RATE_SCALE + 1 + money_p
+    threshold = money_p * n  # also bounds a household's base amount, tiered or not
+    topup = (threshold * units) // RATE_SCALE + 1 + money_p
     per_member = max(money_in, 2 * money_p, topup)
     worst = (
         per_member * members.height,  # running totals over all members
         money_in * n * RATE_SCALE,  # assessed income x RATE_SCALE
         threshold * max(months, units, RATE_SCALE),  # asset limit, near-poor and tier comparisons
-        (2 * base + n) * max(units, 1),  # per-capita top-ups
+        (2 * threshold + n) * max(units, 1),  # per-capita top-ups
     )
     if max(worst) >= INT_LIMIT:
         raise InvalidInput(
@@ -743,7 +741,6 @@ def _dibao(pop: _Population) -> list[str]:
     pop.set(
         dibao_status=pl.lit(statuses).gather(pl.when(eligible).then(0).when(near_poor).then(1).otherwise(2))
     )
-    # The top-up, by tier or not, for the eligible households only (a few per cent of them).
     top_up = threshold - assessed
     tiered = _when_chain(
         (
@@ -757,7 +754,8 @@ def _dibao(pop: _Population) -> list[str]:
         base = pl.when(P("tiered")).then(tiered).otherwise(top_up)
     else:
         base = tiered if method else top_up
-    # Only the eligible households (a few per cent), and their members, from here on.
+    # The top-up (by tier or not) and the category top-ups: for the eligible households (a few per
+    # cent) and their members only.
     bases = pop.households_where(eligible, {"_base": base, "_n": n}).with_columns(
         _per_capita=_half_up_div(pl.col("_base"), pl.col("_n"))
     )
