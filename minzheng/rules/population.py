@@ -26,6 +26,7 @@ Facts the registry does not hold take neutral defaults, as `facts.Member` / `Hou
 has_able_supporter False, support_mode "home", extreme_poverty_supported False, child_status None
 (so child_care "scattered", other_child_payments 0) and household_status "none" — a household's
 assistance standing and a child's orphan status come from case decisions, not from the registry.
+A caller that knows them (enrolments, decisions) sets those columns before `bulk.calculate`.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ MEMBER_SCHEMA: dict[str, pl.DataType] = {
 }
 HOUSEHOLD_SCHEMA: dict[str, pl.DataType] = {
     "household_id": pl.Int64(),
-    "region": pl.String(),
+    "region": pl.Categorical(),  # a few hundred villages: hashed once here, not again by the engine
     "area": bulk.AREA,
     "rigid_expenses_fen": pl.Int64(),
     "financial_assets_fen": pl.Int64(),
