@@ -192,8 +192,7 @@ def members_sql(
     LEFT JOIN lab ON lab.person_id = mem.person_id
     LEFT JOIN care ON care.person_id = mem.person_id
     LEFT JOIN school ON school.person_id = mem.person_id
-    LEFT JOIN inc ON inc.person_id = mem.person_id
-    ORDER BY mem.household_id, mem.person_id"""  # noqa: S608 (only constant SQL is interpolated)
+    LEFT JOIN inc ON inc.person_id = mem.person_id"""  # noqa: S608 (only constant SQL is interpolated)
 
 
 def households_sql(vendor: str, *, with_ids: bool = False, with_prefix: bool = False) -> str:
@@ -291,6 +290,9 @@ def read_population(
 
 
 def _complete(members: pl.DataFrame, households: pl.DataFrame) -> Population:
+    # Sorted here rather than by the database: a sort of millions of rows is several times faster.
+    members = members.sort("household_id", "member_id")
+    households = households.sort("household_id")
     # The two statements may see different snapshots under READ COMMITTED: keep what both saw.
     members = members.filter(pl.col("household_id").is_in(households["household_id"].implode()))
     households = households.filter(pl.col("household_id").is_in(members["household_id"].implode()))
