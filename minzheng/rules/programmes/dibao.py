@@ -65,7 +65,9 @@ def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
     result.line("standard", "保障标准合计", threshold, f"低保标准{yuan(standard)}元/人·月 × {size}人")
     income = counted_income(unit, result)
     # The family's rigid spending is deducted only when the family applies as a whole.
-    deduction = ZERO if facts.individual_applicant is not None else rigid_deduction(facts, income, params, result)
+    deduction = (
+        ZERO if facts.individual_applicant is not None else rigid_deduction(facts, income, params, result)
+    )
     assessed = income - deduction
     income_ok = result.reason(
         "income_below_standard",
