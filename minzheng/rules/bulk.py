@@ -307,8 +307,10 @@ class _Params:
 
     def attach(self, frame: pl.LazyFrame, exprs: Iterable[pl.Expr]) -> pl.LazyFrame:
         """The frame with the varying parameters `exprs` read, unless it has them already."""
-        present = set(frame.collect_schema().names())
-        needed = {r for e in exprs for r in e.meta.root_names() if r.startswith(PARAM)} - present
+        needed = {r for e in exprs for r in e.meta.root_names() if r.startswith(PARAM)}
+        if not needed:
+            return frame
+        needed -= set(frame.collect_schema().names())
         return frame.with_columns(
             pl.lit(self.frame[name.removeprefix(PARAM)]).gather(pl.col("_group")).alias(name)
             for name in sorted(needed)
