@@ -26,10 +26,11 @@ from minzheng.registry.models import Household
 from minzheng.registry.services import MemberInput, circumstance_record, household_create, person_move
 from minzheng.registry.testing import resident_id
 from minzheng.rules import bulk, engine
-from minzheng.rules.facts import HouseholdFacts, Member
+from minzheng.rules.facts import HouseholdFacts, Member, parse_facts, parse_overrides
 from minzheng.rules.money import RATE_SCALE, from_fen, to_fen
 from minzheng.rules.policy import ParameterView, shipped_policy
 from minzheng.rules.population import household_facts, read_population
+from minzheng.rules.tests.test_scenarios import load, scenario_files
 
 TABLE = shipped_policy()
 # Around the Huinong mid-year change (2025-07-01), 29 February and 1 March in common and leap years.
@@ -421,6 +422,72 @@ def test_parameters_used_per_county_and_area() -> None:
         "700.00",
         True,
     )
+
+
+def facts_frames(facts: HouseholdFacts, household_id: int = 1) -> tuple[pl.DataFrame, pl.DataFrame]:
+    members = [
+        {
+            "household_id": household_id,
+            "member_id": m.id,
+            "birth_date": m.birth_date,
+            "disability_category": m.disability.category if m.disability else None,
+            "disability_grade": m.disability.grade if m.disability else None,
+            "serious_illness": m.serious_illness,
+            "labour_capacity": m.labour_capacity,
+            "self_care": m.self_care,
+            "in_school_full_time": m.in_school_full_time,
+            "counted_income_fen": to_fen(m.counted_income),
+            "has_able_supporter": m.has_able_supporter,
+            "support_mode": m.support_mode,
+            "extreme_poverty_supported": m.extreme_poverty_supported,
+            "child_status": m.child_status,
+            "child_care": m.child_care,
+            "other_child_payments_fen": to_fen(m.other_child_payments),
+        }
+        for m in facts.members
+    ]
+    household = {
+        "household_id": household_id,
+        "region": facts.region,
+        "area": facts.area,
+        "rigid_expenses_fen": to_fen(facts.rigid_expenses),
+        "financial_assets_fen": to_fen(facts.financial_assets),
+        "household_status": facts.household_status,
+    }
+    return pl.DataFrame(members, infer_schema_length=None), pl.DataFrame([household])
+
+
+def scenarios() -> list[Any]:
+    """The hand-computed scenarios (rules/scenarios) of the monthly programmes that bulk covers:
+    whole-household applications the single path is expected to get right."""
+    cases = []
+    for path in scenario_files():
+        if path.stem not in bulk.MONTHLY_PROGRAMMES:
+            continue
+        for scenario in load(path):
+            if "error" in scenario["expected"] or "xfail" in scenario:
+                continue
+            if scenario["facts"].get("individual_applicant") is not None:
+                continue
+            cases.append(pytest.param(path.stem, scenario, id=f"{path.stem}:{scenario['name']}"))
+    return cases
+
+
+@pytest.mark.parametrize(("programme", "scenario"), scenarios())
+def test_bulk_gives_the_hand_computed_figure_of_every_scenario(
+    programme: str, scenario: dict[str, Any]
+) -> None:
+    facts = parse_facts(scenario["facts"])
+    overrides = parse_overrides(scenario.get("overrides"))
+    result = bulk.calculate(
+        *facts_frames(facts), TABLE, day=facts.date, programmes=[programme], overrides=overrides
+    )
+    row = result.row(0, named=True)
+    expected = scenario["expected"]
+    assert row[f"{programme}_eligible"] is expected["eligible"]
+    assert from_fen(row[f"{programme}_amount_fen"]) == Decimal(expected["amount"])
+    if programme == "dibao" and "status" in expected:
+        assert row["dibao_status"] == expected["status"]
 
 
 # --- The registry read: the same facts for both paths ---------------------------------------------
