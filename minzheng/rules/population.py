@@ -14,7 +14,8 @@ What is read, as of day D (a dated record is in force when valid_from <= D <= va
   intellectual/mental first, as the rules favour them; then the earliest recorded);
 - serious_illness: any illness in force with is_listed_serious;
 - labour_capacity, self_care: the record in force (the latest started, should two overlap);
-- in_school_full_time: any full-time schooling record in force (any stage);
+- in_school_full_time: a full-time schooling record in force in compulsory education, senior high or
+  secondary vocational school (民发〔2021〕43号: what keeps a supported minor's support past 18);
 - counted_income_fen: the sum of income items in force that the registry marks as counted
   (`IncomeItem.counted`, set from the category: 民发〔2021〕57号);
 - financial_assets_fen: assets in force of the financial kinds FINANCIAL_ASSET_KINDS (deposits,
@@ -170,7 +171,8 @@ def members_sql(
     care AS ({_latest("registry_selfcareassessment", "level", restricted)}),
     school AS (
         SELECT DISTINCT s.person_id FROM registry_schooling s
-        WHERE s.full_time AND {_in_force("s")} {_only("s.person_id", restricted)}
+        WHERE s.full_time AND s.stage IN ('primary', 'junior', 'senior', 'vocational')
+          AND {_in_force("s")} {_only("s.person_id", restricted)}
     ),
     inc AS (
         SELECT i.person_id,
