@@ -192,7 +192,7 @@ def _compare(
 ) -> WhatIfResult:
     eligible, amount = f"{programme}_eligible", f"{programme}_amount_fen"
     joined = (
-        households.select("household_id", pl.col("region").str.slice(0, 9).alias("township"))
+        households.select("household_id", pl.col("region").cast(pl.String).str.slice(0, 9).alias("township"))
         .join(
             before.select("household_id", pl.col(eligible).alias("b_ok"), pl.col(amount).alias("b_fen")),
             on="household_id",
