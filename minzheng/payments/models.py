@@ -75,6 +75,7 @@ class ChangeKind(models.TextChoices):
     BACK_PAY = "back_pay", "补发"
     RECOVER = "recover", "追回（扣减）"
     REVIEW = "review", "复核"
+    BANK_ACCOUNT = "bank_account", "变更银行账户"
 
 
 class EnrolmentChange(models.Model):
@@ -94,6 +95,14 @@ class EnrolmentChange(models.Model):
 
     class Meta:
         ordering = ["enrolment_id", "at", "pk"]
+        indexes = [
+            # The back pay and recoveries not yet settled: what each payroll run looks up.
+            models.Index(
+                fields=["enrolment"],
+                condition=models.Q(settled_in__isnull=True) & ~models.Q(one_off_amount=0),
+                name="change_pending_one_off",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.enrolment_id} {self.kind} {self.effective_month}"
@@ -145,11 +154,28 @@ class LineStatus(models.TextChoices):
 
 
 class PayrollLine(models.Model):
-    run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="lines")
-    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="lines")
+    """One payment: a beneficiary, programme and month (or the re-issue of a failed payment).
+
+    Written a township at a time by the payroll (`payments.payroll`), a million rows per county and
+    month. The references to the run, the enrolment and the payee are therefore foreign keys
+    without per-row database triggers (`db_constraint=False`): a row-by-row RI check costs more
+    than the insert itself at that size, and every line is built inside the transaction that read
+    its enrolment (payee and run included) from the database, so the references hold by
+    construction; Django's PROTECT still keeps those rows from being deleted. The indexes are the
+    few the work needs, in the order lines are written: the uniqueness that pays nobody twice leads
+    with the month, so a month's lines fill their own part of the index."""
+
+    run = models.ForeignKey(
+        PayrollRun, on_delete=models.PROTECT, related_name="lines", db_constraint=False, db_index=False
+    )
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.PROTECT, related_name="lines", db_constraint=False
+    )
     programme = models.CharField(max_length=40)
     month = models.DateField()
-    payee = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    payee = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     division_code = models.CharField(max_length=12)
     monthly_amount = models.DecimalField("月标准金额", max_digits=12, decimal_places=2)
     adjustment = models.DecimalField("补发/扣减", max_digits=12, decimal_places=2, default=0)
@@ -157,20 +183,30 @@ class PayrollLine(models.Model):
     status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING)
     bank_reference = models.CharField(max_length=60, blank=True)
     failure_reason = models.CharField(max_length=200, blank=True)
-    reissue_of = models.ForeignKey("self", null=True, on_delete=models.PROTECT, related_name="+")
+    result_at = models.DateTimeField("回盘时间", null=True)
+    reissue_of = models.ForeignKey(
+        "self", null=True, on_delete=models.PROTECT, related_name="reissues", db_index=False
+    )
 
     class Meta:
         ordering = ["run_id", "division_code", "pk"]
         constraints = [
             # Nobody is paid twice: one line per beneficiary, programme and month (re-issues aside).
             models.UniqueConstraint(
-                fields=["payee", "programme", "month"],
+                fields=["month", "programme", "payee"],
                 condition=models.Q(reissue_of__isnull=True),
                 name="payrollline_once_per_payee_programme_month",
             ),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="payrollline_amount_not_negative"),
         ]
-        indexes = [models.Index(fields=["run", "division_code"], name="payrollline_run_division")]
+        indexes = [
+            models.Index(fields=["run", "division_code"], name="payrollline_run_division"),
+            models.Index(
+                fields=["reissue_of"],
+                condition=models.Q(reissue_of__isnull=False),
+                name="payrollline_reissue_of",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_id}:{self.payee_id} {self.amount}"
@@ -197,6 +233,7 @@ class BankExport(models.Model):
     run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="exports")
     layout = models.CharField("文件格式", max_length=40)
     file_name = models.CharField(max_length=120)
+    content_type = models.CharField(max_length=100, default="application/octet-stream")
     content = models.BinaryField()
     sha256 = models.CharField(max_length=64)
     line_count = models.PositiveIntegerField()
@@ -209,6 +246,33 @@ class BankExport(models.Model):
 
     def __str__(self) -> str:
         return self.file_name
+
+
+class ReconciliationReport(models.Model):
+    """One bank results file (回盘文件) checked against a run. All or nothing: `accepted` when every
+    row was valid and the line statuses were updated; otherwise `errors` lists every problem, row
+    by row, and no line was changed."""
+
+    run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="reconciliations")
+    file_name = models.CharField("文件名", max_length=200)
+    sha256 = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField("数据行数", default=0)
+    accepted = models.BooleanField("已入账", default=False)
+    paid = models.PositiveIntegerField("成功笔数", default=0)
+    paid_amount = models.DecimalField("成功金额", max_digits=16, decimal_places=2, default=0)
+    failed = models.PositiveIntegerField("失败笔数", default=0)
+    failed_amount = models.DecimalField("失败金额", max_digits=16, decimal_places=2, default=0)
+    pending_after = models.PositiveIntegerField("仍待发放笔数", default=0)
+    errors = models.JSONField("错误明细", default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "银行回盘对账"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.file_name}"
 
 
 class ReviewTask(models.Model):

@@ -1,6 +1,9 @@
 """Every write to payments: enrolment from a confirmed decision, its changes (amount, suspension,
-resumption, gradual exit, termination, back pay, recovery), monthly payroll runs, approval by a second
-person, and re-review tasks.
+resumption, gradual exit, termination, back pay, recovery, bank account), monthly payroll runs
+(computed set-based by `payments.payroll`), approval by a second person, bank files in configurable
+layouts (`payments.bankfiles`), reconciliation of the bank's results, re-issue of failed payments,
+payment rosters (`payments.rosters`), and re-review tasks. The background job that computes a run is
+in `payments.tasks` (payroll_run_start).
 
 Payroll idempotency: the database holds at most one line per payee, programme and month
 (UNIQUE, re-issues aside), so computing a month twice inserts nothing the second time. A run is
@@ -10,12 +13,17 @@ none half done, and computing again continues where it stopped.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Sum
+import polars as pl
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
 
 from minzheng.cases.models import Case, Outcome
@@ -23,20 +31,29 @@ from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from minzheng.core.permissions import Perm
-from minzheng.org.models import Staff
+from minzheng.org.models import Division, Staff
 from minzheng.org.scope import jurisdiction_of, require, require_in_scope
-from minzheng.payments import payroll
+from minzheng.payments import bankfiles, payroll, rosters
 from minzheng.payments.models import (
+    BankExport,
     ChangeKind,
     Enrolment,
     EnrolmentChange,
     EnrolmentStatus,
+    LineStatus,
+    PayrollLine,
     PayrollRun,
     PayrollTotal,
+    ReconciliationReport,
     ReviewTask,
     RunStatus,
 )
+from minzheng.rules.money import from_fen
+from minzheng.rules.programmes import PROGRAMMES
 from minzheng.rules.selectors import policy_table
+
+# The run being computed in this context, recomputed once (payroll.recompute_county).
+_recomputation: ContextVar[payroll.Recomputation | None] = ContextVar("payroll_recomputation", default=None)
 
 MAX_EXIT_MONTHS = 6  # 渐退 up to 6 months, 民发〔2021〕57号
 UNSTABLE_INCOME = ("wages", "business")
@@ -185,8 +202,17 @@ def enrolment_create(*, actor: Staff, case_id: int, bank_name: str, account_numb
     return enrolment
 
 
+def _lock_for_change(enrolment_id: int) -> None:
+    """Wait for a payroll computing the enrolment's township (payroll.lock_township), before any
+    row lock, so that the two always lock in the same order."""
+    division = Enrolment.objects.filter(pk=enrolment_id).values_list("division_id", flat=True).first()
+    if division is not None:
+        payroll.lock_township(division, shared=True)
+
+
 def _enrolment(actor: Staff, enrolment_id: int) -> Enrolment:
     require(actor, Perm.PAYROLL_RUN)
+    _lock_for_change(enrolment_id)
     enrolment = Enrolment.objects.select_for_update().filter(pk=enrolment_id).first()
     if enrolment is None:
         raise NotFound("没有找到该发放对象")
@@ -361,13 +387,21 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
         raise Conflict("已审批的发放名册不能重新计算")
     PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.COMPUTING, error="")
     counts = payroll.payable_counts(run_id=run.pk, county=run.county, month=run.month)
-    total = sum(counts.values())
+    left = {township: max(0, payable - paid) for township, (payable, paid) in counts.items()}
+    total = sum(left.values())
     PayrollRun.objects.filter(pk=run.pk).update(progress_total=total, progress_done=0)
     done = 0
     try:
+        if total:
+            # The registry read and the bulk calculation for the whole run, before its townships.
+            _recomputation.set(
+                payroll.recompute_county(
+                    run_id=run.pk, county=run.county, month=run.month, table=policy_table()
+                )
+            )
         for township in sorted(counts):
             _compute_township(run, township)
-            done += counts[township]
+            done += left[township]
             PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
             if progress is not None:
                 progress(done, total)
@@ -375,6 +409,8 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
     except Exception as exc:
         PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:2000])
         raise
+    finally:
+        _recomputation.set(None)
     run.refresh_from_db()
     return run
 
@@ -384,6 +420,7 @@ def _compute_township(run: PayrollRun, township: str) -> payroll.TownshipOutcome
     """One township, whole or not at all. The run row is locked first so that two workers given the
     same run take its townships one after the other (the second then finds nothing left to pay)."""
     PayrollRun.objects.select_for_update().filter(pk=run.pk).values_list("pk").first()
+    prepared = _recomputation.get()
     outcome = payroll.compute_township(
         run_id=run.pk,
         township=township,
@@ -393,6 +430,7 @@ def _compute_township(run: PayrollRun, township: str) -> payroll.TownshipOutcome
         reason=f"按{run.month:%Y年%m月}生效标准和家庭情况重新计算",
         at=timezone.now(),
         table=policy_table(),
+        prepared=prepared if prepared is not None and prepared.run_id == run.pk else None,
     )
     if outcome.enrolments:
         audit_record(
@@ -520,6 +558,9 @@ def review_complete(
 ) -> ReviewTask:
     """Keep, change or stop the benefit, with a stated reason."""
     require(actor, Perm.CASE_REVIEW_TOWNSHIP)
+    enrolment_id = ReviewTask.objects.filter(pk=task_id).values_list("enrolment_id", flat=True).first()
+    if enrolment_id is not None:
+        _lock_for_change(enrolment_id)
     task = ReviewTask.objects.select_for_update().select_related("enrolment").filter(pk=task_id).first()
     if task is None:
         raise NotFound("没有找到该复核任务")
@@ -552,3 +593,536 @@ def review_complete(
     task.done_by = actor
     task.save(update_fields=["done_at", "outcome", "note", "done_by"])
     return task
+
+
+# --- Bank accounts of enrolments ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def enrolment_bank_account_change(
+    *, actor: Staff, enrolment_id: int, bank_name: str, account_number: str, reason: str
+) -> Enrolment:
+    """Correct or replace the account an enrolment is paid to (e.g. after the bank returned a
+    payment as failed); a failed payment can then be issued again (payroll_reissue)."""
+    enrolment = _enrolment(actor, enrolment_id)
+    reason = _reason(reason)
+    if not bank_name.strip():
+        raise InvalidInput("请填写开户银行", field_errors={"bank_name": ["必填"]})
+    digits = parse_account(account_number)
+    before = {"bank_name": enrolment.bank_name, "account": enrolment.account_masked}
+    enrolment.bank_name = bank_name.strip()
+    enrolment.account_encrypted = protect.encrypt(digits)
+    enrolment.account_masked = mask_account(digits)
+    enrolment.save(update_fields=["bank_name", "account_encrypted", "account_masked"])
+    notice = f"{before['bank_name']} {before['account']} → {enrolment.bank_name} {enrolment.account_masked}"
+    EnrolmentChange.objects.create(
+        enrolment=enrolment,
+        kind=ChangeKind.BANK_ACCOUNT,
+        effective_month=first_of_month(timezone.localdate()),
+        reason=reason,
+        notice=notice,
+        actor=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="payments.enrolment_bank_account",
+        object_type="payments.Enrolment",
+        object_id=enrolment.pk,
+        scope_code=enrolment.division_id,
+        reason=reason,
+        before=before,
+        after={"bank_name": enrolment.bank_name, "account": enrolment.account_masked},
+    )
+    return enrolment
+
+
+# --- Bank files ---------------------------------------------------------------------------------------
+
+EXPORT_SQL = """SELECT l.id, e.account_encrypted, p.name, p.id_masked, e.bank_name,
+    CAST(ROUND(l.amount * 100) AS BIGINT), l.programme, COALESCE(d.name, l.division_code)
+    FROM payments_payrollline l
+    JOIN payments_enrolment e ON e.id = l.enrolment_id
+    JOIN registry_person p ON p.id = l.payee_id
+    LEFT JOIN org_division d ON d.code = l.division_code
+    WHERE l.run_id = %(run)s AND l.status = 'pending'
+    ORDER BY l.division_code, l.id"""
+EXPORT_SCHEMA: dict[str, pl.DataType] = {
+    "reference": pl.Int64(),
+    "account_encrypted": pl.String(),
+    "payee_name": pl.String(),
+    "id_masked": pl.String(),
+    "bank_name": pl.String(),
+    "amount_fen": pl.Int64(),
+    "programme": pl.String(),
+    "village_name": pl.String(),
+}
+EXPORTABLE = (RunStatus.APPROVED, RunStatus.EXPORTED)
+
+
+def bank_layouts() -> list[bankfiles.BankLayout]:
+    """The bank file layouts on offer (payments/layouts/*.yaml), for the UI to choose from."""
+    return bankfiles.layouts()
+
+
+def _run_for_update(actor: Staff, run_id: int) -> PayrollRun:
+    run = PayrollRun.objects.select_for_update().filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("没有找到该发放批次")
+    require_in_scope(actor, run.county)
+    return run
+
+
+def _seal(data: bytes) -> bytes:
+    return protect.encrypt(base64.b64encode(data).decode("ascii")).encode("ascii")
+
+
+def _unseal(data: bytes | memoryview) -> bytes:
+    return base64.b64decode(protect.decrypt(bytes(data).decode("ascii")))
+
+
+@transaction.atomic
+def bank_export(*, actor: Staff, run_id: int, layout: str) -> BankExport:
+    """The payment file of an approved run for its agent bank, in one of the bank_layouts(): every
+    line still pending (the whole run the first time; afterwards what is left, re-issues
+    included). The file carries full account numbers, so it is stored sealed like every other
+    personal identifier; `bank_export_file` gives it back (audited). The run becomes EXPORTED."""
+    require(actor, Perm.PAYROLL_RUN)
+    chosen = bankfiles.layout(layout)
+    run = _run_for_update(actor, run_id)
+    if run.status not in EXPORTABLE:
+        raise Conflict(f"发放批次状态为“{run.get_status_display()}”：须经审批后才能生成银行文件")
+    frame = payroll.read_frame(EXPORT_SQL, {"run": run.pk}, EXPORT_SCHEMA)
+    if frame.is_empty():
+        raise Conflict("该批次没有待发放的笔数，无需生成银行文件")
+    month_text = f"{run.month:%Y年%m月}"
+    accounts: dict[str, str] = {}
+    rows = []
+    for row in frame.iter_rows(named=True):
+        token = row["account_encrypted"]
+        if token not in accounts:
+            accounts[token] = protect.decrypt(token)
+        rows.append(
+            {
+                "reference": row["reference"],
+                "account_number": accounts[token],
+                "payee_name": row["payee_name"],
+                "id_masked": row["id_masked"],
+                "bank_name": row["bank_name"],
+                "amount": from_fen(row["amount_fen"]),
+                "month": month_text,
+                "programme_label": programme_label(row["programme"]),
+                "village_name": row["village_name"],
+            }
+        )
+    content = bankfiles.write_file(chosen, rows, month=month_text)
+    seq = BankExport.objects.filter(run=run).count() + 1
+    total = from_fen(int(frame["amount_fen"].sum()))
+    export = BankExport.objects.create(
+        run=run,
+        layout=chosen.code,
+        file_name=chosen.file_name_for(county=run.county, month=f"{run.month:%Y%m}", run=run.pk, seq=seq),
+        content_type=chosen.content_type,
+        content=_seal(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        line_count=frame.height,
+        total_amount=total,
+        created_by=actor,
+    )
+    before = run.status
+    run.status = RunStatus.EXPORTED
+    run.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="payments.bank_export",
+        object_type="payments.PayrollRun",
+        object_id=run.pk,
+        scope_code=run.county,
+        before={"status": before},
+        after={
+            "status": run.status,
+            "export": export.pk,
+            "layout": chosen.code,
+            "file_name": export.file_name,
+            "lines": export.line_count,
+            "total": total,
+            "sha256": export.sha256,
+        },
+    )
+    return export
+
+
+@transaction.atomic
+def bank_export_file(*, actor: Staff, export_id: int) -> tuple[str, str, bytes]:
+    """(file name, content type, content) of a bank file, for download; every download is audited."""
+    require(actor, Perm.PAYROLL_RUN)
+    export = BankExport.objects.select_related("run").filter(pk=export_id).first()
+    if export is None:
+        raise NotFound("没有找到该银行文件")
+    require_in_scope(actor, export.run.county)
+    content = _unseal(export.content)
+    audit_record(
+        actor=actor,
+        action="payments.bank_export_download",
+        object_type="payments.BankExport",
+        object_id=export.pk,
+        scope_code=export.run.county,
+        after={"file_name": export.file_name, "sha256": export.sha256},
+    )
+    return export.file_name, export.content_type, content
+
+
+def programme_label(code: str) -> str:
+    programme = PROGRAMMES.get(code)
+    return programme.label if programme else code
+
+
+# --- Reconciliation ------------------------------------------------------------------------------------
+
+RESULT_LINES_SQL = """SELECT l.id, l.run_id, l.status, CAST(ROUND(l.amount * 100) AS BIGINT)
+    FROM payments_payrollline l WHERE l.id IN ({ids})"""
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "id": pl.Int64(),
+    "run_id": pl.Int64(),
+    "line_status": pl.String(),
+    "amount_fen": pl.Int64(),
+}
+APPLY_RESULTS_SQL = """UPDATE payments_payrollline SET status = r.status, failure_reason = r.reason,
+    bank_reference = r.bank_reference, result_at = %(at)s
+    FROM payroll_results r
+    WHERE payments_payrollline.id = r.id AND payments_payrollline.status = 'pending'"""
+RESULTS_DDL = """CREATE TEMPORARY TABLE payroll_results (
+    id BIGINT NOT NULL, status VARCHAR(10) NOT NULL, reason VARCHAR(200) NOT NULL,
+    bank_reference VARCHAR(60) NOT NULL
+)"""
+MAX_REPORTED_ERRORS = 1000
+
+
+def _lines_of(ids: list[int]) -> pl.DataFrame:
+    """The lines with these ids (in chunks: an IN list per statement)."""
+    frames = []
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        sql = RESULT_LINES_SQL.format(ids=", ".join(str(int(i)) for i in chunk))
+        frames.append(payroll.read_frame(sql, {}, RESULT_SCHEMA))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=RESULT_SCHEMA)
+
+
+def _check_results(
+    run: PayrollRun, rows: list[bankfiles.ResultRow]
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """Every problem of every row (nothing is written unless there is none), and the results as a
+    frame (id, status, reason, bank_reference, amount_fen) when there is none."""
+    errors: list[dict[str, Any]] = []
+
+    def error(row: bankfiles.ResultRow, message: str) -> None:
+        errors.append({"row": row.row, "reference": row.reference, "message": message})
+
+    seen: dict[int, int] = {}
+    parsed: list[tuple[bankfiles.ResultRow, int, str]] = []
+    for row in rows:
+        ok = True
+        if not row.reference.isdigit():
+            error(row, "业务参考号应为银行文件中的数字编号" if row.reference else "缺少业务参考号")
+            ok = False
+        status = bankfiles.parse_status(row.status)
+        if status is None:
+            error(row, f"发放结果“{row.status}”无法识别（应为 成功/失败 或 paid/failed）")
+            ok = False
+        if row.amount and bankfiles.parse_amount(row.amount) is None:
+            error(row, f"金额“{row.amount}”格式不正确")
+            ok = False
+        if len(row.reason) > 200 or len(row.bank_reference) > 60:
+            error(row, "失败原因不超过200字，银行流水号不超过60字")
+            ok = False
+        if row.reference.isdigit():
+            reference = int(row.reference)
+            if reference in seen:
+                error(row, f"与第{seen[reference]}行重复（同一笔只能有一个结果）")
+                ok = False
+            else:
+                seen[reference] = row.row
+            if ok and status is not None:
+                parsed.append((row, reference, status))
+    lines = _lines_of(sorted(seen))
+    known = {r["id"]: r for r in lines.iter_rows(named=True)}
+    good = []
+    for row, reference, status in parsed:
+        line = known.get(reference)
+        if line is None:
+            error(row, f"业务参考号{reference}不存在")
+        elif line["run_id"] != run.pk:
+            error(row, f"业务参考号{reference}属于其他发放批次")
+        elif line["line_status"] != LineStatus.PENDING:
+            label = LineStatus(line["line_status"]).label
+            error(row, f"业务参考号{reference}已有结果（{label}），不能重复对账")
+        elif row.amount and bankfiles.parse_amount(row.amount) != from_fen(line["amount_fen"]):
+            error(row, f"金额{row.amount}与发放金额{from_fen(line['amount_fen'])}不符")
+        else:
+            reason = row.reason or ("银行未注明原因" if status == LineStatus.FAILED else "")
+            good.append(
+                (reference, status, reason if status == LineStatus.FAILED else "", row.bank_reference)
+            )
+    errors.sort(key=lambda e: (e["row"], e["message"]))
+    frame = pl.DataFrame(
+        good,
+        schema={
+            "id": pl.Int64(),
+            "status": pl.String(),
+            "reason": pl.String(),
+            "bank_reference": pl.String(),
+        },
+        orient="row",
+    )
+    return frame, errors
+
+
+@transaction.atomic
+def reconciliation_import(
+    *, actor: Staff, run_id: int, file_name: str, content: bytes
+) -> ReconciliationReport:
+    """Read the bank's results file (CSV or XLSX: 业务参考号, 状态 成功/失败 or paid/failed, optional
+    失败原因, 银行流水号, 金额) for an exported run. All or nothing: the whole file is checked first;
+    with any problem the report lists every one of them, row by row, and no line changes;
+    otherwise the lines take their results (set-based) and the run is RECONCILED once no line is
+    left pending."""
+    require(actor, Perm.PAYROLL_RUN)
+    run = _run_for_update(actor, run_id)
+    if run.status != RunStatus.EXPORTED:
+        raise Conflict(f"发放批次状态为“{run.get_status_display()}”：生成银行文件后才能导入回盘结果")
+    if not content:
+        raise InvalidInput("文件为空", field_errors={"file": ["文件为空"]})
+    rows, errors = bankfiles.read_results(file_name, content)
+    results = pl.DataFrame()
+    if not errors:
+        if not rows:
+            errors = [{"row": 0, "reference": "", "message": "文件中没有发放结果"}]
+        else:
+            results, errors = _check_results(run, rows)
+    report = ReconciliationReport(
+        run=run,
+        file_name=file_name[:200],
+        sha256=hashlib.sha256(content).hexdigest(),
+        rows=len(rows),
+        created_by=actor,
+    )
+    if errors:
+        report.errors = errors[:MAX_REPORTED_ERRORS]
+        if len(errors) > MAX_REPORTED_ERRORS:
+            report.errors.append(
+                {
+                    "row": 0,
+                    "reference": "",
+                    "message": f"共{len(errors)}处错误，仅列出前{MAX_REPORTED_ERRORS}处",
+                }
+            )
+        report.save()
+        audit_record(
+            actor=actor,
+            action="payments.reconciliation_rejected",
+            object_type="payments.PayrollRun",
+            object_id=run.pk,
+            scope_code=run.county,
+            reason=file_name,
+            after={"report": report.pk, "rows": len(rows), "errors": len(errors)},
+        )
+        return report
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS payroll_results")
+        cursor.execute(RESULTS_DDL + (" ON COMMIT DROP" if connection.vendor == "postgresql" else ""))
+        payroll.write_frame("payroll_results", results)
+        cursor.execute(APPLY_RESULTS_SQL, {"at": connection.ops.adapt_datetimefield_value(now)})
+        applied = cursor.rowcount
+        cursor.execute("DROP TABLE payroll_results")
+    if applied != results.height:
+        raise Conflict("回盘结果与发放笔数不一致（可能有人同时在对账），请重新导入")
+    figures = (
+        PayrollLine.objects.filter(run=run, result_at=now)
+        .values("status")
+        .annotate(n=Count("pk"), total=Sum("amount"))
+    )
+    by_status = {f["status"]: (f["n"], f["total"] or Decimal("0")) for f in figures}
+    report.accepted = True
+    report.paid, report.paid_amount = by_status.get(LineStatus.PAID, (0, Decimal("0")))
+    report.failed, report.failed_amount = by_status.get(LineStatus.FAILED, (0, Decimal("0")))
+    report.pending_after = PayrollLine.objects.filter(run=run, status=LineStatus.PENDING).count()
+    report.save()
+    before = run.status
+    if report.pending_after == 0:
+        run.status = RunStatus.RECONCILED
+        run.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="payments.reconciliation_imported",
+        object_type="payments.PayrollRun",
+        object_id=run.pk,
+        scope_code=run.county,
+        reason=file_name,
+        before={"status": before},
+        after={
+            "status": run.status,
+            "report": report.pk,
+            "paid": report.paid,
+            "paid_amount": report.paid_amount,
+            "failed": report.failed,
+            "failed_amount": report.failed_amount,
+            "pending": report.pending_after,
+        },
+    )
+    return report
+
+
+REISSUE_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, programme, month, payee_id,
+    division_code, monthly_amount, adjustment, amount, status, bank_reference, failure_reason, reissue_of_id)
+    SELECT l.run_id, l.enrolment_id, l.programme, l.month, l.payee_id, l.division_code,
+        l.monthly_amount, l.adjustment, l.amount, 'pending', '', '', l.id
+    FROM payments_payrollline l WHERE l.id IN ({ids})"""
+
+
+@transaction.atomic
+def payroll_reissue(*, actor: Staff, run_id: int) -> int:
+    """Issue again, in the same run, every failed payment whose enrolment's bank account has been
+    changed since the bank returned it (enrolment_bank_account_change): a new pending line (same
+    amounts, `reissue_of` the failed one) that the next bank file carries; the failed line becomes
+    REISSUED. Returns how many were issued again (failed lines whose account is unchanged wait)."""
+    require(actor, Perm.PAYROLL_RUN)
+    run = _run_for_update(actor, run_id)
+    if run.status not in (RunStatus.EXPORTED, RunStatus.RECONCILED):
+        raise Conflict(f"发放批次状态为“{run.get_status_display()}”：没有可重发的失败笔数")
+    corrected = EnrolmentChange.objects.filter(
+        enrolment_id=OuterRef("enrolment_id"), kind=ChangeKind.BANK_ACCOUNT, at__gt=OuterRef("result_at")
+    )
+    failed = PayrollLine.objects.filter(
+        run=run, status=LineStatus.FAILED, division_code__startswith=jurisdiction_of(actor).prefix
+    )
+    ids = list(failed.filter(Exists(corrected)).order_by("pk").values_list("pk", flat=True))
+    waiting = failed.count() - len(ids)
+    if not ids:
+        return 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 5000):
+            chunk = ", ".join(str(int(i)) for i in ids[start : start + 5000])
+            cursor.execute(REISSUE_SQL.format(ids=chunk))  # ids are integers read above
+    PayrollLine.objects.filter(pk__in=ids).update(status=LineStatus.REISSUED)
+    before = run.status
+    run.status = RunStatus.EXPORTED  # lines are pending again: the next bank file carries them
+    run.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="payments.reissued",
+        object_type="payments.PayrollRun",
+        object_id=run.pk,
+        scope_code=run.county,
+        before={"status": before},
+        after={"status": run.status, "reissued": len(ids), "failed_waiting_for_account": waiting},
+    )
+    return len(ids)
+
+
+# --- Rosters -------------------------------------------------------------------------------------------
+
+ROSTER_SQL = """SELECT l.division_code, p.name, p.id_masked,
+    (SELECT COUNT(*) FROM registry_membership m WHERE m.household_id = e.household_id
+        AND m.start_date <= %(month)s AND (m.end_date IS NULL OR m.end_date >= %(month)s)),
+    l.programme, CAST(ROUND(l.monthly_amount * 100) AS BIGINT), CAST(ROUND(l.adjustment * 100) AS BIGINT),
+    CAST(ROUND(l.amount * 100) AS BIGINT), e.account_masked, l.status, l.failure_reason
+    FROM payments_payrollline l
+    JOIN payments_enrolment e ON e.id = l.enrolment_id
+    JOIN registry_person p ON p.id = l.payee_id
+    WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL
+      AND l.division_code >= %(low)s AND l.division_code < %(high)s
+    ORDER BY l.division_code, l.id"""
+ROSTER_SCHEMA: dict[str, pl.DataType] = {
+    "division_code": pl.String(),
+    "payee_name": pl.String(),
+    "id_masked": pl.String(),
+    "household_size": pl.Int64(),
+    "programme": pl.String(),
+    "monthly_fen": pl.Int64(),
+    "adjustment_fen": pl.Int64(),
+    "amount_fen": pl.Int64(),
+    "account_masked": pl.String(),
+    "status": pl.String(),
+    "failure_reason": pl.String(),
+}
+ROSTER_READY = (RunStatus.COMPUTED, RunStatus.APPROVED, RunStatus.EXPORTED, RunStatus.RECONCILED)
+
+
+def _roster_note(status: str, reason: str | None) -> str:
+    if status == LineStatus.FAILED:
+        return f"发放失败：{reason}" if reason else "发放失败"
+    if status == LineStatus.REISSUED:
+        return "已更正账户重发"
+    return ""
+
+
+@transaction.atomic
+def roster_workbook(*, actor: Staff, run_id: int, village_code: str | None = None) -> bytes:
+    """The payment roster (发放花名册) of a run as an .xlsx: one village, or every village of the run
+    within the actor's jurisdiction, one sheet each (序号, 户主/领取人, 身份证号（脱敏）, 家庭人口,
+    救助项目, 月发放金额, 补发/扣减, 实发金额, 银行账号（脱敏）, 签字/备注, totals, signature lines)."""
+    require(actor, Perm.PAYMENT_VIEW)
+    run = PayrollRun.objects.filter(pk=run_id).first()
+    prefix = jurisdiction_of(actor).prefix
+    if run is None or not (run.county.startswith(prefix) or prefix.startswith(run.county)):
+        raise NotFound("没有找到该发放批次")
+    if run.status not in ROSTER_READY:
+        raise Conflict(f"发放批次状态为“{run.get_status_display()}”：计算完成后才能打印花名册")
+    if village_code:
+        if len(village_code) != 12 or not village_code.isdigit() or not village_code.startswith(run.county):
+            raise NotFound("没有找到该村（社区）")
+        require_in_scope(actor, village_code)
+        scope = village_code
+    else:
+        scope = prefix if len(prefix) > len(run.county) else run.county
+    frame = payroll.read_frame(
+        ROSTER_SQL, {"run": run.pk, "month": run.month, "low": scope, "high": f"{scope}:"}, ROSTER_SCHEMA
+    )
+    if frame.is_empty():
+        raise NotFound("该范围在本批次中没有发放记录")
+    villages = sorted(set(frame["division_code"].to_list()))
+    county_code = run.county.ljust(12, "0")
+    names = dict(
+        Division.objects.filter(
+            code__in={*villages, *(v[:9] + "000" for v in villages), county_code}
+        ).values_list("code", "name")
+    )
+    sheets = []
+    for code, part in frame.group_by("division_code", maintain_order=True):
+        sheets.append(
+            rosters.VillageRoster(
+                village_code=str(code[0]),
+                village_name=names.get(str(code[0]), str(code[0])),
+                township_name=names.get(str(code[0])[:9] + "000", ""),
+                lines=[
+                    rosters.RosterLine(
+                        payee_name=row["payee_name"],
+                        id_masked=row["id_masked"],
+                        household_size=row["household_size"],
+                        programme_label=programme_label(row["programme"]),
+                        monthly_amount=from_fen(row["monthly_fen"]),
+                        adjustment=from_fen(row["adjustment_fen"]),
+                        amount=from_fen(row["amount_fen"]),
+                        account_masked=row["account_masked"],
+                        note=_roster_note(row["status"], row["failure_reason"]),
+                    )
+                    for row in part.iter_rows(named=True)
+                ],
+            )
+        )
+    county_name = names.get(county_code, run.county)
+    content = rosters.workbook(
+        title=f"{county_name}{run.month:%Y年%m月}社会救助资金发放花名册",
+        month=run.month,
+        county_name=county_name,
+        villages=sheets,
+    )
+    audit_record(
+        actor=actor,
+        action="payments.roster_exported",
+        object_type="payments.PayrollRun",
+        object_id=run.pk,
+        scope_code=scope,
+        after={"villages": len(sheets), "lines": frame.height},
+    )
+    return content

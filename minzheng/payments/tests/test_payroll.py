@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
 from minzheng.cases.models import Case
 from minzheng.cases.testing import approved_dibao_case, registered_long_ago
 from minzheng.catalogue.services import catalogue_load
 from minzheng.core.errors import Conflict, InvalidInput, PermissionDenied
+from minzheng.core.models import AuditEvent
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
-from minzheng.payments import services
+from minzheng.payments import services, tasks
 from minzheng.payments.models import (
     Enrolment,
     EnrolmentChange,
@@ -27,6 +31,7 @@ from minzheng.payments.models import (
     ReviewTask,
     RunStatus,
 )
+from minzheng.registry.circumstances import IncomeItem
 from minzheng.registry.testing import make_household
 from minzheng.rules import services as rules_services
 
@@ -294,3 +299,147 @@ def test_lines_start_pending(people: dict[str, Staff]) -> None:
     enrolment = enrol(people, approved(people))
     line = PayrollLine.objects.get(run=run_month(people, enrolment.start_month))
     assert line.status == LineStatus.PENDING
+
+
+def test_a_rerun_after_a_raised_standard_writes_nothing_twice(people: dict[str, Staff]) -> None:
+    enrolments = [
+        enrol(people, approved(people, v, f"复算户{v[-3:]}")) for v in ("640202001001", "640202100201")
+    ]
+    month = enrolments[0].start_month
+    proposal = rules_services.parameter_propose(
+        actor=people["admin"],
+        name="dibao.standard",
+        region="640202",
+        area="urban",
+        effective_from=month,
+        value="700",
+        reference="石大政发〔2026〕20号",
+        reason="提标",
+    )
+    rules_services.parameter_approve(actor=people["approver"], value_id=proposal.pk)
+    services.enrolment_one_off(
+        actor=people["admin"],
+        enrolment_id=enrolments[0].pk,
+        amount=Decimal("50.00"),
+        month=month,
+        reason="补发",
+    )
+    run = run_month(people, month)
+    counts = (
+        PayrollLine.objects.count(),
+        EnrolmentChange.objects.count(),
+        ReviewTask.objects.count(),
+        AuditEvent.objects.count(),
+    )
+    assert (run.line_count, run.total_amount) == (
+        2,
+        Decimal("1400.00") + Decimal("50.00") + Decimal("920.00"),
+    )
+    again = services.payroll_compute(run_id=run.pk)
+    assert (again.line_count, again.total_amount) == (run.line_count, run.total_amount)
+    assert counts[:3] == (
+        PayrollLine.objects.count(),
+        EnrolmentChange.objects.count(),
+        ReviewTask.objects.count(),
+    )
+    assert AuditEvent.objects.count() == counts[3] + 1  # the second "run computed", nothing else
+    assert EnrolmentChange.objects.get(enrolment=enrolments[0], kind="back_pay").settled_in_id == run.pk
+
+
+def test_a_household_no_longer_eligible_gets_a_review_and_keeps_its_amount(people: dict[str, Staff]) -> None:
+    enrolment = enrol(people, approved(people))
+    IncomeItem.objects.create(
+        person_id=enrolment.payee_id,
+        category="wages",
+        monthly_amount=Decimal("3000.00"),
+        counted=True,
+        valid_from=date(2020, 1, 1),
+    )
+    line = PayrollLine.objects.get(run=run_month(people, enrolment.start_month))
+    assert line.amount == Decimal("1300.00")
+    task = ReviewTask.objects.get(enrolment=enrolment)
+    assert (task.kind, task.due_date, task.office_code) == ("periodic", enrolment.start_month, "640202001000")
+    assert not EnrolmentChange.objects.filter(enrolment=enrolment, kind="amount").exists()
+    run_month(people, services.add_months(enrolment.start_month, 1))
+    assert ReviewTask.objects.filter(enrolment=enrolment).count() == 1  # one open task, not one a month
+
+
+def test_a_recovery_larger_than_the_month_pays_nothing_rather_than_a_negative_amount(
+    people: dict[str, Staff],
+) -> None:
+    enrolment = enrol(people, approved(people))
+    services.enrolment_one_off(
+        actor=people["admin"],
+        enrolment_id=enrolment.pk,
+        amount=Decimal("-2000.00"),
+        month=enrolment.start_month,
+        reason="追回冒领",
+    )
+    line = PayrollLine.objects.get(run=run_month(people, enrolment.start_month))
+    assert (line.monthly_amount, line.adjustment, line.amount) == (
+        Decimal("1300.00"),
+        Decimal("-2000.00"),
+        Decimal("0.00"),
+    )
+
+
+def test_a_township_computed_without_the_run_wide_read_reads_its_households_by_id(
+    people: dict[str, Staff],
+) -> None:
+    enrolment = enrol(people, approved(people))
+    Enrolment.objects.filter(pk=enrolment.pk).update(monthly_amount=Decimal("1.00"))
+    run = services.payroll_run_request(actor=people["admin"], county="640202", month=enrolment.start_month)
+    with transaction.atomic():
+        outcome = services._compute_township(run, "640202001")
+    assert (outcome.lines, outcome.amount_changes) == (1, 1)
+    assert PayrollLine.objects.get(run=run).amount == Decimal("1300.00")
+
+
+def test_the_background_task_computes_a_requested_run(
+    people: dict[str, Staff], django_capture_on_commit_callbacks: Any
+) -> None:
+    enrolment = enrol(people, approved(people))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        run = tasks.payroll_run_start(actor=people["admin"], county="640202", month=enrolment.start_month)
+    assert len(callbacks) == 1
+    run.refresh_from_db()
+    assert (run.status, run.line_count, run.progress_done, run.progress_total) == (
+        RunStatus.COMPUTED,
+        1,
+        1,
+        1,
+    )
+    assert tasks.payroll_compute_task.call(run.pk) == 1  # delivered again: nothing new
+    assert PayrollLine.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        same = tasks.payroll_run_start(actor=people["admin"], county="640202", month=enrolment.start_month)
+    assert (same.pk, callbacks) == (run.pk, [])
+
+
+def test_a_failed_run_is_continued_by_the_task(
+    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enrolment = enrol(people, approved(people))
+    run = services.payroll_run_request(actor=people["admin"], county="640202", month=enrolment.start_month)
+    PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error="断电")
+    assert tasks.payroll_compute_task.call(run.pk) == 1
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.COMPUTED, "")
+
+
+def test_the_commands_run_a_payroll_and_schedule_reviews(people: dict[str, Staff]) -> None:
+    enrolment = enrol(people, approved(people))
+    month = f"{enrolment.start_month:%Y-%m}"
+    with pytest.raises(CommandError, match="--user"):
+        call_command("run_payroll", county="640202", month=month, stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("run_payroll", county="640202", month=month, user="p_admin", stdout=out)
+    assert "1 / 1 人" in out.getvalue()
+    assert "1 笔" in out.getvalue()
+    out = io.StringIO()
+    call_command("run_payroll", county="640202", month=month, stdout=out)  # the run exists: continue it
+    assert PayrollLine.objects.count() == 1
+    out = io.StringIO()
+    due = date.fromordinal(enrolment.next_review.toordinal() - 10)
+    call_command("schedule_reviews", on=due.isoformat(), stdout=out)
+    assert "新生成复核任务 1 个" in out.getvalue()

@@ -1,0 +1,477 @@
+"""Benchmark: the monthly payroll of one county, set-based, against the per-row ORM way.
+
+    .venv/bin/python bench/payroll.py --households 1000000
+    .venv/bin/python bench/payroll.py --households 10000000
+
+The database (default postgres://minzheng:minzheng@127.0.0.1:5432/minzheng_bench_payroll; its name
+must contain "bench") is dropped and recreated, migrated, and filled set-based in SQL (one
+INSERT ... SELECT over generate_series per table, secondary indexes and foreign keys dropped during
+the load and rebuilt after, as the demo build does): the divisions of 大武口区 (640202, 11 townships,
+53 villages), N households of 1-4 members (2.5 on average) spread over the villages, incomes,
+pensions, disabilities and serious illnesses for some members, and for every household an approved
+dibao case and an ACTIVE enrolment with its "enrol" change.
+
+Then, timed end to end (`payments.services.payroll_compute`: read the enrolments and the registry,
+compute with the bulk engine, write lines, changes, review tasks and totals):
+
+- month A (2027-01): the enrolments were generated with an amount of 0, so every amount is
+  recomputed and changes: the month after a standard is raised, the worst case;
+- month B (2027-02): a usual month after small changes: new wages for 2% of households (amounts
+  change), back pay for 1%, gradual exit for 0.5%;
+- a re-run of month B (must write nothing);
+- the baseline, on `--baseline` households (10,000) for month C (2027-03): a loop over Enrolment
+  objects, `engine.calculate` per household over `population.household_facts`, and
+  `PayrollLine.objects.create` per row, as a naive implementation would do it.
+
+Peak RSS is sampled from /proc/self/status every 20 ms during each timed step. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from benchdb import fresh_database
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://minzheng:minzheng@127.0.0.1:5432/minzheng_bench_payroll"
+COUNTY = "640202"
+MONTH_A, MONTH_B, MONTH_C = date(2027, 1, 1), date(2027, 2, 1), date(2027, 3, 1)
+
+TABLES = [
+    "registry_household",
+    "registry_person",
+    "registry_membership",
+    "registry_incomeitem",
+    "registry_disability",
+    "registry_illness",
+    "cases_case",
+    "payments_enrolment",
+    "payments_enrolmentchange",
+]
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextmanager
+def peak_rss() -> Iterator[list[float]]:
+    """Yields [peak MiB], filled in when the block ends."""
+    peak = [rss_mib()]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.02):
+            peak[0] = max(peak[0], rss_mib())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peak
+    finally:
+        stop.set()
+        thread.join()
+        peak[0] = max(peak[0], rss_mib())
+
+
+class Timer:
+    """Seconds spent in wrapped functions, by label (phases inside payroll_compute)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self, owner: Any, name: str, label: str) -> None:
+        original: Callable[..., Any] = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - started
+
+        setattr(owner, name, timed)
+
+    def reset(self) -> None:
+        self.seconds = {}
+
+
+def sql_steps(n: int, admin_id: int, item_id: int) -> list[tuple[str, str]]:
+    """(label, statement) generating the registry, cases and enrolments for households 1..n.
+    Person ids are 4 * (household - 1) + k for member k (1 = head), so no lookups are needed."""
+    members = "generate_series(1::bigint, %(n)s::bigint) g CROSS JOIN generate_series(1, 4) k JOIN bench_village v ON v.vk = g %% %(villages)s"
+    size = "k <= 1 + (g::bigint * 2654435761 %% 97) %% 4"
+    pid = "(4 * (g::bigint - 1) + k)"
+    return [
+        (
+            "households",
+            """INSERT INTO registry_household (id, number, division_id, address, area, head_id, phone, is_active,
+                created_at, updated_at)
+            SELECT g, 'BH' || lpad(g::text, 10, '0'), v.code, v.name || g || '号', v.area, 4 * (g::bigint - 1) + 1,
+                '', true, now(), now()
+            FROM generate_series(1::bigint, %(n)s::bigint) g JOIN bench_village v ON v.vk = g %% %(villages)s""",
+        ),
+        (
+            "persons",
+            f"""INSERT INTO registry_person (id, name, sex, birth_date, id_digest, id_encrypted, id_masked,
+                division_id, phone, created_at)
+            SELECT {pid}, '居民' || {pid}, CASE WHEN k %% 2 = 1 THEN 'M' ELSE 'F' END,
+                CASE WHEN k <= 2 THEN date '1946-01-01' + ((g * 7919 + k) %% 18000)::int
+                     ELSE date '2006-01-01' + ((g * 31 + k) %% 6500)::int END,
+                md5({pid}::text) || md5(({pid} + 1)::text), 'bench',
+                '640202********' || lpad(({pid} %% 10000)::text, 4, '0'), v.code, '', now()
+            FROM {members} WHERE {size}""",
+        ),
+        (
+            "memberships",
+            f"""INSERT INTO registry_membership (person_id, household_id, relationship, start_date, end_date,
+                end_reason)
+            SELECT {pid}, g, CASE k WHEN 1 THEN 'head' WHEN 2 THEN 'spouse' ELSE 'child' END,
+                date '2020-01-01', NULL, ''
+            FROM {members} WHERE {size}""",
+        ),
+        # Counted wages for 12% of persons, pensions for 5%, the residents' basic pension (not
+        # counted) for 15%, disability certificates for 4%, listed serious illnesses for 2%.
+        (
+            "incomes",
+            """INSERT INTO registry_incomeitem (person_id, category, monthly_amount, counted, valid_from, note,
+                source, recorded_at)
+            SELECT id, CASE WHEN h < 12 THEN 'wages' WHEN h < 17 THEN 'pension' ELSE 'resident_basic_pension' END,
+                CASE WHEN h < 12 THEN 200 + (id * 7919) %% 700 WHEN h < 17 THEN 300 + (id * 31) %% 600 ELSE 150 END,
+                h < 17, date '2024-01-01', '', 'bench', now()
+            FROM (SELECT id, (id * 2654435761) %% 100 AS h FROM registry_person) p WHERE h < 32""",
+        ),
+        (
+            "disabilities",
+            """INSERT INTO registry_disability (person_id, certificate_number, category, grade, valid_from, note,
+                source, recorded_at)
+            SELECT id, 'D' || id, (ARRAY['visual','hearing','physical','intellectual','mental','speech'])[1 + id %% 6],
+                1 + id %% 4, date '2024-01-01', '', 'bench', now()
+            FROM registry_person WHERE (id * 40503) %% 100 < 4""",
+        ),
+        (
+            "illnesses",
+            """INSERT INTO registry_illness (person_id, name, is_listed_serious, valid_from, note, source,
+                recorded_at)
+            SELECT id, '尿毒症', true, date '2024-01-01', '', 'bench', now()
+            FROM registry_person WHERE (id * 40503) %% 100 BETWEEN 4 AND 5""",
+        ),
+        (
+            "cases",
+            f"""INSERT INTO cases_case (id, number, item_id, workflow, division_id, household_id, applicant_id,
+                applicant_name, applicant_id_digest, applicant_id_masked, applicant_phone, channel, proxy_name,
+                proxy_relation, mandate, details, state, submitted_at, accepted_on, due_date, closed_at, outcome,
+                conflict_of_interest, conflict_note, decided_at_township, sampled_for_county_visit, created_by_id)
+            SELECT g, 'BC' || lpad(g::text, 12, '0'), {item_id}, 'dibao', v.code, g, 4 * (g::bigint - 1) + 1,
+                '居民' || (4 * (g::bigint - 1) + 1), md5((4 * (g::bigint - 1) + 1)::text), '640202********0000', '',
+                'window', '', '', '', '{{}}', 'closed', now(), date '2026-10-08', date '2026-11-07', now(),
+                'approved', false, '', false, false, {admin_id}
+            FROM generate_series(1::bigint, %(n)s::bigint) g JOIN bench_village v ON v.vk = g %% %(villages)s""",
+        ),
+        (
+            "enrolments",
+            f"""INSERT INTO payments_enrolment (id, programme, case_id, household_id, payee_id, division_id,
+                monthly_amount, start_month, end_month, status, exit_months_left, bank_name, account_encrypted,
+                account_masked, review_months, next_review, created_by_id, created_at)
+            SELECT g, 'dibao', g, g, 4 * (g::bigint - 1) + 1, v.code, 0, date '2026-12-01', NULL, 'active', 0,
+                '黄河农商银行', a.token, a.masked, 12, date '2027-12-01', {admin_id}, now()
+            FROM generate_series(1::bigint, %(n)s::bigint) g JOIN bench_village v ON v.vk = g %% %(villages)s
+            JOIN bench_account a ON a.k = g %% 1000""",
+        ),
+        (
+            "enrol changes",
+            f"""INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month, old_amount, new_amount,
+                one_off_amount, reason, notice, settled_in_id, actor_id, at)
+            SELECT g, 'enrol', date '2026-12-01', NULL, 0, 0, '依审批决定纳入发放', '', NULL, {admin_id}, now()
+            FROM generate_series(1::bigint, %(n)s::bigint) g""",
+        ),
+    ]
+
+
+# Changes between month A and month B, all set-based.
+BETWEEN_MONTHS = [
+    (
+        "new wages for 2% of households",
+        """INSERT INTO registry_incomeitem (person_id, category, monthly_amount, counted, valid_from, note, source,
+            recorded_at)
+        SELECT head_id, 'wages', 120, true, %(b)s, '', 'bench', now() FROM registry_household WHERE id %% 50 = 3""",
+    ),
+    (
+        "back pay for 1%",
+        """INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month, old_amount, new_amount,
+            one_off_amount, reason, notice, settled_in_id, actor_id, at)
+        SELECT id, 'back_pay', %(b)s, NULL, NULL, 100, '补发', '', NULL, created_by_id, now()
+        FROM payments_enrolment WHERE id %% 100 = 11""",
+    ),
+    (
+        "gradual exit for 0.5%",
+        "UPDATE payments_enrolment SET status = 'exiting', exit_months_left = 3 WHERE id %% 200 = 7 AND status = 'active'",
+    ),
+]
+
+
+def generate(n: int) -> dict[str, float]:
+    from django.db import connection, transaction
+
+    from minzheng.catalogue.models import ServiceItem
+    from minzheng.core import protect
+    from minzheng.demo.services import _PgBulkLoad
+    from minzheng.org.models import Staff
+    from minzheng.payments.services import mask_account
+
+    admin = Staff.objects.get(username="bench_admin")
+    item = ServiceItem.objects.get(code="dibao")
+    timings: dict[str, float] = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            """CREATE TEMP TABLE bench_village ON COMMIT DROP AS
+            SELECT (row_number() OVER (ORDER BY code) - 1)::int AS vk, code, name,
+                CASE WHEN urban_rural_code LIKE '2%%' THEN 'rural' ELSE 'urban' END AS area
+            FROM org_division WHERE code LIKE %s AND level = 5""",
+            [f"{COUNTY}%"],
+        )
+        cursor.execute("SELECT count(*) FROM bench_village")
+        villages = cursor.fetchone()[0]
+        # 1,000 distinct accounts, encrypted as the service does (AES-GCM is not what is measured).
+        cursor.execute("CREATE TEMP TABLE bench_account (k int, token text, masked text) ON COMMIT DROP")
+        accounts = [f"6230{k:015d}" for k in range(1000)]
+        cursor.executemany(
+            "INSERT INTO bench_account VALUES (%s, %s, %s)",
+            [(k, protect.encrypt(a), mask_account(a)) for k, a in enumerate(accounts)],
+        )
+        load = _PgBulkLoad(TABLES)
+        started = time.perf_counter()
+        load.drop()
+        for label, sql in sql_steps(n, admin.pk, item.pk):
+            started = time.perf_counter()
+            cursor.execute(sql, {"n": n, "villages": villages})
+            timings[label] = time.perf_counter() - started
+            print(f"  {label:<16} {cursor.rowcount:>12,} rows  {timings[label]:6.1f} s", flush=True)
+        started = time.perf_counter()
+        load.restore()
+        timings["indexes and foreign keys"] = time.perf_counter() - started
+        print(f"  indexes and foreign keys rebuilt {timings['indexes and foreign keys']:.1f} s", flush=True)
+        for table in TABLES:
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), GREATEST((SELECT MAX(id) FROM {table}), 1))",
+                [table],
+            )
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {', '.join(TABLES)}")
+    timings["vacuum analyze"] = time.perf_counter() - started
+    return timings
+
+
+def between_months() -> None:
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        for label, sql in BETWEEN_MONTHS:
+            cursor.execute(sql, {"b": MONTH_B})
+            print(f"  {label}: {cursor.rowcount:,} rows", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE payments_enrolment, payments_enrolmentchange, registry_incomeitem")
+
+
+def per_row_baseline(admin: Any, count: int, month: date) -> tuple[int, float]:
+    """The naive way, for comparison: ORM objects, one household at a time."""
+    from decimal import Decimal
+
+    from django.db import transaction
+    from django.db.models import Q
+
+    from minzheng.payments.models import (
+        ChangeKind,
+        Enrolment,
+        EnrolmentChange,
+        EnrolmentStatus,
+        PayrollLine,
+        ReviewTask,
+    )
+    from minzheng.payments.services import PAYABLE, payroll_run_request
+    from minzheng.rules import engine
+    from minzheng.rules.population import household_facts
+    from minzheng.rules.selectors import policy_table
+
+    run = payroll_run_request(actor=admin, county=COUNTY, month=month)
+    started = time.perf_counter()
+    table = policy_table()
+    done = 0
+    with transaction.atomic():
+        enrolments = (
+            Enrolment.objects.filter(division__code__startswith=COUNTY, status__in=PAYABLE, start_month__lte=month)
+            .filter(Q(end_month__isnull=True) | Q(end_month__gt=month))
+            .select_for_update()
+            .order_by("pk")[:count]
+        )
+        for e in enrolments:
+            amount = e.monthly_amount
+            if e.status == EnrolmentStatus.ACTIVE:
+                result = engine.calculate(e.programme, household_facts(e.household_id, month), table)
+                if result.eligible and result.amount != amount:
+                    EnrolmentChange.objects.create(
+                        enrolment=e,
+                        kind=ChangeKind.AMOUNT,
+                        effective_month=month,
+                        old_amount=amount,
+                        new_amount=result.amount,
+                        reason="重新计算",
+                        actor=admin,
+                    )
+                    e.monthly_amount = amount = result.amount
+                    e.save(update_fields=["monthly_amount"])
+                elif not result.eligible:
+                    ReviewTask.objects.get_or_create(
+                        enrolment=e,
+                        kind="periodic",
+                        done_at__isnull=True,
+                        defaults={"due_date": month, "office_code": e.division_id[:9] + "000"},
+                    )
+            PayrollLine.objects.create(
+                run=run,
+                enrolment=e,
+                programme=e.programme,
+                month=month,
+                payee_id=e.payee_id,
+                division_code=e.division_id,
+                monthly_amount=amount,
+                adjustment=Decimal("0"),
+                amount=max(Decimal("0"), amount),
+            )
+            done += 1
+    return done, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--households", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--baseline", type=int, default=10_000, help="households for the per-row baseline (0: skip)")
+    args = parser.parse_args()
+
+    fresh_database(args.database_url)
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("MINZHENG_MODE", "demo")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    sys.path.insert(0, str(ROOT))
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from minzheng.catalogue.services import catalogue_load
+    from minzheng.org.roles import Role
+    from minzheng.org.services import divisions_load
+    from minzheng.org.testing import make_staff
+    from minzheng.payments import payroll, services
+    from minzheng.payments.models import EnrolmentChange, PayrollLine, ReviewTask
+    from minzheng.rules import bulk
+
+    n = args.households
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    divisions_load(actor=None, prefix=COUNTY)
+    catalogue_load(actor=None)
+    admin = make_staff("bench_admin", f"{COUNTY}000000", [Role.COUNTY_ADMIN])
+    print(f"migrate, divisions, catalogue: {time.perf_counter() - started:.1f} s", flush=True)
+
+    print(f"generating {n:,} households ...", flush=True)
+    started = time.perf_counter()
+    generate(n)
+    generate_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM registry_person")
+        persons = cursor.fetchone()[0]
+        cursor.execute("SELECT pg_database_size(current_database()), version()")
+        size_before, version = cursor.fetchone()
+    print(f"generated in {generate_s:.0f} s: {n:,} households, {persons:,} persons", flush=True)
+
+    timer = Timer()
+    timer.wrap(payroll, "read_enrolments", "read enrolments")
+    timer.wrap(payroll, "settle_one_offs", "one-offs")
+    timer.wrap(payroll, "read_population", "read population")
+    timer.wrap(bulk, "calculate", "bulk.calculate")
+    timer.wrap(payroll, "write_frame", "COPY work table")
+
+    def timed_run(label: str, month: date) -> dict[str, Any]:
+        run = services.payroll_run_request(actor=admin, county=COUNTY, month=month)
+        timer.reset()
+        changes_before = EnrolmentChange.objects.filter(kind="amount").count()
+        reviews_before = ReviewTask.objects.count()
+        with peak_rss() as peak:
+            started = time.perf_counter()
+            run = services.payroll_compute(run_id=run.pk)
+            seconds = time.perf_counter() - started
+        phases = dict(timer.seconds)
+        phases["write (SQL)"] = seconds - sum(phases.values())
+        changes = EnrolmentChange.objects.filter(kind="amount").count() - changes_before
+        reviews = ReviewTask.objects.count() - reviews_before
+        print(
+            f"{label}: {seconds:.1f} s, {run.line_count:,} lines, total {run.total_amount}, "
+            f"{changes:,} amount changes, {reviews:,} review tasks, peak RSS {peak[0]:.0f} MiB",
+            flush=True,
+        )
+        print("   " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()), flush=True)
+        return {"seconds": seconds, "lines": run.line_count, "peak": peak[0], "changes": changes, "reviews": reviews}
+
+    a = timed_run(f"month A {MONTH_A:%Y-%m} (every amount changes)", MONTH_A)
+    print("between months:", flush=True)
+    between_months()
+    b = timed_run(f"month B {MONTH_B:%Y-%m} (a usual month)", MONTH_B)
+    lines_before = PayrollLine.objects.count()
+    started = time.perf_counter()
+    again = services.payroll_compute(run_id=services.payroll_run_request(actor=admin, county=COUNTY, month=MONTH_B).pk)
+    rerun_s = time.perf_counter() - started
+    new_lines = PayrollLine.objects.count() - lines_before
+    print(f"re-run of month B: {rerun_s:.1f} s, {new_lines} new lines, run still {again.line_count:,} lines", flush=True)
+
+    baseline: tuple[int, float] | None = None
+    if args.baseline:
+        baseline = per_row_baseline(admin, args.baseline, MONTH_C)
+        print(f"per-row baseline: {baseline[0]:,} households in {baseline[1]:.1f} s", flush=True)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        size_after = cursor.fetchone()[0]
+    database = "PostgreSQL " + version.split()[1]
+    print()
+    print(f"database            {database}, {size_before / 2**20:,.0f} MiB generated, {size_after / 2**20:,.0f} MiB after")
+    print(f"machine             {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"households          {n:,} ({persons:,} persons)")
+    print(f"generation          {generate_s:.0f} s")
+    for label, r in (("month A", a), ("month B", b)):
+        print(
+            f"{label:<19} {r['seconds']:.1f} s  {r['lines'] / r['seconds']:,.0f} lines/s  "
+            f"peak RSS {r['peak']:.0f} MiB"
+        )
+    print(f"re-run month B      {rerun_s:.1f} s, {new_lines} new lines")
+    if baseline:
+        per_row = baseline[1] / baseline[0]
+        per_set = b["seconds"] / b["lines"]
+        print(
+            f"per-row baseline    {baseline[0]:,} in {baseline[1]:.1f} s = {per_row * 1e3:.2f} ms/household; "
+            f"set-based month B {per_set * 1e6:.1f} µs/household; ratio {per_row / per_set:,.0f}x"
+        )
+    print(f"process peak RSS    {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
