@@ -4,18 +4,30 @@ re-review tasks (复核)."""
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
 from ninja.pagination import PageNumberPagination, paginate
 
 from minzheng.api.org import ErrorOut, actor
-from minzheng.payments import selectors, services
-from minzheng.payments.models import Enrolment, EnrolmentChange, PayrollLine, PayrollRun, ReviewTask
+from minzheng.core.errors import DomainError, InvalidInput
+from minzheng.payments import selectors, services, tasks
+from minzheng.payments.models import (
+    BankExport,
+    Enrolment,
+    EnrolmentChange,
+    PayrollLine,
+    PayrollRun,
+    ReconciliationReport,
+    ReviewTask,
+)
 
 router = Router(tags=["资金发放 payments"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
@@ -311,6 +323,28 @@ def enrolment_one_off(request: HttpRequest, enrolment_id: int, payload: OneOffIn
     return _enrolment(request, enrolment_id)
 
 
+class BankAccountIn(Schema):
+    bank_name: str = Field(min_length=1, max_length=60, pattern=r"^[^\x00]*$")
+    account_number: str = Field(min_length=1, max_length=40, pattern=r"^[\d ]*$")
+    reason: Reason
+
+
+@router.post(
+    "/payments/enrolments/{enrolment_id}/bank-account",
+    response={200: EnrolmentDetailOut, **_WRITE_ERRORS},
+    summary="变更收款银行账户（须说明理由；发放失败的笔数改户后可重发）",
+)
+def enrolment_bank_account(request: HttpRequest, enrolment_id: int, payload: BankAccountIn) -> Enrolment:
+    services.enrolment_bank_account_change(
+        actor=actor(request),
+        enrolment_id=enrolment_id,
+        bank_name=payload.bank_name,
+        account_number=payload.account_number,
+        reason=payload.reason,
+    )
+    return _enrolment(request, enrolment_id)
+
+
 # --- Payroll runs -----------------------------------------------------------------------------------
 
 
@@ -421,12 +455,13 @@ def runs(request: HttpRequest) -> object:
 
 @router.post(
     "/payments/runs",
-    response={201: RunDetailOut, **_WRITE_ERRORS},
-    summary="生成某县（区）某月的发放名册（一县一月一个批次；再次提交返回同一批次）",
+    response={201: RunDetailOut, 202: RunDetailOut, **_WRITE_ERRORS},
+    summary="生成某县（区）某月的发放名册（后台计算，返回202，轮询批次状态；一县一月一个批次，再次提交返回同一批次）",
 )
-def run_request(request: HttpRequest, payload: RunIn) -> Status:
-    run = services.payroll_run_request(actor=actor(request), county=payload.county, month=payload.month)
-    return Status(201, _run_detail(request, run.pk))
+def run_start(request: HttpRequest, payload: RunIn) -> Status:
+    run = tasks.payroll_run_start(actor=actor(request), county=payload.county, month=payload.month)
+    detail = _run_detail(request, run.pk)
+    return Status(202 if detail.running else 201, detail)
 
 
 @router.get(
@@ -467,6 +502,201 @@ def run_villages(request: HttpRequest, run_id: int) -> list[selectors.VillageRow
 def run_approve(request: HttpRequest, run_id: int, payload: ApproveIn) -> selectors.RunDetail:
     services.payroll_approve(actor=actor(request), run_id=run_id, note=payload.note)
     return _run_detail(request, run_id)
+
+
+# --- Bank files and reconciliation ------------------------------------------------------------------
+
+
+class FileTooLarge(DomainError):
+    code = "file_too_large"
+    status = 413
+    default_message = "文件不能超过20MB"
+
+
+RESULTS_MAX_BYTES = 20 * 1024 * 1024
+RESULTS_FILE = File(
+    ..., description="银行回盘文件：业务参考号、状态（成功/失败），可含失败原因、银行流水号、金额"
+)
+
+
+class LayoutOut(Schema):
+    code: str
+    name: str
+    bank: str
+    format: str
+
+
+class ExportIn(Schema):
+    layout: str = Field(
+        min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$", description="文件格式代码（见 bank-layouts）"
+    )
+
+
+class ExportOut(Schema):
+    id: int
+    run_id: int
+    layout: str
+    file_name: str
+    content_type: str
+    sha256: str
+    line_count: int
+    total_amount: Decimal
+    created_by: str = Field(alias="created_by.full_name")
+    created_at: datetime
+    download_url: str
+
+    @staticmethod
+    def resolve_download_url(obj: BankExport) -> str:
+        return f"/api/v1/payments/runs/{obj.run_id}/exports/{obj.pk}/file"
+
+
+class ResultErrorOut(Schema):
+    row: int = Field(description="文件中的行号（0表示整个文件）")
+    reference: str
+    message: str
+
+
+class ReconciliationOut(Schema):
+    id: int
+    run_id: int
+    file_name: str
+    sha256: str
+    rows: int
+    accepted: bool = Field(description="全部无误并已入账；否则一笔也未入账，见 errors")
+    paid: int
+    paid_amount: Decimal
+    failed: int
+    failed_amount: Decimal
+    pending_after: int = Field(description="导入后仍待发放的笔数")
+    errors: list[ResultErrorOut]
+    created_by: str = Field(alias="created_by.full_name")
+    created_at: datetime
+
+
+class ReissueOut(Schema):
+    reissued: int = Field(description="重发的笔数（已变更银行账户的失败笔数）")
+    run: RunDetailOut
+
+
+@router.get("/payments/bank-layouts", response=list[LayoutOut], summary="可选的银行代发文件格式")
+def bank_layouts(request: HttpRequest) -> list[Any]:
+    return services.bank_layouts()
+
+
+@router.post(
+    "/payments/runs/{run_id}/exports",
+    response={201: ExportOut, **_WRITE_ERRORS},
+    summary="生成银行代发文件（已审批的批次；含全部待发放笔数，之后只含重发的笔数）",
+)
+def export_create(request: HttpRequest, run_id: int, payload: ExportIn) -> Status:
+    selectors.run_get(actor=actor(request), run_id=run_id)
+    export = services.bank_export(actor=actor(request), run_id=run_id, layout=payload.layout)
+    return Status(201, selectors.export_get(actor=actor(request), run_id=run_id, export_id=export.pk))
+
+
+@router.get(
+    "/payments/runs/{run_id}/exports",
+    response={200: list[ExportOut], 403: ErrorOut, 404: ErrorOut},
+    summary="批次的银行代发文件",
+)
+def exports(request: HttpRequest, run_id: int) -> list[BankExport]:
+    return list(selectors.export_list(actor=actor(request), run_id=run_id))
+
+
+@router.get(
+    "/payments/runs/{run_id}/exports/{export_id}/file",
+    response={403: ErrorOut, 404: ErrorOut},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "银行代发文件（CSV 或 Excel；含完整账号，下载留痕）",
+                "content": {"text/csv": {}, XLSX: {}},
+            }
+        }
+    },
+    summary="下载银行代发文件",
+)
+def export_file(request: HttpRequest, run_id: int, export_id: int) -> HttpResponse:
+    selectors.export_get(actor=actor(request), run_id=run_id, export_id=export_id)
+    name, content_type, content = services.bank_export_file(actor=actor(request), export_id=export_id)
+    return _attachment(content, name, content_type)
+
+
+def _rejected(report: ReconciliationReport) -> InvalidInput:
+    field_errors: dict[str, list[str]] = {}
+    for e in report.errors:
+        key = f"第{e['row']}行" if e["row"] else "file"
+        field_errors.setdefault(key, []).append(e["message"])
+    message = (
+        f"回盘文件有{len(report.errors)}处错误，未入账（对账报告 {report.pk}，"
+        f"详情见 /api/v1/payments/runs/{report.run_id}/reconciliations/{report.pk}）"
+    )
+    return InvalidInput(message, code="reconciliation_rejected", field_errors=field_errors)
+
+
+@router.post(
+    "/payments/runs/{run_id}/reconciliations",
+    response={201: ReconciliationOut, **_WRITE_ERRORS, 413: ErrorOut},
+    summary="导入银行回盘文件对账（CSV或Excel；全部无误才入账，否则返回422及逐行错误）",
+)
+def reconciliation_create(
+    request: HttpRequest,
+    run_id: int,
+    file: UploadedFile = RESULTS_FILE,
+) -> Status:
+    selectors.run_get(actor=actor(request), run_id=run_id)
+    if (file.size or 0) > RESULTS_MAX_BYTES:
+        raise FileTooLarge(field_errors={"file": ["文件不能超过20MB"]})
+    report = services.reconciliation_import(
+        actor=actor(request),
+        run_id=run_id,
+        file_name=(file.name or "").replace("\x00", "") or "results.csv",
+        content=file.read(RESULTS_MAX_BYTES + 1),
+    )
+    if not report.accepted:
+        raise _rejected(report)
+    return Status(201, selectors.reconciliation_get(actor=actor(request), run_id=run_id, report_id=report.pk))
+
+
+@router.get(
+    "/payments/runs/{run_id}/reconciliations",
+    response={200: list[ReconciliationOut], 403: ErrorOut, 404: ErrorOut},
+    summary="批次的对账记录（含被拒绝的回盘文件及其逐行错误）",
+)
+def reconciliations(request: HttpRequest, run_id: int) -> list[ReconciliationReport]:
+    return list(selectors.reconciliation_list(actor=actor(request), run_id=run_id)[:100])
+
+
+@router.get(
+    "/payments/runs/{run_id}/reconciliations/{report_id}",
+    response={200: ReconciliationOut, 403: ErrorOut, 404: ErrorOut},
+    summary="对账报告",
+)
+def reconciliation(request: HttpRequest, run_id: int, report_id: int) -> ReconciliationReport:
+    return selectors.reconciliation_get(actor=actor(request), run_id=run_id, report_id=report_id)
+
+
+@router.post(
+    "/payments/runs/{run_id}/reissue",
+    response={200: ReissueOut, **_WRITE_ERRORS},
+    summary="重发：已变更银行账户的失败笔数重新发放（下一个银行文件携带）",
+)
+def reissue(request: HttpRequest, run_id: int) -> dict[str, Any]:
+    selectors.run_get(actor=actor(request), run_id=run_id)
+    count = services.payroll_reissue(actor=actor(request), run_id=run_id)
+    return {"reissued": count, "run": _run_detail(request, run_id)}
+
+
+@router.get(
+    "/payments/runs/{run_id}/roster/{village_code}",
+    response={403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    openapi_extra={"responses": {200: {"description": "发放花名册 (.xlsx)", "content": {XLSX: {}}}}},
+    summary="下载村（社区）发放花名册（Excel，A4横向；身份证号和账号脱敏）",
+)
+def roster(request: HttpRequest, run_id: int, village_code: str) -> HttpResponse:
+    found = selectors.roster(actor=actor(request), run_id=run_id, village_code=village_code)
+    content = services.roster_workbook(actor=actor(request), run_id=run_id, village_code=village_code)
+    return _attachment(content, f"发放花名册_{found.village_name}_{found.run.month:%Y%m}.xlsx", XLSX)
 
 
 # --- Re-review --------------------------------------------------------------------------------------

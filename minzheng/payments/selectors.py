@@ -16,7 +16,7 @@ from minzheng.cases.models import Case, Decision, Outcome
 from minzheng.core.errors import InvalidInput, OutOfScope, PermissionDenied
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
-from minzheng.org.scope import require, scoped
+from minzheng.org.scope import jurisdiction_of, require, scoped
 from minzheng.payments.models import (
     BankExport,
     Enrolment,
@@ -26,6 +26,7 @@ from minzheng.payments.models import (
     PayrollLine,
     PayrollRun,
     PayrollTotal,
+    ReconciliationReport,
     ReviewTask,
     RunStatus,
 )
@@ -273,6 +274,41 @@ def run_villages(*, actor: Staff, run_id: int) -> list[VillageRow]:
     ]
 
 
+ROSTER_READY = (RunStatus.COMPUTED, RunStatus.APPROVED, RunStatus.EXPORTED, RunStatus.RECONCILED)
+
+
+def local_rosters(*, actor: Staff, limit: int = 12) -> list[tuple[PayrollRun, list[VillageRow]]]:
+    """For a township or village office (runs are county records): the county's recent computed
+    runs, each with the office's own villages in it, for their rosters."""
+    require(actor, Perm.PAYMENT_VIEW)
+    prefix = jurisdiction_of(actor).prefix
+    if len(prefix) <= 6 or not actor.is_active:
+        return []
+    runs = list(
+        PayrollRun.objects.filter(county=prefix[:6], status__in=ROSTER_READY).order_by("-month")[:limit]
+    )
+    found: dict[int, dict[str, list[Any]]] = {run.pk: {} for run in runs}
+    lines = scoped(
+        PayrollLine.objects.filter(run__in=runs, reissue_of__isnull=True), actor, field="division_code"
+    )
+    for run_id, code, amount in lines.values_list("run_id", "division_code", "amount").order_by():
+        entry = found[run_id].setdefault(code, [0, Decimal("0")])
+        entry[0] += 1
+        entry[1] += amount
+    codes = {code for villages in found.values() for code in villages}
+    names = _names(codes | {c[:9] + "000" for c in codes})
+    return [
+        (
+            run,
+            [
+                VillageRow(code, names.get(code, code), names.get(code[:9] + "000", ""), v[0], v[1])
+                for code, v in sorted(found[run.pk].items())
+            ],
+        )
+        for run in runs
+    ]
+
+
 @dataclass
 class Roster:
     run: PayrollRun
@@ -285,16 +321,24 @@ class Roster:
 
 
 def roster(*, actor: Staff, run_id: int, village_code: str) -> Roster:
-    """The payment roster (发放花名册) of one village in a run, for printing and signature."""
+    """The payment roster (发放花名册) of one village in a run, for printing and signature: for the
+    county, and for the township and village offices whose village it is."""
+    require(actor, Perm.PAYMENT_VIEW)
     if len(village_code) != 12 or not village_code.isdigit():
         raise OutOfScope()
-    lines = list(run_lines(actor=actor, run_id=run_id).filter(division_code=village_code))
+    run = PayrollRun.objects.filter(pk=run_id, county=village_code[:6]).first()
+    if run is None:
+        raise OutOfScope()
+    lines = list(
+        scoped(PayrollLine.objects.filter(run=run, division_code=village_code), actor, field="division_code")
+        .select_related("payee", "enrolment")
+        .order_by("pk")
+    )
+    names = _names({village_code, village_code[:9] + "000", run.county.ljust(12, "0")})
+    if village_code not in names or not jurisdiction_of(actor).contains(village_code):
+        raise OutOfScope()
     for line in lines:
         line.programme_label = programme_label(line.programme)  # type: ignore[attr-defined]
-    run = _runs(actor).get(pk=run_id)
-    names = _names({village_code, village_code[:9] + "000", run.county.ljust(12, "0")})
-    if village_code not in names or not village_code.startswith(run.county):
-        raise OutOfScope()
     return Roster(
         run=run,
         village_code=village_code,
@@ -320,6 +364,25 @@ def export_get(*, actor: Staff, run_id: int, export_id: int) -> BankExport:
         .filter(pk=export_id, run_id=run_id)
         .first()
     )
+    if found is None:
+        raise OutOfScope()
+    return found
+
+
+def reconciliation_list(*, actor: Staff, run_id: int) -> QuerySet[ReconciliationReport]:
+    """The bank results files imported for a run, newest first."""
+    run = _runs(actor).filter(pk=run_id).first()
+    if run is None:
+        raise OutOfScope()
+    return (
+        ReconciliationReport.objects.filter(run=run)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def reconciliation_get(*, actor: Staff, run_id: int, report_id: int) -> ReconciliationReport:
+    found = reconciliation_list(actor=actor, run_id=run_id).filter(pk=report_id).first()
     if found is None:
         raise OutOfScope()
     return found

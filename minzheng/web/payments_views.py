@@ -27,7 +27,7 @@ from minzheng.core.errors import Conflict, InvalidInput, PermissionDenied
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division
 from minzheng.org.scope import jurisdiction_of, scoped
-from minzheng.payments import selectors, services
+from minzheng.payments import selectors, services, tasks
 from minzheng.payments.models import EnrolmentStatus, LineStatus, RunStatus
 from minzheng.web.base import (
     BootstrapForm,
@@ -254,8 +254,9 @@ CHANGES: dict[str, Change] = {
     "exit": Change(gettext_lazy("启动渐退"), ExitForm, (EnrolmentStatus.ACTIVE,), "outline-warning"),
     "terminate": Change(gettext_lazy("停发"), TerminateForm, ALL_OPEN, "outline-danger"),
     "one-off": Change(gettext_lazy("补发/追回"), OneOffForm, ALL_OPEN, "outline-secondary"),
+    "bank-account": Change(gettext_lazy("变更银行账户"), BankAccountForm, ALL_OPEN, "outline-secondary"),
 }
-CHANGE_ORDER = ("amount", "suspend", "resume", "exit", "terminate", "one-off")
+CHANGE_ORDER = ("amount", "suspend", "resume", "exit", "terminate", "one-off", "bank-account")
 
 
 def _apply_change(who: Any, enrolment_id: int, change: str, data: dict[str, Any]) -> None:
@@ -280,6 +281,13 @@ def _apply_change(who: Any, enrolment_id: int, change: str, data: dict[str, Any]
         sign = Decimal("-1") if data["kind"] == "recover" else Decimal("1")
         services.enrolment_one_off(
             **common, amount=sign * data["amount"], month=data["month"], reason=data["reason"]
+        )
+    elif change == "bank-account":
+        services.enrolment_bank_account_change(
+            **common,
+            bank_name=data["bank_name"],
+            account_number=data["account_number"],
+            reason=data["reason"],
         )
 
 
@@ -348,7 +356,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
             return forbidden(request)
         if form.is_valid():
             try:
-                run = services.payroll_run_request(
+                run = tasks.payroll_run_start(
                     actor=who, county=form.cleaned_data["county"], month=form.cleaned_data["month"]
                 )
             except SHOWN_ERRORS as exc:
@@ -356,21 +364,32 @@ def run_list(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("web:payroll_run", run_id=run.pk)
     page = paginate(request, selectors.run_list(actor=who))
-    return render(request, "web/payments/run_list.html", {"page": page, "form": form if counties else None})
+    return render(
+        request,
+        "web/payments/run_list.html",
+        {"page": page, "form": form if counties else None, "local": selectors.local_rosters(actor=who)},
+    )
 
 
 def _run_context(request: HttpRequest, run_id: int) -> dict[str, Any]:
     who = actor(request)
     detail = selectors.run_get(actor=who, run_id=run_id)
     run = detail.run
+    can_run = who.can(Perm.PAYROLL_RUN)
     return {
         "detail": detail,
         "run": run,
         "can_approve": who.can(Perm.PAYROLL_APPROVE) and run.status == RunStatus.COMPUTED,
         "own_run": run.created_by_id == who.pk,
-        "can_run": who.can(Perm.PAYROLL_RUN),
+        "can_run": can_run,
+        "can_export": can_run and run.status in services.EXPORTABLE,
+        "can_reconcile": can_run and run.status == RunStatus.EXPORTED,
+        "layouts": services.bank_layouts() if can_run else [],
         "villages": [] if detail.running else selectors.run_villages(actor=who, run_id=run_id),
         "exports": [] if detail.running else list(selectors.export_list(actor=who, run_id=run_id)),
+        "reports": []
+        if detail.running
+        else list(selectors.reconciliation_list(actor=who, run_id=run_id)[:20]),
     }
 
 
@@ -428,12 +447,117 @@ def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:
     return redirect("web:payroll_run", run_id=run.pk)
 
 
+@staff_view(Perm.PAYROLL_RUN)
+@require_POST
+def run_export(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The bank payment file of an approved run, in the chosen layout; the run page offers it."""
+    who = actor(request)
+    run = selectors.run_get(actor=who, run_id=run_id).run
+    try:
+        export = services.bank_export(actor=who, run_id=run.pk, layout=request.POST.get("layout", "")[:40])
+    except SHOWN_ERRORS as exc:
+        messages.error(request, exc.message)
+    else:
+        flash_done(
+            request,
+            _("已生成银行文件 %(name)s（%(n)s 笔，%(total)s 元）")
+            % {"name": export.file_name, "n": export.line_count, "total": export.total_amount},
+        )
+    return redirect("web:payroll_run", run_id=run.pk)
+
+
+@staff_view(Perm.PAYROLL_RUN)
+@require_safe
+def export_file(request: HttpRequest, run_id: int, export_id: int) -> HttpResponse:
+    who = actor(request)
+    export = selectors.export_get(actor=who, run_id=run_id, export_id=export_id)
+    name, content_type, content = services.bank_export_file(actor=who, export_id=export.pk)
+    return _attachment(content, name, content_type)
+
+
+class ResultsForm(BootstrapForm):
+    file = forms.FileField(
+        label=gettext_lazy("银行回盘文件（CSV或Excel）"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
+        help_text=gettext_lazy("须有“业务参考号”和“状态”（成功/失败）两列，可有失败原因、银行流水号、金额"),
+    )
+
+
+RESULTS_MAX_BYTES = 20 * 1024 * 1024
+
+
+@staff_view(Perm.PAYROLL_RUN)
+@require_POST
+def run_reconcile(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Import the bank's results file; the report (accepted, or every problem row by row) follows."""
+    who = actor(request)
+    run = selectors.run_get(actor=who, run_id=run_id).run
+    form = ResultsForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("请选择银行回盘文件"))
+        return redirect("web:payroll_run", run_id=run.pk)
+    upload = form.cleaned_data["file"]
+    if upload.size > RESULTS_MAX_BYTES:
+        messages.error(request, _("文件不能超过20MB"))
+        return redirect("web:payroll_run", run_id=run.pk)
+    try:
+        report = services.reconciliation_import(
+            actor=who, run_id=run.pk, file_name=upload.name or "results.csv", content=upload.read()
+        )
+    except SHOWN_ERRORS as exc:
+        messages.error(request, exc.message)
+        return redirect("web:payroll_run", run_id=run.pk)
+    return redirect("web:payroll_reconciliation", run_id=run.pk, report_id=report.pk)
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_safe
+def reconciliation_detail(request: HttpRequest, run_id: int, report_id: int) -> HttpResponse:
+    who = actor(request)
+    report = selectors.reconciliation_get(actor=who, run_id=run_id, report_id=report_id)
+    detail = selectors.run_get(actor=who, run_id=run_id)
+    return render(
+        request,
+        "web/payments/reconciliation.html",
+        {"report": report, "detail": detail, "run": detail.run},
+    )
+
+
+@staff_view(Perm.PAYROLL_RUN)
+@require_POST
+def run_reissue(request: HttpRequest, run_id: int) -> HttpResponse:
+    who = actor(request)
+    run = selectors.run_get(actor=who, run_id=run_id).run
+    try:
+        count = services.payroll_reissue(actor=who, run_id=run.pk)
+    except SHOWN_ERRORS as exc:
+        messages.error(request, exc.message)
+    else:
+        if count:
+            flash_done(request, _("已重发 %(n)s 笔，请生成银行文件") % {"n": count})
+        else:
+            messages.warning(request, _("没有可重发的笔数：发放失败的，须先变更其银行账户"))
+    return redirect("web:payroll_run", run_id=run.pk)
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_safe
+def roster_xlsx(request: HttpRequest, run_id: int, village_code: str) -> HttpResponse:
+    """The village payment roster as an Excel workbook (A4 landscape, masked identifiers)."""
+    roster = selectors.roster(actor=actor(request), run_id=run_id, village_code=village_code)
+    content = services.roster_workbook(actor=actor(request), run_id=run_id, village_code=village_code)
+    name = f"发放花名册_{roster.village_name}_{roster.run.month:%Y%m}.xlsx"
+    return _attachment(content, name, XLSX)
+
+
 @staff_view(Perm.PAYMENT_VIEW)
 @require_safe
 def roster_print(request: HttpRequest, run_id: int, village_code: str) -> HttpResponse:
     """The village payment roster (发放花名册) on A4, for signature on receipt."""
-    roster = selectors.roster(actor=actor(request), run_id=run_id, village_code=village_code)
-    return render(request, "web/payments/roster_print.html", {"roster": roster})
+    who = actor(request)
+    roster = selectors.roster(actor=who, run_id=run_id, village_code=village_code)
+    run_visible = selectors.run_list(actor=who).filter(pk=run_id).exists()
+    return render(request, "web/payments/roster_print.html", {"roster": roster, "run_visible": run_visible})
 
 
 # --- Re-review (复核) ----------------------------------------------------------------------------------

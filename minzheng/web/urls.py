@@ -99,10 +99,28 @@ urlpatterns = [
     path("payments/runs/<int:run_id>/", payments_views.run_detail, name="payroll_run"),
     path("payments/runs/<int:run_id>/lines/", payments_views.run_lines, name="payroll_lines"),
     path("payments/runs/<int:run_id>/approve/", payments_views.run_approve, name="payroll_approve"),
+    path("payments/runs/<int:run_id>/export/", payments_views.run_export, name="payroll_export"),
+    path(
+        "payments/runs/<int:run_id>/exports/<int:export_id>/",
+        payments_views.export_file,
+        name="payroll_export_file",
+    ),
+    path("payments/runs/<int:run_id>/reconcile/", payments_views.run_reconcile, name="payroll_reconcile"),
+    path(
+        "payments/runs/<int:run_id>/reconciliations/<int:report_id>/",
+        payments_views.reconciliation_detail,
+        name="payroll_reconciliation",
+    ),
+    path("payments/runs/<int:run_id>/reissue/", payments_views.run_reissue, name="payroll_reissue"),
     path(
         "payments/runs/<int:run_id>/roster/<str:village_code>/",
         payments_views.roster_print,
         name="payroll_roster",
+    ),
+    path(
+        "payments/runs/<int:run_id>/roster/<str:village_code>/roster.xlsx",
+        payments_views.roster_xlsx,
+        name="payroll_roster_xlsx",
     ),
     path("payments/reviews/", payments_views.review_list, name="payment_reviews"),
     path("payments/reviews/<int:task_id>/", payments_views.review_complete, name="payment_review"),

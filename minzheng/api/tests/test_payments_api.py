@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -20,10 +21,19 @@ from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
 from minzheng.payments import services
-from minzheng.payments.models import Enrolment, EnrolmentChange, PayrollRun, ReviewTask, RunStatus
+from minzheng.payments.models import (
+    Enrolment,
+    EnrolmentChange,
+    PayrollLine,
+    PayrollRun,
+    ReviewTask,
+    RunStatus,
+)
+from minzheng.registry import excel
 from minzheng.registry.testing import make_household
 
 ACCOUNT = "6222020200112233446"  # passes the Luhn check
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
@@ -201,14 +211,21 @@ def test_every_change_needs_a_reason_and_shows_in_the_history(people: dict[str, 
 # --- Payroll runs -----------------------------------------------------------------------------------
 
 
-def test_a_run_is_requested_computed_and_approved_by_a_second_person(people: dict[str, Staff]) -> None:
+def test_a_run_is_started_in_the_background_and_approved_by_a_second_person(
+    people: dict[str, Staff], django_capture_on_commit_callbacks: Any
+) -> None:
     enrolments = [enrolled(people, f"户{i}") for i in range(3)]
     month = enrolments[0].start_month
     admin = client_for(people["admin"])
-    response = post(admin, "/api/v1/payments/runs", {"county": "640202", "month": month.isoformat()})
-    assert response.status_code == 201, response.content
-    run_id = response.json()["run"]["id"]
-    services.payroll_compute(run_id=run_id)
+    # Queued once the request commits; the test settings' task backend then computes it at once.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = post(admin, "/api/v1/payments/runs", {"county": "640202", "month": month.isoformat()})
+    assert response.status_code == 202, response.content
+    queued = response.json()
+    assert (queued["run"]["status"], queued["percent"], queued["totals"]) == ("queued", 0, [])
+    assert len(callbacks) == 1
+    callbacks[0]()
+    run_id = queued["run"]["id"]
 
     detail = admin.get(f"/api/v1/payments/runs/{run_id}").json()
     assert detail["run"]["status"] == "computed"
@@ -251,8 +268,11 @@ def test_a_run_is_requested_computed_and_approved_by_a_second_person(people: dic
     assert own["message"] == "您没有执行此操作的权限"  # the administrator has no approval permission
     both = make_staff("y_both", "640202000000", [Role.COUNTY_ADMIN, Role.COUNTY_APPROVER])
     later = services.add_months(month, 1)
-    mine = post(client_for(both), "/api/v1/payments/runs", {"county": "640202", "month": later.isoformat()})
-    services.payroll_compute(run_id=mine.json()["run"]["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = post(
+            client_for(both), "/api/v1/payments/runs", {"county": "640202", "month": later.isoformat()}
+        )
+    assert PayrollRun.objects.get(pk=mine.json()["run"]["id"]).status == RunStatus.COMPUTED
     refused = assert_error(
         post(client_for(both), f"/api/v1/payments/runs/{mine.json()['run']['id']}/approve", {}), 403
     )
@@ -343,3 +363,139 @@ def test_lists_take_the_same_number_of_queries_for_one_row_or_many(people: dict[
     services.payroll_compute(run_id=run.pk)
     many = [queries(u) for u in ("/api/v1/payments/enrolments", f"/api/v1/payments/runs/{run.pk}/lines")]
     assert one == many
+
+
+# --- Bank files, reconciliation, re-issue -----------------------------------------------------------
+
+
+def approved_run(people: dict[str, Staff], count: int = 2) -> PayrollRun:
+    enrolments = [enrolled(people, f"户{i}") for i in range(count)]
+    run = computed_run(people, enrolments[0].start_month)
+    services.payroll_approve(actor=people["approver"], run_id=run.pk)
+    return run
+
+
+def results_csv(rows: list[tuple[object, ...]]) -> bytes:
+    lines = ["业务参考号,状态,失败原因,金额"] + [",".join(str(c) for c in row) for row in rows]
+    return "\n".join(lines).encode()
+
+
+def upload(client: Client, run_id: int, content: bytes, name: str = "回盘.csv") -> Any:
+    return client.post(
+        f"/api/v1/payments/runs/{run_id}/reconciliations", {"file": SimpleUploadedFile(name, content)}
+    )
+
+
+def test_bank_file_reconciliation_and_reissue(people: dict[str, Staff]) -> None:
+    run = approved_run(people)
+    admin = client_for(people["admin"])
+    layouts = admin.get("/api/v1/payments/bank-layouts").json()
+    codes = {layout["code"] for layout in layouts}
+    assert "ningxia_bank_csv" in codes
+    assert_error(post(admin, f"/api/v1/payments/runs/{run.pk}/exports", {"layout": "nonsense"}), 422)
+
+    created = post(admin, f"/api/v1/payments/runs/{run.pk}/exports", {"layout": "ningxia_bank_csv"})
+    assert created.status_code == 201, created.content
+    export = created.json()
+    assert (export["line_count"], export["total_amount"]) == (2, "2600.00")
+    download = admin.get(export["download_url"])
+    assert download.status_code == 200
+    assert download["Content-Type"].startswith("text/csv")
+    assert "attachment" in download["Content-Disposition"]
+    text = download.content.decode("gbk")
+    assert ACCOUNT in text  # the bank needs the full account; the download is audited
+    assert [e["id"] for e in admin.get(f"/api/v1/payments/runs/{run.pk}/exports").json()] == [export["id"]]
+    # Reading a bank file needs the payments administrator.
+    assert_error(client_for(people["approver"]).get(export["download_url"]), 403)
+    assert admin.get(f"/api/v1/payments/runs/{run.pk}").json()["run"]["status"] == "exported"
+
+    lines = sorted(PayrollLine.objects.filter(run=run), key=lambda line: line.pk)
+    bad = upload(
+        admin,
+        run.pk,
+        results_csv(
+            [(lines[0].pk, "成功", "", "1300.00"), (99999999, "成功", "", ""), ("x", "也许", "", "")]
+        ),
+    )
+    body = assert_error(bad, 422, "reconciliation_rejected")
+    assert body["field_errors"]["第3行"] == ["业务参考号99999999不存在"]
+    assert len(body["field_errors"]["第4行"]) == 2
+    assert PayrollLine.objects.filter(run=run, status="pending").count() == 2  # nothing was written
+    reports = admin.get(f"/api/v1/payments/runs/{run.pk}/reconciliations").json()
+    assert [r["accepted"] for r in reports] == [False]
+    assert [e["row"] for e in reports[0]["errors"]] == [3, 4, 4]
+
+    good = upload(
+        admin,
+        run.pk,
+        results_csv([(lines[0].pk, "成功", "", "1300.00"), (lines[1].pk, "失败", "账户已销户", "")]),
+    )
+    assert good.status_code == 201, good.content
+    report = good.json()
+    assert (report["paid"], report["failed"], report["failed_amount"], report["pending_after"]) == (
+        1,
+        1,
+        "1300.00",
+        0,
+    )
+    failed = admin.get(f"/api/v1/payments/runs/{run.pk}/lines", {"status": "failed"}).json()
+    assert [(line["id"], line["failure_reason"]) for line in failed["items"]] == [(lines[1].pk, "账户已销户")]
+    detail = admin.get(f"/api/v1/payments/runs/{run.pk}").json()
+    assert detail["run"]["status"] == "reconciled"
+    assert detail["status_counts"] == {"paid": 1, "failed": 1}
+
+    # Re-issue waits for a corrected account; then the failed payment goes out again.
+    nothing = post(admin, f"/api/v1/payments/runs/{run.pk}/reissue", {})
+    assert nothing.json()["reissued"] == 0
+    changed = post(
+        admin,
+        f"/api/v1/payments/enrolments/{lines[1].enrolment_id}/bank-account",
+        {"bank_name": "宁夏黄河农商银行", "account_number": "6228480402564890018", "reason": "原账户已销户"},
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["account_masked"] == "6228***********0018"
+    assert changed.json()["changes"][-1]["kind"] == "bank_account"
+    again = post(admin, f"/api/v1/payments/runs/{run.pk}/reissue", {})
+    assert again.json()["reissued"] == 1
+    assert again.json()["run"]["run"]["status"] == "exported"
+    reissued = admin.get(f"/api/v1/payments/runs/{run.pk}/lines", {"status": "pending"}).json()["items"]
+    assert [line["reissue_of"] for line in reissued] == [lines[1].pk]
+    second = post(admin, f"/api/v1/payments/runs/{run.pk}/exports", {"layout": "yellow_river_rcb_xlsx"})
+    assert second.json()["line_count"] == 1
+    assert admin.get(second.json()["download_url"])["Content-Type"] == XLSX
+
+
+def test_bank_files_need_an_approved_run_in_scope(people: dict[str, Staff]) -> None:
+    enrolment = enrolled(people)
+    run = computed_run(people, enrolment.start_month)
+    admin = client_for(people["admin"])
+    refused = assert_error(
+        post(admin, f"/api/v1/payments/runs/{run.pk}/exports", {"layout": "ningxia_bank_csv"}), 409
+    )
+    assert "须经审批后才能生成银行文件" in refused["message"]
+    assert_error(upload(admin, run.pk, results_csv([(1, "成功", "", "")])), 409)
+    outsider = client_for(people["outsider"])
+    assert_error(
+        post(outsider, f"/api/v1/payments/runs/{run.pk}/exports", {"layout": "ningxia_bank_csv"}), 404
+    )
+    assert_error(upload(outsider, run.pk, results_csv([(1, "成功", "", "")])), 404)
+    assert_error(post(outsider, f"/api/v1/payments/runs/{run.pk}/reissue", {}), 404)
+
+
+def test_a_village_roster_downloads_as_excel(people: dict[str, Staff]) -> None:
+    enrolment = enrolled(people, "张一")
+    run = computed_run(people, enrolment.start_month)
+    response = client_for(people["approver"]).get(f"/api/v1/payments/runs/{run.pk}/roster/640202001001")
+    assert response.status_code == 200
+    assert response["Content-Type"] == XLSX
+    assert "attachment" in response["Content-Disposition"]
+    cells = "\n".join(excel.workbook_text(response.content))
+    assert "张一" in cells
+    assert ACCOUNT not in cells
+    # The township head prints the rosters of the township's villages, not of others.
+    head = client_for(people["head"])
+    assert head.get(f"/api/v1/payments/runs/{run.pk}/roster/640202001001").status_code == 200
+    assert_error(head.get(f"/api/v1/payments/runs/{run.pk}/roster/640202100201"), 404)
+    assert_error(
+        client_for(people["outsider"]).get(f"/api/v1/payments/runs/{run.pk}/roster/640202001001"), 404
+    )

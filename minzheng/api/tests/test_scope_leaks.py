@@ -41,6 +41,7 @@ from minzheng.payments.models import (
     PayrollLine,
     PayrollRun,
     PayrollTotal,
+    ReconciliationReport,
     ReviewTask,
     RunStatus,
 )
@@ -85,6 +86,7 @@ class World:
     reviews: dict[str, ReviewTask] = field(default_factory=dict)
     runs: dict[str, PayrollRun] = field(default_factory=dict)  # by county
     exports: dict[str, BankExport] = field(default_factory=dict)  # by county
+    reports: dict[str, ReconciliationReport] = field(default_factory=dict)  # by county
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -258,6 +260,14 @@ def add_payments(world: World, creator: Staff) -> None:
             total_amount=run.total_amount,
             created_by=creator,
         )
+        world.reports[county] = ReconciliationReport.objects.create(
+            run=run,
+            file_name=f"回盘 {county}.csv",
+            sha256="0" * 64,
+            rows=len(villages),
+            errors=[{"row": 2, "reference": "1", "message": f"银行 {v}"} for v in villages],
+            created_by=creator,
+        )
 
 
 def payments_state(world: World, foreign: list[str]) -> list[Any]:
@@ -276,6 +286,7 @@ def payments_state(world: World, foreign: list[str]) -> list[Any]:
                 e.changes.count(),
                 task.done_at,
                 (run.status, run.approved_by_id, run.exports.count(), run.lines.count()),
+                run.reconciliations.count(),
                 sorted(PayrollLine.objects.filter(division_code=v).values_list("pk", "status")),
             )
         )
@@ -325,6 +336,13 @@ def import_upload(village: str) -> dict[str, Any]:
     book.save(buffer)
     content = buffer.getvalue()
     return {"__multipart__": {"file": SimpleUploadedFile("越权.xlsx", content), "mode": "valid_rows_only"}}
+
+
+def results_upload(world: World, village: str) -> dict[str, Any]:
+    """A bank results file marking the village's payment failed, for the multipart endpoint."""
+    line = PayrollLine.objects.get(enrolment=world.enrolments[village])
+    content = f"业务参考号,状态,失败原因\n{line.pk},失败,越权\n".encode()
+    return {"__multipart__": {"file": SimpleUploadedFile("越权回盘.csv", content)}}
 
 
 def assert_no_leak(body: str, world: World, foreign: list[str], where: str) -> None:
@@ -383,6 +401,7 @@ PATH_PARAMS = {
     "task_id": lambda w, v: w.reviews[v].pk,
     "run_id": lambda w, v: w.runs[v[:6]].pk,
     "export_id": lambda w, v: w.exports[v[:6]].pk,
+    "report_id": lambda w, v: w.reports[v[:6]].pk,
 }
 # Reads whose path parameter names no record (a parameter name): they answer 200, and must still
 # show nothing of another jurisdiction.
@@ -556,6 +575,14 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         },
         ("post", "/api/v1/payments/runs"): {"county": village[:6], "month": "2027-01-01"},
         ("post", "/api/v1/payments/runs/{run_id}/approve"): {"note": "越权"},
+        ("post", "/api/v1/payments/enrolments/{enrolment_id}/bank-account"): {
+            "bank_name": "越权",
+            "account_number": "6222020200112233446",
+            "reason": "越权",
+        },
+        ("post", "/api/v1/payments/runs/{run_id}/exports"): {"layout": "ningxia_bank_csv"},
+        ("post", "/api/v1/payments/runs/{run_id}/reconciliations"): results_upload(world, village),
+        ("post", "/api/v1/payments/runs/{run_id}/reissue"): None,
         ("post", "/api/v1/payments/reviews/{task_id}/complete"): {"outcome": "stop", "reason": "越权"},
     }
     key = (method, path)
@@ -733,6 +760,8 @@ PAGE_PARAMS = {
     "run_id": lambda w, v: w.runs[v[:6]].pk,
     "village_code": lambda w, v: v,
     "task_id": lambda w, v: w.reviews[v].pk,
+    "export_id": lambda w, v: w.exports[v[:6]].pk,
+    "report_id": lambda w, v: w.reports[v[:6]].pk,
 }
 # Pages whose path parameter names no record (a parameter name): they answer 200 and show nothing
 # of another jurisdiction; a proposal posted there for a foreign region is refused.
@@ -752,6 +781,9 @@ POST_ONLY = {
     "web:case_materials",
     "web:case_document_upload",
     "web:payroll_approve",
+    "web:payroll_export",
+    "web:payroll_reconcile",
+    "web:payroll_reissue",
 }
 # Pages for everyone (no login); the case pages among them are walked by test_public_case_pages.
 PUBLIC = {

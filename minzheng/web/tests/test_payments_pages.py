@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
@@ -28,9 +29,11 @@ from minzheng.payments.models import (
     ReviewTask,
     RunStatus,
 )
+from minzheng.registry import excel
 from minzheng.registry.testing import make_household
 
 ACCOUNT = "6222020200112233446"  # passes the Luhn check
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture
@@ -222,7 +225,9 @@ def test_a_run_is_started_shows_progress_then_totals_and_is_approved_by_another(
     assert 'hx-trigger="every 2s"' not in page
     assert f"<strong>{run.total_amount}</strong>" in page
     totals = page.split('data-testid="run-totals"')[1].split("</table>")[0]
-    assert "长胜街道" in totals and "星海镇" in totals and "最低生活保障" in totals
+    assert "长胜街道" in totals
+    assert "星海镇" in totals
+    assert "最低生活保障" in totals
     assert "2600.00" in totals  # two households in 长胜街道
     assert_clean(page)
     partial = text(admin.get(reverse("web:payroll_run", args=[run.pk]), headers={"HX-Request": "true"}))
@@ -230,7 +235,8 @@ def test_a_run_is_started_shows_progress_then_totals_and_is_approved_by_another(
     assert "<html" not in partial
 
     lines = text(admin.get(reverse("web:payroll_lines", args=[run.pk]), {"village": "640202001002"}))
-    assert "李二" in lines and "张一" not in lines
+    assert "李二" in lines
+    assert "张一" not in lines
     assert "共 1 条" in lines
     assert "共 3 条" in text(admin.get(reverse("web:payroll_lines", args=[run.pk])))
     assert "共 0 条" in text(admin.get(reverse("web:payroll_lines", args=[run.pk]), {"status": "failed"}))
@@ -263,12 +269,28 @@ def test_a_village_roster_prints_on_a4(people: dict[str, Staff]) -> None:
     client = logged_in(people["approver"])
     page = text(client.get(reverse("web:payroll_roster", args=[run.pk, "640202001001"])))
     assert "社会救助资金发放花名册" in page
-    assert "张一" in page and "李二" not in page
+    assert "张一" in page
+    assert "李二" not in page
     assert "领取人签字" in page
     assert "web/payments.css" in page
     assert re.search(r'data-testid="roster-total">1300.00<', page)
     assert_clean(page)
     assert client.get(reverse("web:payroll_roster", args=[run.pk, "640205001001"])).status_code == 404
+    workbook = client.get(reverse("web:payroll_roster_xlsx", args=[run.pk, "640202001001"]))
+    assert workbook.status_code == 200
+    assert workbook["Content-Type"] == XLSX
+    cells = "\n".join(excel.workbook_text(workbook.content))
+    assert "张一" in cells
+    assert "李二" not in cells
+    # A township head (runs are county records) finds the township's village rosters on the runs page.
+    head = logged_in(make_staff("w_head", "640202001000", [Role.TOWNSHIP_HEAD]))
+    runs = text(head.get(reverse("web:payroll_runs")))
+    assert reverse("web:payroll_roster", args=[run.pk, "640202001001"]) in runs
+    assert reverse("web:payroll_roster", args=[run.pk, "640202001002"]) in runs
+    assert head.get(reverse("web:payroll_run", args=[run.pk])).status_code == 404
+    printed = text(head.get(reverse("web:payroll_roster", args=[run.pk, "640202001001"])))
+    assert "张一" in printed
+    assert f'href="{reverse("web:payroll_run", args=[run.pk])}"' not in printed
     assert client.get(reverse("web:payroll_roster", args=[run.pk, "6402"])).status_code == 404
 
 
@@ -281,7 +303,8 @@ def test_the_township_reviewer_completes_a_review_with_a_reason(people: dict[str
     task = ReviewTask.objects.get(enrolment=enrolment)
     reviewer = logged_in(people["reviewer"])
     listing = text(reviewer.get(reverse("web:payment_reviews")))
-    assert "发放户" in listing and "定期复核" in listing
+    assert "发放户" in listing
+    assert "定期复核" in listing
     assert_clean(listing)
     url = reverse("web:payment_review", args=[task.pk])
     missing = reviewer.post(url, {"outcome": "change", "reason": "收入增加"})
@@ -316,3 +339,92 @@ def test_payments_menu_follows_the_role(
     menu = page.split('data-testid="main-menu"')[1].split("</ul>")[0]
     labels = set(re.findall(r'class="nav-link[^"]*"[^>]*>([^<]+)</a>', menu))
     assert labels & {"在保对象", "发放批次", "复核任务"} == expected
+
+
+def test_bank_file_reconciliation_report_and_reissue(people: dict[str, Staff]) -> None:
+    first = enrolled(people, "张一")
+    second = enrolled(people, "李二", "640202001002")
+    run = services.payroll_compute(
+        run_id=services.payroll_run_request(
+            actor=people["admin"], county="640202", month=first.start_month
+        ).pk
+    )
+    services.payroll_approve(actor=people["approver"], run_id=run.pk)
+    admin = logged_in(people["admin"])
+    run_url = reverse("web:payroll_run", args=[run.pk])
+    page = text(admin.get(run_url))
+    assert 'data-testid="export-submit"' in page
+    assert "宁夏银行批量代发（CSV，GBK编码）" in page
+    # The approver sees the run but neither makes nor reads bank files.
+    approver_page = text(logged_in(people["approver"]).get(run_url))
+    assert 'data-testid="export-submit"' not in approver_page
+
+    done = admin.post(
+        reverse("web:payroll_export", args=[run.pk]), {"layout": "ningxia_bank_csv"}, follow=True
+    )
+    assert "已生成银行文件" in text(done)
+    export = run.exports.get()
+    download = admin.get(reverse("web:payroll_export_file", args=[run.pk, export.pk]))
+    assert download.status_code == 200
+    assert ACCOUNT in download.content.decode("gbk")
+    assert (
+        logged_in(people["approver"])
+        .get(reverse("web:payroll_export_file", args=[run.pk, export.pk]))
+        .status_code
+        == 403
+    )
+
+    lines = {line.enrolment_id: line for line in run.lines.all()}
+    bad = f"业务参考号,状态,失败原因\n{lines[first.pk].pk},成功,\n12345678,失败,\n".encode()
+    response = admin.post(
+        reverse("web:payroll_reconcile", args=[run.pk]),
+        {"file": SimpleUploadedFile("回盘.csv", bad)},
+        follow=True,
+    )
+    report_page = text(response)
+    assert "未入账" in report_page
+    assert "业务参考号12345678不存在" in report_page
+    assert re.search(r"<td>3</td>", report_page)  # the row of the file, as counted in Excel
+    assert_clean(report_page)
+
+    good = f"业务参考号,状态,失败原因\n{lines[first.pk].pk},成功,\n{lines[second.pk].pk},失败,户名不符\n".encode()
+    response = admin.post(
+        reverse("web:payroll_reconcile", args=[run.pk]),
+        {"file": SimpleUploadedFile("回盘.csv", good)},
+        follow=True,
+    )
+    assert "成功 1 笔 1300.00 元；失败 1 笔 1300.00 元" in text(response)
+    page = text(admin.get(run_url))
+    assert 'data-testid="run-failures"' in page
+    failed = text(admin.get(reverse("web:payroll_lines", args=[run.pk]), {"status": "failed"}))
+    assert "李二" in failed
+    assert "户名不符" in failed
+    assert "张一" not in failed
+
+    waiting = admin.post(reverse("web:payroll_reissue", args=[run.pk]), follow=True)
+    assert "须先变更其银行账户" in text(waiting)
+    changed = admin.post(
+        reverse("web:enrolment_change", args=[second.pk, "bank-account"]),
+        {
+            "bank_name": "黄河农商银行",
+            "account_number": "6228480402564890018",
+            "reason": "户名不符，改用本人账户",
+        },
+    )
+    assert changed.status_code == 302
+    assert "6228***********0018" in text(admin.get(reverse("web:enrolment", args=[second.pk])))
+    reissued = admin.post(reverse("web:payroll_reissue", args=[run.pk]), follow=True)
+    assert "已重发 1 笔" in text(reissued)
+    assert 'data-testid="export-submit"' in text(reissued)
+
+
+def test_payments_pages_in_english(people: dict[str, Staff]) -> None:
+    enrolment = enrolled(people)
+    admin = logged_in(people["admin"])
+    admin.cookies["django_language"] = "en"
+    listing = text(admin.get(reverse("web:enrolments")))
+    assert "Beneficiaries" in listing
+    assert "Minimum living guarantee (dibao)" in listing
+    detail = text(admin.get(reverse("web:enrolment", args=[enrolment.pk])))
+    assert "History of changes" in detail
+    assert "Request a payroll" in text(admin.get(reverse("web:payroll_runs")))
