@@ -315,7 +315,9 @@ def per_row_baseline(admin: Any, count: int, month: date) -> tuple[int, float]:
     done = 0
     with transaction.atomic():
         enrolments = (
-            Enrolment.objects.filter(division__code__startswith=COUNTY, status__in=PAYABLE, start_month__lte=month)
+            Enrolment.objects.filter(
+                division__code__startswith=COUNTY, status__in=PAYABLE, start_month__lte=month
+            )
             .filter(Q(end_month__isnull=True) | Q(end_month__gt=month))
             .select_for_update()
             .order_by("pk")[:count]
@@ -359,10 +361,14 @@ def per_row_baseline(admin: Any, count: int, month: date) -> tuple[int, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--households", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
-    parser.add_argument("--baseline", type=int, default=10_000, help="households for the per-row baseline (0: skip)")
+    parser.add_argument(
+        "--baseline", type=int, default=10_000, help="households for the per-row baseline (0: skip)"
+    )
     args = parser.parse_args()
 
     fresh_database(args.database_url)
@@ -430,7 +436,13 @@ def main() -> None:
             flush=True,
         )
         print("   " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()), flush=True)
-        return {"seconds": seconds, "lines": run.line_count, "peak": peak[0], "changes": changes, "reviews": reviews}
+        return {
+            "seconds": seconds,
+            "lines": run.line_count,
+            "peak": peak[0],
+            "changes": changes,
+            "reviews": reviews,
+        }
 
     a = timed_run(f"month A {MONTH_A:%Y-%m} (every amount changes)", MONTH_A)
     print("between months:", flush=True)
@@ -438,10 +450,44 @@ def main() -> None:
     b = timed_run(f"month B {MONTH_B:%Y-%m} (a usual month)", MONTH_B)
     lines_before = PayrollLine.objects.count()
     started = time.perf_counter()
-    again = services.payroll_compute(run_id=services.payroll_run_request(actor=admin, county=COUNTY, month=MONTH_B).pk)
+    again = services.payroll_compute(
+        run_id=services.payroll_run_request(actor=admin, county=COUNTY, month=MONTH_B).pk
+    )
     rerun_s = time.perf_counter() - started
     new_lines = PayrollLine.objects.count() - lines_before
-    print(f"re-run of month B: {rerun_s:.1f} s, {new_lines} new lines, run still {again.line_count:,} lines", flush=True)
+    print(
+        f"re-run of month B: {rerun_s:.1f} s, {new_lines} new lines, run still {again.line_count:,} lines",
+        flush=True,
+    )
+
+    # The bank side of month B: approval by a second person, the GBK bank file, and the bank's
+    # results for every line read back (all paid).
+    approver = make_staff("bench_approver", f"{COUNTY}000000", [Role.COUNTY_APPROVER])
+    services.payroll_approve(actor=approver, run_id=again.pk)
+    with peak_rss() as export_peak:
+        started = time.perf_counter()
+        export = services.bank_export(actor=admin, run_id=again.pk, layout="ningxia_bank_csv")
+        export_s = time.perf_counter() - started
+    print(
+        f"bank file (GBK CSV): {export.line_count:,} lines, {len(export.content) / 2**20:.0f} MiB sealed, "
+        f"{export_s:.1f} s, peak RSS {export_peak[0]:.0f} MiB",
+        flush=True,
+    )
+    ids = PayrollLine.objects.filter(run=again).values_list("pk", flat=True).order_by("pk")
+    results = "业务参考号,状态,失败原因\r\n" + "".join(
+        f"{pk},成功,\r\n" for pk in ids.iterator(chunk_size=50_000)
+    )
+    with peak_rss() as reconcile_peak:
+        started = time.perf_counter()
+        report = services.reconciliation_import(
+            actor=admin, run_id=again.pk, file_name="回盘.csv", content=results.encode("gbk")
+        )
+        reconcile_s = time.perf_counter() - started
+    print(
+        f"reconciliation: {report.rows:,} rows, accepted {report.accepted}, {reconcile_s:.1f} s, "
+        f"peak RSS {reconcile_peak[0]:.0f} MiB",
+        flush=True,
+    )
 
     baseline: tuple[int, float] | None = None
     if args.baseline:
@@ -453,7 +499,9 @@ def main() -> None:
         size_after = cursor.fetchone()[0]
     database = "PostgreSQL " + version.split()[1]
     print()
-    print(f"database            {database}, {size_before / 2**20:,.0f} MiB generated, {size_after / 2**20:,.0f} MiB after")
+    print(
+        f"database            {database}, {size_before / 2**20:,.0f} MiB generated, {size_after / 2**20:,.0f} MiB after"
+    )
     print(f"machine             {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"households          {n:,} ({persons:,} persons)")
     print(f"generation          {generate_s:.0f} s")
@@ -463,6 +511,8 @@ def main() -> None:
             f"peak RSS {r['peak']:.0f} MiB"
         )
     print(f"re-run month B      {rerun_s:.1f} s, {new_lines} new lines")
+    print(f"bank file           {export_s:.1f} s ({export.line_count:,} lines)")
+    print(f"reconciliation      {reconcile_s:.1f} s ({report.rows:,} rows)")
     if baseline:
         per_row = baseline[1] / baseline[0]
         per_set = b["seconds"] / b["lines"]

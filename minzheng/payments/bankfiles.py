@@ -29,14 +29,15 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import string
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import yaml
 from django.core.exceptions import ImproperlyConfigured
 from openpyxl import Workbook, load_workbook
@@ -44,6 +45,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from minzheng.core.errors import InvalidInput
+from minzheng.rules.money import from_fen
 
 LAYOUT_DIR = Path(__file__).resolve().parent / "layouts"
 LINE_FIELDS = (
@@ -194,9 +196,44 @@ def layout(code: str, directory: Path = LAYOUT_DIR) -> BankLayout:
 
 # --- Writing ---------------------------------------------------------------------------------------
 
+# The frame write_file takes: every line field but seq and amount, and amount_fen.
+FILE_SCHEMA: dict[str, pl.DataType] = {
+    "reference": pl.Int64(),
+    "account_number": pl.String(),
+    "payee_name": pl.String(),
+    "id_masked": pl.String(),
+    "bank_name": pl.String(),
+    "amount_fen": pl.Int64(),
+    "month": pl.String(),
+    "programme_label": pl.String(),
+    "village_name": pl.String(),
+}
 
-def _amount(value: Decimal, unit: str) -> Decimal | int:
-    return int(value * 100) if unit == "fen" else value
+
+def yuan_text(fen: pl.Expr) -> pl.Expr:
+    """Non-negative integer fen as yuan text with two places ("1300.00")."""
+    return pl.concat_str((fen // 100).cast(pl.String), pl.lit("."), (fen % 100).cast(pl.String).str.zfill(2))
+
+
+def _expression(column: Column, amount: pl.Expr) -> pl.Expr:
+    def field_expr(name: str) -> pl.Expr:
+        if name == "amount":
+            return amount
+        if name == "seq":
+            return pl.int_range(1, pl.len() + 1)
+        return pl.col(name)
+
+    if column.field:
+        return field_expr(column.field)
+    if column.template:
+        parts: list[pl.Expr] = []
+        for literal, name, _, _ in string.Formatter().parse(column.template):
+            if literal:
+                parts.append(pl.lit(literal))
+            if name:
+                parts.append(field_expr(name).cast(pl.String).fill_null(""))
+        return pl.concat_str(parts) if parts else pl.lit("")
+    return pl.lit(column.text)
 
 
 def _summary_row(layout: BankLayout, values: dict[str, Any]) -> list[Any]:
@@ -204,40 +241,43 @@ def _summary_row(layout: BankLayout, values: dict[str, Any]) -> list[Any]:
     return [c.value(values) for c in layout.summary.cells]
 
 
-def write_file(layout: BankLayout, rows: Sequence[dict[str, Any]], *, month: str) -> bytes:
-    """The payment file: `rows` carry every field of LINE_FIELDS but seq (amount as Decimal yuan)."""
-    total = sum((r["amount"] for r in rows), Decimal("0"))
-    summary_values = {
-        "line_count": len(rows),
-        "total_amount": _amount(total, layout.amount_unit),
-        "month": month,
-    }
-
-    def records() -> Iterator[list[Any]]:
-        for seq, row in enumerate(rows, start=1):
-            values = {**row, "seq": seq, "amount": _amount(row["amount"], layout.amount_unit)}
-            yield [c.value(values) for c in layout.columns]
-
+def write_file(layout: BankLayout, lines: pl.DataFrame) -> bytes:
+    """The payment file for `lines` (FILE_SCHEMA), in the layout's order of columns."""
+    total_fen = int(lines["amount_fen"].sum() or 0)
+    month = lines["month"][0] if lines.height else ""
+    if layout.amount_unit == "fen":
+        summary = {"line_count": lines.height, "total_amount": total_fen, "month": month}
+    else:
+        summary = {"line_count": lines.height, "total_amount": from_fen(total_fen), "month": month}
     if layout.format == "csv":
-        return _write_csv(layout, records(), summary_values)
-    return _write_xlsx(layout, records(), summary_values, len(rows))
+        amount = pl.col("amount_fen") if layout.amount_unit == "fen" else yuan_text(pl.col("amount_fen"))
+        frame = lines.select(
+            _expression(c, amount).cast(pl.String).alias(f"c{i}") for i, c in enumerate(layout.columns)
+        )
+        return _write_csv(layout, frame, summary)
+    return _write_xlsx(layout, lines, summary)
 
 
-def _write_csv(layout: BankLayout, records: Iterable[list[Any]], summary: dict[str, Any]) -> bytes:
+def _csv_rows(layout: BankLayout, rows: Iterable[Sequence[Any]]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=layout.delimiter, lineterminator="\r\n")
+    csv.writer(buffer, delimiter=layout.delimiter, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def _write_csv(layout: BankLayout, frame: pl.DataFrame, summary: dict[str, Any]) -> bytes:
+    head = []
     if layout.summary and layout.summary.position == "top":
-        writer.writerow(_summary_row(layout, summary))
+        head.append(_summary_row(layout, summary))
     if layout.header:
-        writer.writerow([c.header for c in layout.columns])
-    writer.writerows(records)
-    if layout.summary and layout.summary.position == "bottom":
-        writer.writerow(_summary_row(layout, summary))
-    text = buffer.getvalue()
+        head.append([c.header for c in layout.columns])
+    body = io.BytesIO()
+    frame.write_csv(body, include_header=False, separator=layout.delimiter, line_terminator="\r\n")
+    tail = [_summary_row(layout, summary)] if layout.summary and layout.summary.position == "bottom" else []
+    text = _csv_rows(layout, head) + body.getvalue().decode("utf-8") + _csv_rows(layout, tail)
     try:
         return text.encode(layout.encoding)
     except UnicodeEncodeError as exc:
-        line = text[: exc.start].count("\n") + 1
+        line = text.count("\n", 0, exc.start) + 1
         bad = text[exc.start : exc.end]
         raise InvalidInput(
             f"银行文件第{line}行含有{layout.encoding.upper()}编码无法表示的字符“{bad}”"
@@ -246,14 +286,15 @@ def _write_csv(layout: BankLayout, records: Iterable[list[Any]], summary: dict[s
         ) from exc
 
 
-def _write_xlsx(
-    layout: BankLayout, records: Iterable[list[Any]], summary: dict[str, Any], count: int
-) -> bytes:
+def _write_xlsx(layout: BankLayout, lines: pl.DataFrame, summary: dict[str, Any]) -> bytes:
     workbook = Workbook(write_only=True)
     bold = Font(bold=True)
+    count = lines.height
     sheets = max(1, -(-count // XLSX_ROWS_PER_SHEET))
-    iterator = iter(records)
-    amount_columns = {i for i, c in enumerate(layout.columns) if c.field == "amount"}
+    amount = pl.col("amount_fen")
+    frame = lines.select(_expression(c, amount).alias(f"c{i}") for i, c in enumerate(layout.columns))
+    amounts = [i for i, c in enumerate(layout.columns) if c.field == "amount"]
+    rows = frame.iter_rows()
     for n in range(sheets):
         sheet = workbook.create_sheet(
             layout.sheet_name if sheets == 1 else f"{layout.sheet_name}{n + 1}"[:31]
@@ -268,10 +309,10 @@ def _write_xlsx(
                 header.append(cell)
             sheet.append(header)
         for _ in range(min(XLSX_ROWS_PER_SHEET, count - n * XLSX_ROWS_PER_SHEET)):
-            record = next(iterator)
-            for i in amount_columns:
+            record: list[Any] = list(next(rows))
+            for i in amounts:
                 if layout.amount_unit == "yuan":
-                    cell = WriteOnlyCell(sheet, value=record[i])
+                    cell = WriteOnlyCell(sheet, value=from_fen(record[i]))
                     cell.number_format = "0.00"
                     record[i] = cell
             sheet.append(record)
@@ -292,32 +333,88 @@ RESULT_HEADERS: dict[str, tuple[str, ...]] = {
     "amount": ("金额", "金额（元）", "实发金额", "amount"),
 }
 REQUIRED_RESULT_COLUMNS = ("reference", "status")
-PAID_WORDS = {"成功", "已到账", "paid", "success"}
-FAILED_WORDS = {"失败", "发放失败", "failed", "fail"}
+STATUS_WORDS = {
+    "成功": "paid",
+    "已到账": "paid",
+    "paid": "paid",
+    "success": "paid",
+    "失败": "failed",
+    "发放失败": "failed",
+    "failed": "failed",
+    "fail": "failed",
+}
+# What read_results gives: the file's row number and the cells, as text ("" when empty).
+RESULT_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.Int64(),
+    "reference": pl.String(),
+    "status": pl.String(),
+    "reason": pl.String(),
+    "bank_reference": pl.String(),
+    "amount": pl.String(),
+}
 
 
-@dataclass(frozen=True)
-class ResultRow:
-    row: int  # the row number in the file, as a person counting rows in Excel would
-    reference: str
-    status: str
-    reason: str
-    bank_reference: str
-    amount: str
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
-def _read_rows(file_name: str, content: bytes) -> list[list[str]]:
+def _header(rows: Sequence[Sequence[str]]) -> tuple[int, dict[str, int]] | None:
+    """The header row (the first that names the reference and status columns; a summary record
+    may come before it) and the position of each known column."""
+    names = {alias.lower(): key for key, aliases in RESULT_HEADERS.items() for alias in aliases}
+    for number, row in enumerate(rows):
+        found: dict[str, int] = {}
+        for position, text in enumerate(row):
+            key = names.get(str(text).strip().lower())
+            if key and key not in found:
+                found[key] = position
+        if all(k in found for k in REQUIRED_RESULT_COLUMNS):
+            return number, found
+    return None
+
+
+def _frame(columns: dict[str, int], cells: pl.DataFrame, first_row: int) -> pl.DataFrame:
+    """RESULT_SCHEMA from the file's cells (one string column per file column)."""
+    out = [pl.int_range(first_row, first_row + pl.len(), dtype=pl.Int64).alias("row")]
+    for key in RESULT_SCHEMA:
+        if key == "row":
+            continue
+        position = columns.get(key)
+        if position is None or position >= cells.width:
+            out.append(pl.lit("").alias(key))
+        else:
+            out.append(pl.col(cells.columns[position]).fill_null("").str.strip_chars().alias(key))
+    frame = cells.select(out)
+    blank = pl.all_horizontal(pl.col(k) == "" for k in RESULT_SCHEMA if k != "row")
+    totals = pl.col("reference").str.starts_with("合计") | (pl.col("reference") == "总计")
+    return frame.filter(~blank & ~totals)
+
+
+def read_results(file_name: str, content: bytes) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """The bank's results (RESULT_SCHEMA, blank and total rows left out) and the problems with the
+    file's shape."""
+    missing = "、".join(f"{RESULT_HEADERS[k][0]}" for k in REQUIRED_RESULT_COLUMNS)
+    shape_error = [{"row": 1, "reference": "", "message": f"找不到列名行：须包含{missing}两列"}]
     if file_name.lower().endswith((".xlsx", ".xlsm")):
         try:
             workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+            rows = [
+                [_cell_text(v) for v in row] for row in workbook.worksheets[0].iter_rows(values_only=True)
+            ]
+            workbook.close()
         except Exception as exc:  # openpyxl raises many kinds for a damaged file
             raise InvalidInput("无法读取该Excel文件，请确认是.xlsx格式") from exc
-        sheet = workbook.worksheets[0]
-        rows = [
-            ["" if v is None else _cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)
-        ]
-        workbook.close()
-        return rows
+        found = _header(rows[:20])
+        if found is None:
+            return pl.DataFrame(schema=RESULT_SCHEMA), shape_error
+        width = max((len(r) for r in rows), default=0)
+        body = [r + [""] * (width - len(r)) for r in rows[found[0] + 1 :]]
+        cells = pl.DataFrame(body, schema=[f"c{i}" for i in range(width)], orient="row")
+        return _frame(found[1], cells, found[0] + 2), []
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = content.decode(encoding)
@@ -329,71 +426,23 @@ def _read_rows(file_name: str, content: bytes) -> list[list[str]]:
     dialect: Any = csv.excel
     with contextlib.suppress(csv.Error):
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;|")
-    return [list(r) for r in csv.reader(io.StringIO(text), dialect)]
-
-
-def _cell_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def read_results(file_name: str, content: bytes) -> tuple[list[ResultRow], list[dict[str, Any]]]:
-    """The rows of a results file and the problems found in its shape (missing columns). The
-    header row is the first row that names the reference and status columns (a summary record
-    may come before it)."""
-    rows = _read_rows(file_name, content)
-    names = {alias.lower(): key for key, aliases in RESULT_HEADERS.items() for alias in aliases}
-    header = -1
-    found: dict[str, int] = {}
-    for number, row in enumerate(rows[:20]):
-        found = {}
-        for position, text in enumerate(row):
-            key = names.get(text.strip().lower())
-            if key and key not in found:
-                found[key] = position
-        if all(k in found for k in REQUIRED_RESULT_COLUMNS):
-            header = number
-            break
-    else:
-        wanted = "、".join(f"{k}（{RESULT_HEADERS[k][0]}）" for k in REQUIRED_RESULT_COLUMNS)
-        return [], [{"row": 1, "reference": "", "message": f"找不到列名行：须包含{wanted}两列"}]
-
-    def cell(row: list[str], key: str) -> str:
-        position = found.get(key)
-        return row[position].strip() if position is not None and position < len(row) else ""
-
-    out = []
-    for number, row in enumerate(rows[header + 1 :], start=header + 2):
-        if not any(c.strip() for c in row):
-            continue
-        if cell(row, "reference") in ("合计", "总计") or cell(row, "reference").startswith("合计"):
-            continue
-        out.append(
-            ResultRow(
-                row=number,
-                reference=cell(row, "reference"),
-                status=cell(row, "status"),
-                reason=cell(row, "reason"),
-                bank_reference=cell(row, "bank_reference"),
-                amount=cell(row, "amount"),
-            )
-        )
-    return out, []
-
-
-def parse_status(text: str) -> str | None:
-    word = text.strip().lower()
-    if word in PAID_WORDS:
-        return "paid"
-    if word in FAILED_WORDS:
-        return "failed"
-    return None
-
-
-def parse_amount(text: str) -> Decimal | None:
+    head = list(itertools.islice(csv.reader(io.StringIO(text), dialect), 20))
+    found = _header(head)
+    if found is None:
+        return pl.DataFrame(schema=RESULT_SCHEMA), shape_error
     try:
-        value = Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+        cells = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            has_header=False,
+            skip_rows=found[0] + 1,
+            infer_schema=False,
+            separator=dialect.delimiter,
+            truncate_ragged_lines=True,
+        )
+    except pl.exceptions.NoDataError:
+        cells = pl.DataFrame()
+    except pl.exceptions.PolarsError as exc:
+        raise InvalidInput(f"CSV文件格式有误：{exc}") from exc
+    if cells.is_empty():
+        return pl.DataFrame(schema=RESULT_SCHEMA), []
+    return _frame(found[1], cells, found[0] + 2), []

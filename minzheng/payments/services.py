@@ -14,14 +14,17 @@ none half done, and computing again continues where it stopped.
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils import timezone
@@ -379,18 +382,23 @@ def payroll_run_request(*, actor: Staff, county: str, month: date) -> PayrollRun
     return run
 
 
+COMPUTABLE = (RunStatus.QUEUED, RunStatus.COMPUTING, RunStatus.COMPUTED, RunStatus.FAILED)
+
+
 def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None = None) -> PayrollRun:
     """Compute a run township by township (resumable; see the module docstring and
     `payments.payroll`). `progress(done, total)` counts enrolments, after each township."""
-    run = PayrollRun.objects.get(pk=run_id)
-    if run.status not in (RunStatus.QUEUED, RunStatus.COMPUTING, RunStatus.COMPUTED, RunStatus.FAILED):
+    run = PayrollRun.objects.select_related("created_by").get(pk=run_id)
+    if not PayrollRun.objects.filter(pk=run.pk, status__in=COMPUTABLE).update(
+        status=RunStatus.COMPUTING, error=""
+    ):
         raise Conflict("已审批的发放名册不能重新计算")
-    PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.COMPUTING, error="")
     counts = payroll.payable_counts(run_id=run.pk, county=run.county, month=run.month)
     left = {township: max(0, payable - paid) for township, (payable, paid) in counts.items()}
     total = sum(left.values())
     PayrollRun.objects.filter(pk=run.pk).update(progress_total=total, progress_done=0)
     done = 0
+    token = _recomputation.set(None)
     try:
         if total:
             # The registry read and the bulk calculation for the whole run, before its townships.
@@ -399,8 +407,7 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
                     run_id=run.pk, county=run.county, month=run.month, table=policy_table()
                 )
             )
-        for township in sorted(counts):
-            _compute_township(run, township)
+        for township in _each_township(run, sorted(counts)):
             done += left[township]
             PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
             if progress is not None:
@@ -410,16 +417,53 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
         PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:2000])
         raise
     finally:
-        _recomputation.set(None)
+        _recomputation.reset(token)
     run.refresh_from_db()
     return run
 
 
+def _workers() -> int:
+    """Townships computed at once: on PostgreSQL, outside a caller's transaction (its rows would be
+    invisible to other connections), MINZHENG_PAYROLL_WORKERS (default 2), each its own connection."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(1, int(getattr(settings, "MINZHENG_PAYROLL_WORKERS", 2)))
+
+
+def _each_township(run: PayrollRun, townships: list[str]) -> Iterator[str]:
+    """Compute the townships (each `_compute_township`, its own transaction), yielding each as it
+    is done. With several workers, the first failure stops the townships not yet started; those
+    under way finish (whole) or roll back (whole)."""
+    workers = min(_workers(), len(townships))
+    if workers <= 1:
+        for township in townships:
+            _compute_township(run, township)
+            yield township
+        return
+    prepared = _recomputation.get()
+
+    def work(township: str) -> str:
+        _recomputation.set(prepared)
+        try:
+            _compute_township(run, township)
+        finally:
+            connection.close()  # this thread's own connection
+        return township
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="payroll") as pool:
+        pending = [pool.submit(contextvars.copy_context().run, work, t) for t in townships]
+        try:
+            for future in as_completed(pending):
+                yield future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 @transaction.atomic
 def _compute_township(run: PayrollRun, township: str) -> payroll.TownshipOutcome:
-    """One township, whole or not at all. The run row is locked first so that two workers given the
-    same run take its townships one after the other (the second then finds nothing left to pay)."""
-    PayrollRun.objects.select_for_update().filter(pk=run.pk).values_list("pk").first()
+    """One township, whole or not at all (payroll.compute_township; its advisory lock makes two
+    workers given the same township take it one after the other, the second finding nothing left)."""
     prepared = _recomputation.get()
     outcome = payroll.compute_township(
         run_id=run.pk,
@@ -450,7 +494,7 @@ def _finish(run: PayrollRun) -> None:
     """The run's figures from its totals per township and programme (kept by each township's
     transaction), and the run ready for approval."""
     summary = PayrollTotal.objects.filter(run=run).aggregate(n=Sum("line_count"), total=Sum("amount"))
-    PayrollRun.objects.filter(pk=run.pk).update(
+    PayrollRun.objects.filter(pk=run.pk, status=RunStatus.COMPUTING).update(
         status=RunStatus.COMPUTED,
         line_count=summary["n"] or 0,
         total_amount=summary["total"] or 0,
@@ -694,27 +738,21 @@ def bank_export(*, actor: Staff, run_id: int, layout: str) -> BankExport:
     frame = payroll.read_frame(EXPORT_SQL, {"run": run.pk}, EXPORT_SCHEMA)
     if frame.is_empty():
         raise Conflict("该批次没有待发放的笔数，无需生成银行文件")
-    month_text = f"{run.month:%Y年%m月}"
-    accounts: dict[str, str] = {}
-    rows = []
-    for row in frame.iter_rows(named=True):
-        token = row["account_encrypted"]
-        if token not in accounts:
-            accounts[token] = protect.decrypt(token)
-        rows.append(
-            {
-                "reference": row["reference"],
-                "account_number": accounts[token],
-                "payee_name": row["payee_name"],
-                "id_masked": row["id_masked"],
-                "bank_name": row["bank_name"],
-                "amount": from_fen(row["amount_fen"]),
-                "month": month_text,
-                "programme_label": programme_label(row["programme"]),
-                "village_name": row["village_name"],
-            }
-        )
-    content = bankfiles.write_file(chosen, rows, month=month_text)
+    tokens = frame["account_encrypted"].unique().to_list()
+    accounts = dict(zip(tokens, (protect.decrypt(t) for t in tokens), strict=True))
+    labels = {code: programme_label(code) for code in frame["programme"].unique().to_list()}
+    lines = frame.select(
+        pl.col("reference"),
+        pl.col("account_encrypted").replace_strict(accounts, return_dtype=pl.String).alias("account_number"),
+        pl.col("payee_name"),
+        pl.col("id_masked"),
+        pl.col("bank_name"),
+        pl.col("amount_fen"),
+        pl.lit(f"{run.month:%Y年%m月}").alias("month"),
+        pl.col("programme").replace_strict(labels, return_dtype=pl.String).alias("programme_label"),
+        pl.col("village_name"),
+    )
+    content = bankfiles.write_file(chosen, lines)
     seq = BankExport.objects.filter(run=run).count() + 1
     total = from_fen(int(frame["amount_fen"].sum()))
     export = BankExport.objects.create(
@@ -778,11 +816,10 @@ def programme_label(code: str) -> str:
 
 # --- Reconciliation ------------------------------------------------------------------------------------
 
-RESULT_LINES_SQL = """SELECT l.id, l.run_id, l.status, CAST(ROUND(l.amount * 100) AS BIGINT)
-    FROM payments_payrollline l WHERE l.id IN ({ids})"""
-RESULT_SCHEMA: dict[str, pl.DataType] = {
+RUN_LINES_SQL = """SELECT l.id, l.status, CAST(ROUND(l.amount * 100) AS BIGINT)
+    FROM payments_payrollline l WHERE l.run_id = %(run)s"""
+RUN_LINES_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.Int64(),
-    "run_id": pl.Int64(),
     "line_status": pl.String(),
     "amount_fen": pl.Int64(),
 }
@@ -795,85 +832,118 @@ RESULTS_DDL = """CREATE TEMPORARY TABLE payroll_results (
     bank_reference VARCHAR(60) NOT NULL
 )"""
 MAX_REPORTED_ERRORS = 1000
+MAX_LOOKED_UP = 10_000  # foreign references looked up to tell "other run" from "unknown"
+_AMOUNT = r"^\d{1,10}(\.\d{1,2})?$"
 
 
-def _lines_of(ids: list[int]) -> pl.DataFrame:
-    """The lines with these ids (in chunks: an IN list per statement)."""
-    frames = []
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        sql = RESULT_LINES_SQL.format(ids=", ".join(str(int(i)) for i in chunk))
-        frames.append(payroll.read_frame(sql, {}, RESULT_SCHEMA))
-    return pl.concat(frames) if frames else pl.DataFrame(schema=RESULT_SCHEMA)
+def _runs_of(ids: list[int]) -> dict[int, int]:
+    """The run of each of these line ids that exists."""
+    found: dict[int, int] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        found.update(PayrollLine.objects.filter(pk__in=chunk).values_list("pk", "run_id"))
+    return found
 
 
-def _check_results(
-    run: PayrollRun, rows: list[bankfiles.ResultRow]
-) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
-    """Every problem of every row (nothing is written unless there is none), and the results as a
-    frame (id, status, reason, bank_reference, amount_fen) when there is none."""
-    errors: list[dict[str, Any]] = []
-
-    def error(row: bankfiles.ResultRow, message: str) -> None:
-        errors.append({"row": row.row, "reference": row.reference, "message": message})
-
-    seen: dict[int, int] = {}
-    parsed: list[tuple[bankfiles.ResultRow, int, str]] = []
-    for row in rows:
-        ok = True
-        if not row.reference.isdigit():
-            error(row, "业务参考号应为银行文件中的数字编号" if row.reference else "缺少业务参考号")
-            ok = False
-        status = bankfiles.parse_status(row.status)
-        if status is None:
-            error(row, f"发放结果“{row.status}”无法识别（应为 成功/失败 或 paid/failed）")
-            ok = False
-        if row.amount and bankfiles.parse_amount(row.amount) is None:
-            error(row, f"金额“{row.amount}”格式不正确")
-            ok = False
-        if len(row.reason) > 200 or len(row.bank_reference) > 60:
-            error(row, "失败原因不超过200字，银行流水号不超过60字")
-            ok = False
-        if row.reference.isdigit():
-            reference = int(row.reference)
-            if reference in seen:
-                error(row, f"与第{seen[reference]}行重复（同一笔只能有一个结果）")
-                ok = False
-            else:
-                seen[reference] = row.row
-            if ok and status is not None:
-                parsed.append((row, reference, status))
-    lines = _lines_of(sorted(seen))
-    known = {r["id"]: r for r in lines.iter_rows(named=True)}
-    good = []
-    for row, reference, status in parsed:
-        line = known.get(reference)
-        if line is None:
-            error(row, f"业务参考号{reference}不存在")
-        elif line["run_id"] != run.pk:
-            error(row, f"业务参考号{reference}属于其他发放批次")
-        elif line["line_status"] != LineStatus.PENDING:
-            label = LineStatus(line["line_status"]).label
-            error(row, f"业务参考号{reference}已有结果（{label}），不能重复对账")
-        elif row.amount and bankfiles.parse_amount(row.amount) != from_fen(line["amount_fen"]):
-            error(row, f"金额{row.amount}与发放金额{from_fen(line['amount_fen'])}不符")
-        else:
-            reason = row.reason or ("银行未注明原因" if status == LineStatus.FAILED else "")
-            good.append(
-                (reference, status, reason if status == LineStatus.FAILED else "", row.bank_reference)
+def _check_results(run: PayrollRun, rows: pl.DataFrame) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """Every problem of every row (nothing is written unless there is none) and, when there is
+    none, the results to apply (id, status, reason, bank_reference)."""
+    status_words = {k.lower(): v for k, v in bankfiles.STATUS_WORDS.items()}
+    frame = rows.with_columns(
+        pl.when(pl.col("reference").str.contains(r"^\d{1,18}$"))
+        .then(pl.col("reference").cast(pl.Int64, strict=False))
+        .alias("id"),
+        pl.col("status").str.to_lowercase().replace_strict(status_words, default=None).alias("result"),
+        pl.when(pl.col("amount").str.replace_all(",", "").str.contains(_AMOUNT))
+        .then(
+            (pl.col("amount").str.replace_all(",", "").cast(pl.Decimal(14, 2), strict=False) * 100).cast(
+                pl.Int64
             )
-    errors.sort(key=lambda e: (e["row"], e["message"]))
-    frame = pl.DataFrame(
-        good,
-        schema={
-            "id": pl.Int64(),
-            "status": pl.String(),
-            "reason": pl.String(),
-            "bank_reference": pl.String(),
-        },
-        orient="row",
+        )
+        .alias("stated_fen"),
     )
-    return frame, errors
+    first = (
+        frame.filter(pl.col("id").is_not_null()).group_by("id").agg(pl.col("row").min().alias("first_row"))
+    )
+    lines = payroll.read_frame(RUN_LINES_SQL, {"run": run.pk}, RUN_LINES_SCHEMA)
+    frame = frame.join(first, on="id", how="left").join(lines, on="id", how="left")
+    foreign_ids = frame.filter(pl.col("id").is_not_null() & pl.col("line_status").is_null())["id"].unique()
+    runs = _runs_of(sorted(foreign_ids.to_list())[:MAX_LOOKED_UP])
+    foreign = pl.DataFrame(
+        {"id": list(runs), "other_run": list(runs.values())},
+        schema={"id": pl.Int64(), "other_run": pl.Int64()},
+    )
+    frame = frame.join(foreign, on="id", how="left")
+    labels = {s.value: s.label for s in LineStatus}
+    ref = pl.col("reference")
+    checks: list[tuple[pl.Expr, pl.Expr]] = [
+        (ref == "", pl.lit("缺少业务参考号")),
+        ((ref != "") & pl.col("id").is_null(), pl.lit("业务参考号应为银行文件中的数字编号")),
+        (
+            pl.col("result").is_null(),
+            pl.format("发放结果“{}”无法识别（应为 成功/失败 或 paid/failed）", pl.col("status")),
+        ),
+        (
+            (pl.col("amount") != "") & pl.col("stated_fen").is_null(),
+            pl.format("金额“{}”格式不正确", pl.col("amount")),
+        ),
+        (
+            (pl.col("reason").str.len_chars() > 200) | (pl.col("bank_reference").str.len_chars() > 60),
+            pl.lit("失败原因不超过200字，银行流水号不超过60字"),
+        ),
+        (
+            pl.col("row") > pl.col("first_row"),
+            pl.format("与第{}行重复（同一笔只能有一个结果）", pl.col("first_row")),
+        ),
+        (
+            pl.col("id").is_not_null() & pl.col("line_status").is_null() & pl.col("other_run").is_not_null(),
+            pl.format("业务参考号{}属于其他发放批次", ref),
+        ),
+        (
+            pl.col("id").is_not_null() & pl.col("line_status").is_null() & pl.col("other_run").is_null(),
+            pl.format("业务参考号{}不存在", ref),
+        ),
+        (
+            (pl.col("row") == pl.col("first_row"))
+            & pl.col("line_status").is_not_null()
+            & (pl.col("line_status") != LineStatus.PENDING),
+            pl.format(
+                "业务参考号{}已有结果（{}），不能重复对账",
+                ref,
+                pl.col("line_status").replace_strict(labels, default=pl.col("line_status")),
+            ),
+        ),
+        (
+            pl.col("stated_fen").is_not_null()
+            & pl.col("amount_fen").is_not_null()
+            & (pl.col("stated_fen") != pl.col("amount_fen")),
+            pl.format(
+                "金额{}与发放金额{}不符",
+                pl.col("amount"),
+                bankfiles.yuan_text(pl.col("amount_fen")),
+            ),
+        ),
+    ]
+    errors = pl.concat(
+        [
+            frame.filter(condition.fill_null(False)).select(
+                pl.col("row"), pl.col("reference"), message.alias("message")
+            )
+            for condition, message in checks
+        ]
+    ).sort("row", maintain_order=True)
+    if not errors.is_empty():
+        return pl.DataFrame(), errors.to_dicts()
+    results = frame.select(
+        pl.col("id"),
+        pl.col("result").alias("status"),
+        pl.when(pl.col("result") == LineStatus.FAILED)
+        .then(pl.when(pl.col("reason") == "").then(pl.lit("银行未注明原因")).otherwise(pl.col("reason")))
+        .otherwise(pl.lit(""))
+        .alias("reason"),
+        pl.col("bank_reference"),
+    )
+    return results, []
 
 
 @transaction.atomic
@@ -894,7 +964,7 @@ def reconciliation_import(
     rows, errors = bankfiles.read_results(file_name, content)
     results = pl.DataFrame()
     if not errors:
-        if not rows:
+        if rows.is_empty():
             errors = [{"row": 0, "reference": "", "message": "文件中没有发放结果"}]
         else:
             results, errors = _check_results(run, rows)
@@ -902,7 +972,7 @@ def reconciliation_import(
         run=run,
         file_name=file_name[:200],
         sha256=hashlib.sha256(content).hexdigest(),
-        rows=len(rows),
+        rows=rows.height,
         created_by=actor,
     )
     if errors:
@@ -923,7 +993,7 @@ def reconciliation_import(
             object_id=run.pk,
             scope_code=run.county,
             reason=file_name,
-            after={"report": report.pk, "rows": len(rows), "errors": len(errors)},
+            after={"report": report.pk, "rows": rows.height, "errors": len(errors)},
         )
         return report
     now = timezone.now()
@@ -940,6 +1010,7 @@ def reconciliation_import(
         PayrollLine.objects.filter(run=run, result_at=now)
         .values("status")
         .annotate(n=Count("pk"), total=Sum("amount"))
+        .order_by()
     )
     by_status = {f["status"]: (f["n"], f["total"] or Decimal("0")) for f in figures}
     report.accepted = True

@@ -147,11 +147,12 @@ def test_reconciliation_with_one_bad_row_changes_nothing_and_reports_every_row(
         actor=people["admin"], run_id=export.run_id, file_name="回盘.csv", content=content
     )
     assert not report.accepted
-    assert [(e["row"], e["message"][:6]) for e in report.errors] == [
-        (3, "业务参考号9"),
-        (4, "与第2行重复"),
-        (5, "业务参考号应"),
-        (6, "发放结果“未"),
+    assert [(e["row"], e["message"]) for e in report.errors] == [
+        (3, "业务参考号999999不存在"),
+        (4, "与第2行重复（同一笔只能有一个结果）"),
+        (5, "业务参考号应为银行文件中的数字编号"),
+        (6, "发放结果“未知”无法识别（应为 成功/失败 或 paid/failed）"),
+        (6, f"业务参考号{line.pk + 1}不存在"),
     ]
     line.refresh_from_db()
     assert line.status == LineStatus.PENDING

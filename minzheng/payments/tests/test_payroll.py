@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -443,3 +444,36 @@ def test_the_commands_run_a_payroll_and_schedule_reviews(people: dict[str, Staff
     due = date.fromordinal(enrolment.next_review.toordinal() - 10)
     call_command("schedule_reviews", on=due.isoformat(), stdout=out)
     assert "新生成复核任务 1 个" in out.getvalue()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_townships_are_computed_side_by_side_each_whole_or_not_at_all(
+    people: dict[str, Staff], settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.MINZHENG_PAYROLL_WORKERS = 2
+    villages = ("640202001001", "640202001002", "640202100201")
+    enrolments = [enrol(people, approved(people, v, f"并行户{i}")) for i, v in enumerate(villages)]
+    month = enrolments[0].start_month
+    threads: set[int] = set()
+    original = services._compute_township
+
+    def crash_on_town(run: PayrollRun, township: str) -> Any:
+        threads.add(threading.get_ident())
+        if township == "640202100":
+            raise RuntimeError("断电")
+        return original(run, township)
+
+    monkeypatch.setattr(services, "_compute_township", crash_on_town)
+    run = services.payroll_run_request(actor=people["admin"], county="640202", month=month)
+    with pytest.raises(RuntimeError):
+        services.payroll_compute(run_id=run.pk)
+    assert threading.get_ident() not in threads  # computed by the workers, not the caller
+    assert sorted(PayrollLine.objects.values_list("division_code", flat=True)) in (
+        ["640202001001", "640202001002"],  # township 001 whole
+        [],  # or not started when the other failed
+    )
+    monkeypatch.setattr(services, "_compute_township", original)
+    run = services.payroll_compute(run_id=run.pk)
+    assert (run.status, run.line_count, run.total_amount) == (RunStatus.COMPUTED, 3, Decimal("3520.00"))
+    assert PayrollTotal.objects.filter(run=run).count() == 2
