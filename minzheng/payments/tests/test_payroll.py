@@ -477,3 +477,25 @@ def test_townships_are_computed_side_by_side_each_whole_or_not_at_all(
     run = services.payroll_compute(run_id=run.pk)
     assert (run.status, run.line_count, run.total_amount) == (RunStatus.COMPUTED, 3, Decimal("3520.00"))
     assert PayrollTotal.objects.filter(run=run).count() == 2
+
+
+def test_an_enrolment_added_after_the_run_is_paid_by_computing_again(people: dict[str, Staff]) -> None:
+    first = enrol(people, approved(people, name="先纳入户"))
+    run = run_month(people, first.start_month)
+    enrol(people, approved(people, name="后纳入户"))
+    run = services.payroll_compute(run_id=run.pk)
+    assert (run.line_count, run.total_amount) == (2, Decimal("2600.00"))
+    total = PayrollTotal.objects.get(run=run)
+    assert (total.line_count, total.amount) == (2, Decimal("2600.00"))
+
+
+def test_a_payee_already_paid_this_month_is_not_paid_again_under_another_enrolment(
+    people: dict[str, Staff],
+) -> None:
+    first = enrol(people, approved(people, name="甲户"))
+    second = enrol(people, approved(people, name="乙户"))
+    Enrolment.objects.filter(pk=second.pk).update(payee_id=first.payee_id)
+    run = run_month(people, first.start_month)
+    assert PayrollLine.objects.filter(run=run).count() == 1
+    assert (run.line_count, run.total_amount) == (1, Decimal("1300.00"))
+    assert PayrollTotal.objects.get(run=run).line_count == 1
