@@ -1074,9 +1074,11 @@ def payroll_reissue(*, actor: Staff, run_id: int) -> int:
         return 0
     with connection.cursor() as cursor:
         for start in range(0, len(ids), 5000):
-            chunk = ", ".join(str(int(i)) for i in ids[start : start + 5000])
-            cursor.execute(REISSUE_SQL.format(ids=chunk))  # ids are integers read above
-    PayrollLine.objects.filter(pk__in=ids).update(status=LineStatus.REISSUED)
+            chunk = ids[start : start + 5000]
+            cursor.execute(
+                REISSUE_SQL.format(ids=", ".join(str(int(i)) for i in chunk))
+            )  # integers read above
+            PayrollLine.objects.filter(pk__in=chunk).update(status=LineStatus.REISSUED)
     before = run.status
     run.status = RunStatus.EXPORTED  # lines are pending again: the next bank file carries them
     run.save(update_fields=["status"])
