@@ -481,6 +481,11 @@ def compute_township(
 ) -> TownshipOutcome:
     """Steps 1-6 of the module docstring for one township, inside the caller's transaction."""
     lock_township(township, shared=False)
+    if _postgres():
+        # Townships already run side by side; a parallel plan for these statements only adds
+        # worker start-up on a busy server.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
     enrolments = read_enrolments(run_id=run_id, township=township, month=month)
     if enrolments.is_empty():
         return TownshipOutcome(township, 0, 0, 0, 0, 0, 0, 0)
