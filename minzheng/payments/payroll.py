@@ -483,9 +483,11 @@ def compute_township(
     lock_township(township, shared=False)
     if _postgres():
         # Townships already run side by side; a parallel plan for these statements only adds
-        # worker start-up on a busy server.
+        # worker start-up on a busy server, and JIT compilation (their estimated cost is high)
+        # took longer than it saved (bench/README.md).
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            cursor.execute("SET LOCAL jit = off")
     enrolments = read_enrolments(run_id=run_id, township=township, month=month)
     if enrolments.is_empty():
         return TownshipOutcome(township, 0, 0, 0, 0, 0, 0, 0)

@@ -231,13 +231,21 @@ def _reason(reason: str) -> str:
 
 
 @transaction.atomic
+def _check_amount(amount: Decimal | None) -> Decimal:
+    """A monthly amount: present, not negative, to the fen at most."""
+    if amount is None:
+        raise InvalidInput("请填写新的月发放金额", field_errors={"new_amount": ["必填"]})
+    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput("金额应为非负数，最多两位小数", field_errors={"new_amount": ["格式不正确"]})
+    return amount
+
+
 def enrolment_change_amount(
     *, actor: Staff, enrolment_id: int, new_amount: Decimal, month: date, reason: str
 ) -> Enrolment:
     enrolment = _enrolment(actor, enrolment_id)
     reason = _reason(reason)
-    if new_amount < 0 or new_amount != new_amount.quantize(Decimal("0.01")):
-        raise InvalidInput("金额应为非负数，最多两位小数", field_errors={"new_amount": ["格式不正确"]})
+    _check_amount(new_amount)
     if enrolment.status == EnrolmentStatus.TERMINATED:
         raise Conflict("已停发的对象不能调整金额")
     old = enrolment.monthly_amount
@@ -617,8 +625,7 @@ def review_complete(
     month = add_months(first_of_month(on), 1)
     e = task.enrolment
     if outcome == "change":
-        if new_amount is None:
-            raise InvalidInput("调整须填写新的月发放金额", field_errors={"new_amount": ["必填"]})
+        new_amount = _check_amount(new_amount)
         old = e.monthly_amount
         e.monthly_amount = new_amount
         _change(e, actor, ChangeKind.AMOUNT, month, f"复核调整：{reason}", old=old, new=new_amount)

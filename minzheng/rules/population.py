@@ -270,10 +270,14 @@ def read_population(
     member_schema = {**MEMBER_SCHEMA, **({"income_items": pl.String()} if income_items else {})}
     outermost = not connection.in_atomic_block
     with transaction.atomic(using=using):
-        if vendor == "postgresql" and outermost:
-            # Both statements read one snapshot (inside a caller's transaction, _complete reconciles).
+        if vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                if outermost:
+                    # Both statements read one snapshot (inside a caller's transaction, _complete
+                    # reconciles).
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                # JIT-compiling these statements (about 1.6 s for a county) cost more than it saved.
+                cursor.execute("SET LOCAL jit = off")
         members = _read(
             using,
             members_sql(vendor, with_ids=with_ids, with_prefix=with_prefix, income_items=income_items),

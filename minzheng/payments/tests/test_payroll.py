@@ -296,6 +296,31 @@ def test_reviews_come_up_on_time_and_a_death_triggers_a_recheck(people: dict[str
     assert (enrolment.status, enrolment.end_month) == (EnrolmentStatus.TERMINATED, date(2027, 12, 1))
 
 
+@pytest.mark.parametrize(
+    ("new_amount", "field"),
+    [(None, "new_amount"), (Decimal("-1"), "new_amount"), (Decimal("1.234"), "new_amount")],
+)
+def test_a_review_that_changes_the_amount_needs_a_valid_one(
+    people: dict[str, Staff], new_amount: Decimal | None, field: str
+) -> None:
+    enrolment = enrol(people, approved(people))
+    services.reviews_schedule(on=date.fromordinal(enrolment.next_review.toordinal() - 10))
+    task = ReviewTask.objects.get(enrolment=enrolment, kind="periodic")
+    with pytest.raises(InvalidInput) as error:
+        services.review_complete(
+            actor=people["reviewer"],
+            task_id=task.pk,
+            outcome="change",
+            reason="收入变化",
+            new_amount=new_amount,
+        )
+    assert field in error.value.field_errors
+    task.refresh_from_db()
+    enrolment.refresh_from_db()
+    assert task.done_at is None
+    assert enrolment.monthly_amount > 0
+
+
 def test_lines_start_pending(people: dict[str, Staff]) -> None:
     enrolment = enrol(people, approved(people))
     line = PayrollLine.objects.get(run=run_month(people, enrolment.start_month))
