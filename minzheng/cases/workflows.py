@@ -90,6 +90,26 @@ def _withdrawals(states: dict[str, State]) -> tuple[Transition, ...]:
     )
 
 
+def _county_decision(approve_guards: tuple[str, ...]) -> tuple[Transition, ...]:
+    """The county's confirmation: approve (with `approve_guards`), refuse with reasons, or send the
+    case back for a new investigation."""
+    county = Perm.CASE_APPROVE_COUNTY
+    return (
+        Transition("county_review", "approve", "approved", "县级审核确认：批准", county, approve_guards),
+        Transition(
+            "county_review", "refuse", "refusal_notice", "县级审核确认：不予批准", county, ("reasons_given",)
+        ),
+        Transition(
+            "county_review",
+            "return_for_investigation",
+            "investigating",
+            "退回重新调查",
+            county,
+            ("reasons_given",),
+        ),
+    )
+
+
 def _refusal_tail() -> tuple[Transition, ...]:
     return (
         Transition(
@@ -201,30 +221,7 @@ def _notice_transitions(*, delegable: bool) -> tuple[Transition, ...]:
             Perm.CASE_REVIEW_TOWNSHIP,
             ("reasons_given", "township_route"),
         ),
-        Transition(
-            "county_review",
-            "approve",
-            "approved",
-            "县级审核确认：批准",
-            Perm.CASE_APPROVE_COUNTY,
-            ("calculation_eligible", "county_visit_if_sampled"),
-        ),
-        Transition(
-            "county_review",
-            "refuse",
-            "refusal_notice",
-            "县级审核确认：不予批准",
-            Perm.CASE_APPROVE_COUNTY,
-            ("reasons_given",),
-        ),
-        Transition(
-            "county_review",
-            "return_for_investigation",
-            "investigating",
-            "退回重新调查",
-            Perm.CASE_APPROVE_COUNTY,
-            ("reasons_given",),
-        ),
+        *_county_decision(("calculation_eligible", "county_visit_if_sampled")),
         Transition(
             "township_review",
             "approve_township",
@@ -451,30 +448,7 @@ def _review_workflow(code: str, label: str, programme: str, items: tuple[str, ..
                 Perm.CASE_APPROVE_TOWNSHIP,
                 ("reasons_given",),
             ),
-            Transition(
-                "county_review",
-                "approve",
-                "approved",
-                "县级审核确认：批准",
-                Perm.CASE_APPROVE_COUNTY,
-                ("calculation_eligible",),
-            ),
-            Transition(
-                "county_review",
-                "refuse",
-                "refusal_notice",
-                "县级审核确认：不予批准",
-                Perm.CASE_APPROVE_COUNTY,
-                ("reasons_given",),
-            ),
-            Transition(
-                "county_review",
-                "return_for_investigation",
-                "investigating",
-                "退回重新调查",
-                Perm.CASE_APPROVE_COUNTY,
-                ("reasons_given",),
-            ),
+            *_county_decision(("calculation_eligible",)),
             *_refusal_tail(),
             *_withdrawals(_REVIEW_STATES),
         ),
