@@ -98,6 +98,14 @@ def _is_local(address: Any) -> bool:
     return False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache (public request limits, cached calendars)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _no_network() -> Iterator[None]:
     """Tests never reach the internet: Python socket connections go only to loopback or unix

@@ -26,6 +26,7 @@ from minzheng.cases.models import (
     PublicNotice,
 )
 from minzheng.cases.workflows import WORKFLOWS, state_label
+from minzheng.core import throttle
 from minzheng.core.errors import DomainError
 from minzheng.org.models import Staff
 from minzheng.registry import selectors as registry_selectors
@@ -634,7 +635,7 @@ def document_upload(
     summary="下载材料",
 )
 def document_download(request: HttpRequest, case_id: int, document_id: int) -> HttpResponse:
-    document: Document = selectors.document_get(
+    document: Document = services.document_download(
         actor=actor(request), case_id=case_id, document_id=document_id
     )
     response = HttpResponse(bytes(document.content), content_type=document.content_type)
@@ -757,11 +758,12 @@ class PublicNoticeOut(Schema):
 
 @public_router.post(
     "/public/applications",
-    response={201: OnlineApplicationOut, 404: ErrorOut, 422: ErrorOut},
+    response={201: OnlineApplicationOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     auth=None,
-    summary="网上申请（无需登录；乡镇（街道）窗口审查材料后受理或一次性告知）",
+    summary="网上申请（无需登录；乡镇（街道）窗口审查材料后受理或一次性告知；按来源地址限制频次）",
 )
 def online_application(request: HttpRequest, payload: OnlineApplicationIn) -> Status:
+    throttle.check(request, "online_application")
     case = services.case_submit_online(
         item_code=payload.item_code,
         division_code=payload.division_code,
@@ -783,11 +785,12 @@ def online_application(request: HttpRequest, payload: OnlineApplicationIn) -> St
 
 @public_router.get(
     "/public/status",
-    response={200: PublicStatusOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: PublicStatusOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
     auth=None,
-    summary="办理进度查询（受理编号和身份证号须一致）",
+    summary="办理进度查询（受理编号和身份证号须一致；按来源地址限制频次）",
 )
 def public_status(request: HttpRequest, query: Query[StatusQuery]) -> dict[str, Any]:
+    throttle.check(request, "status_lookup")
     case = selectors.public_status(number=query.number, id_number=query.id_number)
     return {
         "item_name": case.item.name,

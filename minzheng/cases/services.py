@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from minzheng.cases import selectors
 from minzheng.cases.models import (
     Case,
     CaseCounter,
@@ -723,6 +724,15 @@ def case_calculate(*, actor: Staff, case_id: int, on: date | None = None) -> Cal
         {"calculation_id": calc.pk, "eligible": calc.eligible, "amount": str(calc.amount)},
     )
     return calc
+
+
+@transaction.atomic
+def document_download(*, actor: Staff, case_id: int, document_id: int) -> Document:
+    """An uploaded document of a case in scope, for download; every download is audited (it
+    holds personal data: ID cards, income certificates, medical records)."""
+    document = selectors.document_get(actor=actor, case_id=case_id, document_id=document_id)
+    _audit(document.case, actor, "document_downloaded", file=document.file_name, sha256=document.sha256)
+    return document
 
 
 @transaction.atomic

@@ -62,3 +62,9 @@ class Conflict(DomainError):
 class TransitionNotAllowed(Conflict):
     code = "transition_not_allowed"
     default_message = "当前状态下不允许此操作"
+
+
+class TooManyRequests(DomainError):
+    code = "rate_limited"
+    status = 429
+    default_message = "操作过于频繁，请稍后再试"

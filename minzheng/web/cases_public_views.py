@@ -21,7 +21,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from minzheng.cases import selectors, services
 from minzheng.cases.workflows import state_label
 from minzheng.catalogue import selectors as catalogue_selectors
-from minzheng.core.errors import InvalidInput, NotFound
+from minzheng.core import throttle
+from minzheng.core.errors import InvalidInput, NotFound, TooManyRequests
 from minzheng.core.identifiers import DivisionLevel
 from minzheng.org.models import Division
 from minzheng.web.base import BootstrapForm, apply_domain_error
@@ -62,7 +63,11 @@ def apply_online(request: HttpRequest) -> HttpResponse:
     form = OnlineApplicationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
+            throttle.check(request, "online_application")
             case = services.case_submit_online(**form.cleaned_data)
+        except TooManyRequests as exc:
+            form.add_error(None, exc.message)
+            return render(request, "web/cases/public_apply.html", {"form": form}, status=exc.status)
         except InvalidInput as exc:
             apply_domain_error(form, exc)
         else:
@@ -95,9 +100,14 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
     """Progress by case number and the applicant's ID number (posted, so neither lands in a URL)."""
     form = StatusForm(request.POST if request.method == "POST" else None)
     context: dict[str, Any] = {"form": form}
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
+            throttle.check(request, "status_lookup")
             case = selectors.public_status(**form.cleaned_data)
+        except TooManyRequests as exc:
+            form.add_error(None, exc.message)
+            status = exc.status
         except NotFound as exc:
             form.add_error(None, exc.message)
         else:
@@ -109,7 +119,7 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
                     "steps": [(state_label(case.workflow, s.state), s) for s in case.steps.all()],
                 }
             )
-    return render(request, "web/cases/public_status.html", context)
+    return render(request, "web/cases/public_status.html", context, status=status)
 
 
 @require_safe

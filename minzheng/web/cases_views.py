@@ -676,7 +676,7 @@ def case_document_upload(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_safe
 def case_document(request: HttpRequest, case_id: int, document_id: int) -> HttpResponse:
     """Download an uploaded document: always as an attachment, never rendered by the browser."""
-    document = selectors.document_get(actor=actor(request), case_id=case_id, document_id=document_id)
+    document = services.document_download(actor=actor(request), case_id=case_id, document_id=document_id)
     response = HttpResponse(bytes(document.content), content_type=document.content_type)
     response["Content-Disposition"] = content_disposition_header(True, document.file_name) or "attachment"
     response["X-Content-Type-Options"] = "nosniff"

@@ -16,6 +16,7 @@ from minzheng.cases import services
 from minzheng.cases.models import Case, MaterialStatus
 from minzheng.catalogue.models import ServiceItem
 from minzheng.catalogue.services import catalogue_load
+from minzheng.core.models import AuditEvent
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
@@ -330,6 +331,8 @@ def test_documents_are_checked_on_upload_and_downloaded_as_stored(
     assert download.content == PDF
     assert download["Content-Type"] == "application/pdf"
     assert download["Content-Disposition"].startswith("attachment")
+    downloads = AuditEvent.objects.filter(action="cases.document_downloaded", object_id=str(case_id))
+    assert [(e.after or {}).get("sha256") for e in downloads] == [document["sha256"]]
     assert client.get(f"/api/v1/cases/{case_id}").json()["documents"][0]["id"] == document["id"]
 
     refused = [
@@ -358,6 +361,30 @@ def test_documents_are_checked_on_upload_and_downloaded_as_stored(
     )
     assert Case.objects.get(pk=case_id).documents.count() == 2
     assert_error(client.get(f"{url}/999999"), 404, "not_found")
+
+
+def test_public_look_ups_and_applications_are_limited_per_address(
+    people: dict[str, Staff], settings: Any
+) -> None:
+    settings.MINZHENG_PUBLIC_LIMITS = {"status_lookup": (3, 600), "online_application": (1, 3600)}
+    anonymous = client_for()
+    query = {"number": "640202202600001", "id_number": resident_id("640202", date(1970, 3, 3))}
+    assert [anonymous.get("/api/v1/public/status", query).status_code for _ in range(3)] == [404] * 3
+    assert_error(anonymous.get("/api/v1/public/status", query), 429, "rate_limited")
+    other_address = Client(REMOTE_ADDR="10.0.0.9")
+    assert other_address.get("/api/v1/public/status", query).status_code == 404
+
+    application = {
+        "item_code": "dibao",
+        "division_code": "640202001001",
+        "applicant_name": "赵网申",
+        "id_number": query["id_number"],
+        "phone": "13900000000",
+    }
+    assert post(anonymous, "/api/v1/public/applications", application).status_code == 201
+    again = post(anonymous, "/api/v1/public/applications", {**application, "applicant_name": "钱网申"})
+    assert_error(again, 429, "rate_limited")
+    assert Case.objects.count() == 1
 
 
 def test_online_application_and_status_lookup_without_login(

@@ -405,6 +405,17 @@ def test_conflict_register_lists_and_adds_within_scope(
 # --- Public pages ----------------------------------------------------------------------------------
 
 
+def test_status_look_ups_are_limited_per_address(people: dict[str, Staff], settings: Any) -> None:
+    settings.MINZHENG_PUBLIC_LIMITS = {"status_lookup": (2, 600)}
+    client = Client()
+    query = {"number": "640202202600001", "id_number": resident_id("640202", date(1970, 3, 3))}
+    for _ in range(2):
+        assert "受理编号或身份证号不正确" in client.post(reverse("web:status"), query).content.decode()
+    limited = client.post(reverse("web:status"), query)
+    assert limited.status_code == 429
+    assert "操作过于频繁，请10分钟后再试" in limited.content.decode()
+
+
 def test_online_application_and_status_lookup_without_login(people: dict[str, Staff]) -> None:
     client = Client()
     form = client.get(reverse("web:apply")).content.decode()
