@@ -1,6 +1,7 @@
 """Demo applications at every stage, made through the real services with the demo accounts, so the
-worklists, warnings, notices and payroll pages have something to show. Idempotent: nothing is added
-when the demo village already has applications."""
+worklists, warnings, notices and payroll pages have something to show: three households enrolled
+from next month and that month's payroll computed, waiting for the approver. Idempotent: nothing is
+added when the demo village already has applications."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from minzheng.cases import services as cases
 from minzheng.cases.models import Case, PublicNotice
 from minzheng.cases.testing import complete_materials
 from minzheng.org.models import Staff
-from minzheng.payments.services import enrolment_create, luhn_ok
+from minzheng.payments.services import enrolment_create, luhn_ok, payroll_compute, payroll_run_request
 from minzheng.registry.models import Household
 from minzheng.rules.models import Calculation
 
@@ -126,9 +127,13 @@ def build_demo_cases() -> int:
         cases.case_transition(actor=reviewer, case_id=case.pk, action="close_notice")
         cases.case_transition(actor=approver, case_id=case.pk, action="approve", note="经审核确认，同意纳入")
         approved += 1
-        enrolment_create(
+        enrolment = enrolment_create(
             actor=admin, case_id=case.pk, bank_name="宁夏黄河农村商业银行", account_number=_account(approved)
         )
+    if approved:
+        # The first month of the new enrolments, computed and waiting for the approver (审批).
+        run = payroll_run_request(actor=admin, county=VILLAGE[:6], month=enrolment.start_month)
+        payroll_compute(run_id=run.pk)
     case = intake(
         tail[0],
         "temporary_emergency",

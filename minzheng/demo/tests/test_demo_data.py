@@ -233,11 +233,18 @@ def test_demo_persons_have_incomes_disabilities_and_illnesses_once() -> None:
 @pytest.mark.django_db
 def test_demo_has_applications_at_every_stage_and_enrolled_households() -> None:
     from minzheng.cases.models import Case
-    from minzheng.payments.models import Enrolment
+    from minzheng.payments.models import Enrolment, PayrollRun
 
     run("--households", "2000")
     states = set(Case.objects.values_list("state", flat=True))
     assert {"accepted", "investigating", "notice", "approved", "incomplete", "aided", "transferred"} <= states
     assert Enrolment.objects.count() == 3
+    payroll = PayrollRun.objects.get()
+    assert (payroll.status, payroll.line_count, payroll.month) == (
+        "computed",
+        3,
+        Enrolment.objects.values_list("start_month", flat=True).first(),
+    )
     run("--households", "2000")
     assert Enrolment.objects.count() == 3
+    assert PayrollRun.objects.count() == 1
