@@ -162,6 +162,27 @@ INSERT_REVIEWS_SQL = """INSERT INTO payments_reviewtask (enrolment_id, kind, due
     FROM payroll_flagged f WHERE f.flag & 2 = 2
     ON CONFLICT DO NOTHING"""
 
+# The daily scheduling of periodic re-reviews (services.reviews_schedule): every payable enrolment whose
+# next review falls due by the horizon and has no open periodic task gets one, for its township office.
+SCHEDULE_REVIEWS_SQL = """INSERT INTO payments_reviewtask (enrolment_id, kind, due_date, office_code,
+    created_at, done_at, outcome, note, done_by_id)
+    SELECT e.id, 'periodic', e.next_review, SUBSTR(e.division_id, 1, 9) || '000', %(at)s, NULL, '', '', NULL
+    FROM payments_enrolment e
+    WHERE e.status IN ('active', 'exiting') AND e.next_review <= %(horizon)s
+      AND NOT EXISTS (
+          SELECT 1 FROM payments_reviewtask t
+          WHERE t.enrolment_id = e.id AND t.kind = 'periodic' AND t.done_at IS NULL
+      )
+    ON CONFLICT DO NOTHING"""
+
+
+def schedule_reviews(*, horizon: date, at: datetime) -> int:
+    """Run SCHEDULE_REVIEWS_SQL; the number of tasks created."""
+    with connection.cursor() as cursor:
+        cursor.execute(SCHEDULE_REVIEWS_SQL, _params({"horizon": horizon, "at": at}))
+        return int(cursor.rowcount)
+
+
 # Gradual exit: one month paid, one less to go; none left -> stopped from the next month.
 EXIT_COUNTDOWN_SQL = """UPDATE payments_enrolment SET
     exit_months_left = CASE WHEN exit_months_left > 0 THEN exit_months_left - 1 ELSE 0 END,

@@ -553,19 +553,10 @@ def payroll_approve(*, actor: Staff, run_id: int, note: str = "") -> PayrollRun:
 @transaction.atomic
 def reviews_schedule(*, on: date, lead_days: int = 30) -> int:
     """Create the periodic re-review tasks falling due within `lead_days` (yearly, or six-monthly for
-    unstable income), for the township office of each enrolment. Returns how many were created."""
+        unstable income), for the township office of each enrolment, in one statement (a province has
+    millions of enrolments). Returns how many were created."""
     horizon = date.fromordinal(on.toordinal() + lead_days)
-    due = Enrolment.objects.filter(status__in=PAYABLE, next_review__lte=horizon).exclude(
-        reviews__kind="periodic", reviews__done_at__isnull=True
-    )
-    tasks = [
-        ReviewTask(
-            enrolment=e, kind="periodic", due_date=e.next_review, office_code=e.division_id[:9] + "000"
-        )
-        for e in due
-    ]
-    ReviewTask.objects.bulk_create(tasks, ignore_conflicts=True)
-    return len(tasks)
+    return payroll.schedule_reviews(horizon=horizon, at=timezone.now())
 
 
 @transaction.atomic
