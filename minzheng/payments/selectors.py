@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from minzheng.cases.models import Case, Decision, Outcome
 from minzheng.core.errors import InvalidInput, OutOfScope, PermissionDenied
@@ -214,9 +214,13 @@ def run_get(*, actor: Staff, run_id: int) -> RunDetail:
             entry = acc.setdefault(code, [name, 0, Decimal("0")])
             entry[1] += row.line_count
             entry[2] += row.amount
-    counts: dict[str, int] = {}
-    for status in PayrollLine.objects.filter(run=run).values_list("status", flat=True).order_by():
-        counts[status] = counts.get(status, 0) + 1
+    counts = dict(
+        PayrollLine.objects.filter(run=run)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
     return RunDetail(
         run=run,
         county_name=names.get(run.county.ljust(12, "0"), run.county),
