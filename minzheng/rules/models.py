@@ -91,3 +91,42 @@ class Calculation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.programme} {self.on_date} {self.amount}"
+
+
+class MemberFacts(models.Model):
+    """A member's facts as the rules read them, constant from valid_from to valid_until (inclusive;
+    null: open): derived from the registry and kept current by `rules.summary` (never edited by hand).
+    Money in integer fen (rules.money)."""
+
+    person_id = models.BigIntegerField(db_index=True)
+    household_id = models.BigIntegerField(db_index=True)
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True)
+    region = models.CharField(max_length=12)
+    area = models.CharField(max_length=8)
+    birth_date = models.DateField()
+    disability_category = models.CharField(max_length=20, null=True)  # noqa: DJ001 (null: no record, as the engine reads it)
+    disability_grade = models.SmallIntegerField(null=True)
+    serious_illness = models.BooleanField()
+    labour_capacity = models.CharField(max_length=20, null=True)  # noqa: DJ001 (null: no record, as the engine reads it)
+    self_care = models.CharField(max_length=20, null=True)  # noqa: DJ001 (null: no record, as the engine reads it)
+    in_school_full_time = models.BooleanField()
+    counted_income_fen = models.BigIntegerField()
+    rigid_expenses_fen = models.BigIntegerField()
+    financial_assets_fen = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["region", "valid_from"], name="memberfacts_region_from")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}@{self.household_id} {self.valid_from}~{self.valid_until or ''}"
+
+
+class StaleFacts(models.Model):
+    """A person or household whose MemberFacts are to be recomputed, written by database triggers."""
+
+    person_id = models.BigIntegerField(null=True)
+    household_id = models.BigIntegerField(null=True)
+
+    def __str__(self) -> str:
+        return f"person {self.person_id}" if self.person_id else f"household {self.household_id}"

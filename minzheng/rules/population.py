@@ -223,7 +223,7 @@ def households_sql(vendor: str, *, with_ids: bool = False, with_prefix: bool = F
     ORDER BY hh.id"""  # noqa: S608 (only constant SQL is interpolated)
 
 
-def _read(
+def read_rows(
     using: str, sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType], *, copy: bool
 ) -> pl.DataFrame:
     """The rows of `sql` as a frame: streamed as CSV by COPY on PostgreSQL (`copy`, for many rows),
@@ -273,29 +273,29 @@ def read_population(
         if vendor == "postgresql":
             with connection.cursor() as cursor:
                 if outermost:
-                    # Both statements read one snapshot (inside a caller's transaction, _complete
+                    # Both statements read one snapshot (inside a caller's transaction, complete
                     # reconciles).
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 # JIT-compiling these statements (about 1.6 s for a county) cost more than it saved.
                 cursor.execute("SET LOCAL jit = off")
-        members = _read(
+        members = read_rows(
             using,
             members_sql(vendor, with_ids=with_ids, with_prefix=with_prefix, income_items=income_items),
             params,
             member_schema,
             copy=copy,
         )
-        households = _read(
+        households = read_rows(
             using,
             households_sql(vendor, with_ids=with_ids, with_prefix=with_prefix),
             params,
             HOUSEHOLD_SCHEMA,
             copy=copy,
         )
-    return _complete(members, households)
+    return complete(members, households)
 
 
-def _complete(members: pl.DataFrame, households: pl.DataFrame) -> Population:
+def complete(members: pl.DataFrame, households: pl.DataFrame) -> Population:
     # Sorted here rather than by the database: a sort of millions of rows is several times faster.
     members = members.sort("household_id", "member_id")
     households = households.sort("household_id")

@@ -1,0 +1,339 @@
+"""The registry's facts per member as piecewise-constant dated rows (`rules.models.MemberFacts`): what
+`rules.population.members_sql` and `households_sql` compute for a day, computed once for every
+interval over which nothing a member's facts depend on changes. Reading the population of a day is
+then one scan of narrow rows (`read_summary`) instead of eight joins over the circumstance tables;
+the payroll of a county reads it every month.
+
+Kept current by the database itself: triggers on every table the facts depend on (persons' birth
+dates, memberships, the six person-level circumstance tables, households' village and area, rigid
+expenses and assets) record the person or household touched in `rules_stalefacts`, whatever wrote
+the row (a service, an import, a migration, SQL). `refresh` recomputes the rows of those persons
+(for a household, everyone who was ever a member) and clears what it handled; every read of the
+summary refreshes first, so a read never sees facts older than the last committed change.
+
+`population.members_sql` stays the reference: a property test compares the two reads on random
+registry histories and days (rules/tests/test_summary.py).
+
+Interval rows: for each stale person, the boundaries are every date on which one of their records
+(or one of their households' records) starts, and the day after one ends; each boundary starts an
+interval running to the day before the next one, evaluated as of its first day. An interval with no
+open membership gives no row; an interval with two (which the registry does not allow) gives two,
+as members_sql would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import polars as pl
+from django.db import connections, transaction
+
+from minzheng.core.errors import InvalidInput
+from minzheng.rules.population import (
+    FINANCIAL_ASSET_KINDS,
+    HOUSEHOLD_SCHEMA,
+    MEMBER_SCHEMA,
+    Population,
+    complete,
+    read_rows,
+)
+
+# pg_advisory_xact_lock(LOCK_SPACE, LOCK_KEY): one refresh at a time.
+LOCK_SPACE, LOCK_KEY = 6_402_002, 1
+
+# Tables whose rows carry a person (their column) or a household.
+PERSON_TABLES = {
+    "registry_membership": "person_id",
+    "registry_disability": "person_id",
+    "registry_illness": "person_id",
+    "registry_labourcapacity": "person_id",
+    "registry_selfcareassessment": "person_id",
+    "registry_schooling": "person_id",
+    "registry_incomeitem": "person_id",
+}
+HOUSEHOLD_TABLES = {"registry_rigidexpense": "household_id", "registry_asset": "household_id"}
+# Tables whose own rows are the subject: a change matters only in these columns.
+SUBJECT_TABLES = {
+    "registry_person": ("person_id", ("birth_date",)),
+    "registry_household": ("household_id", ("division_id", "area")),
+}
+
+COLUMNS = (
+    "person_id, household_id, valid_from, valid_until, region, area, birth_date, disability_category, "
+    "disability_grade, serious_illness, labour_capacity, self_care, in_school_full_time, "
+    "counted_income_fen, rigid_expenses_fen, financial_assets_fen"
+)
+
+
+# --- Triggers -------------------------------------------------------------------------------------
+
+
+def _pg_trigger(table: str, target: str, key: str, watched: tuple[str, ...] = ()) -> list[str]:
+    """Statement-level triggers with transition tables: one INSERT ... SELECT per statement."""
+    function = f"rules_stale_{table}"
+    insert = f"INSERT INTO rules_stalefacts ({target}) SELECT DISTINCT {{rows}}.{key} FROM {{rows}}"  # noqa: S608
+    if watched:
+        changed = " OR ".join(f"n.{c} IS DISTINCT FROM o.{c}" for c in watched)
+        on_update = (
+            f"INSERT INTO rules_stalefacts ({target}) SELECT n.{key} FROM new_rows n "  # noqa: S608
+            f"JOIN old_rows o ON o.{key} = n.{key} WHERE {changed};"
+        )
+    else:
+        on_update = insert.format(rows="new_rows") + "; " + insert.format(rows="old_rows") + ";"
+    body = f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN {insert.format(rows="new_rows")};
+    ELSIF TG_OP = 'UPDATE' THEN {on_update}
+    ELSE {insert.format(rows="old_rows")};
+    END IF;
+    RETURN NULL;
+END $$"""
+    return [
+        body,
+        f"CREATE TRIGGER {function}_i AFTER INSERT ON {table} REFERENCING NEW TABLE AS new_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER {function}_u AFTER UPDATE ON {table} REFERENCING OLD TABLE AS old_rows "
+        f"NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER {function}_d AFTER DELETE ON {table} REFERENCING OLD TABLE AS old_rows "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+    ]
+
+
+def _sqlite_trigger(table: str, target: str, key: str, watched: tuple[str, ...] = ()) -> list[str]:
+    name = f"rules_stale_{table}"
+    insert = f"INSERT INTO rules_stalefacts ({target}) VALUES ({{row}}.{key});"  # noqa: S608
+    update_of = f" OF {', '.join(watched)}" if watched else ""
+    when = (" WHEN " + " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in watched)) if watched else ""
+    return [
+        f"CREATE TRIGGER {name}_i AFTER INSERT ON {table} BEGIN {insert.format(row='NEW')} END",
+        f"CREATE TRIGGER {name}_u AFTER UPDATE{update_of} ON {table}{when} "
+        f"BEGIN {insert.format(row='OLD')} {insert.format(row='NEW')} END",
+        f"CREATE TRIGGER {name}_d AFTER DELETE ON {table} BEGIN {insert.format(row='OLD')} END",
+    ]
+
+
+def trigger_sql(vendor: str) -> list[str]:
+    """The statements that create the triggers on `vendor` (postgresql or sqlite)."""
+    make = _pg_trigger if vendor == "postgresql" else _sqlite_trigger
+    statements: list[str] = []
+    for table, key in PERSON_TABLES.items():
+        statements += make(table, "person_id", key)
+    for table, key in HOUSEHOLD_TABLES.items():
+        statements += make(table, "household_id", key)
+    statements += make("registry_person", "person_id", "id", ("birth_date",))
+    statements += make("registry_household", "household_id", "id", ("division_id", "area"))
+    return statements
+
+
+def drop_trigger_sql(vendor: str) -> list[str]:
+    tables = [*PERSON_TABLES, *HOUSEHOLD_TABLES, "registry_person", "registry_household"]
+    if vendor == "postgresql":
+        return [f"DROP FUNCTION IF EXISTS rules_stale_{t}() CASCADE" for t in tables]
+    return [f"DROP TRIGGER IF EXISTS rules_stale_{t}_{op}" for t in tables for op in "iud"]
+
+
+# --- Refresh --------------------------------------------------------------------------------------
+
+
+def _day_after(vendor: str, expression: str) -> str:
+    return f"({expression} + 1)" if vendor == "postgresql" else f"date({expression}, '+1 day')"
+
+
+def _day_before(vendor: str, expression: str) -> str:
+    return f"({expression} - 1)" if vendor == "postgresql" else f"date({expression}, '-1 day')"
+
+
+def _in_force(alias: str, day: str = "iv.valid_from") -> str:
+    return f"{alias}.valid_from <= {day} AND ({alias}.valid_until IS NULL OR {alias}.valid_until >= {day})"
+
+
+def _fen(expression: str) -> str:
+    return f"CAST(ROUND({expression} * 100) AS BIGINT)"
+
+
+# The rows of each table that can change a fact (the same filters as members_sql / households_sql).
+_PERSON_BOUNDS = {
+    "registry_membership": ("start_date", "end_date", "TRUE"),
+    "registry_disability": ("valid_from", "valid_until", "TRUE"),
+    "registry_illness": ("valid_from", "valid_until", "r.is_listed_serious"),
+    "registry_labourcapacity": ("valid_from", "valid_until", "TRUE"),
+    "registry_selfcareassessment": ("valid_from", "valid_until", "TRUE"),
+    "registry_schooling": (
+        "valid_from",
+        "valid_until",
+        "r.full_time AND r.stage IN ('primary', 'junior', 'senior', 'vocational')",
+    ),
+    "registry_incomeitem": ("valid_from", "valid_until", "r.counted"),
+}
+_KINDS = ", ".join(f"'{k}'" for k in FINANCIAL_ASSET_KINDS)
+_HOUSEHOLD_BOUNDS = {
+    "registry_rigidexpense": "TRUE",
+    "registry_asset": f"r.kind IN ({_KINDS})",
+}
+
+
+def intervals_sql(vendor: str) -> str:
+    """INSERT ... SELECT of the interval rows of the persons in the temporary table facts_stale."""
+    stale = "r.person_id IN (SELECT person_id FROM facts_stale)"
+    bounds: list[str] = []
+    for table, (start, end, condition) in _PERSON_BOUNDS.items():
+        bounds.append(f"SELECT r.person_id, r.{start} AS d FROM {table} r WHERE {stale} AND {condition}")  # noqa: S608
+        bounds.append(
+            f"SELECT r.person_id, {_day_after(vendor, f'r.{end}')} FROM {table} r "  # noqa: S608
+            f"WHERE {stale} AND r.{end} IS NOT NULL AND {condition}"
+        )
+    for table, condition in _HOUSEHOLD_BOUNDS.items():
+        for column, extra in (
+            ("r.valid_from", ""),
+            (_day_after(vendor, "r.valid_until"), " AND r.valid_until IS NOT NULL"),
+        ):
+            bounds.append(
+                f"SELECT hm.person_id, {column} FROM hm JOIN {table} r "  # noqa: S608 (constant SQL)
+                f"ON r.household_id = hm.household_id WHERE {condition}{extra}"
+            )
+    union = "\n        UNION ".join(bounds)
+    return f"""INSERT INTO rules_memberfacts ({COLUMNS})
+    WITH hm AS (
+        SELECT DISTINCT r.person_id, r.household_id FROM registry_membership r WHERE {stale}
+    ),
+    bounds AS (
+        {union}
+    ),
+    iv AS (
+        SELECT person_id, d AS valid_from,
+               {_day_before(vendor, "LEAD(d) OVER (PARTITION BY person_id ORDER BY d)")} AS valid_until
+        FROM bounds
+    )
+    SELECT iv.person_id, m.household_id, iv.valid_from, iv.valid_until, h.division_id, h.area, p.birth_date,
+        dis.category, dis.grade,
+        CASE WHEN EXISTS (
+            SELECT 1 FROM registry_illness i
+            WHERE i.person_id = iv.person_id AND i.is_listed_serious AND {_in_force("i")}
+        ) THEN TRUE ELSE FALSE END,
+        (SELECT r.level FROM registry_labourcapacity r WHERE r.person_id = iv.person_id AND {_in_force("r")}
+         ORDER BY r.valid_from DESC, r.id DESC LIMIT 1),
+        (SELECT r.level FROM registry_selfcareassessment r WHERE r.person_id = iv.person_id AND {_in_force("r")}
+         ORDER BY r.valid_from DESC, r.id DESC LIMIT 1),
+        CASE WHEN EXISTS (
+            SELECT 1 FROM registry_schooling s
+            WHERE s.person_id = iv.person_id AND s.full_time
+              AND s.stage IN ('primary', 'junior', 'senior', 'vocational') AND {_in_force("s")}
+        ) THEN TRUE ELSE FALSE END,
+        COALESCE((
+            SELECT SUM({_fen("i.monthly_amount")}) FROM registry_incomeitem i
+            WHERE i.person_id = iv.person_id AND i.counted AND {_in_force("i")}
+        ), 0),
+        COALESCE((
+            SELECT SUM({_fen("r.monthly_amount")}) FROM registry_rigidexpense r
+            WHERE r.household_id = m.household_id AND {_in_force("r")}
+        ), 0),
+        COALESCE((
+            SELECT SUM({_fen("a.value")}) FROM registry_asset a
+            WHERE a.household_id = m.household_id AND a.kind IN ({_KINDS}) AND {_in_force("a")}
+        ), 0)
+    FROM iv
+    JOIN registry_membership m ON m.person_id = iv.person_id
+        AND m.start_date <= iv.valid_from AND (m.end_date IS NULL OR m.end_date >= iv.valid_from)
+    JOIN registry_household h ON h.id = m.household_id
+    JOIN registry_person p ON p.id = iv.person_id
+    LEFT JOIN registry_disability dis ON dis.id = (
+        SELECT d.id FROM registry_disability d
+        WHERE d.person_id = iv.person_id AND {_in_force("d")}
+        ORDER BY d.grade, CASE WHEN d.category IN ('intellectual', 'mental') THEN 0 ELSE 1 END, d.id
+        LIMIT 1
+    )"""  # noqa: S608 (only constant SQL is interpolated)
+
+
+def refresh(*, using: str = "default") -> int:
+    """Recompute the rows of every stale person (see the module docstring), in one transaction;
+    the number of persons recomputed."""
+    connection = connections[using]
+    vendor = connection.vendor
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("SELECT MAX(id) FROM rules_stalefacts")
+        (high,) = cursor.fetchone()
+        if high is None:
+            return 0
+        if vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_SPACE, LOCK_KEY])
+            cursor.execute("SET LOCAL jit = off")
+            # Whatever committed while this waited for the lock is handled too.
+            cursor.execute("SELECT MAX(id) FROM rules_stalefacts")
+            (high,) = cursor.fetchone()
+            if high is None:
+                return 0
+        cursor.execute("DROP TABLE IF EXISTS facts_stale")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE facts_stale (person_id BIGINT PRIMARY KEY)"
+            + (" ON COMMIT DROP" if vendor == "postgresql" else "")
+        )
+        cursor.execute(
+            """INSERT INTO facts_stale (person_id)
+            SELECT person_id FROM rules_stalefacts WHERE id <= %(high)s AND person_id IS NOT NULL
+            UNION
+            SELECT m.person_id FROM rules_stalefacts s JOIN registry_membership m ON m.household_id = s.household_id
+            WHERE s.id <= %(high)s AND s.household_id IS NOT NULL""",
+            {"high": high},
+        )
+        count = cursor.rowcount
+        if vendor == "postgresql":
+            cursor.execute("ANALYZE facts_stale")
+        cursor.execute("DELETE FROM rules_memberfacts WHERE person_id IN (SELECT person_id FROM facts_stale)")
+        cursor.execute(intervals_sql(vendor))
+        cursor.execute("DELETE FROM rules_stalefacts WHERE id <= %s", [high])
+        cursor.execute("DROP TABLE facts_stale")
+    return count
+
+
+# --- Read -----------------------------------------------------------------------------------------
+
+READ_SCHEMA: dict[str, pl.DataType] = {
+    **MEMBER_SCHEMA,
+    **{name: dtype for name, dtype in HOUSEHOLD_SCHEMA.items() if name != "household_id"},
+}
+
+
+def read_sql(vendor: str, *, with_ids: bool, with_prefix: bool) -> str:
+    where = ["f.valid_from <= %(day)s", "(f.valid_until IS NULL OR f.valid_until >= %(day)s)"]
+    if with_prefix:
+        # Division codes are digits: the prefix as a range, which the region index serves.
+        where.append("f.region >= %(low)s AND f.region < %(high)s")
+    if with_ids:
+        where.append(
+            "f.household_id = ANY(%(ids)s)"
+            if vendor == "postgresql"
+            else "f.household_id IN (SELECT value FROM json_each(%(ids)s))"
+        )
+    return f"""SELECT f.household_id, f.person_id AS member_id, f.birth_date, f.disability_category,
+        f.disability_grade, CASE WHEN f.serious_illness THEN 1 ELSE 0 END AS serious_illness,
+        f.labour_capacity, f.self_care, CASE WHEN f.in_school_full_time THEN 1 ELSE 0 END AS in_school_full_time,
+        f.counted_income_fen, f.region, f.area, f.rigid_expenses_fen, f.financial_assets_fen
+    FROM rules_memberfacts f WHERE {" AND ".join(where)}"""  # noqa: S608 (constant SQL)
+
+
+def read_summary(
+    day: date,
+    *,
+    division_prefix: str = "",
+    household_ids: Sequence[int] | None = None,
+    using: str = "default",
+) -> Population:
+    """`population.read_population` (without income items) from the summary: the same frames, after
+    a refresh of whatever changed since the last one."""
+    if division_prefix and not (division_prefix.isdigit() and len(division_prefix) <= 12):
+        raise InvalidInput("区划代码前缀须为数字", field_errors={"division_prefix": ["格式不正确"]})
+    refresh(using=using)
+    vendor = connections[using].vendor
+    params: dict[str, Any] = {"day": day, "low": division_prefix, "high": f"{division_prefix}:"}
+    ids: list[int] = []
+    if household_ids is not None:
+        ids = [int(i) for i in household_ids]
+        params["ids"] = ids if vendor == "postgresql" else json.dumps(ids)
+    sql = read_sql(vendor, with_ids=household_ids is not None, with_prefix=bool(division_prefix))
+    rows = read_rows(using, sql, params, READ_SCHEMA, copy=household_ids is None or len(ids) > 1000)
+    members = rows.select(list(MEMBER_SCHEMA))
+    households = rows.select(list(HOUSEHOLD_SCHEMA)).unique("household_id", keep="any")
+    return complete(members, households)
