@@ -1,29 +1,31 @@
 """The monthly payroll computed set-based (the services in `payments.services` drive it; nothing here
-checks permissions or opens transactions).
+checks permissions).
 
-Once per run, before its townships (`recompute_county`): every household with an ACTIVE enrolment
-of a monthly programme is recomputed with the rules bulk engine over the registry on the 1st of the
-month. The county's registry is read in one pass by division prefix (`rules.population`; a read
-per township would scan the registry tables once per township) and kept to those households;
-households registered outside the county are read by id. Each household's standing is taken from
-its enrolments (household_status "dibao" or "extreme_poverty", extreme_poverty_supported for the
-payee of an extreme-poverty enrolment), as `rules.population` asks of a caller that knows it.
-
-Then one township per transaction (`compute_township`):
-1. an advisory lock on the township: the enrolment services take it shared, so no enrolment of the
-   township changes while it is computed, at the cost of one lock instead of a million row locks;
-2. read its payable enrolments (ACTIVE or EXITING, started, not ended) without a line in this run,
-   as a Polars frame (COPY on PostgreSQL, a cursor on SQLite);
-3. settle its pending one-off changes (back pay, recovery) in this run;
-4. per enrolment: eligible with a different amount -> the new amount from this month and an
+A run holds its county's lock (`county_locked`, a session-level advisory lock) from its first read
+to its last township: the enrolment services take it shared (`lock_county`), so no enrolment of the
+county changes while the run reads and writes, at the cost of one lock instead of a million row
+locks. Under it, once per run (`prepare_county`):
+1. read the county's payable enrolments (ACTIVE or EXITING, started, not ended) in one pass, less
+   those already with a line in this run (a resumed run), as a Polars frame (COPY on PostgreSQL, a
+   cursor on SQLite); their pending one-off changes (back pay, recovery) up to the month;
+2. recompute every household with an ACTIVE enrolment of a monthly programme with the rules bulk
+   engine on the 1st of the month, over the facts summary (`rules.summary`: the members' facts as
+   dated rows, the same frames as `rules.population` reads from the circumstance tables) read by
+   the county's division prefix, households registered elsewhere by id. Each household's standing
+   is taken from its enrolments (household_status "dibao" or "extreme_poverty",
+   extreme_poverty_supported for the payee of an extreme-poverty enrolment);
+3. per enrolment: eligible with a different amount -> the new amount from this month and an
    EnrolmentChange of kind "amount"; not eligible -> a re-review task (the current amount is paid
    until the review decides); no members that day, or not recomputed (EXITING, other programmes)
    -> the current amount; the line amount is the monthly amount plus one-offs, never below 0;
-5. write: the lines through a temporary work table (COPY, or executemany on SQLite), then
-   INSERT ... SELECT ... ON CONFLICT DO NOTHING; the rare rows with consequences (amount changed,
-   review, gradual exit) through a second small table: the changes, UPDATE ... FROM for the new
-   amounts and the exit countdown (one month less; none left -> TERMINATED from the next month),
-   INSERT ... ON CONFLICT DO NOTHING for the review tasks;
+4. split the lines and the rows with consequences by township.
+
+Then one township per transaction (`compute_township`), several at once on their own connections:
+5. mark its one-offs settled in this run; write the lines through a temporary work table (COPY, or
+   executemany on SQLite) and INSERT ... SELECT (see `_insert_lines` for the uniqueness); the rare
+   rows with consequences (amount changed, review, gradual exit) through a second small table: the
+   changes, UPDATE ... FROM for the new amounts and the exit countdown (one month less; none left ->
+   TERMINATED from the next month), INSERT ... ON CONFLICT DO NOTHING for the review tasks;
 6. add the township's figures to the run's totals per township and programme.
 
 Lines are written in enrolment order so that the enrolment index is filled in one sweep.
@@ -33,18 +35,19 @@ Money is integer fen throughout (`rules.money`); the database gets yuan with two
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import polars as pl
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from minzheng.rules import bulk
 from minzheng.rules.money import from_fen
 from minzheng.rules.policy import PolicyTable
-from minzheng.rules.population import read_population
+from minzheng.rules.summary import read_summary
 
 # Work-table flags.
 CHANGED, REVIEW, EXITING = 1, 2, 4
@@ -88,12 +91,6 @@ RECOMPUTED_SCHEMA: dict[str, pl.DataType] = {
     "eligible": pl.Boolean(),
     "new_fen": pl.Int64(),
 }
-STANDING_SCHEMA: dict[str, pl.DataType] = {
-    "household_id": pl.Int64(),
-    "payee_id": pl.Int64(),
-    "programme": pl.String(),
-    "status": pl.String(),
-}
 
 LINES_DDL = """CREATE TEMPORARY TABLE payroll_lines (
     enrolment_id BIGINT NOT NULL, payee_id BIGINT NOT NULL, programme VARCHAR(40) NOT NULL,
@@ -113,25 +110,12 @@ ENROLMENTS_SQL = f"""SELECT e.id, e.household_id, e.payee_id, e.programme, e.div
     CAST(ROUND(e.monthly_amount * 100) AS BIGINT), e.status, e.exit_months_left
     FROM payments_enrolment e WHERE {_PAYABLE}"""  # noqa: S608 (constant SQL)
 
-PAYABLE_COUNTS_SQL = f"""SELECT SUBSTR(e.division_id, 1, 9), COUNT(*)
-    FROM payments_enrolment e WHERE {_PAYABLE} GROUP BY SUBSTR(e.division_id, 1, 9)"""  # noqa: S608
-
-# Who is payable, with the programme and payee, for the households' standing.
-STANDING_SQL = f"""SELECT e.household_id, e.payee_id, e.programme, e.status
-    FROM payments_enrolment e WHERE {_PAYABLE}"""  # noqa: S608
-
 # A line of month M for an enrolment of county C can only belong to the run of C and M, so "paid in
-# this run" is "paid this month". Whether a line exists is decided apart and joined in the frame:
-# the lines of a run grow while it is computed, so the planner's estimate of them is stale by
-# design, and an anti-join planned on it can turn quadratic. Division codes are digits:
-# [prefix, prefix + ':') is the prefix as a range the (run, division_code) index serves under any
-# collation that orders digits bytewise.
+# this run" is "paid this month" (a resumed run skips them). Whether a line exists is decided apart
+# and joined in the frame: an anti-join planned on the estimate of a run's lines, which grow while
+# it is computed, can turn quadratic.
 PAID_SQL = """SELECT l.enrolment_id FROM payments_payrollline l
-    WHERE l.run_id = %(run)s AND l.division_code >= %(low)s AND l.division_code < %(high)s
-      AND l.reissue_of_id IS NULL"""
-
-PAID_COUNTS_SQL = """SELECT SUBSTR(l.division_code, 1, 9), COUNT(*) FROM payments_payrollline l
-    WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL GROUP BY SUBSTR(l.division_code, 1, 9)"""
+    WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL"""
 
 # The partial index change_pending_one_off holds exactly the rows of the first two conditions.
 ONE_OFFS_SQL = """SELECT c.id, c.enrolment_id, CAST(ROUND(c.one_off_amount * 100) AS BIGINT)
@@ -143,8 +127,7 @@ INSERT_LINES_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, pr
     division_code, monthly_amount, adjustment, amount, status, bank_reference, failure_reason, reissue_of_id)
     SELECT %(run)s, w.enrolment_id, w.programme, %(month)s, w.payee_id, w.division_code,
         w.monthly_fen / 100.0, w.adjustment_fen / 100.0, w.amount_fen / 100.0, 'pending', '', '', NULL
-    FROM payroll_lines w WHERE TRUE
-    ON CONFLICT DO NOTHING"""
+    FROM payroll_lines w WHERE TRUE"""
 
 INSERT_CHANGES_SQL = """INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month,
     old_amount, new_amount, one_off_amount, reason, notice, settled_in_id, actor_id, at)
@@ -258,67 +241,34 @@ def write_frame(table: str, frame: pl.DataFrame) -> None:
             )
 
 
-def lock_township(township: str, *, shared: bool) -> None:
-    """Hold the township's payroll lock to the end of the transaction: exclusive for its payroll,
-    shared for a change to one of its enrolments. (SQLite has one writer at a time anyway.)"""
+def lock_county(county: str, *, shared: bool) -> None:
+    """An enrolment change (shared) waits for a payroll computing its county, to the end of the
+    transaction. (SQLite has one writer at a time anyway.)"""
     if not _postgres():
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(%s, %s)", [LOCK_SPACE, int(township[:9])])
+        cursor.execute(f"SELECT {function}(%s, %s)", [LOCK_SPACE, int(county[:6])])
 
 
-def payable_counts(*, run_id: int, county: str, month: date) -> dict[str, tuple[int, int]]:
-    """Per township (9-digit prefix) with payable enrolments: (payable, already paid in this run)."""
+@contextmanager
+def county_locked(county: str) -> Iterator[None]:
+    """Hold the county's payroll lock on this connection (a session lock: the townships are
+    written by other connections, each its own transaction) until the block ends: no enrolment of
+    the county changes between the read of `prepare_county` and the last township written."""
+    if not _postgres():
+        yield
+        return
     with connection.cursor() as cursor:
-        cursor.execute(PAYABLE_COUNTS_SQL, _params({"prefix": f"{county}%", "month": month}))
-        payable = {str(code): int(n) for code, n in cursor.fetchall()}
-        cursor.execute(PAID_COUNTS_SQL, {"run": run_id})
-        paid = {str(code): int(n) for code, n in cursor.fetchall()}
-    return {code: (n, paid.get(code, 0)) for code, n in payable.items()}
-
-
-def read_enrolments(*, run_id: int, township: str, month: date) -> pl.DataFrame:
-    """The township's payable enrolments without a line in this run, in enrolment order."""
-    paid = read_frame(
-        PAID_SQL, {"run": run_id, "low": township, "high": f"{township}:"}, {"enrolment_id": pl.Int64()}
-    )
-    frame = read_frame(ENROLMENTS_SQL, {"prefix": f"{township}%", "month": month}, ENROLMENT_SCHEMA)
-    if not paid.is_empty():
-        frame = frame.join(paid, on="enrolment_id", how="anti")
-    return frame.sort("enrolment_id")
-
-
-def settle_one_offs(*, run_id: int, township: str, month: date, enrolment_ids: pl.Series) -> pl.DataFrame:
-    """Per enrolment, the sum of its pending one-off changes up to the month (back pay positive,
-    recovery negative), now marked as settled in this run."""
-    pending = read_frame(ONE_OFFS_SQL, {"prefix": f"{township}%", "month": month}, ONE_OFF_SCHEMA)
-    pending = pending.filter(pl.col("enrolment_id").is_in(enrolment_ids.implode()))
-    if pending.is_empty():
-        return pl.DataFrame(schema={"enrolment_id": pl.Int64(), "adjustment_fen": pl.Int64()})
-    ids = pending["change_id"].to_list()
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"UPDATE payments_enrolmentchange SET settled_in_id = %s WHERE id IN ({marks})",  # noqa: S608
-                [run_id, *chunk],
-            )
-    return pending.group_by("enrolment_id").agg(pl.col("one_off_fen").sum().alias("adjustment_fen"))
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_SPACE, int(county[:6])])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_SPACE, int(county[:6])])
 
 
 # --- Recomputation -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Recomputation:
-    """A run's households recomputed once, before its townships: `requested` the household ids
-    read (sorted), `result` (RECOMPUTED_SCHEMA) those with members on the day."""
-
-    run_id: int
-    requested: pl.Series
-    result: pl.DataFrame
 
 
 def _present(programmes: pl.Series) -> list[str]:
@@ -373,58 +323,28 @@ def _calculate(
     )
 
 
-def _recomputed_households(standing: pl.DataFrame) -> pl.DataFrame:
-    return standing.filter(
+def recompute(standing: pl.DataFrame, *, county: str, month: date, table: PolicyTable) -> pl.DataFrame:
+    """RECOMPUTED_SCHEMA for every household with an ACTIVE enrolment of a monthly programme among
+    `standing` (the county's payable enrolments): the county's facts are read in one pass by
+    division prefix, households registered elsewhere by id."""
+    wanted = standing.filter(
         (pl.col("status") == "active") & pl.col("programme").is_in(bulk.MONTHLY_PROGRAMMES)
     ).select("household_id", "programme")
-
-
-def recompute_county(*, run_id: int, county: str, month: date, table: PolicyTable) -> Recomputation:
-    """Recompute, in one pass, every household with an ACTIVE enrolment of a monthly programme in
-    the county (see the module docstring)."""
-    standing = read_frame(STANDING_SQL, {"prefix": f"{county}%", "month": month}, STANDING_SCHEMA)
-    wanted = _recomputed_households(standing)
-    requested = wanted["household_id"].unique().sort()
     if wanted.is_empty():
-        return Recomputation(run_id, requested, pl.DataFrame(schema=RECOMPUTED_SCHEMA))
-    members, households = read_population(month, division_prefix=county)
+        return pl.DataFrame(schema=RECOMPUTED_SCHEMA)
+    requested = wanted["household_id"].unique().sort()
+    members, households = read_summary(month, division_prefix=county)
     households = households.filter(pl.col("household_id").is_in(requested.implode()))
     members = members.filter(pl.col("household_id").is_in(households["household_id"].implode()))
     missing = requested.filter(~requested.is_in(households["household_id"].implode()))
     if len(missing):
-        elsewhere, elsewhere_households = read_population(month, household_ids=missing.to_list())
+        elsewhere, elsewhere_households = read_summary(month, household_ids=missing.to_list())
         members = pl.concat([members, elsewhere], how="vertical_relaxed")
         households = pl.concat([households, elsewhere_households], how="vertical_relaxed")
     standing = standing.filter(pl.col("household_id").is_in(requested.implode()))
-    result = _calculate(
+    return _calculate(
         members, households, standing, month=month, table=table, programmes=_present(wanted["programme"])
     )
-    return Recomputation(run_id, requested, result)
-
-
-def recompute(
-    enrolments: pl.DataFrame, *, month: date, table: PolicyTable, prepared: Recomputation | None = None
-) -> pl.DataFrame:
-    """RECOMPUTED_SCHEMA for the township's ACTIVE enrolments of monthly programmes: what `prepared`
-    holds is taken from it, households enrolled since (or without `prepared`) are read by id now."""
-    standing = enrolments.select("household_id", "payee_id", "programme", "status")
-    wanted = _recomputed_households(standing)
-    found = pl.DataFrame(schema=RECOMPUTED_SCHEMA)
-    if prepared is not None:
-        found = prepared.result.join(wanted.unique(), on=["household_id", "programme"], how="semi")
-        wanted = wanted.filter(~pl.col("household_id").is_in(prepared.requested.implode()))
-    if wanted.is_empty():
-        return found
-    ids = wanted["household_id"].unique().sort()
-    members, households = read_population(month, household_ids=ids.to_list())
-    standing = standing.filter(pl.col("household_id").is_in(ids.implode()))
-    fresh = _calculate(
-        members, households, standing, month=month, table=table, programmes=_present(wanted["programme"])
-    )
-    return pl.concat([found, fresh])
-
-
-# --- One township ------------------------------------------------------------------------------------
 
 
 def work_frames(
@@ -460,6 +380,67 @@ def work_frames(
     return frame.select(list(LINE_SCHEMA)), frame.filter(pl.col("flag") != 0).select(list(FLAGGED_SCHEMA))
 
 
+# --- The county, read and computed once --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountyWork:
+    """A run's work, computed before any township is written: per township (9-digit prefix), its
+    lines, flagged rows and the pending one-off changes the lines settle."""
+
+    run_id: int
+    lines: dict[str, pl.DataFrame]
+    flagged: dict[str, pl.DataFrame]
+    one_offs: dict[str, list[int]]
+
+    @property
+    def townships(self) -> list[str]:
+        return sorted(self.lines)
+
+    def size(self, township: str) -> int:
+        return self.lines[township].height
+
+
+def _by_township(frame: pl.DataFrame, townships: Sequence[str]) -> dict[str, pl.DataFrame]:
+    keyed = frame.with_columns(pl.col("division_code").str.slice(0, 9).alias("_township"))
+    parts = {
+        str(k[0]): part.drop("_township") for k, part in keyed.partition_by("_township", as_dict=True).items()
+    }
+    empty = frame.clear()
+    return {t: parts.get(t, empty) for t in townships}
+
+
+def prepare_county(*, run_id: int, county: str, month: date, table: PolicyTable) -> CountyWork:
+    """Steps 1-4 of the module docstring for the whole county, under its lock (`county_locked`)."""
+    params = {"prefix": f"{county}%", "month": month}
+    payable = read_frame(ENROLMENTS_SQL, params, ENROLMENT_SCHEMA)
+    paid = read_frame(PAID_SQL, {"run": run_id}, {"enrolment_id": pl.Int64()})
+    enrolments = payable.join(paid, on="enrolment_id", how="anti") if not paid.is_empty() else payable
+    townships = sorted(set(enrolments["division_code"].str.slice(0, 9).to_list()))
+    pending = read_frame(ONE_OFFS_SQL, params, ONE_OFF_SCHEMA).join(
+        enrolments.select("enrolment_id", "division_code"), on="enrolment_id", how="semi"
+    )
+    one_offs = pending.group_by("enrolment_id").agg(pl.col("one_off_fen").sum().alias("adjustment_fen"))
+    # The standing of a household counts every payable enrolment, paid in this run or not.
+    recomputed = recompute(
+        payable.select("household_id", "payee_id", "programme", "status"),
+        county=county,
+        month=month,
+        table=table,
+    )
+    lines, flagged = work_frames(enrolments, recomputed, one_offs)
+    pending = pending.join(enrolments.select("enrolment_id", "division_code"), on="enrolment_id")
+    return CountyWork(
+        run_id=run_id,
+        lines=_by_township(lines, townships),
+        flagged=_by_township(flagged, townships),
+        one_offs={t: part["change_id"].to_list() for t, part in _by_township(pending, townships).items()},
+    )
+
+
+# --- One township ------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class TownshipOutcome:
     township: str
@@ -488,35 +469,35 @@ def _temporary(cursor: Any, name: str, ddl: str) -> None:
     cursor.execute(ddl + (" ON COMMIT DROP" if _postgres() else ""))
 
 
+def _insert_lines(cursor: Any, params: Mapping[str, Any]) -> int:
+    """The work table's lines into payments_payrollline. Nobody is paid twice: the unique index on
+    (month, programme, payee) guards it; the work rows are unique per enrolment, so a conflict
+    means a payee with a line this month from another enrolment (say, in another county) — then
+    the statement is rolled back to the savepoint and repeated skipping such rows. Checking every
+    row for a conflict that almost never occurs costs a quarter of the insert (bench/README.md)."""
+    try:
+        with transaction.atomic():
+            cursor.execute(INSERT_LINES_SQL, params)
+    except IntegrityError:
+        cursor.execute(INSERT_LINES_SQL + " ON CONFLICT DO NOTHING", params)
+    return int(cursor.rowcount)
+
+
 def compute_township(
-    *,
-    run_id: int,
+    work: CountyWork,
     township: str,
+    *,
     month: date,
     next_month: date,
     actor_id: int,
     reason: str,
     at: datetime,
-    table: PolicyTable,
-    prepared: Recomputation | None = None,
 ) -> TownshipOutcome:
-    """Steps 1-6 of the module docstring for one township, inside the caller's transaction."""
-    lock_township(township, shared=False)
-    if _postgres():
-        # Townships already run side by side; a parallel plan for these statements only adds
-        # worker start-up on a busy server, and JIT compilation (their estimated cost is high)
-        # took longer than it saved (bench/README.md).
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            cursor.execute("SET LOCAL jit = off")
-    enrolments = read_enrolments(run_id=run_id, township=township, month=month)
-    if enrolments.is_empty():
+    """Steps 5-6 of the module docstring for one township, inside the caller's transaction."""
+    lines, flagged = work.lines[township], work.flagged[township]
+    if lines.is_empty():
         return TownshipOutcome(township, 0, 0, 0, 0, 0, 0, 0)
-    one_offs = settle_one_offs(
-        run_id=run_id, township=township, month=month, enrolment_ids=enrolments["enrolment_id"]
-    )
-    recomputed = recompute(enrolments, month=month, table=table, prepared=prepared)
-    lines, flagged = work_frames(enrolments, recomputed, one_offs)
+    run_id = work.run_id
     params = _params(
         {
             "run": run_id,
@@ -532,10 +513,22 @@ def compute_township(
     exits = int((flags & EXITING != 0).sum())
     reviews = 0
     with connection.cursor() as cursor:
+        if _postgres():
+            # Townships already run side by side; JIT compilation (their estimated cost is high)
+            # took longer than it saved (bench/README.md).
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            cursor.execute("SET LOCAL jit = off")
+        ids = work.one_offs[township]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"UPDATE payments_enrolmentchange SET settled_in_id = %s WHERE id IN ({marks})",  # noqa: S608
+                [run_id, *chunk],
+            )
         _temporary(cursor, "payroll_lines", LINES_DDL)
         write_frame("payroll_lines", lines)
-        cursor.execute(INSERT_LINES_SQL, params)
-        inserted = cursor.rowcount
+        inserted = _insert_lines(cursor, params)
         cursor.execute("DROP TABLE payroll_lines")
         if not flagged.is_empty():
             _temporary(cursor, "payroll_flagged", FLAGGED_DDL)
@@ -552,7 +545,7 @@ def compute_township(
         _add_totals(cursor, run_id=run_id, township=township, lines=lines, inserted=inserted)
     return TownshipOutcome(
         township=township,
-        enrolments=enrolments.height,
+        enrolments=lines.height,
         lines=inserted,
         amount_changes=changes,
         reviews_opened=reviews,

@@ -19,7 +19,6 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -55,9 +54,6 @@ from minzheng.payments.models import (
 from minzheng.rules.money import from_fen
 from minzheng.rules.programmes import PROGRAMMES
 from minzheng.rules.selectors import policy_table
-
-# The run being computed in this context, recomputed once (payroll.recompute_county).
-_recomputation: ContextVar[payroll.Recomputation | None] = ContextVar("payroll_recomputation", default=None)
 
 MAX_EXIT_MONTHS = 6  # 渐退 up to 6 months, 民发〔2021〕57号
 UNSTABLE_INCOME = ("wages", "business")
@@ -207,11 +203,11 @@ def enrolment_create(*, actor: Staff, case_id: int, bank_name: str, account_numb
 
 
 def _lock_for_change(enrolment_id: int) -> None:
-    """Wait for a payroll computing the enrolment's township (payroll.lock_township), before any
-    row lock, so that the two always lock in the same order."""
+    """Wait for a payroll computing the enrolment's county (payroll.lock_county), before any row
+    lock, so that the two always lock in the same order."""
     division = Enrolment.objects.filter(pk=enrolment_id).values_list("division_id", flat=True).first()
     if division is not None:
-        payroll.lock_township(division, shared=True)
+        payroll.lock_county(division, shared=True)
 
 
 def _enrolment(actor: Staff, enrolment_id: int) -> Enrolment:
@@ -395,72 +391,66 @@ COMPUTABLE = (RunStatus.QUEUED, RunStatus.COMPUTING, RunStatus.COMPUTED, RunStat
 
 
 def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None = None) -> PayrollRun:
-    """Compute a run township by township (resumable; see the module docstring and
-    `payments.payroll`). `progress(done, total)` counts enrolments, after each township."""
+    """Compute a run: the county read and computed once, then written township by township
+    (resumable; see the module docstring and `payments.payroll`). `progress(done, total)` counts
+    enrolments, after each township."""
     run = PayrollRun.objects.select_related("created_by").get(pk=run_id)
     if not PayrollRun.objects.filter(pk=run.pk, status__in=COMPUTABLE).update(
         status=RunStatus.COMPUTING, error=""
     ):
         raise Conflict("已审批的发放名册不能重新计算")
-    counts = payroll.payable_counts(run_id=run.pk, county=run.county, month=run.month)
-    left = {township: max(0, payable - paid) for township, (payable, paid) in counts.items()}
-    total = sum(left.values())
-    PayrollRun.objects.filter(pk=run.pk).update(progress_total=total, progress_done=0)
-    done = 0
-    token = _recomputation.set(None)
     try:
-        if total:
-            # The registry read and the bulk calculation for the whole run, before its townships.
-            _recomputation.set(
-                payroll.recompute_county(
-                    run_id=run.pk, county=run.county, month=run.month, table=policy_table()
-                )
+        with payroll.county_locked(run.county):
+            work = payroll.prepare_county(
+                run_id=run.pk, county=run.county, month=run.month, table=policy_table()
             )
-        for township in _each_township(run, sorted(counts)):
-            done += left[township]
-            PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
-            if progress is not None:
-                progress(done, total)
+            total = sum(work.size(t) for t in work.townships)
+            PayrollRun.objects.filter(pk=run.pk).update(progress_total=total, progress_done=0)
+            done = 0
+            for township in _each_township(run, work):
+                done += work.size(township)
+                PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
+                if progress is not None:
+                    progress(done, total)
         _finish(run)
     except Exception as exc:
         PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:2000])
         raise
-    finally:
-        _recomputation.reset(token)
     run.refresh_from_db()
     return run
 
 
 def _workers() -> int:
-    """Townships computed at once: on PostgreSQL, outside a caller's transaction (its rows would be
+    """Townships written at once: on PostgreSQL, outside a caller's transaction (its rows would be
     invisible to other connections), MINZHENG_PAYROLL_WORKERS (default 2), each its own connection."""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return 1
     return max(1, int(getattr(settings, "MINZHENG_PAYROLL_WORKERS", 2)))
 
 
-def _each_township(run: PayrollRun, townships: list[str]) -> Iterator[str]:
-    """Compute the townships (each `_compute_township`, its own transaction), yielding each as it
-    is done. With several workers, the first failure stops the townships not yet started; those
-    under way finish (whole) or roll back (whole)."""
+def _each_township(run: PayrollRun, work: payroll.CountyWork) -> Iterator[str]:
+    """Write the townships (each `_compute_township`, its own transaction), yielding each as it is
+    done. With several workers, the first failure stops the townships not yet started; those under
+    way finish (whole) or roll back (whole)."""
+    townships = work.townships
     workers = min(_workers(), len(townships))
     if workers <= 1:
         for township in townships:
-            _compute_township(run, township)
+            _compute_township(run, work, township)
             yield township
         return
-    prepared = _recomputation.get()
 
-    def work(township: str) -> str:
-        _recomputation.set(prepared)
+    def write(township: str) -> str:
         try:
-            _compute_township(run, township)
+            _compute_township(run, work, township)
         finally:
             connection.close()  # this thread's own connection
         return township
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="payroll") as pool:
-        pending = [pool.submit(contextvars.copy_context().run, work, t) for t in townships]
+        # The largest townships first, so that the workers finish together.
+        order = sorted(townships, key=work.size, reverse=True)
+        pending = [pool.submit(contextvars.copy_context().run, write, t) for t in order]
         try:
             for future in as_completed(pending):
                 yield future.result()
@@ -470,20 +460,16 @@ def _each_township(run: PayrollRun, townships: list[str]) -> Iterator[str]:
 
 
 @transaction.atomic
-def _compute_township(run: PayrollRun, township: str) -> payroll.TownshipOutcome:
-    """One township, whole or not at all (payroll.compute_township; its advisory lock makes two
-    workers given the same township take it one after the other, the second finding nothing left)."""
-    prepared = _recomputation.get()
+def _compute_township(run: PayrollRun, work: payroll.CountyWork, township: str) -> payroll.TownshipOutcome:
+    """One township, whole or not at all (payroll.compute_township)."""
     outcome = payroll.compute_township(
-        run_id=run.pk,
-        township=township,
+        work,
+        township,
         month=run.month,
         next_month=add_months(run.month, 1),
         actor_id=run.created_by_id,
         reason=f"按{run.month:%Y年%m月}生效标准和家庭情况重新计算",
         at=timezone.now(),
-        table=policy_table(),
-        prepared=prepared if prepared is not None and prepared.run_id == run.pk else None,
     )
     if outcome.enrolments:
         audit_record(

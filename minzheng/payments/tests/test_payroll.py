@@ -168,10 +168,10 @@ def test_a_crash_mid_run_leaves_whole_townships_and_the_rerun_completes(
     second_township = enrol(people, approved(people, "640202100201", "镇上户"))
     original = services._compute_township
 
-    def crash_on_second(run: PayrollRun, township: str) -> None:
+    def crash_on_second(run: PayrollRun, work: Any, township: str) -> None:
         if township == "640202100":
             raise RuntimeError("断电")
-        original(run, township)
+        original(run, work, township)
 
     monkeypatch.setattr(services, "_compute_township", crash_on_second)
     run = services.payroll_run_request(actor=people["admin"], county="640202", month=first.start_month)
@@ -409,18 +409,6 @@ def test_a_recovery_larger_than_the_month_pays_nothing_rather_than_a_negative_am
     )
 
 
-def test_a_township_computed_without_the_run_wide_read_reads_its_households_by_id(
-    people: dict[str, Staff],
-) -> None:
-    enrolment = enrol(people, approved(people))
-    Enrolment.objects.filter(pk=enrolment.pk).update(monthly_amount=Decimal("1.00"))
-    run = services.payroll_run_request(actor=people["admin"], county="640202", month=enrolment.start_month)
-    with transaction.atomic():
-        outcome = services._compute_township(run, "640202001")
-    assert (outcome.lines, outcome.amount_changes) == (1, 1)
-    assert PayrollLine.objects.get(run=run).amount == Decimal("1300.00")
-
-
 def test_the_background_task_computes_a_requested_run(
     people: dict[str, Staff], django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -483,11 +471,11 @@ def test_townships_are_computed_side_by_side_each_whole_or_not_at_all(
     threads: set[int] = set()
     original = services._compute_township
 
-    def crash_on_town(run: PayrollRun, township: str) -> Any:
+    def crash_on_town(run: PayrollRun, work: Any, township: str) -> Any:
         threads.add(threading.get_ident())
         if township == "640202100":
             raise RuntimeError("断电")
-        return original(run, township)
+        return original(run, work, township)
 
     monkeypatch.setattr(services, "_compute_township", crash_on_town)
     run = services.payroll_run_request(actor=people["admin"], county="640202", month=month)
