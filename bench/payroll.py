@@ -253,13 +253,12 @@ def amounts_now(cursor: Any) -> None:
 def generate(n: int, *, worst_case: bool) -> dict[str, float]:
     from django.db import connection, transaction
 
-    from minzheng.rules import summary
-
     from minzheng.catalogue.models import ServiceItem
     from minzheng.core import protect
     from minzheng.demo.services import _PgBulkLoad
     from minzheng.org.models import Staff
     from minzheng.payments.services import mask_account
+    from minzheng.rules import summary
 
     admin = Staff.objects.get(username="bench_admin")
     item = ServiceItem.objects.get(code="dibao")
