@@ -43,6 +43,8 @@ from minzheng.rules.population import (
 
 # pg_advisory_xact_lock(LOCK_SPACE, LOCK_KEY): one refresh at a time.
 LOCK_SPACE, LOCK_KEY = 6_402_002, 1
+# Below this many stale persons, a refresh looks them up by index (see `refresh`).
+INDEXED_REFRESH = 200_000
 
 # Tables whose rows carry a person (their column) or a household.
 PERSON_TABLES = {
@@ -281,6 +283,11 @@ def refresh(*, using: str = "default") -> int:
         count = cursor.rowcount
         if vendor == "postgresql":
             cursor.execute("ANALYZE facts_stale")
+            if count < INDEXED_REFRESH:
+                # A month's changes: look the few persons up by index rather than hash-join whole
+                # tables (40,000 persons of 2.5 million: 3.6 s instead of 6.9 s, bench/README.md).
+                cursor.execute("SET LOCAL enable_hashjoin = off")
+                cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute("DELETE FROM rules_memberfacts WHERE person_id IN (SELECT person_id FROM facts_stale)")
         cursor.execute(intervals_sql(vendor))
         cursor.execute("DELETE FROM rules_stalefacts WHERE id <= %s", [high])
