@@ -417,6 +417,8 @@ def prepare_county(*, run_id: int, county: str, month: date, table: PolicyTable)
     paid = read_frame(PAID_SQL, {"run": run_id}, {"enrolment_id": pl.Int64()})
     enrolments = payable.join(paid, on="enrolment_id", how="anti") if not paid.is_empty() else payable
     townships = sorted(set(enrolments["division_code"].str.slice(0, 9).to_list()))
+    if not townships:  # everything paid already (a run computed again): nothing to read or compute
+        return CountyWork(run_id=run_id, lines={}, flagged={}, one_offs={})
     pending = read_frame(ONE_OFFS_SQL, params, ONE_OFF_SCHEMA).join(
         enrolments.select("enrolment_id", "division_code"), on="enrolment_id", how="semi"
     )
