@@ -85,6 +85,9 @@ def record_visit(page: Any) -> None:
 
 
 def choose_item(page: Any, item: str) -> None:
+    # The select submits itself once the static script has attached its handler (on load): choosing
+    # before that would change the value and submit nothing.
+    page.wait_for_load_state("load")
     page.select_option("#item-select", item)  # submits itself (static script)
     page.locator("[data-testid=intake-form]").wait_for()
 
