@@ -419,8 +419,9 @@ def prepare_county(*, run_id: int, county: str, month: date, table: PolicyTable)
     townships = sorted(set(enrolments["division_code"].str.slice(0, 9).to_list()))
     if not townships:  # everything paid already (a run computed again): nothing to read or compute
         return CountyWork(run_id=run_id, lines={}, flagged={}, one_offs={})
+    # Only the one-offs of enrolments paid in this run, with their township.
     pending = read_frame(ONE_OFFS_SQL, params, ONE_OFF_SCHEMA).join(
-        enrolments.select("enrolment_id", "division_code"), on="enrolment_id", how="semi"
+        enrolments.select("enrolment_id", "division_code"), on="enrolment_id"
     )
     one_offs = pending.group_by("enrolment_id").agg(pl.col("one_off_fen").sum().alias("adjustment_fen"))
     # The standing of a household counts every payable enrolment, paid in this run or not.
@@ -431,7 +432,6 @@ def prepare_county(*, run_id: int, county: str, month: date, table: PolicyTable)
         table=table,
     )
     lines, flagged = work_frames(enrolments, recomputed, one_offs)
-    pending = pending.join(enrolments.select("enrolment_id", "division_code"), on="enrolment_id")
     return CountyWork(
         run_id=run_id,
         lines=_by_township(lines, townships),

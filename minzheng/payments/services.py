@@ -509,10 +509,7 @@ def _finish(run: PayrollRun) -> None:
 def payroll_approve(*, actor: Staff, run_id: int, note: str = "") -> PayrollRun:
     """Maker-checker: someone other than the person who asked for the run approves it before export."""
     require(actor, Perm.PAYROLL_APPROVE)
-    run = PayrollRun.objects.select_for_update().filter(pk=run_id).first()
-    if run is None:
-        raise NotFound("没有找到该发放批次")
-    require_in_scope(actor, run.county)
+    run = _run_for_update(actor, run_id)
     if run.status != RunStatus.COMPUTED:
         raise Conflict(f"发放批次状态为“{run.get_status_display()}”，不能审批")
     if run.created_by_id == actor.pk:

@@ -244,6 +244,12 @@ def read_rows(
     return frame.cast({name: dtype for name, dtype in schema.items() if name in frame.columns})
 
 
+def check_prefix(division_prefix: str) -> None:
+    """A division prefix is 2-12 digits of a division code ("" for all)."""
+    if division_prefix and not (division_prefix.isdigit() and len(division_prefix) <= 12):
+        raise InvalidInput("区划代码前缀须为数字", field_errors={"division_prefix": ["格式不正确"]})
+
+
 def read_population(
     day: date,
     *,
@@ -255,8 +261,7 @@ def read_population(
     """The members and households frames (bulk.calculate's input) of the registry on `day`, within
     a division prefix (2-12 digits of a division code, "" for all) and, if given, those household
     ids. Both sorted by household_id; every household has members and every member a household."""
-    if division_prefix and not (division_prefix.isdigit() and len(division_prefix) <= 12):
-        raise InvalidInput("区划代码前缀须为数字", field_errors={"division_prefix": ["格式不正确"]})
+    check_prefix(division_prefix)
     connection = connections[using]
     vendor = connection.vendor
     with_ids = household_ids is not None

@@ -31,12 +31,12 @@ from typing import Any
 import polars as pl
 from django.db import connections, transaction
 
-from minzheng.core.errors import InvalidInput
 from minzheng.rules.population import (
     FINANCIAL_ASSET_KINDS,
     HOUSEHOLD_SCHEMA,
     MEMBER_SCHEMA,
     Population,
+    check_prefix,
     complete,
     read_rows,
 )
@@ -330,8 +330,7 @@ def read_summary(
 ) -> Population:
     """`population.read_population` (without income items) from the summary: the same frames, after
     a refresh of whatever changed since the last one."""
-    if division_prefix and not (division_prefix.isdigit() and len(division_prefix) <= 12):
-        raise InvalidInput("区划代码前缀须为数字", field_errors={"division_prefix": ["格式不正确"]})
+    check_prefix(division_prefix)
     refresh(using=using)
     vendor = connections[using].vendor
     params: dict[str, Any] = {"day": day, "low": division_prefix, "high": f"{division_prefix}:"}
