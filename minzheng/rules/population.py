@@ -234,7 +234,12 @@ def read_rows(
             chunks: list[bytes] = []
             with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER true)", params) as stream:
                 chunks.extend(bytes(block) for block in stream)
-            return pl.read_csv(io.BytesIO(b"".join(chunks)), schema=dict(schema))
+            # Enum and categorical columns parsed as text and cast after: a quarter of the time of
+            # parsing them as such (2.5 million rows: 0.4 s instead of 1.5 s, bench/README.md).
+            coded = {name for name, dtype in schema.items() if isinstance(dtype, (pl.Enum, pl.Categorical))}
+            as_text = {name: pl.String() if name in coded else dtype for name, dtype in schema.items()}
+            frame = pl.read_csv(io.BytesIO(b"".join(chunks)), schema=as_text)
+            return frame.with_columns(pl.col(name).cast(schema[name]) for name in coded)
         cursor.execute(sql, params)
         names = [c[0] for c in cursor.description]
         rows = cursor.fetchall()
@@ -301,12 +306,18 @@ def read_population(
 
 
 def complete(members: pl.DataFrame, households: pl.DataFrame) -> Population:
+    """The frames of two reads (members, households) sorted, reduced to what both saw (the two
+    statements may see different snapshots under READ COMMITTED), with the defaults."""
     # Sorted here rather than by the database: a sort of millions of rows is several times faster.
     members = members.sort("household_id", "member_id")
     households = households.sort("household_id")
-    # The two statements may see different snapshots under READ COMMITTED: keep what both saw.
     members = members.filter(pl.col("household_id").is_in(households["household_id"].implode()))
     households = households.filter(pl.col("household_id").is_in(members["household_id"].implode()))
+    return with_defaults(members, households)
+
+
+def with_defaults(members: pl.DataFrame, households: pl.DataFrame) -> Population:
+    """Consistent, sorted frames with the columns the registry does not hold (see the module docstring)."""
     members = members.with_columns(
         pl.col("serious_illness").cast(pl.Boolean),
         pl.col("in_school_full_time").cast(pl.Boolean),

@@ -37,8 +37,8 @@ from minzheng.rules.population import (
     MEMBER_SCHEMA,
     Population,
     check_prefix,
-    complete,
     read_rows,
+    with_defaults,
 )
 
 # pg_advisory_xact_lock(LOCK_SPACE, LOCK_KEY): one refresh at a time.
@@ -180,29 +180,29 @@ _HOUSEHOLD_BOUNDS = {
 def intervals_sql(vendor: str) -> str:
     """INSERT ... SELECT of the interval rows of the persons in the temporary table facts_stale."""
     stale = "r.person_id IN (SELECT person_id FROM facts_stale)"
-    bounds: list[str] = []
-    for table, (start, end, condition) in _PERSON_BOUNDS.items():
-        bounds.append(f"SELECT r.person_id, r.{start} AS d FROM {table} r WHERE {stale} AND {condition}")  # noqa: S608
-        bounds.append(
-            f"SELECT r.person_id, {_day_after(vendor, f'r.{end}')} FROM {table} r "  # noqa: S608
-            f"WHERE {stale} AND r.{end} IS NOT NULL AND {condition}"
-        )
-    for table, condition in _HOUSEHOLD_BOUNDS.items():
-        for column, extra in (
-            ("r.valid_from", ""),
-            (_day_after(vendor, "r.valid_until"), " AND r.valid_until IS NOT NULL"),
-        ):
-            bounds.append(
-                f"SELECT hm.person_id, {column} FROM hm JOIN {table} r "  # noqa: S608 (constant SQL)
-                f"ON r.household_id = hm.household_id WHERE {condition}{extra}"
-            )
-    union = "\n        UNION ".join(bounds)
+    # Each table read once for its rows' first and last days (a separate read for the last days,
+    # few of which are set, was planned as a scan of the whole table).
+    records: list[str] = [
+        f"SELECT r.person_id, r.{start} AS first_day, r.{end} AS last_day FROM {table} r "  # noqa: S608
+        f"WHERE {stale} AND {condition}"
+        for table, (start, end, condition) in _PERSON_BOUNDS.items()
+    ]
+    records += [
+        f"SELECT hm.person_id, r.valid_from, r.valid_until FROM hm JOIN {table} r "  # noqa: S608 (constant SQL)
+        f"ON r.household_id = hm.household_id WHERE {condition}"
+        for table, condition in _HOUSEHOLD_BOUNDS.items()
+    ]
+    union = "\n        UNION ALL ".join(records)
     return f"""INSERT INTO rules_memberfacts ({COLUMNS})
     WITH hm AS (
         SELECT DISTINCT r.person_id, r.household_id FROM registry_membership r WHERE {stale}
     ),
-    bounds AS (
+    records AS (
         {union}
+    ),
+    bounds AS (
+        SELECT person_id, first_day AS d FROM records
+        UNION SELECT person_id, {_day_after(vendor, "last_day")} FROM records WHERE last_day IS NOT NULL
     ),
     iv AS (
         SELECT person_id, d AS valid_from,
@@ -340,6 +340,9 @@ def read_summary(
         params["ids"] = ids if vendor == "postgresql" else json.dumps(ids)
     sql = read_sql(vendor, with_ids=household_ids is not None, with_prefix=bool(division_prefix))
     rows = read_rows(using, sql, params, READ_SCHEMA, copy=household_ids is None or len(ids) > 1000)
-    members = rows.select(list(MEMBER_SCHEMA))
-    households = rows.select(list(HOUSEHOLD_SCHEMA)).unique("household_id", keep="any")
-    return complete(members, households)
+    # One statement, one snapshot: every household read has its members. Sorted once; a household's
+    # columns are those of its first row (every row of a household carries the same).
+    rows = rows.sort("household_id", "member_id")
+    first = pl.col("household_id") != pl.col("household_id").shift(1, fill_value=-1)
+    households = rows.filter(first).select(list(HOUSEHOLD_SCHEMA))
+    return with_defaults(rows.select(list(MEMBER_SCHEMA)), households)
