@@ -457,6 +457,11 @@ def main() -> None:
         persons = cursor.fetchone()[0]
         cursor.execute("SELECT pg_database_size(current_database()), version()")
         size_before, version = cursor.fetchone()
+        cursor.execute(
+            "SELECT string_agg(name || ' ' || current_setting(name), ', ' ORDER BY name) FROM pg_settings "
+            "WHERE name IN ('shared_buffers', 'max_wal_size', 'work_mem', 'maintenance_work_mem')"
+        )
+        (server_settings,) = cursor.fetchone()
     print(f"generated in {generate_s:.0f} s: {n:,} households, {persons:,} persons", flush=True)
 
     timer = Timer()
@@ -561,6 +566,7 @@ def main() -> None:
     print(
         f"database            {database}, {size_before / 2**20:,.0f} MiB generated, {size_after / 2**20:,.0f} MiB after"
     )
+    print(f"server settings     {server_settings}")
     print(f"machine             {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"households          {n:,} ({persons:,} persons)")
     print(f"generation          {generate_s:.0f} s")

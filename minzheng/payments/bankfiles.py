@@ -211,8 +211,14 @@ FILE_SCHEMA: dict[str, pl.DataType] = {
 
 
 def yuan_text(fen: pl.Expr) -> pl.Expr:
-    """Non-negative integer fen as yuan text with two places ("1300.00")."""
-    return pl.concat_str((fen // 100).cast(pl.String), pl.lit("."), (fen % 100).cast(pl.String).str.zfill(2))
+    """Integer fen as yuan text with two places ("1300.00", "-0.50"), exact."""
+    size = fen.abs()
+    return pl.concat_str(
+        pl.when(fen < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (size // 100).cast(pl.String),
+        pl.lit("."),
+        (size % 100).cast(pl.String).str.zfill(2),
+    )
 
 
 def _expression(column: Column, amount: pl.Expr) -> pl.Expr:

@@ -162,14 +162,18 @@ class PayrollLine(models.Model):
     than the insert itself at that size, and every line is built inside the transaction that read
     its enrolment (payee and run included) from the database, so the references hold by
     construction; Django's PROTECT still keeps those rows from being deleted. The indexes are the
-    few the work needs, in the order lines are written: the uniqueness that pays nobody twice leads
-    with the month, so a month's lines fill their own part of the index."""
+    few the work needs, each cheap to fill in the order lines are written (by payee, a township at
+    a time): the uniqueness that pays nobody twice leads with the month, so a month's lines fill
+    their own part of the index, and serves an enrolment's lines too (by month, programme and
+    payee, `selectors.enrolment_detail`); the run's lines are found by run alone (a run's villages
+    are read from its rows; an index on run and village cost twice the insert of the line itself,
+    bench/README.md)."""
 
     run = models.ForeignKey(
         PayrollRun, on_delete=models.PROTECT, related_name="lines", db_constraint=False, db_index=False
     )
     enrolment = models.ForeignKey(
-        Enrolment, on_delete=models.PROTECT, related_name="lines", db_constraint=False
+        Enrolment, on_delete=models.PROTECT, related_name="lines", db_constraint=False, db_index=False
     )
     programme = models.CharField(max_length=40)
     month = models.DateField()
@@ -200,7 +204,7 @@ class PayrollLine(models.Model):
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="payrollline_amount_not_negative"),
         ]
         indexes = [
-            models.Index(fields=["run", "division_code"], name="payrollline_run_division"),
+            models.Index(fields=["run"], name="payrollline_run"),
             models.Index(
                 fields=["reissue_of"],
                 condition=models.Q(reissue_of__isnull=False),

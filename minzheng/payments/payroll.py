@@ -21,14 +21,15 @@ locks. Under it, once per run (`prepare_county`):
 4. split the lines and the rows with consequences by township.
 
 Then one township per transaction (`compute_township`), several at once on their own connections:
-5. mark its one-offs settled in this run; write the lines through a temporary work table (COPY, or
-   executemany on SQLite) and INSERT ... SELECT (see `_insert_lines` for the uniqueness); the rare
+5. mark its one-offs settled in this run; write the lines (COPY straight into the table on
+   PostgreSQL, see `_insert_lines` for the uniqueness); the rare
    rows with consequences (amount changed, review, gradual exit) through a second small table: the
    changes, UPDATE ... FROM for the new amounts and the exit countdown (one month less; none left ->
    TERMINATED from the next month), INSERT ... ON CONFLICT DO NOTHING for the review tasks;
 6. add the township's figures to the run's totals per township and programme.
 
-Lines are written in enrolment order so that the enrolment index is filled in one sweep.
+Lines are written in payee order: the index that pays nobody twice, (month, programme, payee), is
+then filled in one sweep per township rather than at random (bench/README.md).
 Money is integer fen throughout (`rules.money`); the database gets yuan with two places.
 """
 
@@ -44,6 +45,7 @@ from typing import Any
 import polars as pl
 from django.db import IntegrityError, connection, transaction
 
+from minzheng.payments.bankfiles import yuan_text
 from minzheng.rules import bulk
 from minzheng.rules.money import from_fen
 from minzheng.rules.policy import PolicyTable
@@ -127,7 +129,12 @@ INSERT_LINES_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, pr
     division_code, monthly_amount, adjustment, amount, status, bank_reference, failure_reason, reissue_of_id)
     SELECT %(run)s, w.enrolment_id, w.programme, %(month)s, w.payee_id, w.division_code,
         w.monthly_fen / 100.0, w.adjustment_fen / 100.0, w.amount_fen / 100.0, 'pending', '', '', NULL
-    FROM payroll_lines w WHERE TRUE"""
+    FROM payroll_lines w WHERE TRUE
+    ON CONFLICT DO NOTHING"""
+LINE_COLUMNS = (
+    "run_id, enrolment_id, programme, month, payee_id, division_code, monthly_amount, adjustment, amount, "
+    "status, bank_reference, failure_reason"
+)
 
 INSERT_CHANGES_SQL = """INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month,
     old_amount, new_amount, one_off_amount, reason, notice, settled_in_id, actor_id, at)
@@ -350,7 +357,7 @@ def recompute(standing: pl.DataFrame, *, county: str, month: date, table: Policy
 def work_frames(
     enrolments: pl.DataFrame, recomputed: pl.DataFrame, one_offs: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(lines, flagged): one line per enrolment (LINE_SCHEMA) in enrolment order, and the rows with
+    """(lines, flagged): one line per enrolment (LINE_SCHEMA) in payee order, and the rows with
     consequences (FLAGGED_SCHEMA: CHANGED, REVIEW, EXITING)."""
     frame = (
         enrolments.rename({"amount_fen": "old_fen"})
@@ -375,7 +382,7 @@ def work_frames(
         .with_columns(
             (pl.col("monthly_fen") + pl.col("adjustment_fen")).clip(lower_bound=0).alias("amount_fen")
         )
-        .sort("enrolment_id")
+        .sort("payee_id", "enrolment_id")
     )
     return frame.select(list(LINE_SCHEMA)), frame.filter(pl.col("flag") != 0).select(list(FLAGGED_SCHEMA))
 
@@ -471,18 +478,55 @@ def _temporary(cursor: Any, name: str, ddl: str) -> None:
     cursor.execute(ddl + (" ON COMMIT DROP" if _postgres() else ""))
 
 
-def _insert_lines(cursor: Any, params: Mapping[str, Any]) -> int:
-    """The work table's lines into payments_payrollline. Nobody is paid twice: the unique index on
-    (month, programme, payee) guards it; the work rows are unique per enrolment, so a conflict
-    means a payee with a line this month from another enrolment (say, in another county) — then
-    the statement is rolled back to the savepoint and repeated skipping such rows. Checking every
-    row for a conflict that almost never occurs costs a quarter of the insert (bench/README.md)."""
-    try:
-        with transaction.atomic():
-            cursor.execute(INSERT_LINES_SQL, params)
-    except IntegrityError:
-        cursor.execute(INSERT_LINES_SQL + " ON CONFLICT DO NOTHING", params)
-    return int(cursor.rowcount)
+def _copy_lines(cursor: Any, lines: pl.DataFrame, *, run_id: int, month: date) -> None:
+    """COPY the work lines straight into payments_payrollline (PostgreSQL); amounts as yuan text."""
+    frame = lines.select(
+        pl.lit(run_id).alias("run_id"),
+        "enrolment_id",
+        "programme",
+        pl.lit(month.isoformat()).alias("month"),
+        "payee_id",
+        "division_code",
+        yuan_text(pl.col("monthly_fen")).alias("monthly_amount"),
+        yuan_text(pl.col("adjustment_fen")).alias("adjustment"),
+        yuan_text(pl.col("amount_fen")).alias("amount"),
+        pl.lit("pending").alias("status"),
+        pl.lit("").alias("bank_reference"),
+        pl.lit("").alias("failure_reason"),
+    )
+    buffer = io.BytesIO()
+    frame.write_csv(buffer, include_header=False)  # "" for the empty texts: not NULL to COPY
+    # Django's error classes (IntegrityError for the unique index) for the driver's own.
+    with (
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY payments_payrollline ({LINE_COLUMNS}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        copy.write(buffer.getvalue())
+
+
+def _insert_lines(
+    cursor: Any, lines: pl.DataFrame, *, run_id: int, month: date, params: Mapping[str, Any]
+) -> int:
+    """The township's lines into payments_payrollline; the number written. Nobody is paid twice:
+    the unique index on (month, programme, payee) guards it. The lines are unique per enrolment,
+    so a conflict means a payee with a line this month from another enrolment (say, in another
+    county): on PostgreSQL the lines are copied straight in, and only if that fails on the index is
+    the copy rolled back to a savepoint and the lines inserted through a work table skipping such
+    rows (checking every row for a conflict that almost never occurs costs a quarter of the
+    write, bench/README.md); SQLite always takes the second way."""
+    if _postgres():
+        try:
+            with transaction.atomic():
+                _copy_lines(cursor, lines, run_id=run_id, month=month)
+            return lines.height
+        except IntegrityError:
+            pass
+    _temporary(cursor, "payroll_lines", LINES_DDL)
+    write_frame("payroll_lines", lines)
+    cursor.execute(INSERT_LINES_SQL, params)
+    inserted = int(cursor.rowcount)
+    cursor.execute("DROP TABLE payroll_lines")
+    return inserted
 
 
 def compute_township(
@@ -528,10 +572,7 @@ def compute_township(
                 f"UPDATE payments_enrolmentchange SET settled_in_id = %s WHERE id IN ({marks})",  # noqa: S608
                 [run_id, *chunk],
             )
-        _temporary(cursor, "payroll_lines", LINES_DDL)
-        write_frame("payroll_lines", lines)
-        inserted = _insert_lines(cursor, params)
-        cursor.execute("DROP TABLE payroll_lines")
+        inserted = _insert_lines(cursor, lines, run_id=run_id, month=month, params=params)
         if not flagged.is_empty():
             _temporary(cursor, "payroll_flagged", FLAGGED_DDL)
             write_frame("payroll_flagged", flagged)

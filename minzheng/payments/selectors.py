@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from minzheng.cases.models import Case, Decision, Outcome
 from minzheng.core.errors import InvalidInput, OutOfScope, PermissionDenied
@@ -30,6 +30,7 @@ from minzheng.payments.models import (
     ReviewTask,
     RunStatus,
 )
+from minzheng.payments.months import months_between
 from minzheng.rules.programmes import PROGRAMMES
 
 RUNNING = (RunStatus.QUEUED, RunStatus.COMPUTING)
@@ -90,10 +91,29 @@ def enrolment_get(*, actor: Staff, enrolment_id: int) -> Enrolment:
     )
     if found is None:
         raise OutOfScope()
-    found.recent_lines = list(  # type: ignore[attr-defined]
-        PayrollLine.objects.filter(enrolment=found).select_related("run").order_by("-month", "-pk")[:12]
-    )
+    found.recent_lines = enrolment_lines(found)  # type: ignore[attr-defined]
     return found
+
+
+def enrolment_lines(enrolment: Enrolment, *, limit: int = 12) -> list[PayrollLine]:
+    """The enrolment's newest lines, re-issues included. Found through the index that pays nobody
+    twice, by month, programme and payee: one probe per month from its start to the newest run
+    (lines carry no index by enrolment, bench/README.md)."""
+    newest = PayrollRun.objects.aggregate(month=Max("month"))["month"]
+    if newest is None:
+        return []
+    months = months_between(enrolment.start_month, newest)
+    originals = PayrollLine.objects.filter(
+        month__in=months,
+        programme=enrolment.programme,
+        payee_id=enrolment.payee_id,
+        reissue_of__isnull=True,
+        enrolment=enrolment,
+    )
+    reissues = PayrollLine.objects.filter(reissue_of__in=originals.values("pk"))
+    lines = list(originals.select_related("run")) + list(reissues.select_related("run"))
+    lines.sort(key=lambda line: (line.month, line.pk), reverse=True)
+    return lines[:limit]
 
 
 def cases_awaiting_enrolment(*, actor: Staff) -> QuerySet[Case]:

@@ -51,6 +51,7 @@ from minzheng.payments.models import (
     ReviewTask,
     RunStatus,
 )
+from minzheng.payments.months import add_months, first_of_month
 from minzheng.rules.money import from_fen
 from minzheng.rules.programmes import PROGRAMMES
 from minzheng.rules.selectors import policy_table
@@ -58,15 +59,6 @@ from minzheng.rules.selectors import policy_table
 MAX_EXIT_MONTHS = 6  # 渐退 up to 6 months, 民发〔2021〕57号
 UNSTABLE_INCOME = ("wages", "business")
 PAYABLE = (EnrolmentStatus.ACTIVE, EnrolmentStatus.EXITING)
-
-
-def first_of_month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 # --- Bank accounts ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from minzheng.core.models import AuditEvent
 from minzheng.org.models import Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
-from minzheng.payments import bankfiles, services
+from minzheng.payments import bankfiles, selectors, services
 from minzheng.payments.models import (
     BankExport,
     EnrolmentChange,
@@ -254,6 +254,7 @@ def test_a_failed_payment_is_issued_again_once_the_account_is_corrected(people: 
     reissue = PayrollLine.objects.get(reissue_of=line)
     assert line.status == LineStatus.REISSUED
     assert (reissue.status, reissue.amount, reissue.run_id) == (LineStatus.PENDING, line.amount, run.pk)
+    assert selectors.enrolment_lines(enrolment) == [reissue, line]  # the enrolment's page shows both
     run.refresh_from_db()
     assert run.status == RunStatus.EXPORTED
     assert (run.line_count, run.total_amount) == (1, Decimal("1300.00"))  # a re-issue pays no more

@@ -20,7 +20,7 @@ from minzheng.core.models import AuditEvent
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
-from minzheng.payments import services, tasks
+from minzheng.payments import selectors, services, tasks
 from minzheng.payments.models import (
     Enrolment,
     EnrolmentChange,
@@ -234,6 +234,16 @@ def test_gradual_exit_pays_the_configured_months_then_stops(people: dict[str, St
     assert paid == [1, 1, 0]
     enrolment.refresh_from_db()
     assert enrolment.status == EnrolmentStatus.TERMINATED
+    # The enrolment's lines, newest first, found by month, programme and payee.
+    other = enrol(people, approved(people, name="同月另户"))
+    assert [line.month for line in selectors.enrolment_lines(enrolment)] == [
+        services.add_months(month, 1),
+        month,
+    ]
+    assert [line.month for line in selectors.enrolment_lines(enrolment, limit=1)] == [
+        services.add_months(month, 1)
+    ]
+    assert selectors.enrolment_lines(other) == []  # enrolled after those runs
     with pytest.raises(InvalidInput):
         services.enrolment_start_exit(
             actor=people["admin"], enrolment_id=enrolment.pk, months=7, month=month, reason="x"
