@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.conf import settings
 
@@ -45,3 +47,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _own_var_dir(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Files the system keeps between requests (rules.snapshot) go to a directory of the test's own."""
+    settings.MINZHENG_VAR_DIR = tmp_path_factory.mktemp("var")

@@ -46,7 +46,7 @@ import polars as pl
 from django.db import IntegrityError, connection, transaction
 
 from minzheng.payments.bankfiles import yuan_text
-from minzheng.rules import bulk
+from minzheng.rules import bulk, snapshot
 from minzheng.rules.money import from_fen
 from minzheng.rules.policy import PolicyTable
 from minzheng.rules.summary import read_summary
@@ -340,7 +340,7 @@ def recompute(standing: pl.DataFrame, *, county: str, month: date, table: Policy
     if wanted.is_empty():
         return pl.DataFrame(schema=RECOMPUTED_SCHEMA)
     requested = wanted["household_id"].unique().sort()
-    members, households = read_summary(month, division_prefix=county)
+    members, households = snapshot.read_county(month, county)
     households = households.filter(pl.col("household_id").is_in(requested.implode()))
     members = members.filter(pl.col("household_id").is_in(households["household_id"].implode()))
     missing = requested.filter(~requested.is_in(households["household_id"].implode()))

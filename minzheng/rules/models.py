@@ -130,3 +130,15 @@ class StaleFacts(models.Model):
 
     def __str__(self) -> str:
         return f"person {self.person_id}" if self.person_id else f"household {self.household_id}"
+
+
+class FactsChange(models.Model):
+    """A person whose MemberFacts a refresh recomputed (ids in commit order: refreshes run one at a
+    time), so that a kept copy of a county's rows (`rules.snapshot`) reads only what changed since.
+    Kept `rules.snapshot.KEEP_DAYS` days."""
+
+    person_id = models.BigIntegerField()
+    at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.pk}: person {self.person_id}"

@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
 from django.db import connections, transaction
+from django.utils import timezone
 
 from minzheng.rules.population import (
     FINANCIAL_ASSET_KINDS,
@@ -43,6 +44,9 @@ from minzheng.rules.population import (
 
 # pg_advisory_xact_lock(LOCK_SPACE, LOCK_KEY): one refresh at a time.
 LOCK_SPACE, LOCK_KEY = 6_402_002, 1
+# Days the log of recomputed persons (rules_factschange) is kept: a kept copy of a county's rows
+# older than that is read whole again (rules.snapshot).
+KEEP_DAYS = 400
 # Below this many stale persons, a refresh looks them up by index (see `refresh`).
 INDEXED_REFRESH = 200_000
 
@@ -290,6 +294,17 @@ def refresh(*, using: str = "default") -> int:
                 cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute("DELETE FROM rules_memberfacts WHERE person_id IN (SELECT person_id FROM facts_stale)")
         cursor.execute(intervals_sql(vendor))
+        # The persons recomputed, for the kept copies of counties' rows (rules.snapshot); the log
+        # is kept so long.
+        now = timezone.now()
+        cursor.execute(
+            "INSERT INTO rules_factschange (person_id, at) SELECT person_id, %s FROM facts_stale",
+            [connection.ops.adapt_datetimefield_value(now)],
+        )
+        cursor.execute(
+            "DELETE FROM rules_factschange WHERE at < %s",
+            [connection.ops.adapt_datetimefield_value(now - timedelta(days=KEEP_DAYS))],
+        )
         cursor.execute("DELETE FROM rules_stalefacts WHERE id <= %s", [high])
         cursor.execute("DROP TABLE facts_stale")
     return count
@@ -301,24 +316,45 @@ READ_SCHEMA: dict[str, pl.DataType] = {
     **MEMBER_SCHEMA,
     **{name: dtype for name, dtype in HOUSEHOLD_SCHEMA.items() if name != "household_id"},
 }
+INTERVAL_SCHEMA: dict[str, pl.DataType] = {**READ_SCHEMA, "valid_from": pl.Date(), "valid_until": pl.Date()}
+
+
+def rows_sql(conditions: Sequence[str], *, intervals: bool = False) -> str:
+    """The SELECT of READ_SCHEMA's columns (and with `intervals` the rows' first and last days,
+    INTERVAL_SCHEMA) of the rows meeting every condition."""
+    return f"""SELECT f.household_id, f.person_id AS member_id, f.birth_date, f.disability_category,
+        f.disability_grade, CASE WHEN f.serious_illness THEN 1 ELSE 0 END AS serious_illness,
+        f.labour_capacity, f.self_care, CASE WHEN f.in_school_full_time THEN 1 ELSE 0 END AS in_school_full_time,
+        f.counted_income_fen, f.region, f.area, f.rigid_expenses_fen, f.financial_assets_fen
+        {", f.valid_from, f.valid_until" if intervals else ""}
+    FROM rules_memberfacts f WHERE {" AND ".join(conditions)}"""  # noqa: S608 (constant SQL)
+
+
+# Division codes are digits: a prefix as a range, which the region index serves.
+IN_PREFIX = "f.region >= %(low)s AND f.region < %(high)s"
 
 
 def read_sql(vendor: str, *, with_ids: bool, with_prefix: bool) -> str:
     where = ["f.valid_from <= %(day)s", "(f.valid_until IS NULL OR f.valid_until >= %(day)s)"]
     if with_prefix:
-        # Division codes are digits: the prefix as a range, which the region index serves.
-        where.append("f.region >= %(low)s AND f.region < %(high)s")
+        where.append(IN_PREFIX)
     if with_ids:
         where.append(
             "f.household_id = ANY(%(ids)s)"
             if vendor == "postgresql"
             else "f.household_id IN (SELECT value FROM json_each(%(ids)s))"
         )
-    return f"""SELECT f.household_id, f.person_id AS member_id, f.birth_date, f.disability_category,
-        f.disability_grade, CASE WHEN f.serious_illness THEN 1 ELSE 0 END AS serious_illness,
-        f.labour_capacity, f.self_care, CASE WHEN f.in_school_full_time THEN 1 ELSE 0 END AS in_school_full_time,
-        f.counted_income_fen, f.region, f.area, f.rigid_expenses_fen, f.financial_assets_fen
-    FROM rules_memberfacts f WHERE {" AND ".join(where)}"""  # noqa: S608 (constant SQL)
+    return rows_sql(where)
+
+
+def population_of(rows: pl.DataFrame) -> Population:
+    """The frames of rows read from the summary for one day. One statement, one snapshot: every
+    household read has its members. Sorted once; a household's columns are those of its first row
+    (every row of a household carries the same)."""
+    rows = rows.sort("household_id", "member_id")
+    first = pl.col("household_id") != pl.col("household_id").shift(1, fill_value=-1)
+    households = rows.filter(first).select(list(HOUSEHOLD_SCHEMA))
+    return with_defaults(rows.select(list(MEMBER_SCHEMA)), households)
 
 
 def read_summary(
@@ -339,10 +375,6 @@ def read_summary(
         ids = [int(i) for i in household_ids]
         params["ids"] = ids if vendor == "postgresql" else json.dumps(ids)
     sql = read_sql(vendor, with_ids=household_ids is not None, with_prefix=bool(division_prefix))
-    rows = read_rows(using, sql, params, READ_SCHEMA, copy=household_ids is None or len(ids) > 1000)
-    # One statement, one snapshot: every household read has its members. Sorted once; a household's
-    # columns are those of its first row (every row of a household carries the same).
-    rows = rows.sort("household_id", "member_id")
-    first = pl.col("household_id") != pl.col("household_id").shift(1, fill_value=-1)
-    households = rows.filter(first).select(list(HOUSEHOLD_SCHEMA))
-    return with_defaults(rows.select(list(MEMBER_SCHEMA)), households)
+    return population_of(
+        read_rows(using, sql, params, READ_SCHEMA, copy=household_ids is None or len(ids) > 1000)
+    )

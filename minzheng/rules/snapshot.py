@@ -1,0 +1,156 @@
+"""A county's facts summary rows (`rules.summary`) kept as a columnar file between reads, so that a
+month's payroll reads from the database only the rows of the persons whose facts changed since,
+not the whole county again (PostgreSQL, outside a caller's transaction; otherwise, and for a first
+read, the summary is read whole).
+
+Every refresh of the summary logs the persons it recomputed in rules_factschange, whose ids follow
+the commit order (refreshes run one at a time). A snapshot holds every row of the county (each
+interval, not one day's) as of a change id; reading the county again, in one REPEATABLE READ
+transaction: the newest change id, the persons changed since the snapshot's, and their rows in the
+county now. The snapshot without those persons, with those rows, is the county's rows now. A
+snapshot whose changes are no longer all in the log (kept `summary.KEEP_DAYS` days), or with more
+changes since than a fifth of its rows, is replaced by a whole read.
+
+Files: MINZHENG_VAR_DIR/facts/<database>-<prefix>-<change id>.arrow (Arrow IPC), written to a
+temporary name and renamed, the older ones of the same county removed after. <database> hashes the
+connection settings and the database's OID, so a database dropped and created again under the same
+name does not read another's files. `rules/tests/test_snapshot.py` compares the reads with the
+summary's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from django.conf import settings
+from django.db import connections, transaction
+
+from minzheng.rules.population import Population, check_prefix, read_rows
+from minzheng.rules.summary import (
+    IN_PREFIX,
+    INTERVAL_SCHEMA,
+    READ_SCHEMA,
+    population_of,
+    read_summary,
+    refresh,
+    rows_sql,
+)
+
+# More changed persons than this share of a snapshot's rows: read the county whole instead.
+WHOLE_READ_SHARE = 0.2
+
+CHANGED_SQL = "SELECT DISTINCT person_id FROM rules_factschange WHERE id > %(after)s AND id <= %(upto)s"
+
+
+def usable(using: str = "default") -> bool:
+    """Snapshots need one consistent read of the log and the rows: PostgreSQL, not inside a
+    caller's transaction (whose uncommitted rows no file may keep)."""
+    connection = connections[using]
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def read_county(day: date, division_prefix: str, *, using: str = "default") -> Population:
+    """`summary.read_summary(day, division_prefix=...)`, through the county's snapshot where usable."""
+    check_prefix(division_prefix)
+    if not division_prefix or not usable(using):
+        return read_summary(day, division_prefix=division_prefix, using=using)
+    refresh(using=using)
+    rows = county_rows(division_prefix, using=using)
+    in_force = (pl.col("valid_from") <= day) & (
+        pl.col("valid_until").is_null() | (pl.col("valid_until") >= day)
+    )
+    return population_of(rows.filter(in_force).select(list(READ_SCHEMA)))
+
+
+def county_rows(division_prefix: str, *, using: str = "default") -> pl.DataFrame:
+    """Every summary row (INTERVAL_SCHEMA) in the prefix, as of the newest change, and the snapshot
+    of them written."""
+    connection = connections[using]
+    params = {"low": division_prefix, "high": f"{division_prefix}:"}
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SELECT COALESCE(MAX(id), 0), COALESCE(MIN(id), 1) FROM rules_factschange")
+        high, oldest = cursor.fetchone()
+        key = _database_key(cursor, using)
+        kept = _load(key, division_prefix)
+        rows: pl.DataFrame | None = None
+        if kept is not None and oldest - 1 <= kept[0] <= high:
+            after, snapshot = kept
+            cursor.execute("SELECT COUNT(*) FROM rules_factschange WHERE id > %s AND id <= %s", [after, high])
+            (changes,) = cursor.fetchone()
+            if changes <= WHOLE_READ_SHARE * max(snapshot.height, 1):
+                bounds = {"after": after, "upto": high}
+                cursor.execute(CHANGED_SQL, bounds)
+                changed = pl.Series("member_id", [r[0] for r in cursor.fetchall()], dtype=pl.Int64())
+                fresh = read_rows(
+                    using,
+                    rows_sql([IN_PREFIX, f"f.person_id IN ({CHANGED_SQL})"], intervals=True),
+                    {**params, **bounds},
+                    INTERVAL_SCHEMA,
+                    copy=True,
+                )
+                rows = pl.concat([snapshot.filter(~pl.col("member_id").is_in(changed.implode())), fresh])
+        if rows is None:
+            rows = read_rows(using, rows_sql([IN_PREFIX], intervals=True), params, INTERVAL_SCHEMA, copy=True)
+    _save(key, division_prefix, high, rows)
+    return rows
+
+
+# --- Files ------------------------------------------------------------------------------------------
+
+
+def _directory() -> Path:
+    return Path(settings.MINZHENG_VAR_DIR) / "facts"
+
+
+def _database_key(cursor: Any, using: str) -> str:
+    cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+    (oid,) = cursor.fetchone()
+    db = connections[using].settings_dict
+    name = f"{db.get('HOST')}:{db.get('PORT')}/{db.get('NAME')}/{oid}"
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+def _files(key: str, division_prefix: str) -> list[tuple[int, Path]]:
+    found = []
+    for path in _directory().glob(f"{key}-{division_prefix}-*.arrow"):
+        tail = path.stem.rsplit("-", 1)[-1]
+        if tail.isdigit():
+            found.append((int(tail), path))
+    return sorted(found)
+
+
+def _load(key: str, division_prefix: str) -> tuple[int, pl.DataFrame] | None:
+    """The newest snapshot of the county (change id, rows), if any can be read."""
+    for change_id, path in reversed(_files(key, division_prefix)):
+        try:
+            frame = pl.read_ipc(path)
+        except (OSError, pl.exceptions.PolarsError):
+            continue  # removed meanwhile, or damaged: an older one, or a whole read
+        if frame.schema == pl.Schema(INTERVAL_SCHEMA):
+            return change_id, frame
+    return None
+
+
+def _save(key: str, division_prefix: str, change_id: int, rows: pl.DataFrame) -> None:
+    directory = _directory()
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / f"{key}-{division_prefix}-{change_id}.arrow"
+    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".part")
+    os.close(handle)
+    try:
+        rows.write_ipc(temporary)
+        os.replace(temporary, final)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    for older, path in _files(key, division_prefix):
+        if older < change_id:
+            path.unlink(missing_ok=True)

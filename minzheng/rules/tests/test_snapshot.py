@@ -1,0 +1,109 @@
+"""A county's kept snapshot (rules/snapshot.py) reads as the summary itself, first whole, then
+through the persons changed since: a new income, a household moved to another county, a member who
+left, a member who joined."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from polars.testing import assert_frame_equal
+
+from minzheng.registry.circumstances import IncomeItem
+from minzheng.registry.models import Household, Membership
+from minzheng.rules import snapshot
+from minzheng.rules.summary import read_summary
+from minzheng.rules.tests.test_bulk_agreement import registry  # noqa: F401 (a fixture)
+from minzheng.rules.tests.test_summary import sorted_frames
+
+DAY = date(2025, 7, 1)
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+
+
+def assert_county_reads_as_summary(prefix: str) -> None:
+    expected = sorted_frames(read_summary(DAY, division_prefix=prefix))
+    found = sorted_frames(snapshot.read_county(DAY, prefix))
+    for left, right in zip(found, expected, strict=True):
+        assert_frame_equal(left, right, categorical_as_str=True)
+
+
+def files(settings: Any) -> list[Path]:
+    return sorted((Path(settings.MINZHENG_VAR_DIR) / "facts").glob("*.arrow"))
+
+
+def test_a_snapshot_reads_as_the_summary_after_every_kind_of_change(
+    registry: dict[str, Household],  # noqa: F811
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reads: list[str] = []
+    original = snapshot.read_rows
+
+    def spy(using: str, sql: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append("changes" if "rules_factschange" in sql else "whole")
+        return original(using, sql, *args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "read_rows", spy)
+    # A handful of households: let any number of changes go through the snapshot.
+    monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 10.0)
+
+    assert_county_reads_as_summary("640202")
+    assert reads == ["whole"]
+    assert len(files(settings)) == 1
+    first = files(settings)[0]
+
+    old, rural = registry["old"], registry["rural"]
+    head = old.memberships.order_by("person_id").first().person  # type: ignore[union-attr]
+    IncomeItem.objects.create(
+        person=head,
+        category="wages",
+        monthly_amount=Decimal("321.00"),
+        counted=True,
+        valid_from=DAY,
+        source="test",
+    )
+    assert_county_reads_as_summary("640202")
+    assert reads == ["whole", "changes"]
+
+    # A household moved to the other county leaves this one's snapshot and enters the other's.
+    assert_county_reads_as_summary("640205")
+    Household.objects.filter(pk=rural.pk).update(division_id="640205001001")
+    assert_county_reads_as_summary("640202")
+    assert_county_reads_as_summary("640205")
+
+    # A member who left (the membership removed: no rows at all now) and one who joined.
+    leaving = old.memberships.filter(end_date__isnull=True).order_by("person_id")[1]  # the spouse
+    person = leaving.person
+    leaving.delete()
+    assert_county_reads_as_summary("640202")
+    Membership.objects.create(person=person, household=old, relationship="child", start_date=date(2025, 1, 1))
+    assert_county_reads_as_summary("640202")
+
+    assert reads.count("whole") == 2  # the first read of each county; after that, the changes
+    kept = files(settings)
+    assert len(kept) == 2
+    assert first not in kept
+
+
+def test_a_snapshot_with_too_many_changes_is_read_whole(
+    registry: dict[str, Household],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert_county_reads_as_summary("640202")
+    reads: list[str] = []
+    original = snapshot.read_rows
+
+    def spy(using: str, sql: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(sql)
+        return original(using, sql, *args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "read_rows", spy)
+    monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 0.0)
+    Household.objects.filter(pk=registry["old"].pk).update(area="rural")
+    assert_county_reads_as_summary("640202")
+    assert len(reads) == 1
+    assert "rules_factschange" not in reads[0]
