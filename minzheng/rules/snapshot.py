@@ -11,8 +11,9 @@ county now. The snapshot without those persons, with those rows, is the county's
 snapshot whose changes are no longer all in the log (kept `summary.KEEP_DAYS` days), or with more
 changes since than a fifth of its rows, is replaced by a whole read.
 
-Files: MINZHENG_VAR_DIR/facts/<database>-<prefix>-<change id>.arrow (Arrow IPC), written to a
-temporary name and renamed, the older ones of the same county removed after. <database> hashes the
+Files: MINZHENG_VAR_DIR/facts/<database>-<prefix>-<change id>.arrow (Arrow IPC), written in a
+thread of their own to a temporary name and renamed, the older ones of the same county removed
+after (nothing is written when nothing changed). <database> hashes the
 connection settings and the database's OID, so a database dropped and created again under the same
 name does not read another's files. `rules/tests/test_snapshot.py` compares the reads with the
 summary's own.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -99,8 +101,29 @@ def county_rows(division_prefix: str, *, using: str = "default") -> pl.DataFrame
                 rows = pl.concat([snapshot.filter(~pl.col("member_id").is_in(changed.implode())), fresh])
         if rows is None:
             rows = read_rows(using, rows_sql([IN_PREFIX], intervals=True), params, INTERVAL_SCHEMA, copy=True)
-    _save(key, division_prefix, high, rows)
+    if kept is None or kept[0] != high:
+        # Written beside the caller's work (a county's file takes about 0.6 s); a read meanwhile
+        # finds the older file and reads a few more changes. Not a daemon: it ends before the process.
+        saving = threading.Thread(
+            target=_save, args=(key, division_prefix, high, rows), name="facts-snapshot"
+        )
+        with _lock:
+            _saving.append(saving)
+        saving.start()
     return rows
+
+
+_lock = threading.Lock()
+_saving: list[threading.Thread] = []
+
+
+def wait_saved() -> None:
+    """Wait until the files being written are written (tests)."""
+    with _lock:
+        pending = list(_saving)
+        _saving.clear()
+    for thread in pending:
+        thread.join()
 
 
 # --- Files ------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 def assert_county_reads_as_summary(prefix: str) -> None:
     expected = sorted_frames(read_summary(DAY, division_prefix=prefix))
     found = sorted_frames(snapshot.read_county(DAY, prefix))
+    snapshot.wait_saved()
     for left, right in zip(found, expected, strict=True):
         assert_frame_equal(left, right, categorical_as_str=True)
 
