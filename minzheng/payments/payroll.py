@@ -11,7 +11,9 @@ locks. Under it, once per run (`prepare_county`):
 2. recompute every household with an ACTIVE enrolment of a monthly programme with the rules bulk
    engine on the 1st of the month, over the facts summary (`rules.summary`: the members' facts as
    dated rows, the same frames as `rules.population` reads from the circumstance tables) read by
-   the county's division prefix, households registered elsewhere by id. Each household's standing
+   the county's division prefix through the county's snapshot (`rules.snapshot`: only the persons
+   changed since the last read come from the database), households registered elsewhere by id.
+   Each household's standing
    is taken from its enrolments (household_status "dibao" or "extreme_poverty",
    extreme_poverty_supported for the payee of an extreme-poverty enrolment);
 3. per enrolment: eligible with a different amount -> the new amount from this month and an
