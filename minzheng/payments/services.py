@@ -218,7 +218,6 @@ def _reason(reason: str) -> str:
     return reason.strip()
 
 
-@transaction.atomic
 def _check_amount(amount: Decimal | None) -> Decimal:
     """A monthly amount: present, not negative, to the fen at most."""
     if amount is None:
@@ -228,6 +227,7 @@ def _check_amount(amount: Decimal | None) -> Decimal:
     return amount
 
 
+@transaction.atomic
 def enrolment_change_amount(
     *, actor: Staff, enrolment_id: int, new_amount: Decimal, month: date, reason: str
 ) -> Enrolment:
@@ -528,7 +528,7 @@ def payroll_approve(*, actor: Staff, run_id: int, note: str = "") -> PayrollRun:
 @transaction.atomic
 def reviews_schedule(*, on: date, lead_days: int = 30) -> int:
     """Create the periodic re-review tasks falling due within `lead_days` (yearly, or six-monthly for
-        unstable income), for the township office of each enrolment, in one statement (a province has
+    unstable income), for the township office of each enrolment, in one statement (a province has
     millions of enrolments). Returns how many were created."""
     horizon = date.fromordinal(on.toordinal() + lead_days)
     return payroll.schedule_reviews(horizon=horizon, at=timezone.now())

@@ -135,7 +135,7 @@ class StaleFacts(models.Model):
 class FactsChange(models.Model):
     """A person whose MemberFacts a refresh recomputed (ids in commit order: refreshes run one at a
     time), so that a kept copy of a county's rows (`rules.snapshot`) reads only what changed since.
-    Kept `rules.snapshot.KEEP_DAYS` days."""
+    Kept `rules.summary.KEEP_DAYS` days."""
 
     person_id = models.BigIntegerField()
     at = models.DateTimeField(db_index=True)

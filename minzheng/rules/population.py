@@ -302,10 +302,10 @@ def read_population(
             HOUSEHOLD_SCHEMA,
             copy=copy,
         )
-    return complete(members, households)
+    return _complete(members, households)
 
 
-def complete(members: pl.DataFrame, households: pl.DataFrame) -> Population:
+def _complete(members: pl.DataFrame, households: pl.DataFrame) -> Population:
     """The frames of two reads (members, households) sorted, reduced to what both saw (the two
     statements may see different snapshots under READ COMMITTED), with the defaults."""
     # Sorted here rather than by the database: a sort of millions of rows is several times faster.

@@ -108,6 +108,7 @@ def county_rows(division_prefix: str, *, using: str = "default") -> pl.DataFrame
             target=_save, args=(key, division_prefix, high, rows), name="facts-snapshot"
         )
         with _lock:
+            _saving[:] = [thread for thread in _saving if thread.is_alive()]
             _saving.append(saving)
         saving.start()
     return rows

@@ -522,3 +522,19 @@ def test_a_payee_already_paid_this_month_is_not_paid_again_under_another_enrolme
     assert PayrollLine.objects.filter(run=run).count() == 1
     assert (run.line_count, run.total_amount) == (1, Decimal("1300.00"))
     assert PayrollTotal.objects.get(run=run).line_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_amount_change_runs_in_its_own_transaction(people: dict[str, Staff]) -> None:
+    """Called outside any transaction, as a page or the API calls it (no ATOMIC_REQUESTS): the row
+    lock and the change with its audit are one transaction."""
+    enrolment = enrol(people, approved(people))
+    changed = services.enrolment_change_amount(
+        actor=people["admin"],
+        enrolment_id=enrolment.pk,
+        new_amount=Decimal("1250.00"),
+        month=enrolment.start_month,
+        reason="家庭收入变化",
+    )
+    assert changed.monthly_amount == Decimal("1250.00")
+    assert EnrolmentChange.objects.filter(enrolment=enrolment, kind="amount").count() == 1
