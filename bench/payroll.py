@@ -468,14 +468,16 @@ def main() -> None:
     print(f"generated in {generate_s:.0f} s: {n:,} households, {persons:,} persons", flush=True)
 
     timer = Timer()
-    # Phases of the county's preparation (reads and calculation, before any township is written);
-    # the rest of the run is writing the townships.
-    timer.wrap(payroll, "prepare_county", "prepare county")
+    # Phases of the run: the plan (reads, before anything is written; the facts read beside the
+    # enrolments), then the slices, computed in a thread ahead of their writes.
+    timer.wrap(payroll, "plan_county", "plan county")
     timer.wrap(payroll, "read_frame", "  read enrolments, paid lines, one-offs")
-    timer.wrap(snapshot, "refresh", "  refresh facts summary")
-    timer.wrap(snapshot, "county_rows", "  county's facts rows (snapshot and changes)")
-    timer.wrap(snapshot, "read_county", "  county's facts on the day (with the refresh)")
+    timer.wrap(snapshot, "refresh", "  (beside) refresh facts summary")
+    timer.wrap(snapshot, "county_rows", "  (beside) county's facts rows, snapshot and changes")
+    timer.wrap(payroll, "recompute", "slices computed (thread): recompute")
     timer.wrap(bulk, "calculate", "  bulk.calculate")
+    timer.wrap(payroll, "write_slice", "slices written")
+    timer.wrap(payroll, "_insert_lines", "  lines")
 
     def timed_run(label: str, month: date) -> dict[str, Any]:
         run = services.payroll_run_request(actor=admin, county=COUNTY, month=month)
@@ -487,7 +489,7 @@ def main() -> None:
             run = services.payroll_compute(run_id=run.pk)
             seconds = time.perf_counter() - started
         phases = dict(timer.seconds)
-        phases["write townships"] = seconds - phases.get("prepare county", 0.0)
+        phases["after the plan"] = seconds - phases.get("plan county", 0.0)
         changes = EnrolmentChange.objects.filter(kind="amount").count() - changes_before
         reviews = ReviewTask.objects.count() - reviews_before
         print(

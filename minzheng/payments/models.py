@@ -156,18 +156,18 @@ class LineStatus(models.TextChoices):
 class PayrollLine(models.Model):
     """One payment: a beneficiary, programme and month (or the re-issue of a failed payment).
 
-    Written a township at a time by the payroll (`payments.payroll`), a million rows per county and
-    month. The references to the run, the enrolment and the payee are therefore foreign keys
-    without per-row database triggers (`db_constraint=False`): a row-by-row RI check costs more
-    than the insert itself at that size, and every line is built inside the transaction that read
-    its enrolment (payee and run included) from the database, so the references hold by
-    construction; Django's PROTECT still keeps those rows from being deleted. The indexes are the
-    few the work needs, each cheap to fill in the order lines are written (by payee, a township at
-    a time): the uniqueness that pays nobody twice leads with the month, so a month's lines fill
-    their own part of the index, and serves an enrolment's lines too (by month, programme and
-    payee, `selectors.enrolment_detail`); the run's lines are found by run alone (a run's villages
-    are read from its rows; an index on run and village cost twice the insert of the line itself,
-    bench/README.md)."""
+    Written a slice of households at a time by the payroll (`payments.payroll`), a million rows
+    per county and month. The references (run, enrolment, payee, re-issued line) are therefore
+    foreign keys without database triggers (`db_constraint=False`): a row-by-row RI check costs
+    more than the insert itself at that size, and even a reference left empty queues a deferred
+    trigger event per row (a tenth of the write, bench/README.md). Every line is built inside the
+    transaction that read its enrolment (payee and run included), and a re-issue from the line it
+    re-issues, so the references hold by construction; Django's PROTECT still keeps those rows
+    from being deleted. The indexes are the few the work needs, each cheap to fill in the order
+    lines are written (by payee): the uniqueness that pays nobody twice leads with the month, so
+    a month's lines fill their own part of the index, and serves an enrolment's lines too (by
+    month, programme and payee, `selectors.enrolment_detail`); the run's lines are found by run
+    alone, on PostgreSQL through a BRIN index (a run's lines lie together; migration 0004)."""
 
     run = models.ForeignKey(
         PayrollRun, on_delete=models.PROTECT, related_name="lines", db_constraint=False, db_index=False
@@ -189,7 +189,12 @@ class PayrollLine(models.Model):
     failure_reason = models.CharField(max_length=200, blank=True)
     result_at = models.DateTimeField("回盘时间", null=True)
     reissue_of = models.ForeignKey(
-        "self", null=True, on_delete=models.PROTECT, related_name="reissues", db_index=False
+        "self",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="reissues",
+        db_constraint=False,
+        db_index=False,
     )
 
     class Meta:

@@ -2,47 +2,51 @@
 checks permissions).
 
 A run holds its county's lock (`county_locked`, a session-level advisory lock) from its first read
-to its last township: the enrolment services take it shared (`lock_county`), so no enrolment of the
+to its last slice: the enrolment services take it shared (`lock_county`), so no enrolment of the
 county changes while the run reads and writes, at the cost of one lock instead of a million row
-locks. Under it, once per run (`prepare_county`):
+locks. Under it, once per run (`plan_county`):
 1. read the county's payable enrolments (ACTIVE or EXITING, started, not ended) in one pass, less
    those already with a line in this run (a resumed run), as a Polars frame (COPY on PostgreSQL, a
    cursor on SQLite); their pending one-off changes (back pay, recovery) up to the month;
-2. recompute every household with an ACTIVE enrolment of a monthly programme with the rules bulk
-   engine on the 1st of the month, over the facts summary (`rules.summary`: the members' facts as
-   dated rows, the same frames as `rules.population` reads from the circumstance tables) read by
-   the county's division prefix through the county's snapshot (`rules.snapshot`: only the persons
-   changed since the last read come from the database), households registered elsewhere by id.
-   Each household's standing
-   is taken from its enrolments (household_status "dibao" or "extreme_poverty",
-   extreme_poverty_supported for the payee of an extreme-poverty enrolment);
-3. per enrolment: eligible with a different amount -> the new amount from this month and an
+2. read the facts on the 1st of the month of every household with an ACTIVE enrolment of a monthly
+   programme, from the facts summary (`rules.summary`: the members' facts as dated rows): the
+   county's by its division prefix through the county's snapshot (`rules.snapshot`: only the
+   persons changed since the last read come from the database; on PostgreSQL on a connection of
+   its own, beside step 1), households registered elsewhere by id.
+Then the households, in slices by id (`CountyPlan.slices`, computed in a thread of their own one
+or two slices ahead of the writes, `ahead`):
+3. recompute each household with the rules bulk engine. Each household's standing is taken from
+   its enrolments (household_status "dibao" or "extreme_poverty", extreme_poverty_supported for
+   the payee of an extreme-poverty enrolment);
+4. per enrolment: eligible with a different amount -> the new amount from this month and an
    EnrolmentChange of kind "amount"; not eligible -> a re-review task (the current amount is paid
    until the review decides); no members that day, or not recomputed (EXITING, other programmes)
-   -> the current amount; the line amount is the monthly amount plus one-offs, never below 0;
-4. split the lines and the rows with consequences by township.
-
-Then one township per transaction (`compute_township`), several at once on their own connections:
+   -> the current amount; the line amount is the monthly amount plus one-offs, never below 0.
+Each slice is then written in one transaction (`write_slice`), in the caller's thread and
+connection:
 5. mark its one-offs settled in this run; write the lines (COPY straight into the table on
-   PostgreSQL, see `_insert_lines` for the uniqueness); the rare
-   rows with consequences (amount changed, review, gradual exit) through a second small table: the
-   changes, UPDATE ... FROM for the new amounts and the exit countdown (one month less; none left ->
-   TERMINATED from the next month), INSERT ... ON CONFLICT DO NOTHING for the review tasks;
-6. add the township's figures to the run's totals per township and programme.
+   PostgreSQL, see `_insert_lines` for the uniqueness); the rare rows with consequences (amount
+   changed, review, gradual exit) through a second small table: the changes, UPDATE ... FROM for
+   the new amounts and the exit countdown (one month less; none left -> TERMINATED from the next
+   month), INSERT ... ON CONFLICT DO NOTHING for the review tasks;
+6. add the slice's figures to the run's totals per township and programme.
 
 Lines are written in payee order: the index that pays nobody twice, (month, programme, payee), is
-then filled in one sweep per township rather than at random (bench/README.md).
+then filled in one sweep rather than at random (bench/README.md).
 Money is integer fen throughout (`rules.money`); the database gets yuan with two places.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from queue import Full, Queue
+from typing import Any, TypeVar
 
 import polars as pl
 from django.db import IntegrityError, connection, transaction
@@ -51,11 +55,13 @@ from minzheng.payments.bankfiles import yuan_text
 from minzheng.rules import bulk, snapshot
 from minzheng.rules.money import from_fen
 from minzheng.rules.policy import PolicyTable
-from minzheng.rules.summary import read_summary
+from minzheng.rules.summary import READ_SCHEMA, population_of, read_summary_rows
+
+T = TypeVar("T")
 
 # Work-table flags.
 CHANGED, REVIEW, EXITING = 1, 2, 4
-# pg_advisory_xact_lock(LOCK_SPACE, township): the payroll of a township and changes to its enrolments.
+# Advisory locks (LOCK_SPACE, county): the payroll of a county and changes to its enrolments.
 LOCK_SPACE = 6_402_001
 
 ENROLMENT_SCHEMA: dict[str, pl.DataType] = {
@@ -132,7 +138,8 @@ INSERT_LINES_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, pr
     SELECT %(run)s, w.enrolment_id, w.programme, %(month)s, w.payee_id, w.division_code,
         w.monthly_fen / 100.0, w.adjustment_fen / 100.0, w.amount_fen / 100.0, 'pending', '', '', NULL
     FROM payroll_lines w WHERE TRUE
-    ON CONFLICT DO NOTHING"""
+    ON CONFLICT DO NOTHING
+    RETURNING enrolment_id"""
 LINE_COLUMNS = (
     "run_id, enrolment_id, programme, month, payee_id, division_code, monthly_amount, adjustment, amount, "
     "status, bank_reference, failure_reason"
@@ -187,12 +194,6 @@ TOTALS_UPSERT_SQL = """INSERT INTO payments_payrolltotal (run_id, township_code,
     ON CONFLICT (run_id, township_code, programme) DO UPDATE SET
         line_count = payments_payrolltotal.line_count + excluded.line_count,
         amount = payments_payrolltotal.amount + excluded.amount"""
-
-TOWNSHIP_TOTALS_SQL = """SELECT l.programme, COUNT(*), CAST(SUM(ROUND(l.amount * 100)) AS BIGINT)
-    FROM payments_payrollline l
-    WHERE l.run_id = %(run)s AND l.division_code >= %(low)s AND l.division_code < %(high)s
-      AND l.reissue_of_id IS NULL
-    GROUP BY l.programme"""
 
 
 def _postgres() -> bool:
@@ -262,9 +263,9 @@ def lock_county(county: str, *, shared: bool) -> None:
 
 @contextmanager
 def county_locked(county: str) -> Iterator[None]:
-    """Hold the county's payroll lock on this connection (a session lock: the townships are
-    written by other connections, each its own transaction) until the block ends: no enrolment of
-    the county changes between the read of `prepare_county` and the last township written."""
+    """Hold the county's payroll lock on this connection (a session lock: the slices are written
+    each in its own transaction) until the block ends: no enrolment of the county changes between
+    the read of `plan_county` and the last slice written."""
     if not _postgres():
         yield
         return
@@ -332,25 +333,18 @@ def _calculate(
     )
 
 
-def recompute(standing: pl.DataFrame, *, county: str, month: date, table: PolicyTable) -> pl.DataFrame:
-    """RECOMPUTED_SCHEMA for every household with an ACTIVE enrolment of a monthly programme among
-    `standing` (the county's payable enrolments): the county's facts are read in one pass by
-    division prefix, households registered elsewhere by id."""
+def recompute(
+    facts: pl.DataFrame, standing: pl.DataFrame, *, month: date, table: PolicyTable
+) -> pl.DataFrame:
+    """RECOMPUTED_SCHEMA for the households of `facts` (summary rows on the day, READ_SCHEMA) with
+    the standing their payable enrolments give (`standing`: household_id, payee_id, programme,
+    status)."""
     wanted = standing.filter(
         (pl.col("status") == "active") & pl.col("programme").is_in(bulk.MONTHLY_PROGRAMMES)
-    ).select("household_id", "programme")
-    if wanted.is_empty():
+    )
+    if wanted.is_empty() or facts.is_empty():
         return pl.DataFrame(schema=RECOMPUTED_SCHEMA)
-    requested = wanted["household_id"].unique().sort()
-    members, households = snapshot.read_county(month, county)
-    households = households.filter(pl.col("household_id").is_in(requested.implode()))
-    members = members.filter(pl.col("household_id").is_in(households["household_id"].implode()))
-    missing = requested.filter(~requested.is_in(households["household_id"].implode()))
-    if len(missing):
-        elsewhere, elsewhere_households = read_summary(month, household_ids=missing.to_list())
-        members = pl.concat([members, elsewhere], how="vertical_relaxed")
-        households = pl.concat([households, elsewhere_households], how="vertical_relaxed")
-    standing = standing.filter(pl.col("household_id").is_in(requested.implode()))
+    members, households = population_of(facts)
     return _calculate(
         members, households, standing, month=month, table=table, programmes=_present(wanted["programme"])
     )
@@ -389,89 +383,238 @@ def work_frames(
     return frame.select(list(LINE_SCHEMA)), frame.filter(pl.col("flag") != 0).select(list(FLAGGED_SCHEMA))
 
 
-# --- The county, read and computed once --------------------------------------------------------------
+# --- The county: read once, computed a slice at a time ---------------------------------------------
 
 
 @dataclass(frozen=True)
-class CountyWork:
-    """A run's work, computed before any township is written: per township (9-digit prefix), its
-    lines, flagged rows and the pending one-off changes the lines settle."""
+class Slice:
+    """Consecutive households' lines (in payee order), their rows with consequences and the pending
+    one-off changes those lines settle: written in one transaction (`write_slice`)."""
+
+    number: int
+    lines: pl.DataFrame
+    flagged: pl.DataFrame
+    one_offs: list[int]
+    copy_data: bytes | None = None  # the lines as COPY takes them (PostgreSQL), made beforehand
+
+
+@dataclass(frozen=True)
+class CountyPlan:
+    """What a run reads, once, under its county's lock, before anything is written (steps 1-2 of
+    the module docstring); `slices()` computes the rest a slice of households at a time."""
 
     run_id: int
-    lines: dict[str, pl.DataFrame]
-    flagged: dict[str, pl.DataFrame]
-    one_offs: dict[str, list[int]]
+    month: date
+    table: PolicyTable
+    enrolments: pl.DataFrame  # ENROLMENT_SCHEMA: payable, not yet paid in this run
+    standing: pl.DataFrame  # household_id, payee_id, programme, status of every payable enrolment
+    one_offs: pl.DataFrame  # ONE_OFF_SCHEMA and household_id: pending, of `enrolments`
+    facts: pl.DataFrame  # READ_SCHEMA: the summary rows on the day of the households to recompute
+    bounds: list[int]  # the first household of each slice, ascending
+    copy: bool = False  # make each slice's COPY data with it
 
     @property
-    def townships(self) -> list[str]:
-        return sorted(self.lines)
+    def size(self) -> int:
+        return self.enrolments.height
 
-    def size(self, township: str) -> int:
-        return self.lines[township].height
+    def slices(self) -> Iterator[Slice]:
+        """Steps 3-4 for each slice of households in turn, computed when asked for."""
+        if not self.bounds:
+            return
+        bounds = pl.Series(self.bounds, dtype=pl.Int64())
+        enrolments, standing, one_offs, facts = (
+            _split(frame, bounds) for frame in (self.enrolments, self.standing, self.one_offs, self.facts)
+        )
+        for number in range(len(self.bounds)):
+            part_one_offs = one_offs.get(number, self.one_offs.clear())
+            adjustments = part_one_offs.group_by("enrolment_id").agg(
+                pl.col("one_off_fen").sum().alias("adjustment_fen")
+            )
+            recomputed = recompute(
+                facts.get(number, self.facts.clear()),
+                standing.get(number, self.standing.clear()),
+                month=self.month,
+                table=self.table,
+            )
+            lines, flagged = work_frames(
+                enrolments.get(number, self.enrolments.clear()), recomputed, adjustments
+            )
+            data = _line_csv(lines, run_id=self.run_id, month=self.month) if self.copy else None
+            yield Slice(number, lines, flagged, part_one_offs["change_id"].to_list(), data)
 
 
-def _by_township(frame: pl.DataFrame, townships: Sequence[str]) -> dict[str, pl.DataFrame]:
-    keyed = frame.with_columns(pl.col("division_code").str.slice(0, 9).alias("_township"))
-    parts = {
-        str(k[0]): part.drop("_township") for k, part in keyed.partition_by("_township", as_dict=True).items()
-    }
-    empty = frame.clear()
-    return {t: parts.get(t, empty) for t in townships}
-
-
-def prepare_county(*, run_id: int, county: str, month: date, table: PolicyTable) -> CountyWork:
-    """Steps 1-4 of the module docstring for the whole county, under its lock (`county_locked`)."""
-    params = {"prefix": f"{county}%", "month": month}
-    payable = read_frame(ENROLMENTS_SQL, params, ENROLMENT_SCHEMA)
-    paid = read_frame(PAID_SQL, {"run": run_id}, {"enrolment_id": pl.Int64()})
-    enrolments = payable.join(paid, on="enrolment_id", how="anti") if not paid.is_empty() else payable
-    townships = sorted(set(enrolments["division_code"].str.slice(0, 9).to_list()))
-    if not townships:  # everything paid already (a run computed again): nothing to read or compute
-        return CountyWork(run_id=run_id, lines={}, flagged={}, one_offs={})
-    # Only the one-offs of enrolments paid in this run, with their township.
-    pending = read_frame(ONE_OFFS_SQL, params, ONE_OFF_SCHEMA).join(
-        enrolments.select("enrolment_id", "division_code"), on="enrolment_id"
+def _split(frame: pl.DataFrame, bounds: pl.Series) -> dict[int, pl.DataFrame]:
+    """The frame's rows by slice (the last bound at or below their household)."""
+    if frame.is_empty():
+        return {}
+    keyed = frame.with_columns(
+        (bounds.search_sorted(frame["household_id"], side="right").cast(pl.Int64()) - 1).alias("_slice")
     )
-    one_offs = pending.group_by("enrolment_id").agg(pl.col("one_off_fen").sum().alias("adjustment_fen"))
-    # The standing of a household counts every payable enrolment, paid in this run or not.
-    recomputed = recompute(
-        payable.select("household_id", "payee_id", "programme", "status"),
-        county=county,
+    return {
+        int(key[0]): part  # type: ignore[arg-type]
+        for key, part in keyed.partition_by("_slice", as_dict=True, include_key=False).items()
+    }
+
+
+def plan_county(
+    *, run_id: int, county: str, month: date, table: PolicyTable, slice_households: int
+) -> CountyPlan:
+    """Steps 1-2 of the module docstring for the whole county, under its lock (`county_locked`).
+    Where the county's facts come through its snapshot (PostgreSQL, outside a transaction), they
+    are read on a connection of their own beside the enrolments (the refresh of the summary they
+    start with is mostly the server's work)."""
+    params = {"prefix": f"{county}%", "month": month}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payroll-facts") as pool:
+        beside = (
+            pool.submit(_own_connection(snapshot.read_county_rows), month, county)
+            if snapshot.usable()
+            else None
+        )
+        payable = read_frame(ENROLMENTS_SQL, params, ENROLMENT_SCHEMA)
+        paid = read_frame(PAID_SQL, {"run": run_id}, {"enrolment_id": pl.Int64()})
+        enrolments = payable.join(paid, on="enrolment_id", how="anti") if not paid.is_empty() else payable
+        # The standing of a household counts every payable enrolment, paid in this run or not.
+        standing = payable.select("household_id", "payee_id", "programme", "status")
+        households = enrolments["household_id"].unique().sort()
+        if households.is_empty():  # everything paid already (a run computed again): nothing to compute
+            return CountyPlan(
+                run_id, month, table, enrolments, standing, pl.DataFrame(), pl.DataFrame(), bounds=[]
+            )
+        # Only the one-offs of enrolments paid in this run.
+        one_offs = read_frame(ONE_OFFS_SQL, params, ONE_OFF_SCHEMA).join(
+            enrolments.select("enrolment_id", "household_id"), on="enrolment_id"
+        )
+        wanted = (
+            standing.filter(
+                (pl.col("status") == "active")
+                & pl.col("programme").is_in(bulk.MONTHLY_PROGRAMMES)
+                & pl.col("household_id").is_in(households.implode())
+            )["household_id"]
+            .unique()
+            .sort()
+        )
+        if wanted.is_empty():
+            facts = pl.DataFrame(schema=READ_SCHEMA)
+        else:
+            rows = beside.result() if beside is not None else snapshot.read_county_rows(month, county)
+            facts = _facts(rows, wanted, month=month)
+    return CountyPlan(
+        run_id=run_id,
         month=month,
         table=table,
-    )
-    lines, flagged = work_frames(enrolments, recomputed, one_offs)
-    return CountyWork(
-        run_id=run_id,
-        lines=_by_township(lines, townships),
-        flagged=_by_township(flagged, townships),
-        one_offs={t: part["change_id"].to_list() for t, part in _by_township(pending, townships).items()},
+        enrolments=enrolments,
+        standing=standing,
+        one_offs=one_offs,
+        facts=facts,
+        bounds=_bounds(households, slice_households),
+        copy=_postgres(),
     )
 
 
-# --- One township ------------------------------------------------------------------------------------
+def _bounds(households: pl.Series, size: int) -> list[int]:
+    """The first household of each slice of `size` (the first slice a quarter of that: the writes
+    start once it is computed)."""
+    size = max(1, size)
+    first = max(1, size // 4)
+    starts = [0, *range(first, len(households), size)]
+    return households.gather(starts).to_list()
+
+
+def _own_connection(function: Callable[..., T]) -> Callable[..., T]:
+    """`function` for another thread: the connection it opens there is closed after."""
+
+    def run(*args: Any) -> T:
+        try:
+            return function(*args)
+        finally:
+            connection.close()
+
+    return run
+
+
+def _facts(rows: pl.DataFrame, households: pl.Series, *, month: date) -> pl.DataFrame:
+    """The summary rows on the day of `households`: those of the county's (`rows`), and those of
+    households registered elsewhere read by id."""
+    rows = rows.filter(pl.col("household_id").is_in(households.implode()))
+    missing = households.filter(~households.is_in(rows["household_id"].unique().implode()))
+    if len(missing):
+        elsewhere = read_summary_rows(month, household_ids=missing.to_list())
+        rows = pl.concat([rows, elsewhere], how="vertical_relaxed")
+    return rows
+
+
+def ahead(items: Iterator[T], *, depth: int = 2) -> Iterator[T]:
+    """The items of `items`, produced in a thread of their own up to `depth` ahead of the caller
+    (the computation of a slice goes on while the one before is written). An exception in the
+    thread is raised to the caller at its place in the sequence; if the caller stops early, the
+    thread stops at its next item. The thread must not use the database (its connection would be
+    its own, outside the caller's transaction)."""
+    queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+        except BaseException as exc:
+            put((False, exc))
+            return
+        put((False, None))
+
+    thread = threading.Thread(target=produce, name="payroll-slices", daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = queue.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+# --- One slice ---------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class TownshipOutcome:
-    township: str
-    enrolments: int
-    lines: int
+class SliceOutcome:
+    number: int
+    lines: pl.DataFrame  # the lines written (LINE_SCHEMA)
     amount_changes: int
     reviews_opened: int
     exits_counted: int
-    one_offs_fen: int
-    amount_fen: int
 
     def as_audit(self) -> dict[str, Any]:
+        lines = self.lines
+        townships = (
+            lines.group_by(pl.col("division_code").str.slice(0, 9).alias("township"))
+            .agg(pl.len().alias("lines"), pl.col("amount_fen").sum().alias("fen"))
+            .sort("township")
+        )
         return {
-            "township": self.township,
-            "lines": self.lines,
-            "amount": from_fen(self.amount_fen),
+            "slice": self.number + 1,
+            "lines": lines.height,
+            "amount": from_fen(int(lines["amount_fen"].sum())),
             "amount_changes": self.amount_changes,
             "reviews_opened": self.reviews_opened,
             "gradual_exit_months_counted": self.exits_counted,
-            "one_offs_settled": from_fen(self.one_offs_fen),
+            "one_offs_settled": from_fen(int(lines["adjustment_fen"].sum())),
+            "townships": {
+                f"{t}000": {"lines": n, "amount": from_fen(fen)} for t, n, fen in townships.iter_rows()
+            },
         }
 
 
@@ -480,8 +623,9 @@ def _temporary(cursor: Any, name: str, ddl: str) -> None:
     cursor.execute(ddl + (" ON COMMIT DROP" if _postgres() else ""))
 
 
-def _copy_lines(cursor: Any, lines: pl.DataFrame, *, run_id: int, month: date) -> None:
-    """COPY the work lines straight into payments_payrollline (PostgreSQL); amounts as yuan text."""
+def _line_csv(lines: pl.DataFrame, *, run_id: int, month: date) -> bytes:
+    """The work lines as COPY takes them into payments_payrollline (LINE_COLUMNS); amounts as yuan
+    text."""
     frame = lines.select(
         pl.lit(run_id).alias("run_id"),
         "enrolment_id",
@@ -498,54 +642,60 @@ def _copy_lines(cursor: Any, lines: pl.DataFrame, *, run_id: int, month: date) -
     )
     buffer = io.BytesIO()
     frame.write_csv(buffer, include_header=False)  # "" for the empty texts: not NULL to COPY
+    return buffer.getvalue()
+
+
+def _copy_lines(cursor: Any, data: bytes) -> None:
+    """COPY lines (`_line_csv`) straight into payments_payrollline (PostgreSQL)."""
     # Django's error classes (IntegrityError for the unique index) for the driver's own.
     with (
         connection.wrap_database_errors,
         cursor.cursor.copy(f"COPY payments_payrollline ({LINE_COLUMNS}) FROM STDIN (FORMAT csv)") as copy,
     ):
-        copy.write(buffer.getvalue())
+        copy.write(data)
 
 
 def _insert_lines(
-    cursor: Any, lines: pl.DataFrame, *, run_id: int, month: date, params: Mapping[str, Any]
-) -> int:
-    """The township's lines into payments_payrollline; the number written. Nobody is paid twice:
-    the unique index on (month, programme, payee) guards it. The lines are unique per enrolment,
-    so a conflict means a payee with a line this month from another enrolment (say, in another
-    county): on PostgreSQL the lines are copied straight in, and only if that fails on the index is
-    the copy rolled back to a savepoint and the lines inserted through a work table skipping such
-    rows (checking every row for a conflict that almost never occurs costs a quarter of the
-    write, bench/README.md); SQLite always takes the second way."""
+    cursor: Any, part: Slice, *, run_id: int, month: date, params: Mapping[str, Any]
+) -> pl.DataFrame:
+    """The slice's lines into payments_payrollline; those written. Nobody is paid twice: the unique
+    index on (month, programme, payee) guards it. The lines are unique per enrolment, so a conflict
+    means a payee with a line this month from another enrolment (say, in another county): on
+    PostgreSQL the lines are copied straight in, and only if that fails on the index is the copy
+    rolled back to a savepoint and the lines inserted through a work table skipping such rows
+    (checking every row for a conflict that almost never occurs costs a quarter of the write,
+    bench/README.md); SQLite always takes the second way."""
+    lines = part.lines
     if _postgres():
+        data = part.copy_data
         try:
             with transaction.atomic():
-                _copy_lines(cursor, lines, run_id=run_id, month=month)
-            return lines.height
+                _copy_lines(
+                    cursor, data if data is not None else _line_csv(lines, run_id=run_id, month=month)
+                )
+            return lines
         except IntegrityError:
             pass
     _temporary(cursor, "payroll_lines", LINES_DDL)
     write_frame("payroll_lines", lines)
     cursor.execute(INSERT_LINES_SQL, params)
-    inserted = int(cursor.rowcount)
+    written = pl.Series("enrolment_id", [row[0] for row in cursor.fetchall()], dtype=pl.Int64())
     cursor.execute("DROP TABLE payroll_lines")
-    return inserted
+    return lines.filter(pl.col("enrolment_id").is_in(written.implode()))
 
 
-def compute_township(
-    work: CountyWork,
-    township: str,
+def write_slice(
+    part: Slice,
     *,
+    run_id: int,
     month: date,
     next_month: date,
     actor_id: int,
     reason: str,
     at: datetime,
-) -> TownshipOutcome:
-    """Steps 5-6 of the module docstring for one township, inside the caller's transaction."""
-    lines, flagged = work.lines[township], work.flagged[township]
-    if lines.is_empty():
-        return TownshipOutcome(township, 0, 0, 0, 0, 0, 0, 0)
-    run_id = work.run_id
+) -> SliceOutcome:
+    """Steps 5-6 of the module docstring for one slice, inside the caller's transaction."""
+    flagged = part.flagged
     params = _params(
         {
             "run": run_id,
@@ -562,11 +712,10 @@ def compute_township(
     reviews = 0
     with connection.cursor() as cursor:
         if _postgres():
-            # Townships already run side by side; JIT compilation (their estimated cost is high)
-            # took longer than it saved (bench/README.md).
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            # JIT compilation (the estimated cost of a slice's statements is high) took longer
+            # than it saved (bench/README.md).
             cursor.execute("SET LOCAL jit = off")
-        ids = work.one_offs[township]
+        ids = part.one_offs
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ", ".join(["%s"] * len(chunk))
@@ -574,7 +723,7 @@ def compute_township(
                 f"UPDATE payments_enrolmentchange SET settled_in_id = %s WHERE id IN ({marks})",  # noqa: S608
                 [run_id, *chunk],
             )
-        inserted = _insert_lines(cursor, lines, run_id=run_id, month=month, params=params)
+        written = _insert_lines(cursor, part, run_id=run_id, month=month, params=params)
         if not flagged.is_empty():
             _temporary(cursor, "payroll_flagged", FLAGGED_DDL)
             write_frame("payroll_flagged", flagged)
@@ -587,39 +736,23 @@ def compute_township(
             if exits:
                 cursor.execute(EXIT_COUNTDOWN_SQL, params)
             cursor.execute("DROP TABLE payroll_flagged")
-        _add_totals(cursor, run_id=run_id, township=township, lines=lines, inserted=inserted)
-    return TownshipOutcome(
-        township=township,
-        enrolments=lines.height,
-        lines=inserted,
-        amount_changes=changes,
-        reviews_opened=reviews,
-        exits_counted=exits,
-        one_offs_fen=int(lines["adjustment_fen"].sum()),
-        amount_fen=int(lines["amount_fen"].sum()),
+        _add_totals(cursor, run_id=run_id, lines=written)
+    return SliceOutcome(part.number, written, changes, reviews, exits)
+
+
+def _add_totals(cursor: Any, *, run_id: int, lines: pl.DataFrame) -> None:
+    """Add the lines written to the run's totals per township and programme."""
+    sums = (
+        lines.group_by(pl.col("division_code").str.slice(0, 9).alias("township"), "programme")
+        .agg(pl.len().alias("n"), pl.col("amount_fen").sum().alias("fen"))
+        .sort("township", "programme")
     )
-
-
-def _add_totals(cursor: Any, *, run_id: int, township: str, lines: pl.DataFrame, inserted: int) -> None:
-    """Add the township's new lines to the run's totals per township and programme. Normally every
-    work row became a line and the figures come from the frame; if some did not (a payee already
-    paid this month under another enrolment), the township is recounted from its lines."""
-    code = township + "000"
-    if inserted == lines.height:
-        sums = lines.group_by("programme").agg(pl.len().alias("n"), pl.col("amount_fen").sum().alias("fen"))
-        rows: Sequence[tuple[str, int, int]] = sums.sort("programme").rows()
-    else:
-        cursor.execute(
-            "DELETE FROM payments_payrolltotal WHERE run_id = %s AND township_code = %s", [run_id, code]
-        )
-        cursor.execute(TOWNSHIP_TOTALS_SQL, {"run": run_id, "low": township, "high": f"{township}:"})
-        rows = [(str(p), int(n), int(fen)) for p, n, fen in cursor.fetchall()]
-    for programme, count, fen in rows:
+    for township, programme, count, fen in sums.iter_rows():
         cursor.execute(
             TOTALS_UPSERT_SQL,
             {
                 "run": run_id,
-                "township": code,
+                "township": f"{township}000",
                 "programme": programme,
                 "count": count,
                 "amount": from_fen(fen),

@@ -7,18 +7,16 @@ in `payments.tasks` (payroll_run_start).
 
 Payroll idempotency: the database holds at most one line per payee, programme and month
 (UNIQUE, re-issues aside), so computing a month twice inserts nothing the second time. A run is
-computed township by township, each in its own transaction; a crash leaves whole townships done and
-none half done, and computing again continues where it stopped.
+written a slice of households at a time, each slice in its own transaction; a crash leaves whole
+slices done and none half done, and computing again continues where it stopped.
 """
 
 from __future__ import annotations
 
 import base64
-import contextvars
 import hashlib
 import zlib
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -383,9 +381,10 @@ COMPUTABLE = (RunStatus.QUEUED, RunStatus.COMPUTING, RunStatus.COMPUTED, RunStat
 
 
 def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None = None) -> PayrollRun:
-    """Compute a run: the county read and computed once, then written township by township
-    (resumable; see the module docstring and `payments.payroll`). `progress(done, total)` counts
-    enrolments, after each township."""
+    """Compute a run: the county read once, then computed and written a slice of households at a
+    time, each slice its own transaction, the next computed while one is written (resumable; see
+    the module docstring and `payments.payroll`). `progress(done, total)` counts enrolments, after
+    each slice."""
     run = PayrollRun.objects.select_related("created_by").get(pk=run_id)
     if not PayrollRun.objects.filter(pk=run.pk, status__in=COMPUTABLE).update(
         status=RunStatus.COMPUTING, error=""
@@ -393,17 +392,21 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
         raise Conflict("已审批的发放名册不能重新计算")
     try:
         with payroll.county_locked(run.county):
-            work = payroll.prepare_county(
-                run_id=run.pk, county=run.county, month=run.month, table=policy_table()
+            plan = payroll.plan_county(
+                run_id=run.pk,
+                county=run.county,
+                month=run.month,
+                table=policy_table(),
+                slice_households=int(getattr(settings, "MINZHENG_PAYROLL_SLICE", 100_000)),
             )
-            total = sum(work.size(t) for t in work.townships)
-            PayrollRun.objects.filter(pk=run.pk).update(progress_total=total, progress_done=0)
+            PayrollRun.objects.filter(pk=run.pk).update(progress_total=plan.size, progress_done=0)
             done = 0
-            for township in _each_township(run, work):
-                done += work.size(township)
+            for part in payroll.ahead(plan.slices()):
+                _write_slice(run, part)
+                done += part.lines.height
                 PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
                 if progress is not None:
-                    progress(done, total)
+                    progress(done, plan.size)
         _finish(run)
     except Exception as exc:
         PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:2000])
@@ -412,64 +415,25 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
     return run
 
 
-def _workers() -> int:
-    """Townships written at once: on PostgreSQL, outside a caller's transaction (its rows would be
-    invisible to other connections), MINZHENG_PAYROLL_WORKERS (default 2), each its own connection."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        return 1
-    return max(1, int(getattr(settings, "MINZHENG_PAYROLL_WORKERS", 2)))
-
-
-def _each_township(run: PayrollRun, work: payroll.CountyWork) -> Iterator[str]:
-    """Write the townships (each `_compute_township`, its own transaction), yielding each as it is
-    done. With several workers, the first failure stops the townships not yet started; those under
-    way finish (whole) or roll back (whole)."""
-    townships = work.townships
-    workers = min(_workers(), len(townships))
-    if workers <= 1:
-        for township in townships:
-            _compute_township(run, work, township)
-            yield township
-        return
-
-    def write(township: str) -> str:
-        try:
-            _compute_township(run, work, township)
-        finally:
-            connection.close()  # this thread's own connection
-        return township
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="payroll") as pool:
-        # The largest townships first, so that the workers finish together.
-        order = sorted(townships, key=work.size, reverse=True)
-        pending = [pool.submit(contextvars.copy_context().run, write, t) for t in order]
-        try:
-            for future in as_completed(pending):
-                yield future.result()
-        finally:
-            for future in pending:
-                future.cancel()
-
-
 @transaction.atomic
-def _compute_township(run: PayrollRun, work: payroll.CountyWork, township: str) -> payroll.TownshipOutcome:
-    """One township, whole or not at all (payroll.compute_township)."""
-    outcome = payroll.compute_township(
-        work,
-        township,
+def _write_slice(run: PayrollRun, part: payroll.Slice) -> payroll.SliceOutcome:
+    """One slice, whole or not at all (payroll.write_slice)."""
+    outcome = payroll.write_slice(
+        part,
+        run_id=run.pk,
         month=run.month,
         next_month=add_months(run.month, 1),
         actor_id=run.created_by_id,
         reason=f"按{run.month:%Y年%m月}生效标准和家庭情况重新计算",
         at=timezone.now(),
     )
-    if outcome.enrolments:
+    if part.lines.height:
         audit_record(
             actor=run.created_by,
-            action="payments.township_computed",
+            action="payments.lines_written",
             object_type="payments.PayrollRun",
             object_id=run.pk,
-            scope_code=township + "000",
+            scope_code=run.county,
             reason=f"{run.month:%Y年%m月}发放名册",
             after=outcome.as_audit(),
         )

@@ -39,7 +39,7 @@ from minzheng.rules.summary import (
     INTERVAL_SCHEMA,
     READ_SCHEMA,
     population_of,
-    read_summary,
+    read_summary_rows,
     refresh,
     rows_sql,
 )
@@ -59,15 +59,21 @@ def usable(using: str = "default") -> bool:
 
 def read_county(day: date, division_prefix: str, *, using: str = "default") -> Population:
     """`summary.read_summary(day, division_prefix=...)`, through the county's snapshot where usable."""
+    return population_of(read_county_rows(day, division_prefix, using=using))
+
+
+def read_county_rows(day: date, division_prefix: str, *, using: str = "default") -> pl.DataFrame:
+    """`summary.read_summary_rows(day, division_prefix=...)`, through the county's snapshot where
+    usable."""
     check_prefix(division_prefix)
     if not division_prefix or not usable(using):
-        return read_summary(day, division_prefix=division_prefix, using=using)
+        return read_summary_rows(day, division_prefix=division_prefix, using=using)
     refresh(using=using)
     rows = county_rows(division_prefix, using=using)
     in_force = (pl.col("valid_from") <= day) & (
         pl.col("valid_until").is_null() | (pl.col("valid_until") >= day)
     )
-    return population_of(rows.filter(in_force).select(list(READ_SCHEMA)))
+    return rows.filter(in_force).select(list(READ_SCHEMA))
 
 
 def county_rows(division_prefix: str, *, using: str = "default") -> pl.DataFrame:

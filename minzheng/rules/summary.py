@@ -357,15 +357,15 @@ def population_of(rows: pl.DataFrame) -> Population:
     return with_defaults(rows.select(list(MEMBER_SCHEMA)), households)
 
 
-def read_summary(
+def read_summary_rows(
     day: date,
     *,
     division_prefix: str = "",
     household_ids: Sequence[int] | None = None,
     using: str = "default",
-) -> Population:
-    """`population.read_population` (without income items) from the summary: the same frames, after
-    a refresh of whatever changed since the last one."""
+) -> pl.DataFrame:
+    """The summary's rows (READ_SCHEMA, in no order) in force on `day`, after a refresh of whatever
+    changed since the last one: `population_of` makes them frames."""
     check_prefix(division_prefix)
     refresh(using=using)
     vendor = connections[using].vendor
@@ -375,6 +375,18 @@ def read_summary(
         ids = [int(i) for i in household_ids]
         params["ids"] = ids if vendor == "postgresql" else json.dumps(ids)
     sql = read_sql(vendor, with_ids=household_ids is not None, with_prefix=bool(division_prefix))
+    return read_rows(using, sql, params, READ_SCHEMA, copy=household_ids is None or len(ids) > 1000)
+
+
+def read_summary(
+    day: date,
+    *,
+    division_prefix: str = "",
+    household_ids: Sequence[int] | None = None,
+    using: str = "default",
+) -> Population:
+    """`population.read_population` (without income items) from the summary: the same frames, after
+    a refresh of whatever changed since the last one."""
     return population_of(
-        read_rows(using, sql, params, READ_SCHEMA, copy=household_ids is None or len(ids) > 1000)
+        read_summary_rows(day, division_prefix=division_prefix, household_ids=household_ids, using=using)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,7 @@ from minzheng.core.models import AuditEvent
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
-from minzheng.payments import selectors, services, tasks
+from minzheng.payments import payroll, selectors, services, tasks
 from minzheng.payments.models import (
     Enrolment,
     EnrolmentChange,
@@ -160,32 +161,37 @@ def test_approval_needs_a_second_person(people: dict[str, Staff]) -> None:
         services.payroll_compute(run_id=run.pk)
 
 
-def test_a_crash_mid_run_leaves_whole_townships_and_the_rerun_completes(
-    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
+def test_a_crash_mid_run_leaves_whole_slices_and_the_rerun_completes(
+    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch, settings: Any
 ) -> None:
+    settings.MINZHENG_PAYROLL_SLICE = 8  # households per slice, the first a quarter of that
     first = enrol(people, approved(people, "640202001001", "甲村户"))
     enrol(people, approved(people, "640202001002", "乙村户"))
-    second_township = enrol(people, approved(people, "640202100201", "镇上户"))
-    original = services._compute_township
+    last = enrol(people, approved(people, "640202100201", "镇上户"))
+    original = services._write_slice
+    written: list[int] = []
 
-    def crash_on_second(run: PayrollRun, work: Any, township: str) -> None:
-        if township == "640202100":
+    def crash_on_second(run: PayrollRun, part: payroll.Slice) -> Any:
+        if part.number == 1:
             raise RuntimeError("断电")
-        original(run, work, township)
+        written.append(part.lines.height)
+        return original(run, part)
 
-    monkeypatch.setattr(services, "_compute_township", crash_on_second)
+    monkeypatch.setattr(services, "_write_slice", crash_on_second)
     run = services.payroll_run_request(actor=people["admin"], county="640202", month=first.start_month)
     with pytest.raises(RuntimeError):
         services.payroll_compute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
-    assert PayrollLine.objects.filter(run=run).count() == 2  # township 001 complete, 100 not started
-    assert not PayrollLine.objects.filter(enrolment=second_township).exists()
+    assert written == [2]
+    assert PayrollLine.objects.filter(run=run).count() == 2  # the first slice whole, the second not written
+    assert not PayrollLine.objects.filter(enrolment=last).exists()
 
-    monkeypatch.setattr(services, "_compute_township", original)
+    monkeypatch.setattr(services, "_write_slice", original)
     run = services.payroll_run_request(actor=people["admin"], county="640202", month=first.start_month)
     run = services.payroll_compute(run_id=run.pk)
     assert (run.status, run.line_count) == (RunStatus.COMPUTED, 3)
+    assert sum(t.line_count for t in PayrollTotal.objects.filter(run=run)) == 3
 
 
 def test_a_raised_standard_is_applied_from_its_month_with_the_change_recorded(
@@ -469,37 +475,68 @@ def test_the_commands_run_a_payroll_and_schedule_reviews(people: dict[str, Staff
     assert "新生成复核任务 1 个" in out.getvalue()
 
 
-@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
-def test_townships_are_computed_side_by_side_each_whole_or_not_at_all(
+def test_slices_are_computed_ahead_of_their_writes_and_a_failure_there_stops_the_run(
     people: dict[str, Staff], settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings.MINZHENG_PAYROLL_WORKERS = 2
+    settings.MINZHENG_PAYROLL_SLICE = 1
     villages = ("640202001001", "640202001002", "640202100201")
-    enrolments = [enrol(people, approved(people, v, f"并行户{i}")) for i, v in enumerate(villages)]
+    enrolments = [enrol(people, approved(people, v, f"分段户{i}")) for i, v in enumerate(villages)]
     month = enrolments[0].start_month
-    threads: set[int] = set()
-    original = services._compute_township
+    computing: set[int] = set()
+    original = payroll.work_frames
 
-    def crash_on_town(run: PayrollRun, work: Any, township: str) -> Any:
-        threads.add(threading.get_ident())
-        if township == "640202100":
-            raise RuntimeError("断电")
-        return original(run, work, township)
+    def crash_on_third(enrolments: Any, recomputed: Any, one_offs: Any) -> Any:
+        computing.add(threading.get_ident())
+        if enrolments["division_code"].to_list() == ["640202100201"]:
+            raise RuntimeError("计算出错")
+        return original(enrolments, recomputed, one_offs)
 
-    monkeypatch.setattr(services, "_compute_township", crash_on_town)
+    monkeypatch.setattr(payroll, "work_frames", crash_on_third)
     run = services.payroll_run_request(actor=people["admin"], county="640202", month=month)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="计算出错"):
         services.payroll_compute(run_id=run.pk)
-    assert threading.get_ident() not in threads  # computed by the workers, not the caller
-    assert sorted(PayrollLine.objects.values_list("division_code", flat=True)) in (
-        ["640202001001", "640202001002"],  # township 001 whole
-        [],  # or not started when the other failed
-    )
-    monkeypatch.setattr(services, "_compute_township", original)
+    assert threading.get_ident() not in computing  # computed in a thread of its own
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.FAILED, "计算出错")
+    # The slices before the failure are written, each whole.
+    assert sorted(PayrollLine.objects.values_list("division_code", flat=True)) == [
+        "640202001001",
+        "640202001002",
+    ]
+    assert AuditEvent.objects.filter(action="payments.lines_written", object_id=str(run.pk)).count() == 2
+    monkeypatch.setattr(payroll, "work_frames", original)
     run = services.payroll_compute(run_id=run.pk)
     assert (run.status, run.line_count, run.total_amount) == (RunStatus.COMPUTED, 3, Decimal("3520.00"))
     assert PayrollTotal.objects.filter(run=run).count() == 2
+
+
+def test_ahead_hands_items_and_errors_over_in_order_and_stops_its_thread_when_left() -> None:
+    def items() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise ValueError("第三项出错")
+
+    handed = payroll.ahead(items())
+    assert (next(handed), next(handed)) == (1, 2)
+    with pytest.raises(ValueError, match="第三项出错"):
+        next(handed)
+
+    produced: list[int] = []
+
+    def endless() -> Iterator[int]:
+        n = 0
+        while True:
+            produced.append(n)
+            yield n
+            n += 1
+
+    threads = threading.active_count()
+    for item in payroll.ahead(endless(), depth=2):
+        if item == 5:
+            break
+    assert threading.active_count() == threads  # the producer has ended
+    assert len(produced) <= 5 + 1 + 2 + 1  # at most `depth` ahead (and one being put)
 
 
 def test_an_enrolment_added_after_the_run_is_paid_by_computing_again(people: dict[str, Staff]) -> None:
