@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,11 +127,16 @@ ENROLMENTS_SQL = f"""SELECT e.id, e.household_id, e.payee_id, e.programme, e.div
 PAID_SQL = """SELECT l.enrolment_id FROM payments_payrollline l
     WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL"""
 
-# The partial index change_pending_one_off holds exactly the rows of the first two conditions.
+# The partial index change_pending_one_off holds exactly the rows of the first two conditions. Those
+# marked settled in this run count too: a slice's one-offs are marked before its lines are written,
+# in a transaction of their own, so a resumed run may find some whose lines were not.
 ONE_OFFS_SQL = """SELECT c.id, c.enrolment_id, CAST(ROUND(c.one_off_amount * 100) AS BIGINT)
     FROM payments_enrolmentchange c JOIN payments_enrolment e ON e.id = c.enrolment_id
     WHERE c.settled_in_id IS NULL AND NOT (c.one_off_amount = 0)
-      AND c.effective_month <= %(month)s AND e.division_id LIKE %(prefix)s"""
+      AND c.effective_month <= %(month)s AND e.division_id LIKE %(prefix)s
+    UNION ALL
+    SELECT c.id, c.enrolment_id, CAST(ROUND(c.one_off_amount * 100) AS BIGINT)
+    FROM payments_enrolmentchange c WHERE c.settled_in_id = %(run)s AND NOT (c.one_off_amount = 0)"""
 
 INSERT_LINES_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, programme, month, payee_id,
     division_code, monthly_amount, adjustment, amount, status, bank_reference, failure_reason, reissue_of_id)
@@ -186,8 +191,9 @@ def schedule_reviews(*, horizon: date, at: datetime) -> int:
 EXIT_COUNTDOWN_SQL = """UPDATE payments_enrolment SET
     exit_months_left = CASE WHEN exit_months_left > 0 THEN exit_months_left - 1 ELSE 0 END,
     status = CASE WHEN exit_months_left <= 1 THEN 'terminated' ELSE status END,
-    end_month = CASE WHEN exit_months_left <= 1 THEN %(next_month)s ELSE end_month END
-    FROM payroll_flagged f WHERE payments_enrolment.id = f.enrolment_id AND f.flag & 4 = 4"""
+    end_month = CASE WHEN exit_months_left <= 1 THEN %s ELSE end_month END
+    WHERE id IN ({ids})"""
+SETTLE_SQL = "UPDATE payments_enrolmentchange SET settled_in_id = %s WHERE id IN ({ids})"
 
 TOTALS_UPSERT_SQL = """INSERT INTO payments_payrolltotal (run_id, township_code, programme, line_count, amount)
     VALUES (%(run)s, %(township)s, %(programme)s, %(count)s, %(amount)s)
@@ -463,7 +469,7 @@ def plan_county(
     Where the county's facts come through its snapshot (PostgreSQL, outside a transaction), they
     are read on a connection of their own beside the enrolments (the refresh of the summary they
     start with is mostly the server's work)."""
-    params = {"prefix": f"{county}%", "month": month}
+    params = {"prefix": f"{county}%", "month": month, "run": run_id}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payroll-facts") as pool:
         beside = (
             pool.submit(_own_connection(snapshot.read_county_rows), month, county)
@@ -684,47 +690,26 @@ def _insert_lines(
     return lines.filter(pl.col("enrolment_id").is_in(written.implode()))
 
 
-def write_slice(
-    part: Slice,
-    *,
-    run_id: int,
-    month: date,
-    next_month: date,
-    actor_id: int,
-    reason: str,
-    at: datetime,
-) -> SliceOutcome:
-    """Steps 5-6 of the module docstring for one slice, inside the caller's transaction."""
+def write_consequences(
+    part: Slice, *, run_id: int, month: date, actor_id: int, reason: str, at: datetime
+) -> tuple[int, int]:
+    """Step 5 but the lines and the exit countdown, inside the caller's transaction: the slice's
+    one-offs marked settled in this run, the amount changes, the review tasks; (amount changes,
+    review tasks opened). Run before the slice's lines are written, beside them in a transaction of
+    its own that commits first (`payments.services`): if the lines are then not written, a resumed
+    run finds the amounts already changed (and computes the same amount: no second change), the
+    one-offs settled in this run (counted again, `ONE_OFFS_SQL`) and the tasks open (ON CONFLICT
+    DO NOTHING)."""
     flagged = part.flagged
-    params = _params(
-        {
-            "run": run_id,
-            "month": month,
-            "next_month": next_month,
-            "actor": actor_id,
-            "reason": reason,
-            "at": at,
-        }
-    )
     flags = flagged["flag"]
     changes = int((flags & CHANGED != 0).sum())
-    exits = int((flags & EXITING != 0).sum())
     reviews = 0
+    params = _params({"run": run_id, "month": month, "actor": actor_id, "reason": reason, "at": at})
     with connection.cursor() as cursor:
         if _postgres():
-            # JIT compilation (the estimated cost of a slice's statements is high) took longer
-            # than it saved (bench/README.md).
             cursor.execute("SET LOCAL jit = off")
-        ids = part.one_offs
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(
-                f"UPDATE payments_enrolmentchange SET settled_in_id = %s WHERE id IN ({marks})",  # noqa: S608
-                [run_id, *chunk],
-            )
-        written = _insert_lines(cursor, part, run_id=run_id, month=month, params=params)
-        if not flagged.is_empty():
+        _by_ids(cursor, SETTLE_SQL, [run_id], part.one_offs)
+        if changes or int((flags & REVIEW != 0).sum()):
             _temporary(cursor, "payroll_flagged", FLAGGED_DDL)
             write_frame("payroll_flagged", flagged)
             if changes:
@@ -733,11 +718,32 @@ def write_slice(
             if int((flags & REVIEW != 0).sum()):
                 cursor.execute(INSERT_REVIEWS_SQL, params)
                 reviews = cursor.rowcount
-            if exits:
-                cursor.execute(EXIT_COUNTDOWN_SQL, params)
             cursor.execute("DROP TABLE payroll_flagged")
+    return changes, reviews
+
+
+def write_lines(part: Slice, *, run_id: int, month: date, next_month: date) -> tuple[pl.DataFrame, int]:
+    """Step 5's lines and exit countdown and step 6, inside the caller's transaction; (the lines
+    written, exit months counted)."""
+    exiting = part.flagged.filter(pl.col("flag") & EXITING != 0)["enrolment_id"].to_list()
+    with connection.cursor() as cursor:
+        if _postgres():
+            # JIT compilation (the estimated cost of a slice's statements is high) took longer
+            # than it saved (bench/README.md).
+            cursor.execute("SET LOCAL jit = off")
+        written = _insert_lines(
+            cursor, part, run_id=run_id, month=month, params=_params({"run": run_id, "month": month})
+        )
+        _by_ids(cursor, EXIT_COUNTDOWN_SQL, _params({"next": next_month}).values(), exiting)
         _add_totals(cursor, run_id=run_id, lines=written)
-    return SliceOutcome(part.number, written, changes, reviews, exits)
+    return written, len(exiting)
+
+
+def _by_ids(cursor: Any, sql: str, params: Iterable[Any], ids: Sequence[int]) -> None:
+    """`sql` (its last condition "id IN ({ids})") for the ids, 500 at a time."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        cursor.execute(sql.format(ids=", ".join(["%s"] * len(chunk))), [*params, *chunk])
 
 
 def _add_totals(cursor: Any, *, run_id: int, lines: pl.DataFrame) -> None:

@@ -16,10 +16,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import polars as pl
 from django.conf import settings
@@ -53,6 +56,8 @@ from minzheng.payments.months import add_months, first_of_month
 from minzheng.rules.money import from_fen
 from minzheng.rules.programmes import PROGRAMMES
 from minzheng.rules.selectors import policy_table
+
+T = TypeVar("T")
 
 MAX_EXIT_MONTHS = 6  # 渐退 up to 6 months, 民发〔2021〕57号
 UNSTABLE_INCOME = ("wages", "business")
@@ -391,7 +396,7 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
     ):
         raise Conflict("已审批的发放名册不能重新计算")
     try:
-        with payroll.county_locked(run.county):
+        with payroll.county_locked(run.county), _beside() as beside:
             plan = payroll.plan_county(
                 run_id=run.pk,
                 county=run.county,
@@ -402,7 +407,7 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
             PayrollRun.objects.filter(pk=run.pk).update(progress_total=plan.size, progress_done=0)
             done = 0
             for part in payroll.ahead(plan.slices()):
-                _write_slice(run, part)
+                _write_slice(run, part, beside)
                 done += part.lines.height
                 PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
                 if progress is not None:
@@ -415,18 +420,51 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
     return run
 
 
+@contextmanager
+def _beside() -> Iterator[ThreadPoolExecutor | None]:
+    """A thread with a connection of its own for each slice's consequences (beside its lines), on
+    PostgreSQL outside a caller's transaction (whose rows another connection would not see)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payroll-consequences") as pool:
+        try:
+            yield pool
+        finally:
+            pool.submit(_close_connection).result()
+
+
+def _close_connection() -> None:
+    """Close the calling thread's own connection."""
+    connection.close()
+
+
 @transaction.atomic
-def _write_slice(run: PayrollRun, part: payroll.Slice) -> payroll.SliceOutcome:
-    """One slice, whole or not at all (payroll.write_slice)."""
-    outcome = payroll.write_slice(
+def _write_slice(
+    run: PayrollRun, part: payroll.Slice, beside: ThreadPoolExecutor | None
+) -> payroll.SliceOutcome:
+    """One slice, whole or not at all (payroll.write_lines), its consequences committed just before
+    it (payroll.write_consequences: beside the lines in a transaction of their own, or in the same
+    one without `beside`)."""
+    consequences = partial(
+        payroll.write_consequences,
         part,
         run_id=run.pk,
         month=run.month,
-        next_month=add_months(run.month, 1),
         actor_id=run.created_by_id,
         reason=f"按{run.month:%Y年%m月}生效标准和家庭情况重新计算",
         at=timezone.now(),
     )
+    if beside is None:
+        changes, reviews = consequences()
+    else:
+        pending = beside.submit(_committed, consequences)
+    written, exits = payroll.write_lines(
+        part, run_id=run.pk, month=run.month, next_month=add_months(run.month, 1)
+    )
+    if beside is not None:
+        changes, reviews = pending.result()  # committed, or the lines roll back with its error
+    outcome = payroll.SliceOutcome(part.number, written, changes, reviews, exits)
     if part.lines.height:
         audit_record(
             actor=run.created_by,
@@ -438,6 +476,12 @@ def _write_slice(run: PayrollRun, part: payroll.Slice) -> payroll.SliceOutcome:
             after=outcome.as_audit(),
         )
     return outcome
+
+
+def _committed(function: Callable[[], T]) -> T:
+    """`function` in a transaction of its own."""
+    with transaction.atomic():
+        return function()
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from minzheng.cases.models import Case
 from minzheng.cases.testing import approved_dibao_case, registered_long_ago
@@ -171,11 +171,11 @@ def test_a_crash_mid_run_leaves_whole_slices_and_the_rerun_completes(
     original = services._write_slice
     written: list[int] = []
 
-    def crash_on_second(run: PayrollRun, part: payroll.Slice) -> Any:
+    def crash_on_second(run: PayrollRun, part: payroll.Slice, beside: Any) -> Any:
         if part.number == 1:
             raise RuntimeError("断电")
         written.append(part.lines.height)
-        return original(run, part)
+        return original(run, part, beside)
 
     monkeypatch.setattr(services, "_write_slice", crash_on_second)
     run = services.payroll_run_request(actor=people["admin"], county="640202", month=first.start_month)
@@ -386,6 +386,53 @@ def test_a_rerun_after_a_raised_standard_writes_nothing_twice(people: dict[str, 
     )
     assert AuditEvent.objects.count() == counts[3] + 1  # the second "run computed", nothing else
     assert EnrolmentChange.objects.get(enrolment=enrolments[0], kind="back_pay").settled_in_id == run.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_consequences_committed_before_lines_that_failed_are_not_applied_twice(
+    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enrolment = enrol(people, approved(people, name="先行户"))
+    month = enrolment.start_month
+    proposal = rules_services.parameter_propose(
+        actor=people["admin"],
+        name="dibao.standard",
+        region="640202",
+        area="urban",
+        effective_from=month,
+        value="700",
+        reference="石大政发〔2026〕20号",
+        reason="提标",
+    )
+    rules_services.parameter_approve(actor=people["approver"], value_id=proposal.pk)
+    services.enrolment_one_off(
+        actor=people["admin"], enrolment_id=enrolment.pk, amount=Decimal("50.00"), month=month, reason="补发"
+    )
+    original = payroll.write_lines
+
+    def lines_fail(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("写入中断")
+
+    monkeypatch.setattr(payroll, "write_lines", lines_fail)
+    run = services.payroll_run_request(actor=people["admin"], county="640202", month=month)
+    with pytest.raises(RuntimeError, match="写入中断"):
+        services.payroll_compute(run_id=run.pk)
+    assert not PayrollLine.objects.exists()
+    # On PostgreSQL the consequences were committed beside the lines, before them; in one
+    # transaction (SQLite) they rolled back with the lines.
+    committed = EnrolmentChange.objects.filter(enrolment=enrolment, kind="amount").count()
+    assert committed == (1 if connection.vendor == "postgresql" else 0)
+    monkeypatch.setattr(payroll, "write_lines", original)
+    run = services.payroll_compute(run_id=run.pk)
+    line = PayrollLine.objects.get(run=run)
+    assert (line.monthly_amount, line.adjustment, line.amount) == (
+        Decimal("1400.00"),
+        Decimal("50.00"),
+        Decimal("1450.00"),
+    )
+    assert EnrolmentChange.objects.filter(enrolment=enrolment, kind="amount").count() == 1
+    assert EnrolmentChange.objects.get(enrolment=enrolment, kind="back_pay").settled_in_id == run.pk
+    assert (run.line_count, run.total_amount) == (1, Decimal("1450.00"))
 
 
 def test_a_household_no_longer_eligible_gets_a_review_and_keeps_its_amount(people: dict[str, Staff]) -> None:
