@@ -476,8 +476,9 @@ def main() -> None:
     timer.wrap(snapshot, "county_rows", "  (beside) county's facts rows, snapshot and changes")
     timer.wrap(payroll, "recompute", "slices computed (thread): recompute")
     timer.wrap(bulk, "calculate", "  bulk.calculate")
-    timer.wrap(payroll, "write_slice", "slices written")
-    timer.wrap(payroll, "_insert_lines", "  lines")
+    timer.wrap(services, "_write_slice", "slices written")
+    timer.wrap(payroll, "write_lines", "  lines, exit countdown, totals")
+    timer.wrap(payroll, "write_consequences", "  (beside) one-offs, amount changes, reviews")
 
     def timed_run(label: str, month: date) -> dict[str, Any]:
         run = services.payroll_run_request(actor=admin, county=COUNTY, month=month)

@@ -424,29 +424,34 @@ class CountyPlan:
         return self.enrolments.height
 
     def slices(self) -> Iterator[Slice]:
-        """Steps 3-4 for each slice of households in turn, computed when asked for."""
+        """Steps 3-4 for each slice of households in turn, computed when asked for. The first
+        slice is picked out alone, so that its writes can start; the rest are split once after."""
         if not self.bounds:
             return
+        frames = (self.enrolments, self.standing, self.one_offs, self.facts)
+        if len(self.bounds) == 1:
+            yield self._computed(0, frames)
+            return
+        first = pl.col("household_id") < self.bounds[1]
+        yield self._computed(0, tuple(frame.filter(first) for frame in frames))
         bounds = pl.Series(self.bounds, dtype=pl.Int64())
-        enrolments, standing, one_offs, facts = (
-            _split(frame, bounds) for frame in (self.enrolments, self.standing, self.one_offs, self.facts)
+        parts = [_split(frame.filter(~first), bounds) for frame in frames]
+        for number in range(1, len(self.bounds)):
+            yield self._computed(
+                number,
+                tuple(part.get(number, frame.clear()) for part, frame in zip(parts, frames, strict=True)),
+            )
+
+    def _computed(self, number: int, frames: tuple[pl.DataFrame, ...]) -> Slice:
+        """One slice from its households' enrolments, standing, one-offs and facts."""
+        enrolments, standing, one_offs, facts = frames
+        adjustments = one_offs.group_by("enrolment_id").agg(
+            pl.col("one_off_fen").sum().alias("adjustment_fen")
         )
-        for number in range(len(self.bounds)):
-            part_one_offs = one_offs.get(number, self.one_offs.clear())
-            adjustments = part_one_offs.group_by("enrolment_id").agg(
-                pl.col("one_off_fen").sum().alias("adjustment_fen")
-            )
-            recomputed = recompute(
-                facts.get(number, self.facts.clear()),
-                standing.get(number, self.standing.clear()),
-                month=self.month,
-                table=self.table,
-            )
-            lines, flagged = work_frames(
-                enrolments.get(number, self.enrolments.clear()), recomputed, adjustments
-            )
-            data = _line_csv(lines, run_id=self.run_id, month=self.month) if self.copy else None
-            yield Slice(number, lines, flagged, part_one_offs["change_id"].to_list(), data)
+        recomputed = recompute(facts, standing, month=self.month, table=self.table)
+        lines, flagged = work_frames(enrolments, recomputed, adjustments)
+        data = _line_csv(lines, run_id=self.run_id, month=self.month) if self.copy else None
+        return Slice(number, lines, flagged, one_offs["change_id"].to_list(), data)
 
 
 def _split(frame: pl.DataFrame, bounds: pl.Series) -> dict[int, pl.DataFrame]:

@@ -486,7 +486,7 @@ def _committed(function: Callable[[], T]) -> T:
 
 @transaction.atomic
 def _finish(run: PayrollRun) -> None:
-    """The run's figures from its totals per township and programme (kept by each township's
+    """The run's figures from its totals per township and programme (kept by each slice's
     transaction), and the run ready for approval."""
     summary = PayrollTotal.objects.filter(run=run).aggregate(n=Sum("line_count"), total=Sum("amount"))
     PayrollRun.objects.filter(pk=run.pk, status=RunStatus.COMPUTING).update(
