@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -554,7 +554,7 @@ def _facts(rows: pl.DataFrame, households: pl.Series, *, month: date) -> pl.Data
     return rows
 
 
-def ahead(items: Iterator[T], *, depth: int = 2) -> Iterator[T]:
+def ahead(items: Iterator[T], *, depth: int = 2) -> Generator[T, None, None]:
     """The items of `items`, produced in a thread of their own up to `depth` ahead of the caller
     (the computation of a slice goes on while the one before is written). An exception in the
     thread is raised to the caller at its place in the sequence; if the caller stops early, the

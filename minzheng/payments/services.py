@@ -18,7 +18,7 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date
 from decimal import Decimal
 from functools import partial
@@ -406,12 +406,14 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
             )
             PayrollRun.objects.filter(pk=run.pk).update(progress_total=plan.size, progress_done=0)
             done = 0
-            for part in payroll.ahead(plan.slices()):
-                _write_slice(run, part, beside)
-                done += part.lines.height
-                PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
-                if progress is not None:
-                    progress(done, plan.size)
+            # Closed when the loop ends, also on an error: the computing thread stops then.
+            with closing(payroll.ahead(plan.slices())) as slices:
+                for part in slices:
+                    _write_slice(run, part, beside)
+                    done += part.lines.height
+                    PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
+                    if progress is not None:
+                        progress(done, plan.size)
         _finish(run)
     except Exception as exc:
         PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:2000])
