@@ -84,6 +84,21 @@ def enrol(people: dict[str, Staff], case: Case) -> Enrolment:
     )
 
 
+def raise_dibao_standard(people: dict[str, Staff], effective_from: date) -> None:
+    """The urban dibao standard of 640202 raised to 700 from `effective_from`, proposed and approved."""
+    proposal = rules_services.parameter_propose(
+        actor=people["admin"],
+        name="dibao.standard",
+        region="640202",
+        area="urban",
+        effective_from=effective_from,
+        value="700",
+        reference="石大政发〔2026〕20号",
+        reason="提标",
+    )
+    rules_services.parameter_approve(actor=people["approver"], value_id=proposal.pk)
+
+
 def run_month(people: dict[str, Staff], month: date) -> PayrollRun:
     run = services.payroll_run_request(actor=people["admin"], county="640202", month=month)
     return services.payroll_compute(run_id=run.pk)
@@ -199,17 +214,7 @@ def test_a_raised_standard_is_applied_from_its_month_with_the_change_recorded(
 ) -> None:
     enrolment = enrol(people, approved(people))
     month = enrolment.start_month
-    proposal = rules_services.parameter_propose(
-        actor=people["admin"],
-        name="dibao.standard",
-        region="640202",
-        area="urban",
-        effective_from=services.add_months(month, 1),
-        value="700",
-        reference="石大政发〔2026〕20号",
-        reason="提标",
-    )
-    rules_services.parameter_approve(actor=people["approver"], value_id=proposal.pk)
+    raise_dibao_standard(people, services.add_months(month, 1))
     assert PayrollLine.objects.filter(run=run_month(people, month)).get().amount == Decimal("1300.00")
     next_line = PayrollLine.objects.filter(run=run_month(people, services.add_months(month, 1))).get()
     assert next_line.amount == Decimal("1400.00")
@@ -348,17 +353,7 @@ def test_a_rerun_after_a_raised_standard_writes_nothing_twice(people: dict[str, 
         enrol(people, approved(people, v, f"复算户{v[-3:]}")) for v in ("640202001001", "640202100201")
     ]
     month = enrolments[0].start_month
-    proposal = rules_services.parameter_propose(
-        actor=people["admin"],
-        name="dibao.standard",
-        region="640202",
-        area="urban",
-        effective_from=month,
-        value="700",
-        reference="石大政发〔2026〕20号",
-        reason="提标",
-    )
-    rules_services.parameter_approve(actor=people["approver"], value_id=proposal.pk)
+    raise_dibao_standard(people, month)
     services.enrolment_one_off(
         actor=people["admin"],
         enrolment_id=enrolments[0].pk,
@@ -394,17 +389,7 @@ def test_consequences_committed_before_lines_that_failed_are_not_applied_twice(
 ) -> None:
     enrolment = enrol(people, approved(people, name="先行户"))
     month = enrolment.start_month
-    proposal = rules_services.parameter_propose(
-        actor=people["admin"],
-        name="dibao.standard",
-        region="640202",
-        area="urban",
-        effective_from=month,
-        value="700",
-        reference="石大政发〔2026〕20号",
-        reason="提标",
-    )
-    rules_services.parameter_approve(actor=people["approver"], value_id=proposal.pk)
+    raise_dibao_standard(people, month)
     services.enrolment_one_off(
         actor=people["admin"], enrolment_id=enrolment.pk, amount=Decimal("50.00"), month=month, reason="补发"
     )
