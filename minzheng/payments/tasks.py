@@ -23,7 +23,7 @@ def payroll_compute_task(run_id: int) -> int:
     """Compute a requested run; returns its number of lines.
 
     Delivered twice, it pays nobody twice: lines are unique per payee, programme and month, and the
-    second delivery finds every township done. An approved run is left alone."""
+    second delivery finds every line written. An approved run is left alone."""
     run = PayrollRun.objects.get(pk=run_id)
     if run.status not in (RunStatus.QUEUED, RunStatus.COMPUTING, RunStatus.FAILED):
         return run.line_count
