@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -705,22 +705,22 @@ def write_consequences(
     run finds the amounts already changed (and computes the same amount: no second change), the
     one-offs settled in this run (counted again, `ONE_OFFS_SQL`) and the tasks open (ON CONFLICT
     DO NOTHING)."""
-    flagged = part.flagged
+    flagged = part.flagged.filter(pl.col("flag") & (CHANGED | REVIEW) != 0)
     flags = flagged["flag"]
     changes = int((flags & CHANGED != 0).sum())
+    to_review = int((flags & REVIEW != 0).sum())
     reviews = 0
     params = _params({"run": run_id, "month": month, "actor": actor_id, "reason": reason, "at": at})
     with connection.cursor() as cursor:
-        if _postgres():
-            cursor.execute("SET LOCAL jit = off")
+        _without_jit(cursor)
         _by_ids(cursor, SETTLE_SQL, [run_id], part.one_offs)
-        if changes or int((flags & REVIEW != 0).sum()):
+        if not flagged.is_empty():
             _temporary(cursor, "payroll_flagged", FLAGGED_DDL)
             write_frame("payroll_flagged", flagged)
             if changes:
                 cursor.execute(INSERT_CHANGES_SQL, params)
                 cursor.execute(UPDATE_AMOUNTS_SQL, params)
-            if int((flags & REVIEW != 0).sum()):
+            if to_review:
                 cursor.execute(INSERT_REVIEWS_SQL, params)
                 reviews = cursor.rowcount
             cursor.execute("DROP TABLE payroll_flagged")
@@ -732,19 +732,23 @@ def write_lines(part: Slice, *, run_id: int, month: date, next_month: date) -> t
     written, exit months counted)."""
     exiting = part.flagged.filter(pl.col("flag") & EXITING != 0)["enrolment_id"].to_list()
     with connection.cursor() as cursor:
-        if _postgres():
-            # JIT compilation (the estimated cost of a slice's statements is high) took longer
-            # than it saved (bench/README.md).
-            cursor.execute("SET LOCAL jit = off")
+        _without_jit(cursor)
         written = _insert_lines(
             cursor, part, run_id=run_id, month=month, params=_params({"run": run_id, "month": month})
         )
-        _by_ids(cursor, EXIT_COUNTDOWN_SQL, _params({"next": next_month}).values(), exiting)
+        _by_ids(cursor, EXIT_COUNTDOWN_SQL, [connection.ops.adapt_datefield_value(next_month)], exiting)
         _add_totals(cursor, run_id=run_id, lines=written)
     return written, len(exiting)
 
 
-def _by_ids(cursor: Any, sql: str, params: Iterable[Any], ids: Sequence[int]) -> None:
+def _without_jit(cursor: Any) -> None:
+    """JIT compilation off for the transaction (PostgreSQL): the estimated cost of a slice's
+    statements is high, and compiling took longer than it saved (bench/README.md)."""
+    if _postgres():
+        cursor.execute("SET LOCAL jit = off")
+
+
+def _by_ids(cursor: Any, sql: str, params: Sequence[Any], ids: Sequence[int]) -> None:
     """`sql` (its last condition "id IN ({ids})") for the ids, 500 at a time."""
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
