@@ -63,8 +63,8 @@ def act(page: Any, action: str, note: str = "") -> None:
     form = page.locator(f"[data-testid=action-{action}]")
     if note:
         form.locator("textarea[name=note]").fill(note)
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the action posts and redirects; read the page it lands on
+        form.locator("button[type=submit]").click()
     assert page.locator("[data-testid=action-error]").count() == 0, page.inner_text("main")
 
 
@@ -79,8 +79,8 @@ def record_visit(page: Any) -> None:
     form.locator("[name=investigator_2]").fill("李协理")
     form.locator("[name=findings]").fill("家中无固定收入，住房简陋，户主患病")
     form.locator("[name=signed_by_applicant]").check()
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the action posts and redirects; read the page it lands on
+        form.locator("button[type=submit]").click()
     assert "张调查、李协理" in page.inner_text("[data-testid=visit]")
 
 

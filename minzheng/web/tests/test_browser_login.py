@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from minzheng.org.roles import Role
 from minzheng.org.testing import TEST_PASSWORD, build_tree, make_staff
@@ -53,9 +54,10 @@ def test_village_assistant_sees_their_village_only(people: None, live_server: An
     assert page.inner_text("[data-testid=total-count]") == "共 1 条"
     # Registering a household is offered to the assistant; the form lists only their village.
     page.click("text=登记家庭")
-    options = page.locator("#id_division_code option").all_inner_texts()
-    assert len(options) == 1
-    assert "长胜社区" in options[0]
+    page.wait_for_url("**/households/new/")
+    options = page.locator("#id_division_code option")
+    expect(options).to_have_count(1)  # waits for the form, not for whatever page was there before
+    assert "长胜社区" in options.inner_text()
 
 
 def test_county_approver_sees_the_county(people: None, live_server: Any, page: Any) -> None:
