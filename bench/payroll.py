@@ -70,6 +70,27 @@ def rss_mib() -> float:
     return 0.0
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """(this process, the PostgreSQL server's processes) CPU seconds so far, user and system: the
+    server runs on this machine, so /proc shows its backends too (the bench's own only)."""
+    mine = os.times()
+    tick = os.sysconf("SC_CLK_TCK")
+    server = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)
+            if not fields[0].endswith("(postgres"):
+                continue
+            values = fields[1].split()
+            server += int(values[11]) + int(values[12]) + int(values[13]) + int(values[14])
+        except (OSError, IndexError, ValueError):
+            continue
+    return mine.user + mine.system, server / tick
+
+
 @contextmanager
 def peak_rss() -> Iterator[list[float]]:
     """Yields [peak MiB], filled in when the block ends."""
@@ -321,12 +342,12 @@ def generate(n: int, *, worst_case: bool) -> dict[str, float]:
     return timings
 
 
-def between_months() -> None:
+def between_months(month: date = MONTH_B) -> None:
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
         for label, sql in BETWEEN_MONTHS:
-            cursor.execute(sql, {"b": MONTH_B})
+            cursor.execute(sql, {"b": month})
             print(f"  {label}: {cursor.rowcount:,} rows", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE payments_enrolment, payments_enrolmentchange, registry_incomeitem")
@@ -419,11 +440,19 @@ def main() -> None:
         "amount changes (saves a million updates per million households)",
     )
     parser.add_argument("--no-bank-files", action="store_true", help="skip the bank file and reconciliation")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database an earlier run generated and time one more usual month only (the month "
+        "after its last run, after the between-months changes again): for trying a change at 10 M "
+        "households without generating them again",
+    )
     args = parser.parse_args()
 
-    fresh_database(args.database_url)
-    # The county snapshots (rules.snapshot) of earlier bench databases: caches, of no use now.
-    shutil.rmtree(ROOT / "var" / "facts", ignore_errors=True)
+    if not args.reuse:
+        fresh_database(args.database_url)
+        # The county snapshots (rules.snapshot) of earlier bench databases: caches, of no use now.
+        shutil.rmtree(ROOT / "var" / "facts", ignore_errors=True)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("MINZHENG_MODE", "demo")
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -434,27 +463,32 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
+    from django.db.models import Max
 
     from minzheng.catalogue.services import catalogue_load
+    from minzheng.org.models import Staff
     from minzheng.org.roles import Role
     from minzheng.org.services import divisions_load
     from minzheng.org.testing import make_staff
     from minzheng.payments import payroll, services
-    from minzheng.payments.models import EnrolmentChange, PayrollLine, ReviewTask
+    from minzheng.payments.models import EnrolmentChange, PayrollLine, PayrollRun, ReviewTask
     from minzheng.rules import bulk, snapshot
 
     n = args.households
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
-    divisions_load(actor=None, prefix=COUNTY)
-    catalogue_load(actor=None)
-    admin = make_staff("bench_admin", f"{COUNTY}000000", [Role.COUNTY_ADMIN])
-    print(f"migrate, divisions, catalogue: {time.perf_counter() - started:.1f} s", flush=True)
-
-    print(f"generating {n:,} households ...", flush=True)
-    started = time.perf_counter()
-    generate(n, worst_case=not args.no_worst_case)
-    generate_s = time.perf_counter() - started
+    if args.reuse:
+        admin = Staff.objects.get(username="bench_admin")
+        generate_s = 0.0
+    else:
+        divisions_load(actor=None, prefix=COUNTY)
+        catalogue_load(actor=None)
+        admin = make_staff("bench_admin", f"{COUNTY}000000", [Role.COUNTY_ADMIN])
+        print(f"migrate, divisions, catalogue: {time.perf_counter() - started:.1f} s", flush=True)
+        print(f"generating {n:,} households ...", flush=True)
+        started = time.perf_counter()
+        generate(n, worst_case=not args.no_worst_case)
+        generate_s = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM registry_person")
         persons = cursor.fetchone()[0]
@@ -486,16 +520,19 @@ def main() -> None:
         changes_before = EnrolmentChange.objects.filter(kind="amount").count()
         reviews_before = ReviewTask.objects.count()
         with peak_rss() as peak:
+            cpu_before = cpu_seconds()
             started = time.perf_counter()
             run = services.payroll_compute(run_id=run.pk)
             seconds = time.perf_counter() - started
+            cpu = [after - before for after, before in zip(cpu_seconds(), cpu_before, strict=True)]
         phases = dict(timer.seconds)
         phases["after the plan"] = seconds - phases.get("plan county", 0.0)
         changes = EnrolmentChange.objects.filter(kind="amount").count() - changes_before
         reviews = ReviewTask.objects.count() - reviews_before
         print(
             f"{label}: {seconds:.1f} s, {run.line_count:,} lines, total {run.total_amount}, "
-            f"{changes:,} amount changes, {reviews:,} review tasks, peak RSS {peak[0]:.0f} MiB",
+            f"{changes:,} amount changes, {reviews:,} review tasks, peak RSS {peak[0]:.0f} MiB, "
+            f"CPU: this process {cpu[0]:.1f} s, PostgreSQL {cpu[1]:.1f} s",
             flush=True,
         )
         print("   " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()), flush=True)
@@ -505,7 +542,16 @@ def main() -> None:
             "peak": peak[0],
             "changes": changes,
             "reviews": reviews,
+            "cpu": cpu,
         }
+
+    if args.reuse:
+        last = PayrollRun.objects.filter(county=COUNTY).aggregate(last=Max("month"))["last"]
+        month = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+        print("between months:", flush=True)
+        between_months(month)
+        timed_run(f"month {month:%Y-%m} (a usual month, on the reused database)", month)
+        return
 
     a = timed_run(
         f"month A {MONTH_A:%Y-%m} ({'a usual month' if args.no_worst_case else 'every amount changes'})",

@@ -166,7 +166,7 @@ class PayrollLine(models.Model):
     from being deleted. The indexes are the few the work needs, each cheap to fill in the order
     lines are written (by payee): the uniqueness that pays nobody twice leads with the month, so
     a month's lines fill their own part of the index, and serves an enrolment's lines too (by
-    month, programme and payee, `selectors.enrolment_detail`); the run's lines are found by run
+    month, payee and programme, `selectors.enrolment_detail`); the run's lines are found by run
     alone, on PostgreSQL through a BRIN index (a run's lines lie together; migration 0004)."""
 
     run = models.ForeignKey(
@@ -201,8 +201,10 @@ class PayrollLine(models.Model):
         ordering = ["run_id", "division_code", "pk"]
         constraints = [
             # Nobody is paid twice: one line per beneficiary, programme and month (re-issues aside).
+            # The payee before the programme: a new line is placed by month and payee alone, and the
+            # programme's text is compared only between lines of the same payee (migration 0005).
             models.UniqueConstraint(
-                fields=["month", "programme", "payee"],
+                fields=["month", "payee", "programme"],
                 condition=models.Q(reissue_of__isnull=True),
                 name="payrollline_once_per_payee_programme_month",
             ),

@@ -31,7 +31,7 @@ connection:
    month), INSERT ... ON CONFLICT DO NOTHING for the review tasks;
 6. add the slice's figures to the run's totals per township and programme.
 
-Lines are written in payee order: the index that pays nobody twice, (month, programme, payee), is
+Lines are written in payee order: the index that pays nobody twice, (month, payee, programme), is
 then filled in one sweep rather than at random (bench/README.md).
 Money is integer fen throughout (`rules.money`); the database gets yuan with two places.
 """
@@ -670,7 +670,7 @@ def _insert_lines(
     cursor: Any, part: Slice, *, run_id: int, month: date, params: Mapping[str, Any]
 ) -> pl.DataFrame:
     """The slice's lines into payments_payrollline; those written. Nobody is paid twice: the unique
-    index on (month, programme, payee) guards it. The lines are unique per enrolment, so a conflict
+    index on (month, payee, programme) guards it. The lines are unique per enrolment, so a conflict
     means a payee with a line this month from another enrolment (say, in another county): on
     PostgreSQL the lines are copied straight in, and only if that fails on the index is the copy
     rolled back to a savepoint and the lines inserted through a work table skipping such rows

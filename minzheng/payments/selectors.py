@@ -97,7 +97,7 @@ def enrolment_get(*, actor: Staff, enrolment_id: int) -> Enrolment:
 
 def enrolment_lines(enrolment: Enrolment, *, limit: int = 12) -> list[PayrollLine]:
     """The enrolment's newest lines, re-issues included. Found through the index that pays nobody
-    twice, by month, programme and payee: one probe per month from its start to the newest run
+    twice, by month, payee and programme: one probe per month from its start to the newest run
     (lines carry no index by enrolment, bench/README.md)."""
     newest = PayrollRun.objects.aggregate(month=Max("month"))["month"]
     if newest is None:

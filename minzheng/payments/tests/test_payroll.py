@@ -245,7 +245,7 @@ def test_gradual_exit_pays_the_configured_months_then_stops(people: dict[str, St
     assert paid == [1, 1, 0]
     enrolment.refresh_from_db()
     assert enrolment.status == EnrolmentStatus.TERMINATED
-    # The enrolment's lines, newest first, found by month, programme and payee.
+    # The enrolment's lines, newest first, found by month, payee and programme.
     other = enrol(people, approved(people, name="同月另户"))
     assert [line.month for line in selectors.enrolment_lines(enrolment)] == [
         services.add_months(month, 1),
