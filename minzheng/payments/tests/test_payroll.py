@@ -158,6 +158,28 @@ def test_the_database_refuses_a_second_line_for_the_same_payee_programme_and_mon
         line.save()
 
 
+@pytest.mark.django_db
+def test_lines_are_stored_as_the_bulk_write_needs() -> None:
+    """The line table's indexes and ids as payments migrations 0004-0006 leave them (bench/README.md):
+    the uniqueness by month, payee, programme; on PostgreSQL the run found through BRIN and the ids
+    handed out 1,000 at a time per connection."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "payments_payrollline")
+        assert constraints["payrollline_once_per_payee_programme_month"]["columns"] == [
+            "month",
+            "payee_id",
+            "programme",
+        ]
+        assert constraints["payrollline_once_per_payee_programme_month"]["unique"]
+        if connection.vendor == "postgresql":
+            assert constraints["payrollline_run"]["type"] == "brin"
+            cursor.execute(
+                "SELECT seqcache FROM pg_sequence WHERE seqrelid = "
+                "pg_get_serial_sequence('payments_payrollline', 'id')::regclass"
+            )
+            assert cursor.fetchone()[0] == 1000
+
+
 def test_approval_needs_a_second_person(people: dict[str, Staff]) -> None:
     enrolment = enrol(people, approved(people))
     run = run_month(people, enrolment.start_month)
