@@ -159,10 +159,11 @@ def test_the_database_refuses_a_second_line_for_the_same_payee_programme_and_mon
 
 
 @pytest.mark.django_db
-def test_lines_are_stored_as_the_bulk_write_needs() -> None:
-    """The line table's indexes and ids as payments migrations 0004-0006 leave them (bench/README.md):
-    the uniqueness by month, payee, programme; on PostgreSQL the run found through BRIN and the ids
-    handed out 1,000 at a time per connection."""
+def test_lines_and_enrolments_are_stored_as_the_bulk_write_needs() -> None:
+    """The line table's indexes and ids as payments migrations 0004-0007 leave them (bench/README.md):
+    the uniqueness by month, payee, programme; on PostgreSQL the run found through BRIN, the ids
+    handed out 1,000 at a time per connection, and room on the enrolments' pages for a changed
+    amount."""
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, "payments_payrollline")
         assert constraints["payrollline_once_per_payee_programme_month"]["columns"] == [
@@ -178,6 +179,8 @@ def test_lines_are_stored_as_the_bulk_write_needs() -> None:
                 "pg_get_serial_sequence('payments_payrollline', 'id')::regclass"
             )
             assert cursor.fetchone()[0] == 1000
+            cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'payments_enrolment'")
+            assert cursor.fetchone()[0] == ["fillfactor=90"]
 
 
 def test_approval_needs_a_second_person(people: dict[str, Staff]) -> None:
