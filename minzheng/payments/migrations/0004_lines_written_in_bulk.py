@@ -9,6 +9,8 @@ search reads them too. SQLite keeps the B-tree the model declares."""
 import django.db.models.deletion
 from django.db import migrations, models
 
+from minzheng.core.migrating import on_postgres
+
 BRIN = (
     "CREATE INDEX payrollline_run ON payments_payrollline USING brin (run_id) "
     "WITH (pages_per_range = 32, autosummarize = on)"
@@ -16,14 +18,8 @@ BRIN = (
 BTREE = "CREATE INDEX payrollline_run ON payments_payrollline (run_id)"
 
 
-def _replace(create: str):
-    def operation(apps, schema_editor) -> None:
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        schema_editor.execute("DROP INDEX IF EXISTS payrollline_run")
-        schema_editor.execute(create)
-
-    return operation
+def _replace(create: str) -> list[str]:
+    return ["DROP INDEX IF EXISTS payrollline_run", create]
 
 
 class Migration(migrations.Migration):
@@ -42,5 +38,5 @@ class Migration(migrations.Migration):
                 to="payments.payrollline",
             ),
         ),
-        migrations.RunPython(_replace(BRIN), _replace(BTREE), elidable=False),
+        on_postgres(_replace(BRIN), _replace(BTREE)),
     ]

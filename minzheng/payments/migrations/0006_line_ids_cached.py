@@ -7,19 +7,13 @@ run, division and id, and found by id. SQLite is unchanged."""
 
 from django.db import migrations
 
+from minzheng.core.migrating import on_postgres
+
 CACHED = "ALTER TABLE payments_payrollline ALTER COLUMN id SET CACHE 1000"
 ONE_AT_A_TIME = "ALTER TABLE payments_payrollline ALTER COLUMN id SET CACHE 1"
-
-
-def _cache(statement: str):
-    def operation(apps, schema_editor) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(statement)
-
-    return operation
 
 
 class Migration(migrations.Migration):
     dependencies = [("payments", "0005_line_uniqueness_by_payee")]
 
-    operations = [migrations.RunPython(_cache(CACHED), _cache(ONE_AT_A_TIME), elidable=False)]
+    operations = [on_postgres([CACHED], [ONE_AT_A_TIME])]

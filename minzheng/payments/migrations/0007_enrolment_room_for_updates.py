@@ -7,16 +7,14 @@ their pages are rewritten (VACUUM FULL). SQLite is unchanged."""
 
 from django.db import migrations
 
+from minzheng.core.migrating import on_postgres
 
-def _fillfactor(percent: int):
-    def operation(apps, schema_editor) -> None:
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(f"ALTER TABLE payments_enrolment SET (fillfactor = {percent})")
 
-    return operation
+def _fillfactor(percent: int) -> list[str]:
+    return [f"ALTER TABLE payments_enrolment SET (fillfactor = {percent})"]
 
 
 class Migration(migrations.Migration):
     dependencies = [("payments", "0006_line_ids_cached")]
 
-    operations = [migrations.RunPython(_fillfactor(90), _fillfactor(100), elidable=False)]
+    operations = [on_postgres(_fillfactor(90), _fillfactor(100))]
