@@ -23,7 +23,13 @@ compute with the bulk engine, write lines, changes, review tasks and totals):
   objects, `engine.calculate` per household over `population.household_facts`, and
   `PayrollLine.objects.create` per row, as a naive implementation would do it.
 
-Peak RSS is sampled from /proc/self/status every 20 ms during each timed step. See bench/README.md.
+Peak RSS is sampled from /proc/self/status every 20 ms during each timed step, and each run's CPU
+time is reported for this process and for the PostgreSQL server's processes (read from /proc: the
+server must run on this machine, otherwise idle). See bench/README.md.
+
+With --reuse, nothing is generated: the database an earlier run left is kept, and only the month
+after its last run is timed, after the between-months changes again (trying a change at 10 M
+households without generating them again, about an hour; migrations are applied first).
 """
 
 from __future__ import annotations
