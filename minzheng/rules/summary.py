@@ -47,8 +47,11 @@ LOCK_SPACE, LOCK_KEY = 6_402_002, 1
 # Days the log of recomputed persons (rules_factschange) is kept: a kept copy of a county's rows
 # older than that is read whole again (rules.snapshot).
 KEEP_DAYS = 400
-# Below this many stale persons, a refresh looks them up by index (see `refresh`).
-INDEXED_REFRESH = 200_000
+# Below this share of the registered persons, a refresh looks the stale ones up by index rather
+# than hash-joining whole tables (see `refresh`): a look-up costs about 30 times a person's share
+# of the whole-table joins (40,000 persons of 2.5 million: 3.6 s by index, 6.9 s joined; 200,000 of
+# 25 million: joined 113 s, bench/README.md), so up to about 3% it wins.
+INDEXED_REFRESH_SHARE = 0.03
 
 # Tables whose rows carry a person (their column) or a household.
 PERSON_TABLES = {
@@ -253,6 +256,12 @@ def intervals_sql(vendor: str) -> str:
     )"""  # noqa: S608 (only constant SQL is interpolated)
 
 
+def looked_up_by_index(stale: int, persons: float) -> bool:
+    """Whether a refresh of `stale` persons among about `persons` registered looks them up by index
+    (a month's changes) rather than joining whole tables (PostgreSQL; `INDEXED_REFRESH_SHARE`)."""
+    return stale < INDEXED_REFRESH_SHARE * persons
+
+
 def refresh(*, using: str = "default") -> int:
     """Recompute the rows of every stale person (see the module docstring), in one transaction;
     the number of persons recomputed."""
@@ -287,9 +296,9 @@ def refresh(*, using: str = "default") -> int:
         count = cursor.rowcount
         if vendor == "postgresql":
             cursor.execute("ANALYZE facts_stale")
-            if count < INDEXED_REFRESH:
-                # A month's changes: look the few persons up by index rather than hash-join whole
-                # tables (40,000 persons of 2.5 million: 3.6 s instead of 6.9 s, bench/README.md).
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'registry_person'::regclass")
+            (persons,) = cursor.fetchone()  # the planner's estimate, -1 before the first ANALYZE
+            if looked_up_by_index(count, persons):
                 cursor.execute("SET LOCAL enable_hashjoin = off")
                 cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute("DELETE FROM rules_memberfacts WHERE person_id IN (SELECT person_id FROM facts_stale)")

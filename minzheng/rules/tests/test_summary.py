@@ -31,7 +31,7 @@ from minzheng.registry.circumstances import (
 from minzheng.registry.models import Household, Membership, Person
 from minzheng.rules.models import MemberFacts, StaleFacts
 from minzheng.rules.population import Population, read_population
-from minzheng.rules.summary import read_summary, refresh
+from minzheng.rules.summary import looked_up_by_index, read_summary, refresh
 from minzheng.rules.tests.test_bulk_agreement import registry  # noqa: F401 (a fixture)
 
 START = date(2024, 1, 1)
@@ -285,3 +285,18 @@ def test_the_summary_agrees_with_the_registry_read_on_random_histories(
             assert_same(day, household_ids=ids)
             assert_same(day, division_prefix="640202")
         transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize(
+    ("stale", "persons", "by_index"),
+    [
+        (20_000, 2_500_000, True),  # a month's changes in a county of a million households
+        (200_000, 25_000_000, True),  # the same share in one of ten million (joined whole: 113 s)
+        (1_000_000, 25_000_000, False),  # a county's facts changed wholesale: joined
+        (10, -1, False),  # never analyzed: no estimate, joined (a new, small database)
+    ],
+)
+def test_a_refresh_looks_persons_up_by_index_below_a_share_of_the_registry(
+    stale: int, persons: float, by_index: bool
+) -> None:
+    assert looked_up_by_index(stale, persons) is by_index
