@@ -48,9 +48,9 @@ LOCK_SPACE, LOCK_KEY = 6_402_002, 1
 # older than that is read whole again (rules.snapshot).
 KEEP_DAYS = 400
 # Below this share of the registered persons, a refresh looks the stale ones up by index rather
-# than hash-joining whole tables (see `refresh`): a look-up costs about 30 times a person's share
-# of the whole-table joins (40,000 persons of 2.5 million: 3.6 s by index, 6.9 s joined; 200,000 of
-# 25 million: joined 113 s, bench/README.md), so up to about 3% it wins.
+# than hash-joining whole tables (see `refresh`): 40,000 persons of 2.5 million took 3.6 s by index
+# against 6.9 s joined; whole-table joins grow with the registry, look-ups with the persons. At
+# 200,000 of 25 million both ways took about 114 s, the look-ups missing the cache (bench/README.md).
 INDEXED_REFRESH_SHARE = 0.03
 
 # Tables whose rows carry a person (their column) or a household.
