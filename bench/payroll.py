@@ -78,7 +78,8 @@ def rss_mib() -> float:
 
 def cpu_seconds() -> tuple[float, float]:
     """(this process, the PostgreSQL server's processes) CPU seconds so far, user and system: the
-    server runs on this machine, so /proc shows its backends too (the bench's own only)."""
+    server runs on this machine, so /proc shows its processes too, all of them (ended backends in
+    the postmaster's children's times): run on an otherwise idle server."""
     mine = os.times()
     tick = os.sysconf("SC_CLK_TCK")
     server = 0
@@ -505,7 +506,8 @@ def main() -> None:
             "WHERE name IN ('shared_buffers', 'max_wal_size', 'work_mem', 'maintenance_work_mem')"
         )
         (server_settings,) = cursor.fetchone()
-    print(f"generated in {generate_s:.0f} s: {n:,} households, {persons:,} persons", flush=True)
+    if not args.reuse:
+        print(f"generated in {generate_s:.0f} s: {n:,} households, {persons:,} persons", flush=True)
 
     timer = Timer()
     # Phases of the run: the plan (reads, before anything is written; the facts read beside the
