@@ -3,7 +3,7 @@ caches, page fill), as operations that do nothing on SQLite."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import migrations
@@ -12,7 +12,7 @@ from django.db import migrations
 def on_postgres(forward: Sequence[str], backward: Sequence[str]) -> migrations.RunPython:
     """Run the `forward` statements on PostgreSQL (`backward` to undo them); nothing elsewhere."""
 
-    def execute(statements: Sequence[str]) -> Any:
+    def execute(statements: Sequence[str]) -> Callable[[Any, Any], None]:
         def operation(apps: Any, schema_editor: Any) -> None:
             if schema_editor.connection.vendor == "postgresql":
                 for statement in statements:

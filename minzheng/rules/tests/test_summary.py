@@ -291,7 +291,7 @@ def test_the_summary_agrees_with_the_registry_read_on_random_histories(
     ("stale", "persons", "by_index"),
     [
         (20_000, 2_500_000, True),  # a month's changes in a county of a million households
-        (200_000, 25_000_000, True),  # the same share in one of ten million (joined whole: 113 s)
+        (200_000, 25_000_000, True),  # the same share in one of ten million (either way ~114 s there)
         (1_000_000, 25_000_000, False),  # a county's facts changed wholesale: joined
         (10, -1, False),  # never analyzed: no estimate, joined (a new, small database)
     ],
