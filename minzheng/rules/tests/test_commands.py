@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from minzheng.org.models import Staff
+from minzheng.registry.testing import make_household
+from minzheng.rules.models import MemberFacts, StaleFacts
+
 HOUSEHOLD = {
     "region": "640202",
     "area": "rural",
@@ -47,3 +51,15 @@ def test_calculate_with_a_what_if_value(tmp_path: Path, db: None) -> None:
 def test_bad_input_is_reported_not_a_traceback(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="计算输入有误"):
         run(tmp_path, {**HOUSEHOLD, "area": "x"}, "dibao", "--packs")
+
+
+def test_refresh_facts_takes_the_registry_changes_into_the_summary(township_clerk: Staff) -> None:
+    make_household(township_clerk, "640202001001", "王大山")
+    assert StaleFacts.objects.exists()
+    out = StringIO()
+    call_command("refresh_facts", stdout=out)
+    assert not StaleFacts.objects.exists()
+    assert MemberFacts.objects.exists()
+    assert "成员情况汇总已更新" in out.getvalue()
+    with pytest.raises(CommandError, match="不能为负数"):
+        call_command("refresh_facts", "--every", "-1")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from polars.testing import assert_frame_equal
 
 from minzheng.registry.circumstances import IncomeItem
@@ -108,3 +110,35 @@ def test_a_snapshot_with_too_many_changes_is_read_whole(
     assert_county_reads_as_summary("640202")
     assert len(reads) == 1
     assert "rules_factschange" not in reads[0]
+
+
+def test_kept_current_in_the_background_a_read_finds_nothing_to_do(
+    registry: dict[str, Household],  # noqa: F811
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert_county_reads_as_summary("640202")
+    reads: list[str] = []
+    original = snapshot.read_rows
+
+    def spy(using: str, sql: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(sql)
+        return original(using, sql, *args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "read_rows", spy)
+    monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 10.0)
+    Household.objects.filter(pk=registry["old"].pk).update(area="rural")
+
+    out = StringIO()
+    call_command("refresh_facts", stdout=out)
+    ever = registry["old"].memberships.values("person").distinct().count()  # everyone ever a member
+    assert f"重新计算 {ever} 人" in out.getvalue()
+    assert "更新快照的区县 1 个（640202）" in out.getvalue()
+    assert len(reads) == 1
+    assert "rules_factschange" in reads[0]
+    (kept,) = files(settings)
+
+    # The payroll's read then has nothing to refresh and nothing to read but the file.
+    assert_county_reads_as_summary("640202")
+    assert len(reads) == 1
+    assert files(settings) == [kept]
