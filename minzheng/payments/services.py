@@ -414,6 +414,7 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
                     PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
                     if progress is not None:
                         progress(done, plan.size)
+        payroll.summarize_run_index()
         _finish(run)
     except Exception as exc:
         PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:2000])
