@@ -34,6 +34,19 @@ def assert_county_reads_as_summary(prefix: str) -> None:
         assert_frame_equal(left, right, categorical_as_str=True)
 
 
+def spied_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of every read of summary rows the snapshot makes from now on."""
+    reads: list[str] = []
+    original = snapshot.read_rows
+
+    def spy(using: str, sql: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(sql)
+        return original(using, sql, *args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "read_rows", spy)
+    return reads
+
+
 def files(settings: Any) -> list[Path]:
     return sorted((Path(settings.MINZHENG_VAR_DIR) / "facts").glob("*.arrow"))
 
@@ -43,19 +56,16 @@ def test_a_snapshot_reads_as_the_summary_after_every_kind_of_change(
     settings: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    reads: list[str] = []
-    original = snapshot.read_rows
+    sqls = spied_reads(monkeypatch)
 
-    def spy(using: str, sql: str, *args: Any, **kwargs: Any) -> Any:
-        reads.append("changes" if "rules_factschange" in sql else "whole")
-        return original(using, sql, *args, **kwargs)
+    def reads() -> list[str]:
+        return ["changes" if "rules_factschange" in sql else "whole" for sql in sqls]
 
-    monkeypatch.setattr(snapshot, "read_rows", spy)
     # A handful of households: let any number of changes go through the snapshot.
     monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 10.0)
 
     assert_county_reads_as_summary("640202")
-    assert reads == ["whole"]
+    assert reads() == ["whole"]
     assert len(files(settings)) == 1
     first = files(settings)[0]
 
@@ -70,7 +80,7 @@ def test_a_snapshot_reads_as_the_summary_after_every_kind_of_change(
         source="test",
     )
     assert_county_reads_as_summary("640202")
-    assert reads == ["whole", "changes"]
+    assert reads() == ["whole", "changes"]
 
     # A household moved to the other county leaves this one's snapshot and enters the other's.
     assert_county_reads_as_summary("640205")
@@ -86,7 +96,7 @@ def test_a_snapshot_reads_as_the_summary_after_every_kind_of_change(
     Membership.objects.create(person=person, household=old, relationship="child", start_date=date(2025, 1, 1))
     assert_county_reads_as_summary("640202")
 
-    assert reads.count("whole") == 2  # the first read of each county; after that, the changes
+    assert reads().count("whole") == 2  # the first read of each county; after that, the changes
     kept = files(settings)
     assert len(kept) == 2
     assert first not in kept
@@ -97,14 +107,7 @@ def test_a_snapshot_with_too_many_changes_is_read_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert_county_reads_as_summary("640202")
-    reads: list[str] = []
-    original = snapshot.read_rows
-
-    def spy(using: str, sql: str, *args: Any, **kwargs: Any) -> Any:
-        reads.append(sql)
-        return original(using, sql, *args, **kwargs)
-
-    monkeypatch.setattr(snapshot, "read_rows", spy)
+    reads = spied_reads(monkeypatch)
     monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 0.0)
     Household.objects.filter(pk=registry["old"].pk).update(area="rural")
     assert_county_reads_as_summary("640202")
@@ -118,14 +121,7 @@ def test_kept_current_in_the_background_a_read_finds_nothing_to_do(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert_county_reads_as_summary("640202")
-    reads: list[str] = []
-    original = snapshot.read_rows
-
-    def spy(using: str, sql: str, *args: Any, **kwargs: Any) -> Any:
-        reads.append(sql)
-        return original(using, sql, *args, **kwargs)
-
-    monkeypatch.setattr(snapshot, "read_rows", spy)
+    reads = spied_reads(monkeypatch)
     monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 10.0)
     Household.objects.filter(pk=registry["old"].pk).update(area="rural")
 
