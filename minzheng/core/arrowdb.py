@@ -5,8 +5,8 @@ and are decoded into Arrow columns in C++, where psycopg's COPY hands Python one
 CSV; bench/README.md).
 
 ADBC opens a connection of its own, with the settings of Django's, so it sees what is committed,
-not a caller's transaction: `usable` says when that is the same thing (PostgreSQL, outside a
-transaction). Parameters are bound into the text by psycopg's own quoting
+not a caller's transaction: callers use it where that is the same thing
+(`core.connections.others_see_the_same`). Parameters are bound into the text by psycopg's own quoting
 (`ClientCursor.mogrify`, as Django's `compose_sql` does).
 """
 
@@ -22,13 +22,6 @@ from django.db import connections
 
 # libpq's own connection keywords (psycopg's connection parameters also hold its own options).
 _LIBPQ_KEYWORDS = frozenset(option.keyword.decode() for option in psycopg.pq.Conninfo.get_defaults())
-
-
-def usable(using: str = "default") -> bool:
-    """Whether a read through ADBC sees what the caller's connection would: PostgreSQL, not inside
-    a transaction (whose uncommitted rows another connection does not see)."""
-    connection = connections[using]
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
 def conninfo(using: str = "default") -> str:

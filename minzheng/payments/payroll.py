@@ -55,6 +55,7 @@ import polars as pl
 from django.db import IntegrityError, connection, transaction
 
 from minzheng.core import arrowdb
+from minzheng.core.connections import others_see_the_same
 from minzheng.payments.bankfiles import yuan_text
 from minzheng.rules import bulk, snapshot
 from minzheng.rules.money import from_fen
@@ -229,8 +230,8 @@ def read_frame(
 ) -> pl.DataFrame:
     """The rows of one SELECT as a frame with `schema` (its columns in order): streamed out with COPY
     on PostgreSQL, read through a cursor on SQLite. `large`: millions of rows, read through ADBC
-    where that sees the same rows (`core.arrowdb`: outside a transaction)."""
-    if large and arrowdb.usable():
+    where that sees the same rows (`core.arrowdb`, outside a transaction)."""
+    if large and others_see_the_same():
         return arrowdb.read(sql, params, schema)
     with connection.cursor() as cursor:
         if _postgres():

@@ -33,6 +33,7 @@ from django.utils import timezone
 from minzheng.cases.models import Case, Outcome
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
+from minzheng.core.connections import others_see_the_same
 from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
@@ -427,7 +428,7 @@ def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None 
 def _beside() -> Iterator[ThreadPoolExecutor | None]:
     """A thread with a connection of its own for each slice's consequences (beside its lines), on
     PostgreSQL outside a caller's transaction (whose rows another connection would not see)."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not others_see_the_same():
         yield None
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payroll-consequences") as pool:

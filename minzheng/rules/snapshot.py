@@ -39,6 +39,7 @@ import polars as pl
 from django.conf import settings
 from django.db import connections, transaction
 
+from minzheng.core.connections import others_see_the_same
 from minzheng.rules.population import Population, check_prefix, read_rows
 from minzheng.rules.summary import (
     IN_PREFIX,
@@ -59,8 +60,7 @@ CHANGED_SQL = "SELECT DISTINCT person_id FROM rules_factschange WHERE id > %(aft
 def usable(using: str = "default") -> bool:
     """Snapshots need one consistent read of the log and the rows: PostgreSQL, not inside a
     caller's transaction (whose uncommitted rows no file may keep)."""
-    connection = connections[using]
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
+    return others_see_the_same(using)
 
 
 def read_county(day: date, division_prefix: str, *, using: str = "default") -> Population:

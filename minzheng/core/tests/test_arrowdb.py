@@ -11,6 +11,7 @@ from django.db import transaction
 from polars.testing import assert_frame_equal
 
 from minzheng.core import arrowdb
+from minzheng.core.connections import others_see_the_same
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -27,7 +28,7 @@ SCHEMA: dict[str, pl.DataType] = {
 
 
 def test_a_read_gives_the_rows_typed_as_asked() -> None:
-    assert arrowdb.usable()
+    assert others_see_the_same()
     params = {"text": "王's \\ 第", "day": date(2027, 1, 31), "count": 3}
     frame = arrowdb.read(SQL, params, SCHEMA)
     expected = pl.DataFrame(
@@ -53,6 +54,6 @@ def test_a_read_with_the_wrong_columns_is_refused() -> None:
         )
 
 
-def test_not_used_inside_a_transaction() -> None:
+def test_another_connection_is_not_used_inside_a_transaction() -> None:
     with transaction.atomic():
-        assert not arrowdb.usable()
+        assert not others_see_the_same()

@@ -4,7 +4,8 @@ PostgreSQL a run's lines are found through a BRIN index on the run: a run writes
 together, so they lie in consecutive pages, and a BRIN index costs next to nothing to keep while a
 million lines are written, where a B-tree on the run took a fifth of the write (bench/README.md).
 Ranges filled since the last summary are summarized by autovacuum (autosummarize); until then a
-search reads them too. SQLite keeps the B-tree the model declares."""
+search reads them too. (Autovacuum drops such requests when lines come fast, so the payroll also
+summarizes the new ranges once a run's lines are written: `payroll.summarize_run_index`.) SQLite keeps the B-tree the model declares."""
 
 import django.db.models.deletion
 from django.db import migrations, models
