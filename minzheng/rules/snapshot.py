@@ -45,6 +45,7 @@ from minzheng.rules.summary import (
     IN_PREFIX,
     INTERVAL_SCHEMA,
     READ_SCHEMA,
+    by_household,
     population_of,
     read_summary_rows,
     refresh,
@@ -83,8 +84,9 @@ def read_county_rows(day: date, division_prefix: str, *, using: str = "default")
 
 
 def county_rows(division_prefix: str, *, using: str = "default") -> pl.DataFrame:
-    """Every summary row (INTERVAL_SCHEMA) in the prefix, as of the newest change, and the snapshot
-    of them written."""
+    """Every summary row (INTERVAL_SCHEMA) in the prefix, as of the newest change, in household order
+    (a payroll takes each slice of households as a range of them, `payments.payroll`), and the
+    snapshot of them written."""
     connection = connections[using]
     params = {"low": division_prefix, "high": f"{division_prefix}:"}
     with transaction.atomic(using=using), connection.cursor() as cursor:
@@ -96,7 +98,7 @@ def county_rows(division_prefix: str, *, using: str = "default") -> pl.DataFrame
         kept = _load(key, division_prefix)
         rows: pl.DataFrame | None = None
         if kept is not None and oldest - 1 <= kept[0] <= high:
-            after, snapshot = kept
+            after, snapshot = kept[0], by_household(kept[1])  # files before 2026-11-22: any order
             cursor.execute("SELECT COUNT(*) FROM rules_factschange WHERE id > %s AND id <= %s", [after, high])
             (changes,) = cursor.fetchone()
             if not changes:
@@ -112,9 +114,13 @@ def county_rows(division_prefix: str, *, using: str = "default") -> pl.DataFrame
                     INTERVAL_SCHEMA,
                     copy=True,
                 )
-                rows = pl.concat([snapshot.filter(~pl.col("member_id").is_in(changed.implode())), fresh])
+                rows = snapshot.filter(~pl.col("member_id").is_in(changed.implode())).merge_sorted(
+                    by_household(fresh), key="household_id"
+                )
         if rows is None:
-            rows = read_rows(using, rows_sql([IN_PREFIX], intervals=True), params, INTERVAL_SCHEMA, copy=True)
+            rows = by_household(
+                read_rows(using, rows_sql([IN_PREFIX], intervals=True), params, INTERVAL_SCHEMA, copy=True)
+            )
     if kept is None or kept[0] != high:
         # Written beside the caller's work (a county's file takes about 0.6 s); a read meanwhile
         # finds the older file and reads a few more changes. Not a daemon: it ends before the process.

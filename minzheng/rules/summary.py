@@ -366,6 +366,12 @@ def population_of(rows: pl.DataFrame) -> Population:
     return with_defaults(rows.select(list(MEMBER_SCHEMA)), households)
 
 
+def by_household(rows: pl.DataFrame) -> pl.DataFrame:
+    """`rows` in household order, sorted only if they are not already (a county's rows come so from
+    its snapshot, `rules.snapshot`: at 10,000,000 households sorting them took 10 s)."""
+    return rows if rows["household_id"].is_sorted() else rows.sort("household_id")
+
+
 def read_summary_rows(
     day: date,
     *,

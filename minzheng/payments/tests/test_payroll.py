@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import polars as pl
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
@@ -566,6 +567,59 @@ def test_slices_are_computed_ahead_of_their_writes_and_a_failure_there_stops_the
     run = services.payroll_compute(run_id=run.pk)
     assert (run.status, run.line_count, run.total_amount) == (RunStatus.COMPUTED, 3, Decimal("3520.00"))
     assert PayrollTotal.objects.filter(run=run).count() == 2
+
+
+def test_each_slice_takes_its_households_rows_of_every_frame_in_whatever_order_they_came(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slice's rows are a range of each frame once it is in household order (`CountyPlan.slices`):
+    frames that come in another order are put in it first, and no row is lost or taken twice."""
+    households = [5, 1, 9, 3, 7, 2, 8]  # not in order, as the database hands them out
+    frame = {
+        "enrolments": pl.DataFrame({"household_id": households, "row": range(7)}),
+        "standing": pl.DataFrame({"household_id": [*households, 9], "row": range(8)}),
+        "one_offs": pl.DataFrame({"household_id": [9, 1, 9], "row": range(3)}),
+        "facts": pl.DataFrame({"household_id": [1, 1, 2, 3, 5, 7, 7, 8, 9], "row": range(9)}),
+    }
+    taken: list[tuple[int, tuple[pl.DataFrame, ...]]] = []
+    monkeypatch.setattr(
+        payroll.CountyPlan, "_computed", lambda self, number, frames: taken.append((number, frames))
+    )
+    plan = payroll.CountyPlan(
+        run_id=1,
+        month=DEC,
+        table=None,
+        bounds=[1, 3, 8],
+        **frame,  # type: ignore[arg-type]
+    )
+    list(plan.slices())
+    assert [number for number, _ in taken] == [0, 1, 2]
+    ranges = [(1, 3), (3, 8), (8, 10)]
+    for index, name in enumerate(frame):
+        for (_, frames), (low, high) in zip(taken, ranges, strict=True):
+            expected = frame[name].filter(pl.col("household_id").is_between(low, high, closed="left"))
+            assert sorted(frames[index].rows()) == sorted(expected.rows()), (name, low)
+        assert sum(frames[index].height for _, frames in taken) == frame[name].height
+
+
+def test_the_facts_of_households_registered_elsewhere_join_the_countys_in_household_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    county = pl.DataFrame({"household_id": [2, 4, 4, 6, 8], "member_id": [20, 40, 41, 60, 80]})
+    asked: list[list[int]] = []
+
+    def elsewhere(month: date, *, household_ids: list[int]) -> pl.DataFrame:
+        asked.append(household_ids)
+        return pl.DataFrame(
+            {"household_id": [7, 3, 3], "member_id": [70, 30, 31]},
+            schema={"household_id": pl.Int32(), "member_id": pl.Int64()},
+        )
+
+    monkeypatch.setattr(payroll, "read_summary_rows", elsewhere)
+    facts = payroll._facts(county, pl.Series([3, 4, 7, 8]), month=DEC)
+    assert asked == [[3, 7]]
+    assert facts["household_id"].to_list() == [3, 3, 4, 4, 7, 8]
+    assert sorted(facts["member_id"].to_list()) == [30, 31, 40, 41, 70, 80]
 
 
 def test_ahead_hands_items_and_errors_over_in_order_and_stops_its_thread_when_left() -> None:
