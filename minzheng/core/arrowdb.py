@@ -12,8 +12,7 @@ not a caller's transaction: callers use it where that is the same thing
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from typing import Any
 
 import adbc_driver_postgresql.dbapi as adbc
@@ -39,58 +38,13 @@ def read(
     """The rows of one SELECT as a frame with `schema` (its columns in order, cast to its types), read
     on a connection of its own; JIT compilation off (a large read is one scan: compiling costs
     more than it saves)."""
-    with adbc.connect(conninfo(using)) as reader:
-        return _fetch(reader, _text(sql, params, schema, using), schema)
-
-
-def read_parts(
-    sqls: Sequence[str],
-    params: Mapping[str, Any],
-    schema: Mapping[str, pl.DataType],
-    *,
-    using: str = "default",
-) -> pl.DataFrame:
-    """The rows of several SELECTs, the parts of one read (say, halves of a table's pages), as one
-    frame: read at once, each on a connection of its own, so that the server reads them on as many
-    cores, all in one snapshot (the first connection's, exported with `pg_export_snapshot` and
-    taken by the others, as pg_dump's parallel workers do)."""
-    texts = [_text(sql, params, schema, using) for sql in sqls]
-    with adbc.connect(conninfo(using)) as first:  # not autocommit: in a transaction from the start
-        with first.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            cursor.execute("SELECT pg_export_snapshot()")
-            snapshot = pl.DataFrame(cursor.fetch_arrow()).item()
-        with ThreadPoolExecutor(max_workers=max(1, len(texts) - 1)) as pool:
-            others = [pool.submit(_read_in_snapshot, text, schema, snapshot, using) for text in texts[1:]]
-            frames = [_fetch(first, texts[0], schema), *(other.result() for other in others)]
-        first.rollback()
-    return pl.concat(frames)
-
-
-def _read_in_snapshot(
-    text: str, schema: Mapping[str, pl.DataType], snapshot: str, using: str
-) -> pl.DataFrame:
-    with adbc.connect(conninfo(using)) as reader:
-        with reader.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")  # the server's own identifier
-        frame = _fetch(reader, text, schema)
-        reader.rollback()
-        return frame
-
-
-def _text(sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType], using: str) -> str:
-    """`sql` with its columns named as the schema's (a query's own names may repeat, "?column?") and
-    its parameters bound."""
     connection = connections[using]
     connection.ensure_connection()
+    # The columns named as the schema's (a query's own names may repeat, "?column?").
     names = ", ".join(psycopg.sql.Identifier(name).as_string(connection.connection) for name in schema)
     wrapped = f"SELECT * FROM ({sql}) AS q ({names})"  # noqa: S608 (the caller's SQL; quoted names)
-    return psycopg.ClientCursor(connection.connection).mogrify(wrapped, params)
-
-
-def _fetch(reader: Any, text: str, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    with reader.cursor() as cursor:
+    text = psycopg.ClientCursor(connection.connection).mogrify(wrapped, params)
+    with adbc.connect(conninfo(using)) as reader, reader.cursor() as cursor:
         cursor.execute("SET jit = off")
         cursor.execute(text)
         frame = pl.DataFrame(cursor.fetch_arrow())

@@ -228,21 +228,12 @@ def _params(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def read_frame(
-    sql: str,
-    params: Mapping[str, Any],
-    schema: Mapping[str, pl.DataType],
-    *,
-    large: bool = False,
-    parts: Sequence[str] = (),
+    sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType], *, large: bool = False
 ) -> pl.DataFrame:
     """The rows of one SELECT as a frame with `schema` (its columns in order): streamed out with COPY
     on PostgreSQL, read through a cursor on SQLite. `large`: millions of rows, read through ADBC
-    where that sees the same rows (`core.arrowdb`, outside a transaction); there, with `parts`
-    (conditions that each add to `sql`'s WHERE and together take every row once), the parts are
-    read at once in one snapshot (`arrowdb.read_parts`)."""
+    where that sees the same rows (`core.arrowdb`, outside a transaction)."""
     if large and others_see_the_same():
-        if parts:
-            return arrowdb.read_parts([f"{sql} AND ({part})" for part in parts], params, schema)
         return arrowdb.read(sql, params, schema)
     with connection.cursor() as cursor:
         if _postgres():
@@ -495,11 +486,7 @@ def plan_county(
             else None
         )
         # In household order, once: each slice is then a range of them (`CountyPlan.slices`).
-        payable = by_household(
-            read_frame(
-                ENROLMENTS_SQL, params, ENROLMENT_SCHEMA, large=True, parts=_halves("payments_enrolment", "e")
-            )
-        )
+        payable = by_household(read_frame(ENROLMENTS_SQL, params, ENROLMENT_SCHEMA, large=True))
         paid = read_frame(PAID_SQL, {"run": run_id}, {"enrolment_id": pl.Int64()})
         enrolments = (
             payable.filter(~pl.col("enrolment_id").is_in(paid["enrolment_id"].implode()))
@@ -542,27 +529,6 @@ def plan_county(
         bounds=_bounds(households, slice_households),
         copy=_postgres(),
     )
-
-
-def _halves(table: str, alias: str) -> list[str]:
-    """Conditions that split a scan of `table` (as `alias`) into the first and the second half of its
-    pages, by the rows' physical address: the server reads them on two cores (10,000,000
-    enrolments: 6.7 s instead of 10.4). None for a table of fewer pages than PARTS_FROM_PAGES (the
-    planner's count, from the last VACUUM or ANALYZE: any count splits correctly)."""
-    if not _postgres():
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT relpages FROM pg_class WHERE oid = %s::regclass", [table])
-        row = cursor.fetchone()
-    pages = int(row[0]) if row else 0
-    if pages < PARTS_FROM_PAGES:
-        return []
-    half = f"'({pages // 2},0)'::tid"
-    return [f"{alias}.ctid < {half}", f"{alias}.ctid >= {half}"]
-
-
-# A table read in two halves at once from this many pages (8 KiB each) on.
-PARTS_FROM_PAGES = 20_000
 
 
 def _bounds(households: pl.Series, size: int) -> list[int]:

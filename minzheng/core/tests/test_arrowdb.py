@@ -4,10 +4,8 @@ parameters quoted; inside a transaction they are not used (they would not see it
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import polars as pl
-import psycopg
 import pytest
 from django.db import transaction
 from polars.testing import assert_frame_equal
@@ -59,28 +57,3 @@ def test_a_read_with_the_wrong_columns_is_refused() -> None:
 def test_another_connection_is_not_used_inside_a_transaction() -> None:
     with transaction.atomic():
         assert not others_see_the_same()
-
-
-def test_the_parts_of_a_read_are_read_at_once_in_one_snapshot(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rows committed after the first part began are in no part, though the others start later."""
-    with psycopg.connect(arrowdb.conninfo(), autocommit=True) as other:
-        other.execute("CREATE TABLE arrowdb_parts (n integer NOT NULL)")
-        try:
-            other.execute("INSERT INTO arrowdb_parts SELECT generate_series(1, 10)")
-            original = arrowdb._read_in_snapshot
-
-            def after_a_commit(*args: Any) -> pl.DataFrame:
-                other.execute("INSERT INTO arrowdb_parts VALUES (3), (11)")
-                return original(*args)
-
-            monkeypatch.setattr(arrowdb, "_read_in_snapshot", after_a_commit)
-            parts = [
-                "SELECT n FROM arrowdb_parts WHERE mod(n, 3) = 0",
-                "SELECT n FROM arrowdb_parts WHERE mod(n, 3) = 1",
-                "SELECT n FROM arrowdb_parts WHERE mod(n, 3) = 2",
-            ]
-            frame = arrowdb.read_parts(parts, {}, {"n": pl.Int64()})
-            assert sorted(frame["n"].to_list()) == list(range(1, 11))
-            assert arrowdb.read("SELECT n FROM arrowdb_parts", {}, {"n": pl.Int64()}).height == 14
-        finally:
-            other.execute("DROP TABLE arrowdb_parts")

@@ -622,28 +622,6 @@ def test_the_facts_of_households_registered_elsewhere_join_the_countys_in_househ
     assert sorted(facts["member_id"].to_list()) == [30, 31, 40, 41, 70, 80]
 
 
-@pytest.mark.postgresql
-@pytest.mark.django_db(transaction=True)
-def test_the_enrolments_read_in_two_halves_of_the_table_pay_each_once(
-    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    enrolments = [enrol(people, approved(people, "640202001001", f"分读户{i}")) for i in range(4)]
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE payments_enrolment")
-    monkeypatch.setattr(payroll, "PARTS_FROM_PAGES", 0)
-    read = []
-    original = payroll.arrowdb.read_parts
-    monkeypatch.setattr(payroll.arrowdb, "read_parts", lambda *a, **k: read.append(a[0]) or original(*a, **k))
-    run = run_month(people, enrolments[0].start_month)
-    assert len(read) == 1
-    assert [part.split(" AND ")[-1] for part in read[0]] == [
-        "(e.ctid < '(0,0)'::tid)",
-        "(e.ctid >= '(0,0)'::tid)",
-    ]
-    paid = PayrollLine.objects.filter(run=run)
-    assert sorted(paid.values_list("enrolment_id", flat=True)) == sorted(e.pk for e in enrolments)
-
-
 def test_ahead_hands_items_and_errors_over_in_order_and_stops_its_thread_when_left() -> None:
     def items() -> Iterator[int]:
         yield 1
