@@ -560,7 +560,7 @@ def _facts(rows: pl.DataFrame, households: pl.Series, *, month: date) -> pl.Data
     if len(missing):
         elsewhere = read_summary_rows(month, household_ids=missing.to_list())
         if rows.is_empty():
-            return elsewhere
+            return by_household(elsewhere)
         # In household order, as the county's rows are (a slice is a range of them).
         rows = by_household(rows).merge_sorted(by_household(elsewhere.cast(rows.schema)), key="household_id")
     return rows
