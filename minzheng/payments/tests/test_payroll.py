@@ -588,7 +588,7 @@ def test_each_slice_takes_its_households_rows_of_every_frame_in_whatever_order_t
     plan = payroll.CountyPlan(
         run_id=1,
         month=DEC,
-        table=None,
+        table=None,  # type: ignore[arg-type]
         bounds=[1, 3, 8],
         **frame,  # type: ignore[arg-type]
     )
