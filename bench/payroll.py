@@ -226,8 +226,8 @@ def sql_steps(n: int, admin_id: int, item_id: int) -> list[tuple[str, str]]:
         (
             "enrol changes",
             f"""INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month, old_amount, new_amount,
-                one_off_amount, reason, notice, settled_in_id, actor_id, at)
-            SELECT g, 'enrol', date '2026-12-01', NULL, 0, 0, '依审批决定纳入发放', '', NULL, {admin_id}, now()
+                one_off_amount, reason, notice, actor_id, at)
+            SELECT g, 'enrol', date '2026-12-01', NULL, 0, 0, '依审批决定纳入发放', '', {admin_id}, now()
             FROM generate_series(1::bigint, %(n)s::bigint) g""",
         ),
     ]
@@ -243,10 +243,15 @@ BETWEEN_MONTHS = [
     ),
     (
         "back pay for 1%",
-        """INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month, old_amount, new_amount,
-            one_off_amount, reason, notice, settled_in_id, actor_id, at)
-        SELECT id, 'back_pay', %(b)s, NULL, NULL, 100, '补发', '', NULL, created_by_id, now()
-        FROM payments_enrolment WHERE id %% 100 = 11""",
+        """WITH c AS (
+            INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month, old_amount, new_amount,
+                one_off_amount, reason, notice, actor_id, at)
+            SELECT id, 'back_pay', %(b)s, NULL, NULL, 100, '补发', '', created_by_id, now()
+            FROM payments_enrolment WHERE id %% 100 = 11
+            RETURNING id, enrolment_id
+        )
+        INSERT INTO payments_pendingoneoff (change_id, county)
+        SELECT c.id, SUBSTR(e.division_id, 1, 6) FROM c JOIN payments_enrolment e ON e.id = c.enrolment_id""",
     ),
     (
         "gradual exit for 0.5%",

@@ -89,23 +89,57 @@ class EnrolmentChange(models.Model):
     one_off_amount = models.DecimalField("一次性补发/扣减金额", max_digits=12, decimal_places=2, default=0)
     reason = models.CharField("理由", max_length=300)
     notice = models.TextField("告知内容", blank=True)
-    settled_in = models.ForeignKey("PayrollRun", null=True, on_delete=models.PROTECT, related_name="+")
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["enrolment_id", "at", "pk"]
-        indexes = [
-            # The back pay and recoveries not yet settled: what each payroll run looks up.
-            models.Index(
-                fields=["enrolment"],
-                condition=models.Q(settled_in__isnull=True) & ~models.Q(one_off_amount=0),
-                name="change_pending_one_off",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"{self.enrolment_id} {self.kind} {self.effective_month}"
+
+    @property
+    def settled_in_id(self) -> int | None:
+        """The run that paid or deducted this one-off (`OneOffSettlement`); None while pending, and
+        for changes without a one-off. Select the `settlement` with the change to read it."""
+        settlement = getattr(self, "settlement", None)
+        return settlement.run_id if settlement is not None else None
+
+
+class PendingOneOff(models.Model):
+    """A back pay or recovery (an EnrolmentChange with a one-off amount) that no payroll run has
+    settled yet: the queue each run of the county reads. Entered with the change; when a run
+    settles it, the row is deleted and a `OneOffSettlement` written in the same transaction, so a
+    one-off is always in exactly one of the two. The change rows themselves are never updated: an
+    update of a million-row history table adds an entry to each of its indexes for every row (about
+    100 µs a row while the lines are written, bench/README.md), a delete here none."""
+
+    change = models.OneToOneField(
+        EnrolmentChange, primary_key=True, on_delete=models.PROTECT, related_name="+"
+    )
+    county = models.CharField("县（区）代码", max_length=6, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.change_id}"
+
+
+class OneOffSettlement(models.Model):
+    """The run that settled a one-off (its line's adjustment). One per change, enforced by the key:
+    no back pay is paid twice. Written a slice at a time by the payroll, from the `PendingOneOff`
+    rows it deletes in the same statement's transaction, so both references hold by construction
+    and, as for the lines, are not checked row by row by the database (`db_constraint=False`)."""
+
+    change = models.OneToOneField(
+        EnrolmentChange,
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="settlement",
+        db_constraint=False,
+    )
+    run = models.ForeignKey("PayrollRun", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+
+    def __str__(self) -> str:
+        return f"{self.change_id} {self.run_id}"
 
 
 class RunStatus(models.TextChoices):

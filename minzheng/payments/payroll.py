@@ -25,7 +25,7 @@ or two slices ahead of the writes, `ahead`):
    -> the current amount; the line amount is the monthly amount plus one-offs, never below 0.
 Each slice is then written in one transaction (`write_slice`), in the caller's thread and
 connection:
-5. mark its one-offs settled in this run; write the lines (COPY straight into the table on
+5. settle its one-offs (out of the county's queue, recorded with the run); write the lines (COPY straight into the table on
    PostgreSQL, see `_insert_lines` for the uniqueness); the rare rows with consequences (amount
    changed, review, gradual exit) through a second small table: the changes, UPDATE ... FROM for
    the new amounts and the exit countdown (one month less; none left -> TERMINATED from the next
@@ -131,19 +131,16 @@ ENROLMENTS_SQL = f"""SELECT e.id, e.household_id, e.payee_id, e.programme, e.div
 PAID_SQL = """SELECT l.enrolment_id FROM payments_payrollline l
     WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL"""
 
-# The partial index change_pending_one_off holds exactly the rows of the first two conditions; the
-# county is that of each row's enrolment, looked up by its key (a subquery, which PostgreSQL does not
-# turn into a join: planned as a join, on an estimate of the pending rows made before the month's
-# back pay was entered, it read every enrolment, 4.9 s at 10,000,000 households). Those
-# marked settled in this run count too: a slice's one-offs are marked before its lines are written,
-# in a transaction of their own, so a resumed run may find some whose lines were not.
+# The county's pending one-offs (its queue, `PendingOneOff`), and those already settled in this run: a
+# slice's one-offs are settled before its lines are written, in a transaction of their own, so a
+# resumed run may find some whose lines were not.
 ONE_OFFS_SQL = """SELECT c.id, c.enrolment_id, CAST(ROUND(c.one_off_amount * 100) AS BIGINT)
-    FROM payments_enrolmentchange c
-    WHERE c.settled_in_id IS NULL AND NOT (c.one_off_amount = 0) AND c.effective_month <= %(month)s
-      AND (SELECT e.division_id FROM payments_enrolment e WHERE e.id = c.enrolment_id) LIKE %(prefix)s
+    FROM payments_pendingoneoff p JOIN payments_enrolmentchange c ON c.id = p.change_id
+    WHERE p.county = %(county)s AND c.effective_month <= %(month)s
     UNION ALL
     SELECT c.id, c.enrolment_id, CAST(ROUND(c.one_off_amount * 100) AS BIGINT)
-    FROM payments_enrolmentchange c WHERE c.settled_in_id = %(run)s AND NOT (c.one_off_amount = 0)"""
+    FROM payments_oneoffsettlement s JOIN payments_enrolmentchange c ON c.id = s.change_id
+    WHERE s.run_id = %(run)s"""
 
 INSERT_LINES_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, programme, month, payee_id,
     division_code, monthly_amount, adjustment, amount, status, bank_reference, failure_reason, reissue_of_id)
@@ -158,9 +155,9 @@ LINE_COLUMNS = (
 )
 
 INSERT_CHANGES_SQL = """INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month,
-    old_amount, new_amount, one_off_amount, reason, notice, settled_in_id, actor_id, at)
+    old_amount, new_amount, one_off_amount, reason, notice, actor_id, at)
     SELECT f.enrolment_id, 'amount', %(month)s, f.old_fen / 100.0, f.monthly_fen / 100.0, 0,
-        %(reason)s, '', NULL, %(actor)s, %(at)s
+        %(reason)s, '', %(actor)s, %(at)s
     FROM payroll_flagged f WHERE f.flag & 1 = 1"""
 
 UPDATE_AMOUNTS_SQL = """UPDATE payments_enrolment SET monthly_amount = f.monthly_fen / 100.0
@@ -200,7 +197,11 @@ EXIT_COUNTDOWN_SQL = """UPDATE payments_enrolment SET
     status = CASE WHEN exit_months_left <= 1 THEN 'terminated' ELSE status END,
     end_month = CASE WHEN exit_months_left <= 1 THEN %s ELSE end_month END
     WHERE id IN ({ids})"""
-SETTLE_SQL = "UPDATE payments_enrolmentchange SET settled_in_id = %s WHERE id IN ({ids})"
+# A one-off settled: out of the queue, into the settlements with its run (those still queued only:
+# settled once, even when a resumed run computes them again).
+SETTLE_SQL = """INSERT INTO payments_oneoffsettlement (change_id, run_id)
+    SELECT change_id, %s FROM payments_pendingoneoff WHERE change_id IN ({ids})"""
+UNQUEUE_SQL = "DELETE FROM payments_pendingoneoff WHERE change_id IN ({ids})"
 
 TOTALS_UPSERT_SQL = """INSERT INTO payments_payrolltotal (run_id, township_code, programme, line_count, amount)
     VALUES (%(run)s, %(township)s, %(programme)s, %(count)s, %(amount)s)
@@ -478,7 +479,7 @@ def plan_county(
     Where the county's facts come through its snapshot (PostgreSQL, outside a transaction), they
     are read on a connection of their own beside the enrolments (the refresh of the summary they
     start with is mostly the server's work)."""
-    params = {"prefix": f"{county}%", "month": month, "run": run_id}
+    params = {"prefix": f"{county}%", "county": county, "month": month, "run": run_id}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payroll-facts") as pool:
         beside = (
             pool.submit(_own_connection(snapshot.read_county_rows), month, county)
@@ -732,6 +733,7 @@ def write_consequences(
     with connection.cursor() as cursor:
         _without_jit(cursor)
         _by_ids(cursor, SETTLE_SQL, [run_id], part.one_offs)
+        _by_ids(cursor, UNQUEUE_SQL, [], part.one_offs)
         if not flagged.is_empty():
             _temporary(cursor, "payroll_flagged", FLAGGED_DDL)
             write_frame("payroll_flagged", flagged)

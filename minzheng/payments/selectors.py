@@ -78,7 +78,7 @@ def enrolment_get(*, actor: Staff, enrolment_id: int) -> Enrolment:
         .prefetch_related(
             Prefetch(
                 "changes",
-                queryset=EnrolmentChange.objects.select_related("actor").order_by("at", "pk"),
+                queryset=EnrolmentChange.objects.select_related("actor", "settlement").order_by("at", "pk"),
             ),
             Prefetch(
                 "reviews",

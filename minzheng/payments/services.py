@@ -49,6 +49,7 @@ from minzheng.payments.models import (
     PayrollLine,
     PayrollRun,
     PayrollTotal,
+    PendingOneOff,
     ReconciliationReport,
     ReviewTask,
     RunStatus,
@@ -133,6 +134,8 @@ def _change(
         notice=notice,
         actor=actor,
     )
+    if one_off:
+        PendingOneOff.objects.create(change=change, county=enrolment.division_id[:6])
     audit_record(
         actor=actor,
         action=f"payments.enrolment_{kind}",

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from minzheng.cases.models import Case
 from minzheng.cases.testing import approved_dibao_case, registered_long_ago
@@ -28,9 +29,11 @@ from minzheng.payments.models import (
     EnrolmentChange,
     EnrolmentStatus,
     LineStatus,
+    OneOffSettlement,
     PayrollLine,
     PayrollRun,
     PayrollTotal,
+    PendingOneOff,
     ReviewTask,
     RunStatus,
 )
@@ -303,6 +306,43 @@ def test_back_pay_is_settled_once_in_the_next_run(people: dict[str, Staff]) -> N
     assert second.adjustment == Decimal("0.00")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_migration_0008_moves_the_one_offs_to_the_queue_and_the_settlements_and_back(
+    people: dict[str, Staff],
+) -> None:
+    enrolment = enrol(people, approved(people))
+    month = enrolment.start_month
+
+    def one_off(amount: str, when: date) -> EnrolmentChange:
+        services.enrolment_one_off(
+            actor=people["admin"], enrolment_id=enrolment.pk, amount=Decimal(amount), month=when, reason="x"
+        )
+        return EnrolmentChange.objects.filter(enrolment=enrolment).latest("pk")
+
+    settled = one_off("650.00", month)
+    run = run_month(people, month)
+    pending = one_off("-20.00", services.add_months(month, 2))
+
+    def settled_in() -> dict[int, int | None]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, settled_in_id FROM payments_enrolmentchange WHERE NOT (one_off_amount = 0)"
+            )
+            return dict(cursor.fetchall())
+
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("payments", "0007_enrolment_room_for_updates")])
+        assert settled_in() == {settled.pk: run.pk, pending.pk: None}
+        executor.loader.build_graph()
+        executor.migrate([("payments", "0008_one_offs_queued")])
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert list(PendingOneOff.objects.values_list("change_id", "county")) == [(pending.pk, "640202")]
+    assert list(OneOffSettlement.objects.values_list("change_id", "run_id")) == [(settled.pk, run.pk)]
+
+
 def test_termination_needs_a_written_notice(people: dict[str, Staff]) -> None:
     enrolment = enrol(people, approved(people))
     with pytest.raises(InvalidInput):
@@ -426,9 +466,15 @@ def test_consequences_committed_before_lines_that_failed_are_not_applied_twice(
 
     monkeypatch.setattr(payroll, "write_lines", lines_fail)
     run = services.payroll_run_request(actor=people["admin"], county="640202", month=month)
+    assert PendingOneOff.objects.filter(change__enrolment=enrolment, county="640202").count() == 1
     with pytest.raises(RuntimeError, match="写入中断"):
         services.payroll_compute(run_id=run.pk)
     assert not PayrollLine.objects.exists()
+    # A one-off is queued or settled, never both: settled with the consequences (PostgreSQL), or
+    # still queued (SQLite: rolled back with the lines).
+    queued = PendingOneOff.objects.filter(change__enrolment=enrolment).count()
+    settled = OneOffSettlement.objects.filter(change__enrolment=enrolment, run=run).count()
+    assert (queued, settled) == ((0, 1) if connection.vendor == "postgresql" else (1, 0))
     # On PostgreSQL the consequences were committed beside the lines, before them; in one
     # transaction (SQLite) they rolled back with the lines.
     committed = EnrolmentChange.objects.filter(enrolment=enrolment, kind="amount").count()
@@ -442,7 +488,11 @@ def test_consequences_committed_before_lines_that_failed_are_not_applied_twice(
         Decimal("1450.00"),
     )
     assert EnrolmentChange.objects.filter(enrolment=enrolment, kind="amount").count() == 1
-    assert EnrolmentChange.objects.get(enrolment=enrolment, kind="back_pay").settled_in_id == run.pk
+    back_pay = EnrolmentChange.objects.get(enrolment=enrolment, kind="back_pay")
+    assert back_pay.settled_in_id == run.pk
+    # Out of the queue, settled once.
+    assert not PendingOneOff.objects.filter(change=back_pay).exists()
+    assert OneOffSettlement.objects.filter(change=back_pay).count() == 1
     assert (run.line_count, run.total_amount) == (1, Decimal("1450.00"))
 
 
