@@ -5,10 +5,11 @@ A run holds its county's lock (`county_locked`, a session-level advisory lock) f
 to its last slice: the enrolment services take it shared (`lock_county`), so no enrolment of the
 county changes while the run reads and writes, at the cost of one lock instead of a million row
 locks. Under it, once per run (`plan_county`):
-1. read the county's payable enrolments (ACTIVE or EXITING, started, not ended) in one pass, less
-   those already with a line in this run (a resumed run), as a Polars frame (on PostgreSQL through
-   ADBC, `core.arrowdb`, or COPY inside a transaction; a cursor on SQLite); their pending one-off
-   changes (back pay, recovery) up to the month;
+1. read the county's payable enrolments (ACTIVE or EXITING, started, not ended), less those
+   already with a line in this run (a resumed run), as a Polars frame: on PostgreSQL outside a
+   transaction through the county's copy (`payments.snapshot`: only the enrolments changed since
+   the last run come from the database), otherwise whole; their pending one-off changes (back pay,
+   recovery) up to the month;
 2. read the facts on the 1st of the month of every household with an ACTIVE enrolment of a monthly
    programme, from the facts summary (`rules.summary`: the members' facts as dated rows): the
    county's by its division prefix through the county's snapshot (`rules.snapshot`: only the
@@ -54,8 +55,7 @@ from typing import Any, TypeVar
 import polars as pl
 from django.db import IntegrityError, connection, transaction
 
-from minzheng.core import arrowdb
-from minzheng.core.connections import others_see_the_same
+from minzheng.payments import snapshot as enrolment_copy
 from minzheng.rules import bulk, snapshot
 from minzheng.rules.money import from_fen
 from minzheng.rules.policy import PolicyTable
@@ -115,14 +115,6 @@ FLAGGED_DDL = """CREATE TEMPORARY TABLE payroll_flagged (
     enrolment_id BIGINT NOT NULL, division_code VARCHAR(12) NOT NULL, old_fen BIGINT NOT NULL,
     monthly_fen BIGINT NOT NULL, flag SMALLINT NOT NULL
 )"""
-
-_PAYABLE = """e.division_id LIKE %(prefix)s
-    AND e.status IN ('active', 'exiting')
-    AND e.start_month <= %(month)s AND (e.end_month IS NULL OR e.end_month > %(month)s)"""
-
-ENROLMENTS_SQL = f"""SELECT e.id, e.household_id, e.payee_id, e.programme, e.division_id,
-    CAST(ROUND(e.monthly_amount * 100) AS BIGINT), e.status, e.exit_months_left
-    FROM payments_enrolment e WHERE {_PAYABLE}"""  # noqa: S608 (constant SQL)
 
 # A line of month M for an enrolment of county C can only belong to the run of C and M, so "paid in
 # this run" is "paid this month" (a resumed run skips them). Whether a line exists is decided apart
@@ -228,14 +220,9 @@ def _params(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_frame(
-    sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType], *, large: bool = False
-) -> pl.DataFrame:
+def read_frame(sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """The rows of one SELECT as a frame with `schema` (its columns in order): streamed out with COPY
-    on PostgreSQL, read through a cursor on SQLite. `large`: millions of rows, read through ADBC
-    where that sees the same rows (`core.arrowdb`, outside a transaction)."""
-    if large and others_see_the_same():
-        return arrowdb.read(sql, params, schema)
+    on PostgreSQL, read through a cursor on SQLite."""
     with connection.cursor() as cursor:
         if _postgres():
             buffer = bytearray()
@@ -487,7 +474,12 @@ def plan_county(
             else None
         )
         # In household order, once: each slice is then a range of them (`CountyPlan.slices`).
-        payable = by_household(read_frame(ENROLMENTS_SQL, params, ENROLMENT_SCHEMA, large=True))
+        kept = (
+            enrolment_copy.county_rows(county)
+            if enrolment_copy.usable()
+            else by_household(read_frame(enrolment_copy.KEPT_SQL, params, enrolment_copy.KEPT_SCHEMA))
+        )
+        payable = kept.filter(enrolment_copy.payable_in(month)).select(list(ENROLMENT_SCHEMA))
         paid = read_frame(PAID_SQL, {"run": run_id}, {"enrolment_id": pl.Int64()})
         enrolments = (
             payable.filter(~pl.col("enrolment_id").is_in(paid["enrolment_id"].implode()))

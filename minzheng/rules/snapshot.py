@@ -17,29 +17,19 @@ registry's changes of the last minutes only, not the month's (at 10,000,000 hous
 changes took 113 s to refresh in the run, bench/README.md). A read never depends on it: it
 refreshes and reads the changes since its snapshot itself.
 
-Files: MINZHENG_VAR_DIR/facts/<database>-<prefix>-<change id>.arrow (Arrow IPC), written in a
-thread of their own to a temporary name and renamed, the older ones of the same county removed
-after (nothing is written when nothing changed). <database> hashes the
-connection settings and the database's OID, so a database dropped and created again under the same
-name does not read another's files. `rules/tests/test_snapshot.py` compares the reads with the
-summary's own.
+Files: `core.keptframes`, kind "facts", versioned by change id. `rules/tests/test_snapshot.py`
+compares the reads with the summary's own.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-import threading
 from datetime import date
-from pathlib import Path
-from typing import Any
 
 import polars as pl
-from django.conf import settings
 from django.db import connections, transaction
 
 from minzheng.core.connections import others_see_the_same
+from minzheng.core.keptframes import KeptFrames, database_key, wait_saved
 from minzheng.rules.population import Population, check_prefix, read_rows
 from minzheng.rules.summary import (
     IN_PREFIX,
@@ -54,6 +44,10 @@ from minzheng.rules.summary import (
 
 # More changed persons than this share of a snapshot's rows: read the county whole instead.
 WHOLE_READ_SHARE = 0.2
+
+KEPT = KeptFrames("facts", INTERVAL_SCHEMA)
+
+__all__ = ["county_rows", "keep_current", "read_county", "read_county_rows", "usable", "wait_saved"]
 
 CHANGED_SQL = "SELECT DISTINCT person_id FROM rules_factschange WHERE id > %(after)s AND id <= %(upto)s"
 
@@ -94,8 +88,8 @@ def county_rows(division_prefix: str, *, using: str = "default") -> pl.DataFrame
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SELECT COALESCE(MAX(id), 0), COALESCE(MIN(id), 1) FROM rules_factschange")
         high, oldest = cursor.fetchone()
-        key = _database_key(cursor, using)
-        kept = _load(key, division_prefix)
+        key = database_key(cursor, using)
+        kept = KEPT.load(key, division_prefix)
         rows: pl.DataFrame | None = None
         if kept is not None and oldest - 1 <= kept[0] <= high:
             after, snapshot = kept[0], by_household(kept[1])  # files before 2026-11-22: any order
@@ -122,15 +116,7 @@ def county_rows(division_prefix: str, *, using: str = "default") -> pl.DataFrame
                 read_rows(using, rows_sql([IN_PREFIX], intervals=True), params, INTERVAL_SCHEMA, copy=True)
             )
     if kept is None or kept[0] != high:
-        # Written beside the caller's work (a county's file takes about 0.6 s); a read meanwhile
-        # finds the older file and reads a few more changes. Not a daemon: it ends before the process.
-        saving = threading.Thread(
-            target=_save, args=(key, division_prefix, high, rows), name="facts-snapshot"
-        )
-        with _lock:
-            _saving[:] = [thread for thread in _saving if thread.is_alive()]
-            _saving.append(saving)
-        saving.start()
+        KEPT.save_beside(key, division_prefix, high, rows)  # a county's file takes about 0.6 s
     return rows
 
 
@@ -142,75 +128,9 @@ def keep_current(*, using: str = "default") -> tuple[int, list[str]]:
     if not usable(using):
         return refreshed, []
     with connections[using].cursor() as cursor:
-        key = _database_key(cursor, using)
-    counties = sorted({path.stem.split("-")[1] for _, path in _files(key, "*")})
+        key = database_key(cursor, using)
+    counties = KEPT.prefixes(key)
     for prefix in counties:
         county_rows(prefix, using=using)
     wait_saved()
     return refreshed, counties
-
-
-_lock = threading.Lock()
-_saving: list[threading.Thread] = []
-
-
-def wait_saved() -> None:
-    """Wait until the files being written are written (tests)."""
-    with _lock:
-        pending = list(_saving)
-        _saving.clear()
-    for thread in pending:
-        thread.join()
-
-
-# --- Files ------------------------------------------------------------------------------------------
-
-
-def _directory() -> Path:
-    return Path(settings.MINZHENG_VAR_DIR) / "facts"
-
-
-def _database_key(cursor: Any, using: str) -> str:
-    cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
-    (oid,) = cursor.fetchone()
-    db = connections[using].settings_dict
-    name = f"{db.get('HOST')}:{db.get('PORT')}/{db.get('NAME')}/{oid}"
-    return hashlib.sha256(name.encode()).hexdigest()[:16]
-
-
-def _files(key: str, division_prefix: str) -> list[tuple[int, Path]]:
-    found = []
-    for path in _directory().glob(f"{key}-{division_prefix}-*.arrow"):
-        tail = path.stem.rsplit("-", 1)[-1]
-        if tail.isdigit():
-            found.append((int(tail), path))
-    return sorted(found)
-
-
-def _load(key: str, division_prefix: str) -> tuple[int, pl.DataFrame] | None:
-    """The newest snapshot of the county (change id, rows), if any can be read."""
-    for change_id, path in reversed(_files(key, division_prefix)):
-        try:
-            frame = pl.read_ipc(path)
-        except (OSError, pl.exceptions.PolarsError):
-            continue  # removed meanwhile, or damaged: an older one, or a whole read
-        if frame.schema == pl.Schema(INTERVAL_SCHEMA):
-            return change_id, frame
-    return None
-
-
-def _save(key: str, division_prefix: str, change_id: int, rows: pl.DataFrame) -> None:
-    directory = _directory()
-    directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"{key}-{division_prefix}-{change_id}.arrow"
-    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".part")
-    os.close(handle)
-    try:
-        rows.write_ipc(temporary)
-        os.replace(temporary, final)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    for older, path in _files(key, division_prefix):
-        if older < change_id:
-            path.unlink(missing_ok=True)

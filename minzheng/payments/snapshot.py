@@ -1,0 +1,111 @@
+"""A county's enrolments kept as a columnar file between payroll runs, so that a month's run reads
+from the database only the enrolments changed since the last, not the whole county again
+(PostgreSQL, outside a caller's transaction; otherwise the payroll reads them whole).
+
+Every enrolment written (inserted, updated, deleted; by a service, a payroll run, or plain SQL) is
+logged by database triggers with the writing transaction's id (payments_enrolmentlog, migration
+0009). A copy holds the county's enrolments that can be paid in some month (ACTIVE or EXITING,
+with their start and end months), in household order, as of a transaction id `xmin`: every
+transaction before it had ended when the copy was read. Reading the county again:
+1. the oldest transaction still running now (`pg_snapshot_xmin`), the new copy's version;
+2. in one statement, the enrolments logged by transactions from the copy's version on, each with
+   its row now if it is still the county's and ACTIVE or EXITING. That covers every change the
+   copy may lack (a transaction still running when the copy was read has an id at or above its
+   version), and some it has already (read again: the same rows);
+3. the copy without those enrolments, with their rows now, is the county's enrolments now.
+A copy older than the log's start (`payments_enrolmentlogstart`: pruned, or the table truncated),
+or with more changes since than a fifth of its rows, is replaced by a whole read.
+
+Files: `core.keptframes`, kind "enrolments", versioned by transaction id.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+from django.db import connections
+from django.utils import timezone
+
+from minzheng.core import arrowdb
+from minzheng.core.connections import others_see_the_same
+from minzheng.core.keptframes import KeptFrames, database_key
+from minzheng.rules.summary import by_household
+
+# More changed enrolments than this share of a copy's rows: read the county whole instead.
+WHOLE_READ_SHARE = 0.2
+# The log is kept so long (a copy older than that is read whole again).
+LOG_KEEP_DAYS = 400
+
+KEPT_SCHEMA: dict[str, pl.DataType] = {
+    "enrolment_id": pl.Int64(),
+    "household_id": pl.Int64(),
+    "payee_id": pl.Int64(),
+    "programme": pl.String(),
+    "division_code": pl.String(),
+    "amount_fen": pl.Int64(),
+    "status": pl.String(),
+    "exit_left": pl.Int64(),
+    "start_month": pl.Date(),
+    "end_month": pl.Date(),
+}
+KEPT = KeptFrames("enrolments", KEPT_SCHEMA)
+
+_COLUMNS = """e.household_id, e.payee_id, e.programme, e.division_id,
+    CAST(ROUND(e.monthly_amount * 100) AS BIGINT), e.status, e.exit_months_left, e.start_month, e.end_month"""
+_KEPT = "e.division_id LIKE %(prefix)s AND e.status IN ('active', 'exiting')"
+
+# The county's enrolments that may be paid in some month (`payable_in` picks a month's).
+KEPT_SQL = f"SELECT e.id, {_COLUMNS} FROM payments_enrolment e WHERE {_KEPT}"  # noqa: S608 (constant SQL)
+
+# Step 2 of the module docstring: every enrolment logged since, with its row if still kept.
+CHANGED_SQL = f"""SELECT c.enrolment_id, {_COLUMNS}
+    FROM (SELECT DISTINCT enrolment_id FROM payments_enrolmentlog WHERE xid >= %(after)s) c
+    LEFT JOIN payments_enrolment e ON e.id = c.enrolment_id AND {_KEPT}"""  # noqa: S608 (constant SQL)
+
+PRUNE_SQL = """WITH gone AS (DELETE FROM payments_enrolmentlog WHERE at < %s RETURNING xid)
+    UPDATE payments_enrolmentlogstart SET since = GREATEST(since, (SELECT MAX(xid) + 1 FROM gone))
+    WHERE EXISTS (SELECT 1 FROM gone)"""
+
+
+def usable(using: str = "default") -> bool:
+    """PostgreSQL (the log's triggers), not inside a caller's transaction (whose uncommitted rows no
+    file may keep)."""
+    return others_see_the_same(using)
+
+
+def payable_in(month: date) -> pl.Expr:
+    """Kept enrolments paid in `month`: started, not ended."""
+    return (pl.col("start_month") <= month) & (pl.col("end_month").is_null() | (pl.col("end_month") > month))
+
+
+def county_rows(county: str, *, using: str = "default") -> pl.DataFrame:
+    """The county's kept enrolments now (KEPT_SCHEMA, household order), through its copy; the new
+    copy written beside the caller's work. Only where `usable`."""
+    prefix = {"prefix": f"{county}%"}
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        cursor.execute(PRUNE_SQL, [timezone.now() - timedelta(days=LOG_KEEP_DAYS)])
+        cursor.execute(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+            "(SELECT MAX(since) FROM payments_enrolmentlogstart)"
+        )
+        xmin, since = cursor.fetchone()
+        key = database_key(cursor, using)
+    kept = KEPT.load(key, county)
+    rows: pl.DataFrame | None = None
+    if kept is not None and since is not None and kept[0] >= since:
+        version, copy = kept
+        changed = arrowdb.read(CHANGED_SQL, {**prefix, "after": version}, KEPT_SCHEMA, using=using)
+        if changed.is_empty():
+            rows = copy
+        elif changed.height <= WHOLE_READ_SHARE * max(copy.height, 1):
+            fresh = changed.filter(pl.col("household_id").is_not_null())
+            rows = copy.filter(~pl.col("enrolment_id").is_in(changed["enrolment_id"].implode())).merge_sorted(
+                by_household(fresh), key="household_id"
+            )
+    if rows is None:
+        rows = by_household(arrowdb.read(KEPT_SQL, prefix, KEPT_SCHEMA, using=using))
+    if kept is None or rows is not kept[1]:  # nothing changed: the older copy is still one
+        KEPT.save_beside(key, county, xmin, rows)
+    return rows

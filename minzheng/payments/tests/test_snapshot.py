@@ -1,0 +1,162 @@
+"""A county's kept copy of its enrolments (payments/snapshot.py) reads as the table itself: first
+whole, then through the enrolments logged since, whoever wrote them; a transaction still running
+when the copy was read is read the next time; a copy older than the log is read whole. And a
+payroll run reads through it from month to month."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connection
+from django.utils import timezone
+from polars.testing import assert_frame_equal
+
+from minzheng.core import arrowdb
+from minzheng.core.keptframes import wait_saved
+from minzheng.org.models import Staff
+from minzheng.payments import services, snapshot
+from minzheng.payments.models import EnrolmentStatus, PayrollLine
+from minzheng.payments.payroll import read_frame
+from minzheng.payments.tests import test_payroll
+from minzheng.payments.tests.test_payroll import approved, enrol, run_month
+
+pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
+
+COUNTY = "640202"
+people = test_payroll.people  # a fixture
+
+
+def spied_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Which read of enrolments the copy makes from now on: "whole" or "changed"."""
+    reads: list[str] = []
+    original = arrowdb.read
+
+    def read(sql: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append({snapshot.KEPT_SQL: "whole", snapshot.CHANGED_SQL: "changed"}[sql])
+        return original(sql, *args, **kwargs)
+
+    monkeypatch.setattr(arrowdb, "read", read)
+    return reads
+
+
+def assert_copy_reads_as_table() -> None:
+    rows = snapshot.county_rows(COUNTY)
+    assert rows["household_id"].is_sorted()  # a payroll's slice of households is a range of them
+    wait_saved()
+    table = read_frame(snapshot.KEPT_SQL, {"prefix": f"{COUNTY}%"}, snapshot.KEPT_SCHEMA)
+    assert_frame_equal(rows.sort("enrolment_id"), table.sort("enrolment_id"))
+
+
+def test_the_copy_reads_as_the_table_after_each_kind_of_change(
+    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 100.0)  # a handful of rows: always the changes
+    a = enrol(people, approved(people, "640202001001", "甲户"))
+    b = enrol(people, approved(people, "640202001002", "乙户"))
+    c = enrol(people, approved(people, "640202100201", "丙户"))
+    month = a.start_month
+    reads = spied_reads(monkeypatch)
+    assert_copy_reads_as_table()
+    admin = people["admin"]
+    # Services: a new amount, a suspension (out of the payable ones), an exit started.
+    services.enrolment_change_amount(
+        actor=admin, enrolment_id=a.pk, new_amount=Decimal("1500.00"), month=month, reason="调整"
+    )
+    services.enrolment_suspend(actor=admin, enrolment_id=b.pk, month=month, reason="暂停")
+    services.enrolment_start_exit(actor=admin, enrolment_id=c.pk, months=3, month=month, reason="渐退")
+    assert_copy_reads_as_table()
+    assert snapshot.county_rows(COUNTY)["enrolment_id"].to_list() == sorted([a.pk, c.pk])
+    # Back again, a termination, a new enrolment, and plain SQL.
+    services.enrolment_resume(actor=admin, enrolment_id=b.pk, month=month, reason="恢复")
+    services.enrolment_terminate(actor=admin, enrolment_id=a.pk, month=month, reason="停发", notice="告知")
+    d = enrol(people, approved(people, "640202001001", "丁户"))
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE payments_enrolment SET monthly_amount = 321.45 WHERE id = %s", [c.pk])
+    assert_copy_reads_as_table()
+    rows = snapshot.county_rows(COUNTY)
+    assert rows["enrolment_id"].to_list() == sorted([b.pk, c.pk, d.pk])
+    assert rows.filter(enrolment_id=c.pk)["amount_fen"].item() == 32145
+    # Nothing changed: the copy alone.
+    assert_copy_reads_as_table()
+    assert reads[0] == "whole"
+    assert set(reads[1:]) == {"changed"}  # never whole again
+
+
+def test_a_change_still_uncommitted_when_the_copy_is_read_is_read_the_next_time(
+    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 100.0)
+    a = enrol(people, approved(people, "640202001001", "甲户"))
+    b = enrol(people, approved(people, "640202001002", "乙户"))
+    assert_copy_reads_as_table()
+    reads = spied_reads(monkeypatch)
+    with psycopg.connect(arrowdb.conninfo()) as other:
+        other.execute("UPDATE payments_enrolment SET monthly_amount = 999 WHERE id = %s", [a.pk])
+        # Another change, committed: the copy is written again, while the first is uncommitted.
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE payments_enrolment SET monthly_amount = 888 WHERE id = %s", [b.pk])
+        rows = snapshot.county_rows(COUNTY)
+        assert rows.filter(enrolment_id=b.pk)["amount_fen"].item() == 88800
+        assert rows.filter(enrolment_id=a.pk)["amount_fen"].item() != 99900
+        wait_saved()
+        other.commit()
+    assert snapshot.county_rows(COUNTY).filter(enrolment_id=a.pk)["amount_fen"].item() == 99900
+    assert reads == ["changed", "changed"]
+
+
+def test_a_copy_older_than_the_log_is_read_whole(
+    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = enrol(people, approved(people, "640202001001", "甲户"))
+    assert_copy_reads_as_table()
+    reads = spied_reads(monkeypatch)
+    old = timezone.now() - timedelta(days=snapshot.LOG_KEEP_DAYS + 1)
+    with connection.cursor() as cursor:
+        # A change logged long ago (its transaction's id as a newer one's: pruning it raises the
+        # log's start above the copy's version).
+        cursor.execute(
+            "INSERT INTO payments_enrolmentlog (xid, enrolment_id, at) "
+            "SELECT pg_current_xact_id()::text::bigint, %s, %s",
+            [a.pk, old],
+        )
+        cursor.execute("SELECT since FROM payments_enrolmentlogstart")
+        (before,) = cursor.fetchone()
+    assert_copy_reads_as_table()
+    assert reads == ["whole"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM payments_enrolmentlog WHERE at < %s", [old + timedelta(days=1)])
+        assert cursor.fetchone() == (0,)
+        cursor.execute("SELECT since FROM payments_enrolmentlogstart")
+        (after,) = cursor.fetchone()
+    assert after > before
+
+
+def test_a_payroll_reads_the_enrolments_through_the_copy_from_month_to_month(
+    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 100.0)
+    a = enrol(people, approved(people, "640202001001", "甲户"))
+    b = enrol(people, approved(people, "640202001002", "乙户"))
+    month = a.start_month
+    reads = spied_reads(monkeypatch)
+
+    def paid(month: date) -> set[int]:
+        run = run_month(people, month)
+        wait_saved()
+        return set(PayrollLine.objects.filter(run=run).values_list("enrolment_id", flat=True))
+
+    assert paid(month) == {a.pk, b.pk}
+    next_month = services.add_months(month, 1)
+    services.enrolment_suspend(actor=people["admin"], enrolment_id=b.pk, month=next_month, reason="暂停")
+    assert paid(next_month) == {a.pk}
+    services.enrolment_resume(
+        actor=people["admin"], enrolment_id=b.pk, month=services.add_months(month, 2), reason="恢复"
+    )
+    assert paid(services.add_months(month, 2)) == {a.pk, b.pk}
+    assert reads == ["whole", "changed", "changed"]
+    b.refresh_from_db()
+    assert b.status == EnrolmentStatus.ACTIVE
