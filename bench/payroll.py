@@ -250,8 +250,9 @@ BETWEEN_MONTHS = [
             FROM payments_enrolment WHERE id %% 100 = 11
             RETURNING id, enrolment_id
         )
-        INSERT INTO payments_pendingoneoff (change_id, county)
-        SELECT c.id, SUBSTR(e.division_id, 1, 6) FROM c JOIN payments_enrolment e ON e.id = c.enrolment_id""",
+        INSERT INTO payments_pendingoneoff (change_id, county, enrolment_id, effective_month, amount)
+        SELECT c.id, SUBSTR(e.division_id, 1, 6), c.enrolment_id, %(b)s, 100
+        FROM c JOIN payments_enrolment e ON e.id = c.enrolment_id""",
     ),
     (
         "gradual exit for 0.5%",
@@ -480,8 +481,10 @@ def main() -> None:
 
     if not args.reuse:
         fresh_database(args.database_url)
-        # The county snapshots (rules.snapshot) of earlier bench databases: caches, of no use now.
-        shutil.rmtree(ROOT / "var" / "facts", ignore_errors=True)
+        # The county copies (rules.snapshot, payments.snapshot) of earlier bench databases: caches,
+        # of no use now.
+        for kind in ("facts", "enrolments"):
+            shutil.rmtree(ROOT / "var" / kind, ignore_errors=True)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("MINZHENG_MODE", "demo")
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -500,6 +503,7 @@ def main() -> None:
     from minzheng.org.services import divisions_load
     from minzheng.org.testing import make_staff
     from minzheng.payments import payroll, services
+    from minzheng.payments import snapshot as enrolment_copy
     from minzheng.payments.models import EnrolmentChange, PayrollLine, PayrollRun, ReviewTask
     from minzheng.rules import bulk, snapshot
 
@@ -535,7 +539,8 @@ def main() -> None:
     # Phases of the run: the plan (reads, before anything is written; the facts read beside the
     # enrolments), then the slices, computed in a thread ahead of their writes.
     timer.wrap(payroll, "plan_county", "plan county")
-    timer.wrap(payroll, "read_frame", "  read enrolments, paid lines, one-offs")
+    timer.wrap(enrolment_copy, "county_rows", "  enrolments: the county's copy and changes")
+    timer.wrap(payroll, "read_frame", "  read paid lines, one-offs")
     timer.wrap(snapshot, "refresh", "  (beside) refresh facts summary")
     timer.wrap(snapshot, "county_rows", "  (beside) county's facts rows, snapshot and changes")
     timer.wrap(payroll, "recompute", "slices computed (thread): recompute")

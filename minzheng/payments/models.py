@@ -108,26 +108,31 @@ class EnrolmentChange(models.Model):
 
 class PendingOneOff(models.Model):
     """A back pay or recovery (an EnrolmentChange with a one-off amount) that no payroll run has
-    settled yet: the queue each run of the county reads. Entered with the change; when a run
-    settles it, the row is deleted and a `OneOffSettlement` written in the same transaction, so a
+    settled yet: the queue each run of the county reads, with what the run needs of the change
+    (copied from it: a change is never updated). Entered with the change; when a run settles it,
+    the row moves to `OneOffSettlement` (deleted here, inserted there, in one transaction), so a
     one-off is always in exactly one of the two. The change rows themselves are never updated: an
-    update of a million-row history table adds an entry to each of its indexes for every row (about
+    update of the million-row history adds an entry to each of its indexes for every row (about
     100 µs a row while the lines are written, bench/README.md), a delete here none."""
 
     change = models.OneToOneField(
         EnrolmentChange, primary_key=True, on_delete=models.PROTECT, related_name="+"
     )
     county = models.CharField("县（区）代码", max_length=6, db_index=True)
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="+", db_index=False)
+    effective_month = models.DateField("生效月份")
+    amount = models.DecimalField("一次性补发/扣减金额", max_digits=12, decimal_places=2)
 
     def __str__(self) -> str:
         return f"{self.county} {self.change_id}"
 
 
 class OneOffSettlement(models.Model):
-    """The run that settled a one-off (its line's adjustment). One per change, enforced by the key:
-    no back pay is paid twice. Written a slice at a time by the payroll, from the `PendingOneOff`
-    rows it deletes in the same statement's transaction, so both references hold by construction
-    and, as for the lines, are not checked row by row by the database (`db_constraint=False`)."""
+    """The run that settled a one-off (its line's adjustment), with the one-off's enrolment and
+    amount as queued. One per change, enforced by the key: no back pay is paid twice. Written a
+    slice at a time by the payroll from the `PendingOneOff` rows it deletes in the same
+    transaction, so the references hold by construction and, as for the lines, are not checked
+    row by row by the database (`db_constraint=False`)."""
 
     change = models.OneToOneField(
         EnrolmentChange,
@@ -137,6 +142,10 @@ class OneOffSettlement(models.Model):
         db_constraint=False,
     )
     run = models.ForeignKey("PayrollRun", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    amount = models.DecimalField("一次性补发/扣减金额", max_digits=12, decimal_places=2)
 
     def __str__(self) -> str:
         return f"{self.change_id} {self.run_id}"

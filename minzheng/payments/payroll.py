@@ -125,14 +125,12 @@ PAID_SQL = """SELECT l.enrolment_id FROM payments_payrollline l
 
 # The county's pending one-offs (its queue, `PendingOneOff`), and those already settled in this run: a
 # slice's one-offs are settled before its lines are written, in a transaction of their own, so a
-# resumed run may find some whose lines were not.
-ONE_OFFS_SQL = """SELECT c.id, c.enrolment_id, CAST(ROUND(c.one_off_amount * 100) AS BIGINT)
-    FROM payments_pendingoneoff p JOIN payments_enrolmentchange c ON c.id = p.change_id
-    WHERE p.county = %(county)s AND c.effective_month <= %(month)s
+# resumed run may find some whose lines were not. Neither reads the changes' history.
+ONE_OFFS_SQL = """SELECT p.change_id, p.enrolment_id, CAST(ROUND(p.amount * 100) AS BIGINT)
+    FROM payments_pendingoneoff p WHERE p.county = %(county)s AND p.effective_month <= %(month)s
     UNION ALL
-    SELECT c.id, c.enrolment_id, CAST(ROUND(c.one_off_amount * 100) AS BIGINT)
-    FROM payments_oneoffsettlement s JOIN payments_enrolmentchange c ON c.id = s.change_id
-    WHERE s.run_id = %(run)s"""
+    SELECT s.change_id, s.enrolment_id, CAST(ROUND(s.amount * 100) AS BIGINT)
+    FROM payments_oneoffsettlement s WHERE s.run_id = %(run)s"""
 
 INSERT_LINES_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, programme, month, payee_id,
     division_code, monthly_amount, adjustment, amount, status, bank_reference, failure_reason, reissue_of_id)
@@ -191,8 +189,8 @@ EXIT_COUNTDOWN_SQL = """UPDATE payments_enrolment SET
     WHERE id IN ({ids})"""
 # A one-off settled: out of the queue, into the settlements with its run (those still queued only:
 # settled once, even when a resumed run computes them again).
-SETTLE_SQL = """INSERT INTO payments_oneoffsettlement (change_id, run_id)
-    SELECT change_id, %s FROM payments_pendingoneoff WHERE change_id IN ({ids})"""
+SETTLE_SQL = """INSERT INTO payments_oneoffsettlement (change_id, run_id, enrolment_id, amount)
+    SELECT change_id, %s, enrolment_id, amount FROM payments_pendingoneoff WHERE change_id IN ({ids})"""
 UNQUEUE_SQL = "DELETE FROM payments_pendingoneoff WHERE change_id IN ({ids})"
 
 TOTALS_UPSERT_SQL = """INSERT INTO payments_payrolltotal (run_id, township_code, programme, line_count, amount)

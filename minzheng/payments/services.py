@@ -135,7 +135,13 @@ def _change(
         actor=actor,
     )
     if one_off:
-        PendingOneOff.objects.create(change=change, county=enrolment.division_id[:6])
+        PendingOneOff.objects.create(
+            change=change,
+            county=enrolment.division_id[:6],
+            enrolment=enrolment,
+            effective_month=month,
+            amount=one_off,
+        )
     audit_record(
         actor=actor,
         action=f"payments.enrolment_{kind}",

@@ -8,10 +8,11 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 FORWARD = [
-    """INSERT INTO payments_oneoffsettlement (change_id, run_id)
-    SELECT id, settled_in_id FROM payments_enrolmentchange WHERE settled_in_id IS NOT NULL""",
-    """INSERT INTO payments_pendingoneoff (change_id, county)
-    SELECT c.id, SUBSTR(e.division_id, 1, 6)
+    """INSERT INTO payments_oneoffsettlement (change_id, run_id, enrolment_id, amount)
+    SELECT id, settled_in_id, enrolment_id, one_off_amount FROM payments_enrolmentchange
+    WHERE settled_in_id IS NOT NULL""",
+    """INSERT INTO payments_pendingoneoff (change_id, county, enrolment_id, effective_month, amount)
+    SELECT c.id, SUBSTR(e.division_id, 1, 6), c.enrolment_id, c.effective_month, c.one_off_amount
     FROM payments_enrolmentchange c JOIN payments_enrolment e ON e.id = c.enrolment_id
     WHERE c.settled_in_id IS NULL AND NOT (c.one_off_amount = 0)""",
 ]
@@ -51,6 +52,17 @@ class Migration(migrations.Migration):
                         to="payments.payrollrun",
                     ),
                 ),
+                (
+                    "enrolment",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="payments.enrolment",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="一次性补发/扣减金额")),
             ],
         ),
         migrations.CreateModel(
@@ -67,6 +79,17 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("county", models.CharField(db_index=True, max_length=6, verbose_name="县（区）代码")),
+                (
+                    "enrolment",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="payments.enrolment",
+                    ),
+                ),
+                ("effective_month", models.DateField(verbose_name="生效月份")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12, verbose_name="一次性补发/扣减金额")),
             ],
         ),
         migrations.RunSQL(FORWARD, REVERSE),

@@ -3,10 +3,10 @@
 
 payments_enrolmentlog gets a row (transaction id, enrolment id, time) for every enrolment
 inserted, updated or deleted, whoever writes it: three statement-level triggers, each taking the
-statement's rows from its transition table. payments_enrolmentlogstart holds one transaction id:
-the log has every change of the transactions from it on (set here, where the triggers start; again
-when the enrolments are truncated, which no trigger logs row by row; raised when old rows are
-pruned). A copy taken before it is not used."""
+statement's rows from its transition table. payments_enrolmentlogstart holds one row: `since`, a
+transaction id from which on the log has every change (set here, where the triggers start; raised
+when old rows are pruned), and `epoch`, the times the enrolments were truncated (which no trigger
+logs row by row). A copy read before `since`, or in an earlier epoch, is not used."""
 
 from django.db import migrations
 
@@ -17,13 +17,12 @@ FORWARD = [
         xid BIGINT NOT NULL, enrolment_id BIGINT NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now())""",
     "CREATE INDEX payments_enrolmentlog_xid ON payments_enrolmentlog (xid)",
     "CREATE INDEX payments_enrolmentlog_at ON payments_enrolmentlog USING brin (at)",
-    "CREATE TABLE payments_enrolmentlogstart (since BIGINT NOT NULL)",
-    "INSERT INTO payments_enrolmentlogstart (since) SELECT pg_current_xact_id()::text::bigint",
+    "CREATE TABLE payments_enrolmentlogstart (since BIGINT NOT NULL, epoch BIGINT NOT NULL)",
+    "INSERT INTO payments_enrolmentlogstart (since, epoch) SELECT pg_current_xact_id()::text::bigint, 0",
     """CREATE FUNCTION payments_enrolment_logged() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
         IF TG_OP = 'TRUNCATE' THEN
-            DELETE FROM payments_enrolmentlogstart;
-            INSERT INTO payments_enrolmentlogstart (since) SELECT pg_current_xact_id()::text::bigint;
+            UPDATE payments_enrolmentlogstart SET epoch = epoch + 1;
         ELSE
             INSERT INTO payments_enrolmentlog (xid, enrolment_id)
             SELECT pg_current_xact_id()::text::bigint, id FROM changed;

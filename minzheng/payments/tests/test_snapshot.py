@@ -1,7 +1,7 @@
 """A county's kept copy of its enrolments (payments/snapshot.py) reads as the table itself: first
 whole, then through the enrolments logged since, whoever wrote them; a transaction still running
-when the copy was read is read the next time; a copy older than the log is read whole. And a
-payroll run reads through it from month to month."""
+when the copy was read is read the next time; a copy older than the log, or read before the
+table was truncated, is read whole. And a payroll run reads through it from month to month."""
 
 from __future__ import annotations
 
@@ -160,3 +160,15 @@ def test_a_payroll_reads_the_enrolments_through_the_copy_from_month_to_month(
     assert reads == ["whole", "changed", "changed"]
     b.refresh_from_db()
     assert b.status == EnrolmentStatus.ACTIVE
+
+
+def test_a_copy_read_before_the_enrolments_were_truncated_is_not_used(
+    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enrol(people, approved(people, "640202001001", "甲户"))
+    assert_copy_reads_as_table()
+    reads = spied_reads(monkeypatch)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE payments_enrolment CASCADE")  # logs no row
+    assert snapshot.county_rows(COUNTY).is_empty()
+    assert reads == ["whole"]
