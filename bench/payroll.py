@@ -368,16 +368,20 @@ def between_months(month: date = MONTH_B) -> None:
 
 def facts_worker() -> float:
     """What `manage.py refresh_facts` does every few minutes in a running system, here once after
-    the between-months changes (not part of the run): the summary refreshed, the county's snapshot
-    brought up to date. Its seconds."""
+    the between-months changes (not part of the run): the summary refreshed, the county's facts
+    snapshot and enrolment copy brought up to date. Its seconds."""
+    from minzheng.payments import snapshot as enrolment_copy
     from minzheng.rules import snapshot
 
     started = time.perf_counter()
     persons, counties = snapshot.keep_current()
+    facts_s = time.perf_counter() - started
+    copies = enrolment_copy.keep_current()
     seconds = time.perf_counter() - started
     print(
         f"  facts worker (refresh_facts, before the run): {persons:,} persons recomputed, "
-        f"snapshots of {', '.join(counties) or 'no county'} brought up to date, {seconds:.1f} s",
+        f"snapshots of {', '.join(counties) or 'no county'} brought up to date, {facts_s:.1f} s; "
+        f"enrolment copies of {', '.join(copies) or 'no county'}, {seconds - facts_s:.1f} s",
         flush=True,
     )
     return seconds

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from io import StringIO
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 import psycopg
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from polars.testing import assert_frame_equal
@@ -172,3 +176,20 @@ def test_a_copy_read_before_the_enrolments_were_truncated_is_not_used(
         cursor.execute("TRUNCATE payments_enrolment CASCADE")  # logs no row
     assert snapshot.county_rows(COUNTY).is_empty()
     assert reads == ["whole"]
+
+
+def test_the_periodic_job_brings_the_copies_up_to_date(people: dict[str, Staff], settings: Any) -> None:
+    a = enrol(people, approved(people, "640202001001", "甲户"))
+    assert_copy_reads_as_table()
+    services.enrolment_change_amount(
+        actor=people["admin"],
+        enrolment_id=a.pk,
+        new_amount=Decimal("1500.00"),
+        month=a.start_month,
+        reason="调整",
+    )
+    out = StringIO()
+    call_command("refresh_facts", stdout=out)
+    assert "更新在保对象副本的区县 1 个（640202）" in out.getvalue()
+    (kept,) = (Path(settings.MINZHENG_VAR_DIR) / "enrolments").glob("*.arrow")
+    assert pl.read_ipc(kept).filter(enrolment_id=a.pk)["amount_fen"].item() == 150000
