@@ -544,6 +544,7 @@ def main() -> None:
     # enrolments), then the slices, computed in a thread ahead of their writes.
     timer.wrap(payroll, "plan_county", "plan county")
     timer.wrap(enrolment_copy, "county_rows", "  enrolments: the county's copy and changes")
+    timer.wrap(enrolment_copy.KEPT, "load", "    the copy's file read")
     timer.wrap(payroll, "read_frame", "  read paid lines, one-offs")
     timer.wrap(snapshot, "refresh", "  (beside) refresh facts summary")
     timer.wrap(snapshot, "county_rows", "  (beside) county's facts rows, snapshot and changes")
