@@ -227,9 +227,12 @@ class PayrollLine(models.Model):
     monthly_amount = models.DecimalField("月标准金额", max_digits=12, decimal_places=2)
     adjustment = models.DecimalField("补发/扣减", max_digits=12, decimal_places=2, default=0)
     amount = models.DecimalField("实发金额", max_digits=12, decimal_places=2)
-    status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING)
-    bank_reference = models.CharField(max_length=60, blank=True)
-    failure_reason = models.CharField(max_length=200, blank=True)
+    # Defaults in the database too: the payroll's COPY leaves these out (bench/README.md).
+    status = models.CharField(
+        max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING, db_default=LineStatus.PENDING
+    )
+    bank_reference = models.CharField(max_length=60, blank=True, default="", db_default="")
+    failure_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
     result_at = models.DateTimeField("回盘时间", null=True)
     reissue_of = models.ForeignKey(
         "self",

@@ -139,9 +139,9 @@ INSERT_LINES_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, pr
     FROM payroll_lines w WHERE TRUE
     ON CONFLICT DO NOTHING
     RETURNING enrolment_id"""
+# The status (pending), bank reference and failure reason take the table's defaults.
 LINE_COLUMNS = (
-    "run_id, enrolment_id, programme, month, payee_id, division_code, monthly_amount, adjustment, amount, "
-    "status, bank_reference, failure_reason"
+    "run_id, enrolment_id, programme, month, payee_id, division_code, monthly_amount, adjustment, amount"
 )
 
 INSERT_CHANGES_SQL = """INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month,
@@ -649,12 +649,9 @@ def _line_csv(lines: pl.DataFrame, *, run_id: int, month: date) -> bytes:
         _yuan("monthly_fen").alias("monthly_amount"),
         _yuan("adjustment_fen").alias("adjustment"),
         _yuan("amount_fen").alias("amount"),
-        pl.lit("pending").alias("status"),
-        pl.lit("").alias("bank_reference"),
-        pl.lit("").alias("failure_reason"),
     )
     buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False)  # "" for the empty texts: not NULL to COPY
+    frame.write_csv(buffer, include_header=False)
     return buffer.getvalue()
 
 
