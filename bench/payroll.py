@@ -387,6 +387,23 @@ def facts_worker() -> float:
     return seconds
 
 
+def quiesce() -> float:
+    """Before a timed month, after the facts worker: its month of changes to the summary vacuumed
+    and a checkpoint taken, so that neither autovacuum nor a checkpoint the worker set off runs
+    inside the timed run (pgbench checkpoints before each run likewise). In a running system the
+    worker takes a month's changes in a few minutes at a time, not all just before the run.
+    Its seconds."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) rules_memberfacts, rules_stalefacts, rules_factschange")
+        cursor.execute("CHECKPOINT")
+    seconds = time.perf_counter() - started
+    print(f"  quiesce (the summary vacuumed, a checkpoint): {seconds:.1f} s", flush=True)
+    return seconds
+
+
 def per_row_baseline(admin: Any, count: int, month: date) -> tuple[int, float]:
     """The naive way, for comparison: ORM objects, one household at a time."""
     from decimal import Decimal
@@ -559,6 +576,9 @@ def main() -> None:
         timer.reset()
         changes_before = EnrolmentChange.objects.filter(kind="amount").count()
         reviews_before = ReviewTask.objects.count()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_lsn()")
+            (wal_before,) = cursor.fetchone()
         with peak_rss() as peak:
             cpu_before = cpu_seconds()
             started = time.perf_counter()
@@ -567,12 +587,15 @@ def main() -> None:
             cpu = [after - before for after, before in zip(cpu_seconds(), cpu_before, strict=True)]
         phases = dict(timer.seconds)
         phases["after the plan"] = seconds - phases.get("plan county", 0.0)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [wal_before])
+            (wal,) = cursor.fetchone()
         changes = EnrolmentChange.objects.filter(kind="amount").count() - changes_before
         reviews = ReviewTask.objects.count() - reviews_before
         print(
             f"{label}: {seconds:.1f} s, {run.line_count:,} lines, total {run.total_amount}, "
             f"{changes:,} amount changes, {reviews:,} review tasks, peak RSS {peak[0]:.0f} MiB, "
-            f"CPU: this process {cpu[0]:.1f} s, PostgreSQL {cpu[1]:.1f} s",
+            f"CPU: this process {cpu[0]:.1f} s, PostgreSQL {cpu[1]:.1f} s, WAL {int(wal) / 2**30:.1f} GiB",
             flush=True,
         )
         print("   " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()), flush=True)
@@ -591,6 +614,7 @@ def main() -> None:
         print("between months:", flush=True)
         between_months(month)
         facts_worker()
+        quiesce()
         timed_run(f"month {month:%Y-%m} (a usual month, on the reused database)", month)
         return
 
@@ -601,6 +625,7 @@ def main() -> None:
     print("between months:", flush=True)
     between_months()
     worker_s = facts_worker()
+    quiesce()
     b = timed_run(f"month B {MONTH_B:%Y-%m} (a usual month)", MONTH_B)
     lines_before = PayrollLine.objects.count()
     started = time.perf_counter()
