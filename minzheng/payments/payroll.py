@@ -68,15 +68,11 @@ CHANGED, REVIEW, EXITING = 1, 2, 4
 # Advisory locks (LOCK_SPACE, county): the payroll of a county and changes to its enrolments.
 LOCK_SPACE = 6_402_001
 
+# A month's payable enrolments: the kept ones (`payments.snapshot`) without their months.
 ENROLMENT_SCHEMA: dict[str, pl.DataType] = {
-    "enrolment_id": pl.Int64(),
-    "household_id": pl.Int64(),
-    "payee_id": pl.Int64(),
-    "programme": pl.String(),
-    "division_code": pl.String(),
-    "amount_fen": pl.Int64(),
-    "status": pl.String(),
-    "exit_left": pl.Int64(),
+    name: dtype
+    for name, dtype in enrolment_copy.KEPT_SCHEMA.items()
+    if name not in ("start_month", "end_month")
 }
 ONE_OFF_SCHEMA: dict[str, pl.DataType] = {
     "change_id": pl.Int64(),

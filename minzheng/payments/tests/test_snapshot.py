@@ -23,7 +23,7 @@ from minzheng.core import arrowdb
 from minzheng.core.keptframes import wait_saved
 from minzheng.org.models import Staff
 from minzheng.payments import services, snapshot
-from minzheng.payments.models import EnrolmentStatus, PayrollLine
+from minzheng.payments.models import Enrolment, EnrolmentStatus, PayrollLine
 from minzheng.payments.payroll import read_frame
 from minzheng.payments.tests import test_payroll
 from minzheng.payments.tests.test_payroll import approved, enrol, run_month
@@ -47,6 +47,11 @@ def spied_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return reads
 
 
+def enrolled(people: dict[str, Staff], *villages: str) -> list[Enrolment]:
+    """An enrolment in each village, in order."""
+    return [enrol(people, approved(people, village, f"{n}号户")) for n, village in enumerate(villages, 1)]
+
+
 def assert_copy_reads_as_table() -> None:
     rows = snapshot.county_rows(COUNTY)
     assert rows["household_id"].is_sorted()  # a payroll's slice of households is a range of them
@@ -59,9 +64,7 @@ def test_the_copy_reads_as_the_table_after_each_kind_of_change(
     people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 100.0)  # a handful of rows: always the changes
-    a = enrol(people, approved(people, "640202001001", "甲户"))
-    b = enrol(people, approved(people, "640202001002", "乙户"))
-    c = enrol(people, approved(people, "640202100201", "丙户"))
+    a, b, c = enrolled(people, "640202001001", "640202001002", "640202100201")
     month = a.start_month
     reads = spied_reads(monkeypatch)
     assert_copy_reads_as_table()
@@ -94,8 +97,7 @@ def test_a_change_still_uncommitted_when_the_copy_is_read_is_read_the_next_time(
     people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 100.0)
-    a = enrol(people, approved(people, "640202001001", "甲户"))
-    b = enrol(people, approved(people, "640202001002", "乙户"))
+    a, b = enrolled(people, "640202001001", "640202001002")
     assert_copy_reads_as_table()
     reads = spied_reads(monkeypatch)
     with psycopg.connect(arrowdb.conninfo()) as other:
@@ -115,7 +117,7 @@ def test_a_change_still_uncommitted_when_the_copy_is_read_is_read_the_next_time(
 def test_a_copy_older_than_the_log_is_read_whole(
     people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    a = enrol(people, approved(people, "640202001001", "甲户"))
+    (a,) = enrolled(people, "640202001001")
     assert_copy_reads_as_table()
     reads = spied_reads(monkeypatch)
     old = timezone.now() - timedelta(days=snapshot.LOG_KEEP_DAYS + 1)
@@ -143,8 +145,7 @@ def test_a_payroll_reads_the_enrolments_through_the_copy_from_month_to_month(
     people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(snapshot, "WHOLE_READ_SHARE", 100.0)
-    a = enrol(people, approved(people, "640202001001", "甲户"))
-    b = enrol(people, approved(people, "640202001002", "乙户"))
+    a, b = enrolled(people, "640202001001", "640202001002")
     month = a.start_month
     reads = spied_reads(monkeypatch)
 
@@ -169,7 +170,7 @@ def test_a_payroll_reads_the_enrolments_through_the_copy_from_month_to_month(
 def test_a_copy_read_before_the_enrolments_were_truncated_is_not_used(
     people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    enrol(people, approved(people, "640202001001", "甲户"))
+    enrolled(people, "640202001001")
     assert_copy_reads_as_table()
     reads = spied_reads(monkeypatch)
     with connection.cursor() as cursor:
@@ -179,7 +180,7 @@ def test_a_copy_read_before_the_enrolments_were_truncated_is_not_used(
 
 
 def test_the_periodic_job_brings_the_copies_up_to_date(people: dict[str, Staff], settings: Any) -> None:
-    a = enrol(people, approved(people, "640202001001", "甲户"))
+    (a,) = enrolled(people, "640202001001")
     assert_copy_reads_as_table()
     services.enrolment_change_amount(
         actor=people["admin"],
