@@ -26,11 +26,11 @@ or two slices ahead of the writes, `ahead`):
    -> the current amount; the line amount is the monthly amount plus one-offs, never below 0.
 Each slice is then written in one transaction (`write_slice`), in the caller's thread and
 connection:
-5. settle its one-offs (out of the county's queue, recorded with the run); write the lines (COPY straight into the table on
-   PostgreSQL, see `_insert_lines` for the uniqueness); the rare rows with consequences (amount
-   changed, review, gradual exit) through a second small table: the changes, UPDATE ... FROM for
-   the new amounts and the exit countdown (one month less; none left -> TERMINATED from the next
-   month), INSERT ... ON CONFLICT DO NOTHING for the review tasks;
+5. settle its one-offs (out of the county's queue, recorded with the run); write the lines (COPY
+   straight into the table on PostgreSQL, see `_insert_lines` for the uniqueness); the rare rows
+   with consequences (amount changed, review, gradual exit) through a second small table: the
+   changes, UPDATE ... FROM for the new amounts and the exit countdown (one month less; none left
+   -> TERMINATED from the next month), INSERT ... ON CONFLICT DO NOTHING for the review tasks;
 6. add the slice's figures to the run's totals per township and programme.
 Once every slice is written, the new page ranges of the lines' BRIN index on the run are summarized
 (`summarize_run_index`), so that reading a run's lines later scans that run's pages only.
