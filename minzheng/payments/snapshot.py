@@ -37,7 +37,7 @@ from minzheng.rules.summary import by_household
 
 # More changed enrolments than this share of a copy's rows: read the county whole instead.
 WHOLE_READ_SHARE = 0.2
-# The log is kept so long (a copy older than that is read whole again).
+# The log is kept so long (`prune`, by the periodic job; a copy older than that is read whole).
 LOG_KEEP_DAYS = 400
 
 KEPT_SCHEMA: dict[str, pl.DataType] = {
@@ -96,7 +96,6 @@ def county_rows(county: str, *, using: str = "default") -> pl.DataFrame:
     prefix = {"prefix": f"{county}%"}
     connection = connections[using]
     with connection.cursor() as cursor:
-        cursor.execute(PRUNE_SQL, [timezone.now() - timedelta(days=LOG_KEEP_DAYS)])
         xmin, since, key = _start(cursor, using)
     kept = KEPT.load(key, county)
     rows: pl.DataFrame | None = None
@@ -124,6 +123,7 @@ def keep_current(*, using: str = "default") -> list[str]:
     changes among them: 40,000-75,000 enrolments at 10,000,000 households, 5-8 s of lookups)."""
     if not usable(using):
         return []
+    prune(using=using)
     with connections[using].cursor() as cursor:
         key = _start(cursor, using)[2]
     counties = KEPT.prefixes(key)
@@ -131,6 +131,13 @@ def keep_current(*, using: str = "default") -> list[str]:
         county_rows(county, using=using)
     wait_saved()
     return counties
+
+
+def prune(*, using: str = "default") -> None:
+    """Delete the log's rows older than LOG_KEEP_DAYS, raising its start past them (a copy older than
+    that is then read whole). Done by the periodic job, not by a payroll's read."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(PRUNE_SQL, [timezone.now() - timedelta(days=LOG_KEEP_DAYS)])
 
 
 def _start(cursor: Any, using: str) -> tuple[int, int, str]:
