@@ -131,6 +131,45 @@ def _no_network() -> Iterator[None]:
         yield
 
 
+# --- PostgreSQL: the audit tables belong to another role ------------------------------------------
+
+# Migration core 0003 gives the audit tables to `<app role>_audit_owner`; the app role may not
+# TRUNCATE them, yet Django empties every table after a transactional test. Test runs (only) have
+# the app role join the owner role for the flush's transaction: it needs CREATEROLE, which .ci/run
+# grants the test role. Production flushes nothing.
+AUDIT_FLUSH_JOIN = """
+DO $$
+DECLARE owner name := (SELECT tableowner FROM pg_tables
+                       WHERE schemaname = current_schema() AND tablename = 'core_auditevent');
+BEGIN
+    IF owner IS NOT NULL AND owner <> current_user THEN
+        EXECUTE format('GRANT %I TO %I', owner, current_user);
+    END IF;
+END $$
+"""
+AUDIT_FLUSH_LEAVE = AUDIT_FLUSH_JOIN.replace("'GRANT %I TO %I'", "'REVOKE %I FROM %I'")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_audit_tables_as_owner() -> Iterator[None]:
+    from django.conf import settings
+
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        yield
+        return
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self: Any, style: Any, tables: Any, **kwargs: Any) -> list[str]:
+        statements = original(self, style, tables, **kwargs)
+        return [AUDIT_FLUSH_JOIN, *statements, AUDIT_FLUSH_LEAVE] if statements else statements
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(DatabaseOperations, "sql_flush", sql_flush)
+        yield
+
+
 # --- CI: a skipped test is a failure --------------------------------------------------------------
 
 _skipped: list[pytest.TestReport] = []

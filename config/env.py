@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import secrets
+from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -33,6 +35,8 @@ class Env(BaseSettings):
     secret_key: str = Field(default="", min_length=0)
     # Key for protected personal data (resident ID numbers): 32 random bytes, urlsafe base64.
     pii_key: str = ""
+    # Key signing the daily audit checkpoints; empty: derived from the secret key (core.audit_checkpoint).
+    audit_key: str = ""
     database_url: str = Field(default="", validation_alias="DATABASE_URL")
     allowed_hosts: list[str] = ["127.0.0.1", "localhost"]
     csrf_trusted_origins: list[str] = []
@@ -41,7 +45,28 @@ class Env(BaseSettings):
     session_idle_minutes: int = Field(default=30, ge=5, le=480)
     login_failure_limit: int = Field(default=5, ge=3, le=20)
     lockout_minutes: int = Field(default=30, ge=1)
+    # Lifetime of an API token, and the longest a token may be issued for (MINZHENG_API_TOKEN_DAYS).
+    api_token_days: int = Field(default=90, ge=1, le=366)
     secure_cookies: bool = False
+    # How often a background worker sweeps for work whose process died (core.recovery), seconds.
+    recovery_seconds: float = Field(default=60.0, ge=0.2, le=3600.0)
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed, as a JSON list.
+    trusted_proxies: list[str] = []
+    # Full ID-number reveals one account may make per window (MINZHENG_ID_REVEAL_LIMIT per
+    # MINZHENG_ID_REVEAL_WINDOW_MINUTES); more are refused and audited.
+    id_reveal_limit: int = Field(default=30, ge=1, le=10000)
+    id_reveal_window_minutes: int = Field(default=60, ge=1, le=1440)
+    # Input windows and limits (minzheng.core.inputs).
+    earliest_date: date = date(1900, 1, 1)
+    future_years: int = Field(default=10, ge=1, le=100)
+    earliest_month: date = date(2000, 1, 1)
+    future_months: int = Field(default=24, ge=1, le=240)
+    money_max: Decimal = Field(default=Decimal("100000000.00"), gt=0)
+    monthly_money_max: Decimal = Field(default=Decimal("1000000.00"), gt=0)
+    benefit_monthly_max: Decimal = Field(default=Decimal("50000.00"), gt=0)
+    # Largest request body apart from file uploads, and largest upload (bytes).
+    max_body_bytes: int = Field(default=2_621_440, ge=65_536)
+    max_upload_bytes: int = Field(default=21 * 1024 * 1024, ge=1_048_576)
 
     @model_validator(mode="after")
     def _secrets_in_production(self) -> Self:

