@@ -8,7 +8,7 @@ from ninja.pagination import PageNumberPagination, paginate
 
 from minzheng.core.errors import NotFound
 from minzheng.org import selectors, services
-from minzheng.org.models import Division, Office, Staff
+from minzheng.org.models import ChangeKind, Division, Office, Staff, StaffChangeRequest
 from minzheng.org.scope import jurisdiction_of
 
 router = Router(tags=["组织机构 organisation"])
@@ -50,10 +50,52 @@ class StaffOut(Schema):
     office_code: str = Field(alias="office.division_id")
     is_active: bool
     roles: list[str]
+    created_by: str | None = Field(None, description="创建此账号的人（用户名）")
+    roles_granted_by: str | None = Field(None, description="最近授予角色的人（用户名）")
+    roles_confirmed_by: str | None = Field(None, description="确认授予角色的人（用户名）")
 
     @staticmethod
     def resolve_roles(obj: Staff) -> list[str]:
         return sorted(g.role for g in obj.role_grants.all())
+
+    @staticmethod
+    def resolve_created_by(obj: Staff) -> str | None:
+        return obj.created_by.username if obj.created_by_id else None  # type: ignore[union-attr]
+
+    @staticmethod
+    def resolve_roles_granted_by(obj: Staff) -> str | None:
+        return obj.roles_granted_by.username if obj.roles_granted_by_id else None  # type: ignore[union-attr]
+
+    @staticmethod
+    def resolve_roles_confirmed_by(obj: Staff) -> str | None:
+        return obj.roles_confirmed_by.username if obj.roles_confirmed_by_id else None  # type: ignore[union-attr]
+
+
+class ChangeRequestOut(Schema):
+    """A change to an account waiting for (or given) a second administrator's confirmation."""
+
+    id: int
+    staff_id: int
+    staff_username: str = Field(alias="staff.username")
+    kind: str
+    roles: list[str]
+    active: bool | None
+    reason: str
+    confirmer_roles: list[str]
+    requested_by: str = Field(alias="requested_by.username")
+    requested_at: datetime
+    status: str
+    decided_by: str | None = None
+    decided_at: datetime | None
+    decision_note: str
+
+    @staticmethod
+    def resolve_decided_by(obj: StaffChangeRequest) -> str | None:
+        return obj.decided_by.username if obj.decided_by_id else None  # type: ignore[union-attr]
+
+
+class DecisionIn(Schema):
+    note: str = Field("", max_length=200)
 
 
 class MeOut(Schema):
@@ -99,18 +141,25 @@ class PasswordResetIn(Schema):
     reason: str = Field(min_length=1)
 
 
+class ReasonIn(Schema):
+    reason: str = Field(min_length=1, max_length=200)
+
+
 class TokenIn(Schema):
     name: str = Field(min_length=1, max_length=80)
-    expires_at: datetime | None = None
+    expires_at: datetime | None = Field(None, description="默认及最长：签发后 MINZHENG_API_TOKEN_DAYS 天")
+    read_only: bool = Field(False, description="只读令牌只能用于 GET")
 
 
 class TokenOut(Schema):
     id: int
     name: str
     prefix: str
+    read_only: bool
     created_at: datetime
-    expires_at: datetime | None
+    expires_at: datetime
     revoked_at: datetime | None
+    revoked_reason: str
     last_used_at: datetime | None
 
 
@@ -198,39 +247,110 @@ def staff_create(request: HttpRequest, payload: StaffIn) -> Status:
     return Status(201, staff)
 
 
+def _submitted(result: Staff | StaffChangeRequest, done: int = 200) -> Status:
+    """The change itself (200/204), or 202 with the request waiting for a second administrator."""
+    if isinstance(result, StaffChangeRequest):
+        return Status(202, result)
+    return Status(done, result if done == 200 else None)
+
+
+CHANGE_RESPONSES: dict[int, object] = {202: ChangeRequestOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
 @router.put(
-    "/staff/{staff_id}/roles", response={200: StaffOut, 403: ErrorOut, 422: ErrorOut}, summary="设置角色"
+    "/staff/{staff_id}/roles",
+    response={200: StaffOut, **CHANGE_RESPONSES},  # type: ignore[dict-item]
+    summary="设置角色（三员及审批类角色须另一管理员确认：202）",
 )
-def staff_roles(request: HttpRequest, staff_id: int, payload: RolesIn) -> Staff:
+def staff_roles(request: HttpRequest, staff_id: int, payload: RolesIn) -> Status:
     staff = selectors.staff_get(actor=actor(request), pk=staff_id)
-    return services.staff_set_roles(
-        actor=actor(request), staff=staff, roles=payload.roles, reason=payload.reason
+    return _submitted(
+        services.staff_change_submit(
+            actor=actor(request),
+            staff=staff,
+            kind=ChangeKind.SET_ROLES,
+            roles=payload.roles,
+            reason=payload.reason,
+        )
     )
 
 
 @router.post(
     "/staff/{staff_id}/active",
-    response={200: StaffOut, 403: ErrorOut, 422: ErrorOut},
-    summary="启用或停用账号",
+    response={200: StaffOut, **CHANGE_RESPONSES},  # type: ignore[dict-item]
+    summary="启用或停用账号（停用即吊销其API令牌）",
 )
-def staff_active(request: HttpRequest, staff_id: int, payload: ActiveIn) -> Staff:
+def staff_active(request: HttpRequest, staff_id: int, payload: ActiveIn) -> Status:
     staff = selectors.staff_get(actor=actor(request), pk=staff_id)
-    return services.staff_set_active(
-        actor=actor(request), staff=staff, active=payload.active, reason=payload.reason
+    return _submitted(
+        services.staff_change_submit(
+            actor=actor(request),
+            staff=staff,
+            kind=ChangeKind.SET_ACTIVE,
+            active=payload.active,
+            reason=payload.reason,
+        )
     )
 
 
 @router.post(
     "/staff/{staff_id}/password",
-    response={204: None, 403: ErrorOut, 422: ErrorOut},
-    summary="重置密码（安全管理员）",
+    response={204: None, **CHANGE_RESPONSES},  # type: ignore[dict-item]
+    summary="重置密码（安全管理员；吊销其API令牌）",
 )
 def staff_password(request: HttpRequest, staff_id: int, payload: PasswordResetIn) -> Status:
     staff = selectors.staff_get(actor=actor(request), pk=staff_id)
-    services.staff_reset_password(
-        actor=actor(request), staff=staff, new_password=payload.new_password, reason=payload.reason
+    return _submitted(
+        services.staff_change_submit(
+            actor=actor(request),
+            staff=staff,
+            kind=ChangeKind.RESET_PASSWORD,
+            new_password=payload.new_password,
+            reason=payload.reason,
+        ),
+        done=204,
     )
-    return Status(204, None)
+
+
+@router.post(
+    "/staff/{staff_id}/unlock",
+    response={204: None, **CHANGE_RESPONSES},  # type: ignore[dict-item]
+    summary="解除登录锁定（安全管理员）",
+)
+def staff_unlock(request: HttpRequest, staff_id: int, payload: ReasonIn) -> Status:
+    staff = selectors.staff_get(actor=actor(request), pk=staff_id)
+    return _submitted(
+        services.staff_change_submit(
+            actor=actor(request), staff=staff, kind=ChangeKind.UNLOCK, reason=payload.reason
+        ),
+        done=204,
+    )
+
+
+@router.get(
+    "/staff-change-requests", response=list[ChangeRequestOut], summary="待确认（或已处理）的账号变更申请"
+)
+@paginate(PageNumberPagination, page_size=50)
+def change_requests(request: HttpRequest, status: str = "pending") -> object:
+    return selectors.staff_change_request_list(actor=actor(request), status=status)
+
+
+@router.post(
+    "/staff-change-requests/{request_id}/confirm",
+    response={200: ChangeRequestOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    summary="确认账号变更申请（另一管理员）",
+)
+def change_confirm(request: HttpRequest, request_id: int, payload: DecisionIn) -> StaffChangeRequest:
+    return services.staff_change_confirm(actor=actor(request), request_id=request_id, note=payload.note)
+
+
+@router.post(
+    "/staff-change-requests/{request_id}/reject",
+    response={200: ChangeRequestOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="驳回或撤回账号变更申请",
+)
+def change_reject(request: HttpRequest, request_id: int, payload: DecisionIn) -> StaffChangeRequest:
+    return services.staff_change_reject(actor=actor(request), request_id=request_id, note=payload.note)
 
 
 @router.get("/tokens", response=list[TokenOut], summary="本人的API令牌")
@@ -238,10 +358,14 @@ def tokens(request: HttpRequest) -> object:
     return selectors.api_token_list(actor=actor(request))
 
 
-@router.post("/tokens", response={201: TokenCreatedOut, 422: ErrorOut}, summary="签发API令牌（只显示一次）")
+@router.post(
+    "/tokens",
+    response={201: TokenCreatedOut, 403: ErrorOut, 422: ErrorOut},
+    summary="签发API令牌（只显示一次）",
+)
 def token_issue(request: HttpRequest, payload: TokenIn) -> Status:
     token, raw = services.api_token_issue(
-        actor=actor(request), name=payload.name, expires_at=payload.expires_at
+        actor=actor(request), name=payload.name, expires_at=payload.expires_at, read_only=payload.read_only
     )
     return Status(201, {**TokenOut.from_orm(token).dict(), "token": raw})
 

@@ -40,7 +40,9 @@ from minzheng.core.errors import InvalidInput, NotFound, PermissionDenied, Trans
 from minzheng.core.identifiers import DivisionLevel, InvalidIdentifier, parse_resident_id
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
+from minzheng.org.roles import APPROVED_WORK
 from minzheng.org.scope import jurisdiction_of, require, require_in_scope
+from minzheng.org.services import require_independent_checker
 from minzheng.registry.models import Household, Person
 from minzheng.rules.facts import HouseholdFacts, parse_facts
 from minzheng.rules.models import Calculation
@@ -446,11 +448,25 @@ def case_transition(
         )
     if not actor.can(transition.perm):
         raise PermissionDenied(f"您没有“{transition.label}”的权限")
+    if transition.perm in APPROVED_WORK:
+        for maker in _makers(case, workflow, transition.perm):
+            require_independent_checker(maker=maker, checker=actor)
     problems = [p for g in transition.guards if (p := _guard(case, g, actor, note, data))]
     if problems:
         raise TransitionNotAllowed("；".join(problems), field_errors={"action": problems})
     _apply(case, workflow, transition, actor, note.strip(), data)
     return case
+
+
+def _makers(case: Case, workflow: Workflow, approving: Perm) -> list[Staff]:
+    """Whose work a decision approves (maker-checker by person): the intake, and everyone whose step
+    needed a permission this approval checks (investigation, visits, reviews)."""
+    maker_perms = APPROVED_WORK[approving]
+    actions = {t.action for t in workflow.transitions if t.perm in maker_perms} | {"visit"}
+    ids = set(case.events.filter(action__in=actions, actor__isnull=False).values_list("actor_id", flat=True))
+    if case.created_by_id is not None:
+        ids.add(case.created_by_id)
+    return list(Staff.objects.filter(pk__in=ids))
 
 
 def _apply(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
+from django.dispatch import receiver
 
 from config.env import Mode
+from minzheng.org.services import api_tokens_revoke_on_lockout
 
 
 def demo_account_blocked(user: Any) -> bool:
@@ -26,3 +29,11 @@ class RolePermissionBackend(ModelBackend):
 
     def has_perm(self, user_obj: Any, perm: str, obj: object = None) -> bool:
         return perm in self.get_all_permissions(user_obj, obj)
+
+
+@receiver(user_locked_out, dispatch_uid="minzheng.org.revoke_tokens_on_lockout")
+def revoke_tokens_on_lockout(sender: object, *, username: str | None = None, **kwargs: Any) -> None:
+    """A lockout (repeated failed sign-ins: the password may be being guessed) revokes the
+    account's API tokens too; the owner issues new ones after signing in again."""
+    if username:
+        api_tokens_revoke_on_lockout(username=username)

@@ -130,6 +130,18 @@ class Staff(AbstractBaseUser):
     must_change_password = models.BooleanField("须修改密码", default=False)
     password_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Maker-checker by person: who made this account and who last gave it its roles (and, for a
+    # grant that needed one, who confirmed it). None for accounts made on the server (bootstrap).
+    created_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="创建人"
+    )
+    roles_granted_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="授予角色人"
+    )
+    roles_confirmed_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="确认授予人"
+    )
+    roles_granted_at = models.DateTimeField("角色授予时间", null=True, blank=True)
 
     objects = StaffManager()
 
@@ -193,20 +205,102 @@ class StaffRole(models.Model):
         return f"{self.staff_id}:{self.role}"
 
 
+class RevokeReason(models.TextChoices):
+    OWNER = "owner", "本人或安全管理员吊销"
+    PASSWORD_RESET = "password_reset", "密码被重置"
+    DEACTIVATED = "deactivated", "账号停用"
+    LOCKOUT = "lockout", "登录失败锁定"
+
+
 class ApiToken(models.Model):
-    """A bearer token for API clients (other departments, scripts). Only its digest is stored."""
+    """A bearer token for API clients (other departments, scripts). Only its digest is stored.
+
+    Every token expires (MINZHENG_API_TOKEN_DAYS at most); a read-only token may only read."""
 
     staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField("用途", max_length=80)
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)
+    read_only = models.BooleanField("只读", default=False)
     created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField("到期时间")
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField("吊销原因", max_length=16, choices=RevokeReason.choices, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Token use is audited at most once an hour per token (see api.auth); this is when it last was.
+    last_audited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")), name="apitoken_expires_after_issue"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class ChangeKind(models.TextChoices):
+    SET_ROLES = "set_roles", "设置角色"
+    SET_ACTIVE = "set_active", "启用或停用"
+    RESET_PASSWORD = "reset_password", "重置密码"
+    UNLOCK = "unlock", "解除锁定"
+
+
+class ChangeStatus(models.TextChoices):
+    PENDING = "pending", "待确认"
+    APPLIED = "applied", "已确认生效"
+    REJECTED = "rejected", "已驳回"
+
+
+class StaffChangeRequest(models.Model):
+    """A change to an account that one person may not make alone (三员分立, approver grants):
+    proposed by one administrator, applied only when another of the kind the rules name confirms it.
+    """
+
+    staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="change_requests")
+    kind = models.CharField("变更类型", max_length=16, choices=ChangeKind.choices)
+    roles = models.JSONField("角色", default=list, blank=True)
+    active = models.BooleanField("启用", null=True, blank=True)
+    # The new password's hash, kept only while the request is pending.
+    password_hash = models.CharField(max_length=128, blank=True)
+    reason = models.CharField("原因", max_length=200)
+    confirmer_roles = models.JSONField("可确认的角色", default=list)
+    requested_by = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.PENDING)
+    decided_by = models.ForeignKey(Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff", "kind"],
+                condition=models.Q(status="pending"),
+                name="staffchange_one_pending_per_kind",
+            ),
+            # Applied means confirmed by a second person, in the database too.
+            models.CheckConstraint(
+                condition=~models.Q(status="applied")
+                | (
+                    models.Q(decided_by__isnull=False)
+                    & ~models.Q(decided_by=models.F("requested_by"))
+                    & ~models.Q(decided_by=models.F("staff"))
+                ),
+                name="staffchange_applied_by_another",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(requested_by=models.F("staff")), name="staffchange_not_own_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}：{self.staff_id}"

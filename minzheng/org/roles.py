@@ -96,3 +96,31 @@ def permissions_for(roles: set[str] | frozenset[str]) -> frozenset[Perm]:
     for role in roles:
         result |= ROLE_PERMISSIONS[Role(role)]
     return frozenset(result)
+
+
+# --- Maker-checker --------------------------------------------------------------------------------
+
+# The permissions that approve someone else's work, and the work each of them approves.
+APPROVED_WORK: dict[Perm, frozenset[Perm]] = {
+    Perm.CASE_APPROVE_TOWNSHIP: frozenset(
+        {Perm.CASE_INTAKE, Perm.CASE_INVESTIGATE, Perm.CASE_REVIEW_TOWNSHIP, Perm.CASE_REVIEW_COUNTY}
+    ),
+    Perm.CASE_APPROVE_COUNTY: frozenset(
+        {Perm.CASE_INTAKE, Perm.CASE_INVESTIGATE, Perm.CASE_REVIEW_TOWNSHIP, Perm.CASE_REVIEW_COUNTY}
+    ),
+    Perm.PARAMETER_APPROVE: frozenset({Perm.PARAMETER_PROPOSE}),
+    Perm.PAYROLL_APPROVE: frozenset({Perm.PAYROLL_RUN}),
+}
+APPROVE_PERMS: frozenset[Perm] = frozenset(p for p in Perm if "APPROVE" in p.name)
+
+# Roles holding any approving permission (县级审批人, 乡镇分管负责人): granted only by a system
+# administrator with a security administrator's confirmation.
+APPROVER_ROLES: frozenset[str] = frozenset(
+    role for role, perms in ROLE_PERMISSIONS.items() if perms & APPROVE_PERMS
+)
+
+
+def approves_work_of(roles: set[str] | frozenset[str], maker_permissions: frozenset[Perm]) -> bool:
+    """Whether an account with `roles` would approve work that `maker_permissions` allow someone to do."""
+    approving = permissions_for(roles) & APPROVE_PERMS
+    return any(APPROVED_WORK[p] & maker_permissions for p in approving)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from minzheng.core.errors import OutOfScope
 from minzheng.core.models import AuditEvent
 from minzheng.core.permissions import Perm
-from minzheng.org.models import ApiToken, Division, Office, Staff
+from minzheng.org.models import ApiToken, ChangeStatus, Division, Office, Staff, StaffChangeRequest
 from minzheng.org.scope import jurisdiction_of, require, scoped
 
 
@@ -42,7 +42,13 @@ def office_list(*, actor: Staff) -> QuerySet[Office]:
 
 def staff_list(*, actor: Staff, search: str = "", office_code: str = "") -> QuerySet[Staff]:
     require(actor, Perm.ORG_VIEW)
-    qs = scoped(Staff.objects.select_related("office__division"), actor, field="office__division__code")
+    qs = scoped(
+        Staff.objects.select_related(
+            "office__division", "created_by", "roles_granted_by", "roles_confirmed_by"
+        ),
+        actor,
+        field="office__division__code",
+    )
     if office_code:
         qs = qs.filter(office__division_id=office_code)
     if search:
@@ -59,6 +65,30 @@ def staff_get(*, actor: Staff, pk: int) -> Staff:
 
 def api_token_list(*, actor: Staff) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(staff=actor).order_by("-created_at")
+
+
+def staff_change_request_list(
+    *, actor: Staff, status: str = ChangeStatus.PENDING, staff_id: int | None = None
+) -> QuerySet[StaffChangeRequest]:
+    """Changes waiting for (or given) a second administrator's confirmation, for accounts in scope."""
+    require(actor, Perm.ORG_VIEW)
+    qs = scoped(
+        StaffChangeRequest.objects.select_related("staff__office", "requested_by", "decided_by"),
+        actor,
+        field="staff__office__division__code",
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if staff_id is not None:
+        qs = qs.filter(staff_id=staff_id)
+    return qs.order_by("-requested_at", "-pk")
+
+
+def staff_change_request_get(*, actor: Staff, pk: int) -> StaffChangeRequest:
+    request = staff_change_request_list(actor=actor, status="").filter(pk=pk).first()
+    if request is None:
+        raise OutOfScope()
+    return request
 
 
 @dataclass(frozen=True)

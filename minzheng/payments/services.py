@@ -527,6 +527,11 @@ def payroll_approve(*, actor: Staff, run_id: int, note: str = "") -> PayrollRun:
         raise Conflict(f"发放批次状态为“{run.get_status_display()}”，不能审批")
     if run.created_by_id == actor.pk:
         raise PermissionDenied("生成人不能审批自己生成的发放名册（双人复核）")
+    # By person, not account: nor through an account the maker created or gave its roles. (Imported
+    # here only because this function is the one part of this module that change may edit.)
+    from minzheng.org.services import require_independent_checker
+
+    require_independent_checker(maker=run.created_by, checker=actor)
     run.status = RunStatus.APPROVED
     run.approved_by = actor
     run.approved_at = timezone.now()

@@ -22,6 +22,7 @@ from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDen
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Staff
 from minzheng.org.scope import jurisdiction_of, require
+from minzheng.org.services import require_independent_checker
 from minzheng.registry.models import Household
 from minzheng.rules.engine import calculate
 from minzheng.rules.facts import HouseholdFacts
@@ -172,6 +173,7 @@ def _pending(actor: Staff, value_id: int) -> ParameterValue:
         raise Conflict(f"该参数调整已{proposal.get_status_display()}，不能重复处理")
     if proposal.proposed_by_id == actor.pk:
         raise PermissionDenied("提出人不能批准或驳回自己提出的参数调整（双人复核）")
+    require_independent_checker(maker=proposal.proposed_by, checker=actor)
     return proposal
 
 

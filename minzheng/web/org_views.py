@@ -5,15 +5,17 @@ from __future__ import annotations
 from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from minzheng.core.errors import DomainError
+from minzheng.core.errors import Conflict, DomainError, InvalidInput
 from minzheng.core.permissions import Perm
 from minzheng.org import selectors, services
-from minzheng.org.models import Division
-from minzheng.org.roles import ROLE_PERMISSIONS, Role
+from minzheng.org.models import ChangeKind, Division, Staff, StaffChangeRequest
+from minzheng.org.roles import ROLE_PERMISSIONS, SEPARATED_ROLES, Role
 from minzheng.org.scope import jurisdiction_of
 from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, paginate, staff_view
 
@@ -48,7 +50,13 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/org/staff_list.html",
-        {"page": paginate(request, qs), "q": search, "locked": locked_names, "roles": Role},
+        {
+            "page": paginate(request, qs),
+            "q": search,
+            "locked": locked_names,
+            "roles": Role,
+            "pending_changes": selectors.staff_change_request_list(actor=actor(request)).count(),
+        },
     )
 
 
@@ -111,62 +119,85 @@ class ResetPasswordForm(BootstrapForm):
     reason = forms.CharField(label="原因", max_length=200)
 
 
+def _submitted(request: HttpRequest, result: Staff | StaffChangeRequest, done: str) -> None:
+    if isinstance(result, StaffChangeRequest):
+        flash_done(
+            request,
+            f"已提交变更申请，须经{services.role_labels(result.confirmer_roles)}确认后生效",
+        )
+    else:
+        flash_done(request, done)
+
+
 @staff_view(Perm.ORG_VIEW)
 @require_http_methods(["GET", "POST"])
 def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
+    """An account: its roles, who made it and who gave it its roles, and the changes the viewer may
+    make or propose (the services decide: alone, with a second administrator's confirmation, or not)."""
     me = actor(request)
     staff = selectors.staff_get(actor=me, pk=staff_id)
     roles_form = RolesForm(initial={"roles": sorted(staff.roles)})
     reset_form = ResetPasswordForm()
     active_form = ReasonForm()
+    unlock_form = ReasonForm(prefix="unlock")
     if request.method == "POST":
         action = request.POST.get("action")
         try:
             if action == "roles":
                 roles_form = RolesForm(request.POST)
                 if roles_form.is_valid():
-                    services.staff_set_roles(
+                    result = services.staff_change_submit(
                         actor=me,
                         staff=staff,
+                        kind=ChangeKind.SET_ROLES,
                         roles=roles_form.cleaned_data["roles"],
                         reason=roles_form.cleaned_data["reason"],
                     )
-                    flash_done(request, "角色已更新")
+                    _submitted(request, result, "角色已更新")
                     return redirect("web:staff_detail", staff_id=staff.pk)
             elif action in ("activate", "deactivate"):
                 active_form = ReasonForm(request.POST)
                 if active_form.is_valid():
-                    services.staff_set_active(
+                    result = services.staff_change_submit(
                         actor=me,
                         staff=staff,
+                        kind=ChangeKind.SET_ACTIVE,
                         active=action == "activate",
                         reason=active_form.cleaned_data["reason"],
                     )
-                    flash_done(request, "账号已启用" if action == "activate" else "账号已停用")
+                    _submitted(request, result, "账号已启用" if action == "activate" else "账号已停用")
                     return redirect("web:staff_detail", staff_id=staff.pk)
             elif action == "reset_password":
                 reset_form = ResetPasswordForm(request.POST)
                 if reset_form.is_valid():
-                    services.staff_reset_password(
+                    result = services.staff_change_submit(
                         actor=me,
                         staff=staff,
+                        kind=ChangeKind.RESET_PASSWORD,
                         new_password=reset_form.cleaned_data["new_password"],
                         reason=reset_form.cleaned_data["reason"],
                     )
-                    flash_done(request, "密码已重置，该账号下次登录须修改密码")
+                    _submitted(request, result, "密码已重置，该账号下次登录须修改密码，其API令牌已吊销")
                     return redirect("web:staff_detail", staff_id=staff.pk)
             elif action == "unlock":
-                services.staff_unlock(
-                    actor=me, staff=staff, reason=request.POST.get("reason", "") or "解除登录锁定"
+                unlock_form = ReasonForm(request.POST, prefix="unlock")
+                result = services.staff_change_submit(
+                    actor=me,
+                    staff=staff,
+                    kind=ChangeKind.UNLOCK,
+                    reason=request.POST.get("unlock-reason", "") or "解除登录锁定",
                 )
-                flash_done(request, "已解除锁定")
+                _submitted(request, result, "已解除锁定")
                 return redirect("web:staff_detail", staff_id=staff.pk)
         except DomainError as exc:
-            target = {"roles": roles_form, "reset_password": reset_form}.get(action or "", active_form)
+            target = {"roles": roles_form, "reset_password": reset_form, "unlock": unlock_form}.get(
+                action or "", active_form
+            )
             apply_domain_error(target, exc)
     locked = AccessAttempt.objects.filter(
         username=staff.username, failures_since_start__gte=settings.AXES_FAILURE_LIMIT
     ).exists()
+    is_admin = bool(me.roles & SEPARATED_ROLES)
     return render(
         request,
         "web/org/staff_detail.html",
@@ -175,7 +206,40 @@ def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
             "roles_form": roles_form,
             "reset_form": reset_form,
             "active_form": active_form,
+            "unlock_form": unlock_form,
             "locked": locked,
+            "can_manage": me.pk != staff.pk and (me.can(Perm.STAFF_MANAGE) or is_admin),
+            "can_secure": me.pk != staff.pk and (me.can(Perm.SECURITY_MANAGE) or is_admin),
+            "changes": selectors.staff_change_request_list(actor=me, status="", staff_id=staff.pk)[:20],
             "role_permissions": {Role(r).label: sorted(ROLE_PERMISSIONS[Role(r)]) for r in staff.roles},
         },
     )
+
+
+@staff_view(Perm.ORG_VIEW)
+def staff_changes(request: HttpRequest) -> HttpResponse:
+    """Account changes waiting for a second administrator (三员分立, approver grants)."""
+    status = request.GET.get("status", "pending")
+    qs = selectors.staff_change_request_list(actor=actor(request), status=status if status != "all" else "")
+    return render(request, "web/org/staff_changes.html", {"page": paginate(request, qs), "status": status})
+
+
+@staff_view(Perm.ORG_VIEW)
+@require_http_methods(["POST"])
+def staff_change_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    me = actor(request)
+    change = selectors.staff_change_request_get(actor=me, pk=request_id)
+    note = request.POST.get("note", "")
+    try:
+        if request.POST.get("action") == "confirm":
+            services.staff_change_confirm(actor=me, request_id=change.pk, note=note)
+            flash_done(request, "已确认，变更已生效")
+        else:
+            services.staff_change_reject(actor=me, request_id=change.pk, note=note)
+            flash_done(request, "已驳回该变更申请")
+    except (Conflict, InvalidInput) as exc:
+        messages.error(request, exc.message)
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
+    return redirect("web:staff_changes")

@@ -128,6 +128,12 @@ urlpatterns = [
     path("org/staff/", org_views.staff_list, name="staff"),
     path("org/staff/new/", org_views.staff_create, name="staff_create"),
     path("org/staff/<int:staff_id>/", org_views.staff_detail, name="staff_detail"),
+    path("org/staff-changes/", org_views.staff_changes, name="staff_changes"),
+    path(
+        "org/staff-changes/<int:request_id>/decide/",
+        org_views.staff_change_decide,
+        name="staff_change_decide",
+    ),
     path("audit/", audit_views.audit_search, name="audit"),
     path("workdays/", workdays_views.calendar_page, name="workdays"),
     path("rules/parameters/", rules_views.parameter_list, name="parameters"),

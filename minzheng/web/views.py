@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -70,6 +71,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 
 class TokenForm(BootstrapForm):
     name = forms.CharField(label="用途", max_length=80)
+    read_only = forms.BooleanField(label="只读（只能查询）", required=False)
 
 
 @staff_view()
@@ -79,7 +81,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
     raw = None
     if request.method == "POST" and form.is_valid():
         try:
-            _, raw = org_services.api_token_issue(actor=actor(request), name=form.cleaned_data["name"])
+            _, raw = org_services.api_token_issue(
+                actor=actor(request),
+                name=form.cleaned_data["name"],
+                read_only=form.cleaned_data["read_only"],
+            )
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
@@ -87,7 +93,12 @@ def tokens(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/tokens.html",
-        {"form": form, "raw_token": raw, "tokens": org_selectors.api_token_list(actor=actor(request))},
+        {
+            "form": form,
+            "raw_token": raw,
+            "tokens": org_selectors.api_token_list(actor=actor(request)),
+            "token_days": settings.MINZHENG_API_TOKEN_DAYS,
+        },
     )
 
 

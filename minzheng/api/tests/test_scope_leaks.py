@@ -31,7 +31,7 @@ from minzheng.cases.services import case_intake, conflict_register, document_upl
 from minzheng.catalogue.models import MaterialRequirement
 from minzheng.catalogue.testing import make_service_item
 from minzheng.core.models import AuditEvent
-from minzheng.org.models import ApiToken, Division, Staff
+from minzheng.org.models import ApiToken, ChangeKind, Division, Staff, StaffChangeRequest
 from minzheng.org.roles import Role
 from minzheng.org.services import api_token_issue
 from minzheng.org.testing import VILLAGES, make_staff
@@ -81,6 +81,7 @@ class World:
     jobs: dict[str, ImportJob]
     proposals: dict[str, ParameterValue]
     cases: dict[str, Case] = field(default_factory=dict)
+    changes: dict[str, StaffChangeRequest] = field(default_factory=dict)  # pending, by village
     documents: dict[str, Document] = field(default_factory=dict)
     enrolments: dict[str, Enrolment] = field(default_factory=dict)
     reviews: dict[str, ReviewTask] = field(default_factory=dict)
@@ -133,6 +134,15 @@ def world(tree: dict[str, Division]) -> World:
         )
     make_service_item("dibao")  # the public catalogue, reached through SHARED_TARGETS
     world = World(households, staff, tokens, incomes, jobs, proposals)
+    for village in VILLAGES:
+        world.changes[village] = StaffChangeRequest.objects.create(
+            staff=staff[village],
+            kind=ChangeKind.SET_ACTIVE,
+            active=False,
+            reason=f"停用 {village}",
+            confirmer_roles=[Role.SECURITY_ADMIN],
+            requested_by=creator,
+        )
     add_cases(world, creator)
     add_payments(world, creator)
     return world
@@ -359,9 +369,11 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
         s = Staff.objects.get(pk=world.staff[v].pk)
         t = ApiToken.objects.get(pk=world.tokens[v].pk)
         i = IncomeItem.objects.get(pk=world.incomes[v].pk)
+        c = StaffChangeRequest.objects.get(pk=world.changes[v].pk)
         rows.append(
             (h.address, h.phone, s.is_active, s.password, sorted(s.roles), t.revoked_at, i.valid_until)
         )
+        rows.append((c.status, c.decided_by_id))
     rows.append(AuditEvent.objects.filter(scope_code__in=foreign).count())
     rows.append(Household.objects.filter(division_id__in=foreign).count())
     rows.append(IncomeItem.objects.filter(person__division_id__in=foreign).count())
@@ -386,6 +398,7 @@ PATH_PARAMS = {
     "person_id": lambda w, v: w.households[v].head_id,
     "staff_id": lambda w, v: w.staff[v].pk,
     "token_id": lambda w, v: w.tokens[v].pk,
+    "request_id": lambda w, v: w.changes[v].pk,
     "code": lambda w, v: v,
     "kind": lambda w, v: "income",
     "record_id": lambda w, v: w.incomes[v].pk,
@@ -436,6 +449,9 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         ("put", "/api/v1/staff/{staff_id}/roles"): {"roles": ["township_clerk"], "reason": "测试"},
         ("post", "/api/v1/staff/{staff_id}/active"): {"active": False, "reason": "测试"},
         ("post", "/api/v1/staff/{staff_id}/password"): {"new_password": "Reset-Passw0rd!", "reason": "测试"},
+        ("post", "/api/v1/staff/{staff_id}/unlock"): {"reason": "测试"},
+        ("post", "/api/v1/staff-change-requests/{request_id}/confirm"): {"note": "越权"},
+        ("post", "/api/v1/staff-change-requests/{request_id}/reject"): {"note": "越权"},
         ("post", "/api/v1/tokens"): None,  # issues a token to the caller itself: nothing foreign to reach
         ("delete", "/api/v1/tokens/{token_id}"): {},
         ("post", "/api/v1/households"): {
@@ -540,6 +556,10 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         # A citizen may apply in any village without login: that is its purpose, not a leak; it
         # answers with the new number only (test_cases_api covers it).
         ("post", "/api/v1/public/applications"): None,
+        # The audit chain's checkpoints name no jurisdiction's record (a sequence number, a hash, a
+        # count) and only the audit administrator may ask (test_audit_api covers it).
+        ("post", "/api/v1/audit/checkpoints"): None,
+        ("post", "/api/v1/audit/checkpoints/verify"): None,
         ("post", "/api/v1/payments/enrolments"): {
             "case_id": world.cases[village].pk,
             "bank_name": "越权",
@@ -748,6 +768,7 @@ PAGE_PARAMS = {
     "person_id": lambda w, v: w.households[v].head_id,
     "staff_id": lambda w, v: w.staff[v].pk,
     "token_id": lambda w, v: w.tokens[v].pk,
+    "request_id": lambda w, v: w.changes[v].pk,
     "job_id": lambda w, v: w.jobs[v].pk,
     "value_id": lambda w, v: w.proposals[v[:6]].pk,
     "name": lambda w, v: "disability.living.amount",
@@ -772,6 +793,7 @@ SHARED_PAGES = {"web:guide_item": {"code": "dibao"}}
 POST_ONLY = {
     "web:person_reveal",
     "web:token_revoke",
+    "web:staff_change_decide",
     "web:logout",
     "web:circumstance_end",
     "web:parameter_decide",
