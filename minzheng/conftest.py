@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.conf import settings
 
@@ -49,7 +47,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-@pytest.fixture(autouse=True)
-def _own_var_dir(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Files the system keeps between requests (rules.snapshot) go to a directory of the test's own."""
-    settings.MINZHENG_VAR_DIR = tmp_path_factory.mktemp("var")

@@ -35,7 +35,10 @@ class Enrolment(models.Model):
     status = models.CharField(
         "状态", max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
     )
-    exit_months_left = models.PositiveSmallIntegerField("渐退剩余月数", default=0)
+    # The amount the rules gave when `monthly_amount` was last decided (the decision's calculation,
+    # or an approved proposal's): a later recalculation proposes the decided amount changed by the
+    # difference only, so a component the decision refused never comes back on its own.
+    calculated_amount = models.DecimalField("测算金额（元）", max_digits=12, decimal_places=2, null=True)
     bank_name = models.CharField("开户银行", max_length=60)
     account_encrypted = models.TextField("银行账号（加密）")
     account_masked = models.CharField("银行账号（脱敏）", max_length=40)
@@ -47,7 +50,11 @@ class Enrolment(models.Model):
     class Meta:
         verbose_name = "在保对象"
         ordering = ["division_id", "pk"]
-        indexes = [models.Index(fields=["status", "division"], name="enrolment_status_division")]
+        indexes = [
+            models.Index(fields=["status", "division"], name="enrolment_status_division"),
+            # The payroll looks for enrolments added since the county's last run (arrears).
+            models.Index(fields=["created_at"], name="enrolment_created_at"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(monthly_amount__gte=0), name="enrolment_amount_not_negative"
@@ -172,6 +179,17 @@ class PayrollRun(models.Model):
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # The computation under way: the worker that claimed it, when, how many times it was tried.
+    claimed_by = models.CharField("计算进程", max_length=120, blank=True)
+    started_at = models.DateTimeField("开始计算时间", null=True)
+    attempts = models.PositiveSmallIntegerField("计算次数", default=0)
+    # What the run recomputed: households whose facts, standing or age band changed since this time
+    # (all of them when None: the county's first run, or a parameter change).
+    changes_since = models.DateTimeField("重新测算起点", null=True)
+    recomputed_households = models.PositiveIntegerField("重新测算户数", default=0)
+    proposals = models.PositiveIntegerField("金额调整建议数", default=0)
+    reviews_opened = models.PositiveIntegerField("转复核数", default=0)
+    arrears_total = models.DecimalField("补发（漏发月份）合计", max_digits=16, decimal_places=2, default=0)
     computed_at = models.DateTimeField(null=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -226,6 +244,9 @@ class PayrollLine(models.Model):
     division_code = models.CharField(max_length=12)
     monthly_amount = models.DecimalField("月标准金额", max_digits=12, decimal_places=2)
     adjustment = models.DecimalField("补发/扣减", max_digits=12, decimal_places=2, default=0)
+    # Months of this enrolment that earlier runs missed (it was enrolled late), paid with this line:
+    # each month in `ArrearsMonth`.
+    arrears = models.DecimalField("补发漏发月份", max_digits=12, decimal_places=2, default=0, db_default=0)
     amount = models.DecimalField("实发金额", max_digits=12, decimal_places=2)
     # Defaults in the database too: the payroll's COPY leaves these out (bench/README.md).
     status = models.CharField(
@@ -361,3 +382,108 @@ class ReviewTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrolment_id} {self.kind} {self.due_date}"
+
+
+class ArrearsMonth(models.Model):
+    """A month an enrolment was payable in but not paid, because it was enrolled after that month's
+    run was computed (补发): paid once, with the enrolment's line in a later run (its `arrears`). One
+    per enrolment and month, enforced by the key: no month is paid twice as arrears."""
+
+    run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="arrears_months")
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="arrears_months")
+    month = models.DateField("漏发月份")
+    amount = models.DecimalField("金额", max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["enrolment_id", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "month"], name="arrearsmonth_once"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="arrearsmonth_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment_id} {self.month:%Y-%m} {self.amount}"
+
+
+class RunParameter(models.Model):
+    """A parameter value in force for a run's county and month, as the run's recalculation used it:
+    what an amount proposal of the run rests on, so it can be reproduced and explained."""
+
+    run = models.ForeignKey(PayrollRun, on_delete=models.CASCADE, related_name="parameters")
+    name = models.CharField("参数", max_length=80)
+    description = models.CharField("说明", max_length=200, blank=True)
+    area = models.CharField("城乡", max_length=8)
+    region = models.CharField("适用地区", max_length=6, blank=True)
+    effective_from = models.DateField("生效日期", null=True)
+    value = models.TextField("值")
+    reference = models.CharField("依据文件", max_length=300)
+
+    class Meta:
+        ordering = ["run_id", "name", "area"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "name", "area"], name="runparameter_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.name}/{self.area}={self.value}"
+
+
+class ProposalStatus(models.TextChoices):
+    PROPOSED = "proposed", "待审核"
+    APPROVED = "approved", "已批准"
+    REJECTED = "rejected", "不予调整"
+    SUPERSEDED = "superseded", "已被新建议替代"
+
+
+class ProposalReason(models.TextChoices):
+    FIRST = "first", "首次核算"
+    PARAMETERS = "parameters", "标准调整"
+    FACTS = "facts", "家庭情况变化"
+    AGE = "age", "成员年龄段变化"
+    STANDING = "standing", "救助身份变化"
+
+
+class AmountProposal(models.Model):
+    """A monthly amount the rules give that differs from the decided one, found by a payroll run's
+    recalculation. The run keeps paying the decided amount; the change takes effect only when a
+    second person approves it (one by one, or all of a run's at once for a standard raise), with the
+    written notice the regulation requires, from the first month not yet computed."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="proposals")
+    run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="amount_proposals")
+    reason = models.CharField("原因", max_length=12, choices=ProposalReason.choices)
+    current_amount = models.DecimalField("现发放金额", max_digits=12, decimal_places=2)
+    basis_amount = models.DecimalField("原测算金额", max_digits=12, decimal_places=2)
+    calculated_amount = models.DecimalField("重新测算金额", max_digits=12, decimal_places=2)
+    proposed_amount = models.DecimalField("建议金额", max_digits=12, decimal_places=2)
+    status = models.CharField(
+        "状态", max_length=12, choices=ProposalStatus.choices, default=ProposalStatus.PROPOSED
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True)
+    effective_month = models.DateField("生效月份", null=True)
+    notice = models.TextField("书面告知内容", blank=True)
+    note = models.CharField("审核意见", max_length=300, blank=True)
+    change = models.OneToOneField(
+        EnrolmentChange, null=True, on_delete=models.PROTECT, related_name="proposal"
+    )
+
+    class Meta:
+        verbose_name = "金额调整建议"
+        ordering = ["-created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment"],
+                condition=models.Q(status="proposed"),
+                name="amountproposal_one_open",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(proposed_amount__gte=0), name="amountproposal_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment_id} {self.current_amount}→{self.proposed_amount}"

@@ -1,160 +1,259 @@
-"""The monthly payroll computed set-based (the services in `payments.services` drive it; nothing here
-checks permissions).
+"""The monthly payroll of a county: what a run computes and writes, in one transaction, from the
+database alone (the services in `payments.services` claim the run, hold the locks and open the
+transaction; nothing here checks permissions).
 
-A run holds its county's lock (`county_locked`, a session-level advisory lock) from its first read
-to its last slice: the enrolment services take it shared (`lock_county`), so no enrolment of the
-county changes while the run reads and writes, at the cost of one lock instead of a million row
-locks. Under it, once per run (`plan_county`):
-1. read the county's payable enrolments (ACTIVE or EXITING, started, not ended), less those
-   already with a line in this run (a resumed run), as a Polars frame: on PostgreSQL outside a
-   transaction through the county's copy (`payments.snapshot`: only the enrolments changed since
-   the last run come from the database), otherwise whole; their pending one-off changes (back pay,
-   recovery) up to the month;
-2. read the facts on the 1st of the month of every household with an ACTIVE enrolment of a monthly
-   programme, from the facts summary (`rules.summary`: the members' facts as dated rows): the
-   county's by its division prefix through the county's snapshot (`rules.snapshot`: only the
-   persons changed since the last read come from the database; on PostgreSQL on a connection of
-   its own, beside step 1), households registered elsewhere by id.
-Then the households, in slices by id (`CountyPlan.slices`, computed in a thread of their own one
-or two slices ahead of the writes, `ahead`):
-3. recompute each household with the rules bulk engine. Each household's standing is taken from
-   its enrolments (household_status "dibao" or "extreme_poverty", extreme_poverty_supported for
-   the payee of an extreme-poverty enrolment);
-4. per enrolment: eligible with a different amount -> the new amount from this month and an
-   EnrolmentChange of kind "amount"; not eligible -> a re-review task (the current amount is paid
-   until the review decides); no members that day, or not recomputed (EXITING, other programmes)
-   -> the current amount; the line amount is the monthly amount plus one-offs, never below 0.
-Each slice is then written in one transaction (`write_slice`), in the caller's thread and
-connection:
-5. settle its one-offs (out of the county's queue, recorded with the run); write the lines (COPY
-   straight into the table on PostgreSQL, see `_insert_lines` for the uniqueness); the rare rows
-   with consequences (amount changed, review, gradual exit) through a second small table: the
-   changes, UPDATE ... FROM for the new amounts and the exit countdown (one month less; none left
-   -> TERMINATED from the next month), INSERT ... ON CONFLICT DO NOTHING for the review tasks;
-6. add the slice's figures to the run's totals per township and programme.
-Once every slice is written, the new page ranges of the lines' BRIN index on the run are summarized
-(`summarize_run_index`), so that reading a run's lines later scans that run's pages only.
+A run of county C for month M, all in one transaction under C's payroll lock (`county_locked`: the
+enrolment services take it shared, so no enrolment, one-off or proposal of C changes meanwhile) and,
+on PostgreSQL, at REPEATABLE READ, so every statement reads the same snapshot:
 
-Lines are written in payee order: the index that pays nobody twice, (month, payee, programme), is
-then filled in one sweep rather than at random (bench/README.md).
-Money is integer fen throughout (`rules.money`); the database gets yuan with two places.
+1. one-offs: the pending back pay and recoveries (`PendingOneOff`) of C up to M, per enrolment;
+2. arrears (补发): enrolments added since C's previous run was computed, never paid, get every
+   earlier month of C that has a run from their start month on, at the amount decided for it;
+3. the lines, in one INSERT ... SELECT inside the database: every payable enrolment of C (ACTIVE
+   or EXITING, started, not ended in M) without a line this month gets one: the decided monthly
+   amount, plus its arrears, plus its one-offs, never below 0. A payee with a line this month from
+   another enrolment is not paid again (the unique index (month, payee, programme));
+4. the one-offs and arrears of the lines written are settled (`OneOffSettlement`, `ArrearsMonth`:
+   keyed so that nothing is settled twice);
+5. gradual exit (渐退): an EXITING enrolment whose end month (decided when the exit started,
+   in calendar months) is the next month is stopped, with its change recorded;
+6. recalculation: the households whose facts, standing or age band changed since the previous run
+   (all of them on the county's first run or when a parameter in force changed) are recomputed with
+   the rules bulk engine. The run never changes an amount: where the rules give another amount, it
+   proposes the decided amount changed by the difference (`AmountProposal`, for a second person to
+   approve with a written notice), and a household no longer eligible gets a re-review task;
+7. the parameter values in force for C on M are stored with the run (`RunParameter`), which every
+   proposal of the run rests on; the run's totals per township and programme are summed from its
+   lines.
+If anything fails, the transaction rolls back: a failed run leaves nothing but its failure.
+
+Money: yuan with two places in the tables; sums in integer fen (`ROUND(x * 100)`), exact on both
+databases (SQLite would sum decimals as floats).
 """
 
 from __future__ import annotations
 
 import io
-import threading
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import date, datetime
-from queue import Full, Queue
-from typing import Any, TypeVar
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import polars as pl
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 
-from minzheng.payments import snapshot as enrolment_copy
-from minzheng.rules import bulk, snapshot
-from minzheng.rules.money import from_fen
-from minzheng.rules.policy import PolicyTable
-from minzheng.rules.summary import READ_SCHEMA, by_household, population_of, read_summary_rows
+from minzheng.payments.months import add_months
+from minzheng.rules import bulk
+from minzheng.rules.policy import PolicyError, PolicyTable
+from minzheng.rules.selectors import parameters_in_force
+from minzheng.rules.summary import KEEP_DAYS, READ_SCHEMA, population_of, read_summary_rows
 
-T = TypeVar("T")
-
-# Work-table flags.
-CHANGED, REVIEW, EXITING = 1, 2, 4
-# Advisory locks (LOCK_SPACE, county): the payroll of a county and changes to its enrolments.
+# Advisory locks: (LOCK_SPACE, county) the payroll of a county against changes to its enrolments;
+# (RUN_LEASE_SPACE, run) held by the process computing a run, for as long as it lives.
 LOCK_SPACE = 6_402_001
+RUN_LEASE_SPACE = 6_402_003
+# Changes logged up to this long before the previous run started are looked at again: a change
+# committed while that run was reading (its transaction began before, its log row is dated before)
+# was not seen by it. Looking again costs a recalculation; a proposal is not made twice.
+CHANGES_MARGIN = timedelta(days=1)
+# Run statuses whose lines count as paid months (for arrears).
+COMPUTED_STATUSES = ("computed", "approved", "exported", "reconciled")
+# Enrolment changes that alter a household's standing (and so its amounts).
+STANDING_CHANGES = ("enrol", "suspend", "resume", "exit", "terminate")
 
-# A month's payable enrolments: the kept ones (`payments.snapshot`) without their months.
-ENROLMENT_SCHEMA: dict[str, pl.DataType] = {
-    name: dtype
-    for name, dtype in enrolment_copy.KEPT_SCHEMA.items()
-    if name not in ("start_month", "end_month")
-}
-ONE_OFF_SCHEMA: dict[str, pl.DataType] = {
-    "change_id": pl.Int64(),
-    "enrolment_id": pl.Int64(),
-    "one_off_fen": pl.Int64(),
-}
-LINE_SCHEMA: dict[str, pl.DataType] = {
-    "enrolment_id": pl.Int64(),
-    "payee_id": pl.Int64(),
-    "programme": pl.String(),
-    "division_code": pl.String(),
-    "monthly_fen": pl.Int64(),
-    "adjustment_fen": pl.Int64(),
-    "amount_fen": pl.Int64(),
-}
-FLAGGED_SCHEMA: dict[str, pl.DataType] = {
-    "enrolment_id": pl.Int64(),
-    "division_code": pl.String(),
-    "old_fen": pl.Int64(),
-    "monthly_fen": pl.Int64(),
-    "flag": pl.Int16(),
-}
 RECOMPUTED_SCHEMA: dict[str, pl.DataType] = {
     "household_id": pl.Int64(),
     "programme": pl.String(),
     "eligible": pl.Boolean(),
     "new_fen": pl.Int64(),
 }
+ENROLMENT_SCHEMA: dict[str, pl.DataType] = {
+    "enrolment_id": pl.Int64(),
+    "household_id": pl.Int64(),
+    "payee_id": pl.Int64(),
+    "programme": pl.String(),
+    "status": pl.String(),
+    "current_fen": pl.Int64(),
+    "basis_fen": pl.Int64(),
+    "reason": pl.String(),
+}
+PROPOSAL_SCHEMA: dict[str, pl.DataType] = {
+    "enrolment_id": pl.Int64(),
+    "division_code": pl.String(),
+    "reason": pl.String(),
+    "current_fen": pl.Int64(),
+    "basis_fen": pl.Int64(),
+    "calculated_fen": pl.Int64(),
+    "proposed_fen": pl.Int64(),
+    "review": pl.Int16(),
+}
 
-LINES_DDL = """CREATE TEMPORARY TABLE payroll_lines (
-    enrolment_id BIGINT NOT NULL, payee_id BIGINT NOT NULL, programme VARCHAR(40) NOT NULL,
-    division_code VARCHAR(12) NOT NULL, monthly_fen BIGINT NOT NULL, adjustment_fen BIGINT NOT NULL,
-    amount_fen BIGINT NOT NULL
-)"""
-FLAGGED_DDL = """CREATE TEMPORARY TABLE payroll_flagged (
-    enrolment_id BIGINT NOT NULL, division_code VARCHAR(12) NOT NULL, old_fen BIGINT NOT NULL,
-    monthly_fen BIGINT NOT NULL, flag SMALLINT NOT NULL
-)"""
+# --- SQL ----------------------------------------------------------------------------------------------
 
-# A line of month M for an enrolment of county C can only belong to the run of C and M, so "paid in
-# this run" is "paid this month" (a resumed run skips them). Whether a line exists is decided apart
-# and joined in the frame: an anti-join planned on the estimate of a run's lines, which grow while
-# it is computed, can turn quadratic.
-PAID_SQL = """SELECT l.enrolment_id FROM payments_payrollline l
-    WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL"""
+# An enrolment (e) of the county payable in the month: division codes are digits, so the county's
+# codes are the range [county, county + ":").
+PAYABLE = """e.division_id >= %(low)s AND e.division_id < %(high)s AND e.status IN ('active', 'exiting')
+    AND e.start_month <= %(month)s AND (e.end_month IS NULL OR e.end_month > %(month)s)"""
+# ... and not paid this month yet (a run computed again adds only what is missing).
+NOT_PAID = """NOT EXISTS (SELECT 1 FROM payments_payrollline l WHERE l.month = %(month)s
+    AND l.payee_id = e.payee_id AND l.programme = e.programme AND l.reissue_of_id IS NULL)"""
+# The line this run wrote for enrolment e.
+PAID_HERE = """EXISTS (SELECT 1 FROM payments_payrollline l WHERE l.month = %(month)s
+    AND l.payee_id = e.payee_id AND l.programme = e.programme AND l.reissue_of_id IS NULL
+    AND l.run_id = %(run)s AND l.enrolment_id = e.id)"""
 
-# The county's pending one-offs (its queue, `PendingOneOff`), and those already settled in this run: a
-# slice's one-offs are settled before its lines are written, in a transaction of their own, so a
-# resumed run may find some whose lines were not. Neither reads the changes' history.
-ONE_OFFS_SQL = """SELECT p.change_id, p.enrolment_id, CAST(ROUND(p.amount * 100) AS BIGINT)
-    FROM payments_pendingoneoff p WHERE p.county = %(county)s AND p.effective_month <= %(month)s
-    UNION ALL
-    SELECT s.change_id, s.enrolment_id, CAST(ROUND(s.amount * 100) AS BIGINT)
-    FROM payments_oneoffsettlement s WHERE s.run_id = %(run)s"""
-
-INSERT_LINES_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, programme, month, payee_id,
-    division_code, monthly_amount, adjustment, amount, status, bank_reference, failure_reason, reissue_of_id)
-    SELECT %(run)s, w.enrolment_id, w.programme, %(month)s, w.payee_id, w.division_code,
-        w.monthly_fen / 100.0, w.adjustment_fen / 100.0, w.amount_fen / 100.0, 'pending', '', '', NULL
-    FROM payroll_lines w WHERE TRUE
-    ON CONFLICT DO NOTHING
-    RETURNING enrolment_id"""
-# The status (pending), bank reference and failure reason take the table's defaults.
-LINE_COLUMNS = (
-    "run_id, enrolment_id, programme, month, payee_id, division_code, monthly_amount, adjustment, amount"
+ONE_OFFS_DDL = (
+    "CREATE TEMPORARY TABLE payroll_one_offs (enrolment_id BIGINT PRIMARY KEY, fen BIGINT NOT NULL)"
 )
+ONE_OFFS_SQL = f"""INSERT INTO payroll_one_offs (enrolment_id, fen)
+    SELECT p.enrolment_id, SUM(CAST(ROUND(p.amount * 100) AS BIGINT))
+    FROM payments_pendingoneoff p JOIN payments_enrolment e ON e.id = p.enrolment_id
+    WHERE p.county = %(county)s AND p.effective_month <= %(month)s AND {PAYABLE} AND {NOT_PAID}
+    GROUP BY p.enrolment_id"""  # noqa: S608 (constant SQL)
 
-INSERT_CHANGES_SQL = """INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month,
-    old_amount, new_amount, one_off_amount, reason, notice, actor_id, at)
-    SELECT f.enrolment_id, 'amount', %(month)s, f.old_fen / 100.0, f.monthly_fen / 100.0, 0,
-        %(reason)s, '', %(actor)s, %(at)s
-    FROM payroll_flagged f WHERE f.flag & 1 = 1"""
+ARREARS_DDL = """CREATE TEMPORARY TABLE payroll_arrears (
+    enrolment_id BIGINT NOT NULL, month DATE NOT NULL, fen BIGINT NOT NULL)"""
+# Every earlier month of the county with a computed run, from the enrolment's start, at the amount
+# decided for that month (its latest change with an amount effective by then), for enrolments
+# added since the previous run that no run has paid yet.
+ARREARS_SQL = f"""INSERT INTO payroll_arrears (enrolment_id, month, fen)
+    SELECT e.id, r.month, CAST(ROUND(COALESCE((
+        SELECT c.new_amount FROM payments_enrolmentchange c
+        WHERE c.enrolment_id = e.id AND c.new_amount IS NOT NULL AND c.effective_month <= r.month
+        ORDER BY c.effective_month DESC, c.id DESC LIMIT 1
+    ), e.monthly_amount) * 100) AS BIGINT)
+    FROM payments_enrolment e
+    JOIN payments_payrollrun r ON r.county = %(county)s AND r.month >= e.start_month
+        AND r.month < %(month)s AND r.status IN {COMPUTED_STATUSES}
+    WHERE e.created_at >= %(since)s AND {PAYABLE} AND {NOT_PAID}
+      AND NOT EXISTS (
+          SELECT 1 FROM payments_payrollrun r2 JOIN payments_payrollline l2 ON l2.month = r2.month
+              AND l2.payee_id = e.payee_id AND l2.programme = e.programme AND l2.enrolment_id = e.id
+          WHERE r2.county = %(county)s AND r2.month >= e.start_month AND r2.month < %(month)s
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM payments_arrearsmonth x WHERE x.enrolment_id = e.id AND x.month = r.month
+      )"""  # noqa: S608 (constant SQL)
 
-UPDATE_AMOUNTS_SQL = """UPDATE payments_enrolment SET monthly_amount = f.monthly_fen / 100.0
-    FROM payroll_flagged f WHERE payments_enrolment.id = f.enrolment_id AND f.flag & 1 = 1"""
+INSERT_LINES_SQL = f"""INSERT INTO payments_payrollline (run_id, enrolment_id, programme, month, payee_id,
+        division_code, monthly_amount, arrears, adjustment, amount)
+    SELECT %(run)s, w.id, w.programme, %(month)s, w.payee_id, w.division_id, w.monthly_fen / 100.0,
+        w.arrears_fen / 100.0, w.one_off_fen / 100.0,
+        CASE WHEN w.monthly_fen + w.arrears_fen + w.one_off_fen < 0 THEN 0
+             ELSE w.monthly_fen + w.arrears_fen + w.one_off_fen END / 100.0
+    FROM (
+        SELECT e.id, e.programme, e.payee_id, e.division_id,
+            CAST(ROUND(e.monthly_amount * 100) AS BIGINT) AS monthly_fen,
+            COALESCE(a.fen, 0) AS arrears_fen, COALESCE(o.fen, 0) AS one_off_fen
+        FROM payments_enrolment e
+        LEFT JOIN (SELECT enrolment_id, SUM(fen) AS fen FROM payroll_arrears GROUP BY enrolment_id) a
+            ON a.enrolment_id = e.id
+        LEFT JOIN payroll_one_offs o ON o.enrolment_id = e.id
+        WHERE {PAYABLE} AND {NOT_PAID}
+    ) w
+    WHERE TRUE
+    ORDER BY w.payee_id, w.id
+    ON CONFLICT DO NOTHING"""  # noqa: S608 (constant SQL)
 
+SETTLE_SQL = f"""INSERT INTO payments_oneoffsettlement (change_id, run_id, enrolment_id, amount)
+    SELECT p.change_id, %(run)s, p.enrolment_id, p.amount
+    FROM payments_pendingoneoff p JOIN payments_enrolment e ON e.id = p.enrolment_id
+    WHERE p.county = %(county)s AND p.effective_month <= %(month)s
+      AND p.enrolment_id IN (SELECT enrolment_id FROM payroll_one_offs) AND {PAID_HERE}"""  # noqa: S608
+UNQUEUE_SQL = """DELETE FROM payments_pendingoneoff
+    WHERE change_id IN (SELECT change_id FROM payments_oneoffsettlement WHERE run_id = %(run)s)"""
+INSERT_ARREARS_SQL = f"""INSERT INTO payments_arrearsmonth (run_id, enrolment_id, month, amount)
+    SELECT %(run)s, a.enrolment_id, a.month, a.fen / 100.0
+    FROM payroll_arrears a JOIN payments_enrolment e ON e.id = a.enrolment_id
+    WHERE {PAID_HERE}"""  # noqa: S608 (constant SQL)
+
+# Gradual exit: the end month was set when the exit started; paid up to the month before it.
+EXITED = """e.division_id >= %(low)s AND e.division_id < %(high)s AND e.status = 'exiting'
+    AND e.end_month <= %(next)s"""
+EXIT_CHANGES_SQL = f"""INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month,
+        old_amount, new_amount, one_off_amount, reason, notice, actor_id, at)
+    SELECT e.id, 'terminate', e.end_month, NULL, NULL, 0, %(exit_reason)s, '', %(actor)s, %(at)s
+    FROM payments_enrolment e WHERE {EXITED}"""  # noqa: S608 (constant SQL)
+EXIT_SQL = f"""UPDATE payments_enrolment SET status = 'terminated'
+    WHERE id IN (SELECT e.id FROM payments_enrolment e WHERE {EXITED})"""  # noqa: S608 (constant SQL)
+
+RECOMPUTE_DDL = (
+    "CREATE TEMPORARY TABLE payroll_recompute (household_id BIGINT PRIMARY KEY, reason VARCHAR(12))"
+)
+# Households of the county with an ACTIVE enrolment of a monthly programme payable in the month.
+ENROLLED_HOUSEHOLDS = f"""SELECT DISTINCT e.household_id FROM payments_enrolment e
+    WHERE {PAYABLE} AND e.status = 'active' AND e.programme IN {bulk.MONTHLY_PROGRAMMES}"""  # noqa: S608
+RECOMPUTE_ALL_SQL = f"""INSERT INTO payroll_recompute (household_id, reason)
+    SELECT h.household_id, %(reason)s FROM ({ENROLLED_HOUSEHOLDS}) h"""  # noqa: S608 (constant SQL)
+# Households one of whose members' facts were recomputed since (any row of theirs: a member who
+# left changed the household left behind too).
+RECOMPUTE_FACTS_SQL = f"""INSERT INTO payroll_recompute (household_id, reason)
+    SELECT h.household_id, 'facts' FROM ({ENROLLED_HOUSEHOLDS}) h
+    WHERE h.household_id IN (
+        SELECT f.household_id FROM rules_memberfacts f
+        WHERE f.person_id IN (SELECT c.person_id FROM rules_factschange c WHERE c.at >= %(since)s)
+    )"""  # noqa: S608 (constant SQL)
+RECOMPUTE_STANDING_SQL = f"""INSERT INTO payroll_recompute (household_id, reason)
+    SELECT h.household_id, 'standing' FROM ({ENROLLED_HOUSEHOLDS}) h
+    WHERE h.household_id IN (
+        SELECT x.household_id FROM payments_enrolmentchange c JOIN payments_enrolment x ON x.id = c.enrolment_id
+        WHERE c.at >= %(since)s AND c.kind IN {STANDING_CHANGES}
+    ) AND h.household_id NOT IN (SELECT household_id FROM payroll_recompute)"""  # noqa: S608
+# Households with a member who reached an age the rules distinguish since the previous run's month
+# (born within (cutoff then, cutoff now] for one of the ages).
+RECOMPUTE_AGE_SQL = """INSERT INTO payroll_recompute (household_id, reason)
+    SELECT h.household_id, 'age' FROM ({enrolled}) h
+    WHERE h.household_id IN (
+        SELECT f.household_id FROM rules_memberfacts f
+        WHERE f.valid_from <= %(month)s AND (f.valid_until IS NULL OR f.valid_until >= %(month)s)
+          AND ({bands})
+    ) AND h.household_id NOT IN (SELECT household_id FROM payroll_recompute)"""
+
+TO_RECOMPUTE_SQL = f"""SELECT e.id, e.household_id, e.payee_id, e.programme, e.status,
+        CAST(ROUND(e.monthly_amount * 100) AS BIGINT),
+        CAST(ROUND(COALESCE(e.calculated_amount, e.monthly_amount) * 100) AS BIGINT), r.reason
+    FROM payments_enrolment e JOIN payroll_recompute r ON r.household_id = e.household_id
+    WHERE {PAYABLE}"""  # noqa: S608 (constant SQL)
+
+PROPOSALS_DDL = """CREATE TEMPORARY TABLE payroll_proposals (
+    enrolment_id BIGINT PRIMARY KEY, division_code VARCHAR(12) NOT NULL, reason VARCHAR(12) NOT NULL,
+    current_fen BIGINT NOT NULL, basis_fen BIGINT NOT NULL, calculated_fen BIGINT NOT NULL,
+    proposed_fen BIGINT NOT NULL, review SMALLINT NOT NULL)"""
+# An open proposal no longer what the rules give is superseded; an identical one is left open.
+SUPERSEDE_SQL = """UPDATE payments_amountproposal SET status = 'superseded', decided_at = %(at)s
+    WHERE status = 'proposed'
+      AND enrolment_id IN (SELECT enrolment_id FROM payroll_proposals)
+      AND NOT EXISTS (
+          SELECT 1 FROM payroll_proposals w
+          WHERE w.enrolment_id = payments_amountproposal.enrolment_id AND w.review = 0
+            AND w.proposed_fen <> w.current_fen
+            AND w.proposed_fen = CAST(ROUND(payments_amountproposal.proposed_amount * 100) AS BIGINT)
+      )"""
+INSERT_PROPOSALS_SQL = """INSERT INTO payments_amountproposal (enrolment_id, run_id, reason, current_amount,
+        basis_amount, calculated_amount, proposed_amount, status, created_at, notice, note)
+    SELECT w.enrolment_id, %(run)s, w.reason, w.current_fen / 100.0, w.basis_fen / 100.0,
+        w.calculated_fen / 100.0, w.proposed_fen / 100.0, 'proposed', %(at)s, '', ''
+    FROM payroll_proposals w
+    WHERE w.review = 0 AND w.proposed_fen <> w.current_fen
+      AND NOT EXISTS (
+          SELECT 1 FROM payments_amountproposal p WHERE p.enrolment_id = w.enrolment_id AND p.status = 'proposed'
+      )"""
 INSERT_REVIEWS_SQL = """INSERT INTO payments_reviewtask (enrolment_id, kind, due_date, office_code,
-    created_at, done_at, outcome, note, done_by_id)
-    SELECT f.enrolment_id, 'periodic', %(month)s, SUBSTR(f.division_code, 1, 9) || '000',
+        created_at, done_at, outcome, note, done_by_id)
+    SELECT w.enrolment_id, 'periodic', %(month)s, SUBSTR(w.division_code, 1, 9) || '000',
         %(at)s, NULL, '', '', NULL
-    FROM payroll_flagged f WHERE f.flag & 2 = 2
+    FROM payroll_proposals w WHERE w.review = 1
     ON CONFLICT DO NOTHING"""
+
+TOTALS_SQL = """INSERT INTO payments_payrolltotal (run_id, township_code, programme, line_count, amount)
+    SELECT %(run)s, SUBSTR(l.division_code, 1, 9) || '000', l.programme, COUNT(*),
+        SUM(CAST(ROUND(l.amount * 100) AS BIGINT)) / 100.0
+    FROM payments_payrollline l WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL
+    GROUP BY SUBSTR(l.division_code, 1, 9) || '000', l.programme"""
+RUN_FIGURES_SQL = """SELECT COUNT(*), COALESCE(SUM(CAST(ROUND(l.amount * 100) AS BIGINT)), 0),
+        COALESCE(SUM(CAST(ROUND(l.arrears * 100) AS BIGINT)), 0)
+    FROM payments_payrollline l WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL"""
 
 # The daily scheduling of periodic re-reviews (services.reviews_schedule): every payable enrolment whose
 # next review falls due by the horizon and has no open periodic task gets one, for its township office.
@@ -168,32 +267,6 @@ SCHEDULE_REVIEWS_SQL = """INSERT INTO payments_reviewtask (enrolment_id, kind, d
           WHERE t.enrolment_id = e.id AND t.kind = 'periodic' AND t.done_at IS NULL
       )
     ON CONFLICT DO NOTHING"""
-
-
-def schedule_reviews(*, horizon: date, at: datetime) -> int:
-    """Run SCHEDULE_REVIEWS_SQL; the number of tasks created."""
-    with connection.cursor() as cursor:
-        cursor.execute(SCHEDULE_REVIEWS_SQL, _params({"horizon": horizon, "at": at}))
-        return int(cursor.rowcount)
-
-
-# Gradual exit: one month paid, one less to go; none left -> stopped from the next month.
-EXIT_COUNTDOWN_SQL = """UPDATE payments_enrolment SET
-    exit_months_left = CASE WHEN exit_months_left > 0 THEN exit_months_left - 1 ELSE 0 END,
-    status = CASE WHEN exit_months_left <= 1 THEN 'terminated' ELSE status END,
-    end_month = CASE WHEN exit_months_left <= 1 THEN %s ELSE end_month END
-    WHERE id IN ({ids})"""
-# A one-off settled: out of the queue, into the settlements with its run (those still queued only:
-# settled once, even when a resumed run computes them again).
-SETTLE_SQL = """INSERT INTO payments_oneoffsettlement (change_id, run_id, enrolment_id, amount)
-    SELECT change_id, %s, enrolment_id, amount FROM payments_pendingoneoff WHERE change_id IN ({ids})"""
-UNQUEUE_SQL = "DELETE FROM payments_pendingoneoff WHERE change_id IN ({ids})"
-
-TOTALS_UPSERT_SQL = """INSERT INTO payments_payrolltotal (run_id, township_code, programme, line_count, amount)
-    VALUES (%(run)s, %(township)s, %(programme)s, %(count)s, %(amount)s)
-    ON CONFLICT (run_id, township_code, programme) DO UPDATE SET
-        line_count = payments_payrolltotal.line_count + excluded.line_count,
-        amount = payments_payrolltotal.amount + excluded.amount"""
 
 
 def _postgres() -> bool:
@@ -212,6 +285,13 @@ def _params(values: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def schedule_reviews(*, horizon: date, at: datetime) -> int:
+    """Run SCHEDULE_REVIEWS_SQL; the number of tasks created."""
+    with connection.cursor() as cursor:
+        cursor.execute(SCHEDULE_REVIEWS_SQL, _params({"horizon": horizon, "at": at}))
+        return int(cursor.rowcount)
 
 
 def read_frame(sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
@@ -251,6 +331,9 @@ def write_frame(table: str, frame: pl.DataFrame) -> None:
             )
 
 
+# --- Locks -------------------------------------------------------------------------------------------
+
+
 def lock_county(county: str, *, shared: bool) -> None:
     """An enrolment change (shared) waits for a payroll computing its county, to the end of the
     transaction. (SQLite has one writer at a time anyway.)"""
@@ -263,22 +346,322 @@ def lock_county(county: str, *, shared: bool) -> None:
 
 @contextmanager
 def county_locked(county: str) -> Iterator[None]:
-    """Hold the county's payroll lock on this connection (a session lock: the slices are written
-    each in its own transaction) until the block ends: no enrolment of the county changes between
-    the read of `plan_county` and the last slice written."""
-    if not _postgres():
+    """Hold the county's payroll lock on this connection (a session lock, taken before the run's
+    transaction begins so that its snapshot sees every change that finished before) until the
+    block ends."""
+    with _session_lock(LOCK_SPACE, int(county[:6]), wait=True):
         yield
+
+
+@contextmanager
+def run_lease(run_id: int) -> Iterator[bool]:
+    """The lease of a run's computation: a session lock that PostgreSQL releases when the process
+    holding it ends, however it ends (`kill -9` included). Yields whether this process got it
+    (False: another process is computing the run). SQLite: always True (one worker; a lease by
+    time, `PayrollRun.started_at`, tells a dead one there, see `run_alive`)."""
+    with _session_lock(RUN_LEASE_SPACE, run_id, wait=False) as got:
+        yield got
+
+
+def run_alive(run_id: int) -> bool | None:
+    """Whether a process holds the run's lease (PostgreSQL); None where that cannot be known (SQLite)."""
+    if not _postgres():
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LEASE_SPACE, run_id])
+        (got,) = cursor.fetchone()
+        if got:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LEASE_SPACE, run_id])
+    return not got
+
+
+@contextmanager
+def _session_lock(space: int, key: int, *, wait: bool) -> Iterator[bool]:
+    if not _postgres():
+        yield True
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_SPACE, int(county[:6])])
+        if wait:
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [space, key])
+            got = True
+        else:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [space, key])
+            (got,) = cursor.fetchone()
     try:
-        yield
+        yield bool(got)
     finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [space, key])
+
+
+def one_snapshot() -> None:
+    """Make the transaction just begun read one snapshot throughout (PostgreSQL: REPEATABLE READ;
+    it must be its first statement). SQLite transactions are serializable already."""
+    if _postgres():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_SPACE, int(county[:6])])
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("SET LOCAL jit = off")  # compiling cost more than it saved, bench/README.md
 
 
-# --- Recomputation -----------------------------------------------------------------------------------
+# --- The run -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The county's latest run before this one: its month and when its computation started."""
+
+    month: date
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    lines: int
+    total_fen: int
+    arrears_fen: int
+    arrears_months: int
+    one_offs_settled: int
+    exits: int
+    recomputed_households: int
+    proposals: int
+    reviews: int
+    changes_since: datetime | None
+
+    def as_audit(self) -> dict[str, Any]:
+        return {
+            "lines": self.lines,
+            "total": f"{self.total_fen / 100:.2f}",
+            "arrears": f"{self.arrears_fen / 100:.2f}",
+            "arrears_months": self.arrears_months,
+            "one_offs_settled": self.one_offs_settled,
+            "gradual_exits_ended": self.exits,
+            "recomputed_households": self.recomputed_households,
+            "amount_proposals": self.proposals,
+            "reviews_opened": self.reviews,
+            "changes_since": self.changes_since.isoformat() if self.changes_since else None,
+        }
+
+
+def compute(
+    *,
+    run_id: int,
+    county: str,
+    month: date,
+    actor_id: int,
+    previous: Previous | None,
+    table: PolicyTable,
+    at: datetime,
+) -> Outcome:
+    """Steps 1-7 of the module docstring, in the caller's transaction (which holds the county's
+    lock). Computing a run again adds what is missing and changes nothing twice."""
+    since = previous.started_at - CHANGES_MARGIN if previous is not None else None
+    params = _params(
+        {
+            "run": run_id,
+            "county": county,
+            "month": month,
+            "next": add_months(month, 1),
+            "low": county,
+            "high": f"{county}:",
+            "actor": actor_id,
+            "at": at,
+            "since": since or at,
+            "exit_reason": "渐退期满，停止发放",
+        }
+    )
+    with connection.cursor() as cursor:
+        _temporary(cursor, "payroll_one_offs", ONE_OFFS_DDL)
+        cursor.execute(ONE_OFFS_SQL, params)
+        _temporary(cursor, "payroll_arrears", ARREARS_DDL)
+        if since is not None:  # no earlier run: no month was missed
+            cursor.execute(ARREARS_SQL, params)
+        cursor.execute(INSERT_LINES_SQL, params)
+        cursor.execute(SETTLE_SQL, params)
+        settled = max(cursor.rowcount, 0)
+        cursor.execute(UNQUEUE_SQL, params)
+        cursor.execute(INSERT_ARREARS_SQL, params)
+        arrears_months = max(cursor.rowcount, 0)
+        cursor.execute(EXIT_CHANGES_SQL, params)
+        cursor.execute(EXIT_SQL, params)
+        exits = max(cursor.rowcount, 0)
+        for name in ("payroll_one_offs", "payroll_arrears"):
+            cursor.execute(f"DROP TABLE {name}")
+    recomputed, proposals, reviews = _recalculate(
+        params, county=county, month=month, previous=previous, since=since, table=table
+    )
+    _store_parameters(run_id=run_id, county=county, month=month, table=table)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM payments_payrolltotal WHERE run_id = %s", [run_id])
+        cursor.execute(TOTALS_SQL, params)
+        cursor.execute(RUN_FIGURES_SQL, params)
+        lines, total_fen, arrears_fen = cursor.fetchone()
+    return Outcome(
+        lines=int(lines),
+        total_fen=int(total_fen),
+        arrears_fen=int(arrears_fen),
+        arrears_months=arrears_months,
+        one_offs_settled=settled,
+        exits=exits,
+        recomputed_households=recomputed,
+        proposals=proposals,
+        reviews=reviews,
+        changes_since=since,
+    )
+
+
+def _temporary(cursor: Any, name: str, ddl: str) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(ddl + (" ON COMMIT DROP" if _postgres() else ""))
+
+
+# --- Recalculation (step 6) --------------------------------------------------------------------------
+
+
+def _recalculate(
+    params: Mapping[str, Any],
+    *,
+    county: str,
+    month: date,
+    previous: Previous | None,
+    since: datetime | None,
+    table: PolicyTable,
+) -> tuple[int, int, int]:
+    """Recompute the households that changed; (households recomputed, proposals made, reviews opened)."""
+    with connection.cursor() as cursor:
+        _temporary(cursor, "payroll_recompute", RECOMPUTE_DDL)
+        whole = _whole_county_reason(cursor, county=county, month=month, previous=previous, since=since)
+        if whole is not None:
+            cursor.execute(RECOMPUTE_ALL_SQL, {**params, "reason": whole})
+        else:
+            assert previous is not None  # noqa: S101 (whole is set without one)
+            cursor.execute(RECOMPUTE_FACTS_SQL, params)
+            cursor.execute(RECOMPUTE_STANDING_SQL, params)
+            bands = _age_bands(table, county=county, then=previous.month, now=month)
+            if bands:
+                conditions = " OR ".join(
+                    f"(f.birth_date > %(born_after_{i})s AND f.birth_date <= %(born_by_{i})s)"
+                    for i in range(len(bands))
+                )
+                band_params = {}
+                for i, (after, by) in enumerate(bands):
+                    band_params[f"born_after_{i}"] = connection.ops.adapt_datefield_value(after)
+                    band_params[f"born_by_{i}"] = connection.ops.adapt_datefield_value(by)
+                cursor.execute(
+                    RECOMPUTE_AGE_SQL.format(enrolled=ENROLLED_HOUSEHOLDS, bands=conditions),
+                    {**params, **band_params},
+                )
+    enrolments = read_frame(TO_RECOMPUTE_SQL, params, ENROLMENT_SCHEMA)
+    households = enrolments["household_id"].n_unique()
+    if enrolments.is_empty():
+        return 0, 0, 0
+    facts = _facts(enrolments["household_id"].unique().sort(), county=county, month=month, whole=whole)
+    recomputed = recompute(facts, enrolments, month=month, table=table)
+    work = proposals_frame(enrolments, recomputed)
+    if work.is_empty():
+        return households, 0, 0
+    with connection.cursor() as cursor:
+        _temporary(cursor, "payroll_proposals", PROPOSALS_DDL)
+    divisions = read_frame(
+        "SELECT e.id, e.division_id FROM payments_enrolment e JOIN payroll_recompute r "
+        "ON r.household_id = e.household_id",
+        {},
+        {"enrolment_id": pl.Int64(), "division_code": pl.String()},
+    )
+    write_frame(
+        "payroll_proposals",
+        work.join(divisions, on="enrolment_id").select(list(PROPOSAL_SCHEMA)),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(SUPERSEDE_SQL, params)
+        cursor.execute(INSERT_PROPOSALS_SQL, params)
+        proposals = max(cursor.rowcount, 0)
+        cursor.execute(INSERT_REVIEWS_SQL, params)
+        reviews = max(cursor.rowcount, 0)
+        cursor.execute("DROP TABLE payroll_proposals")
+        cursor.execute("DROP TABLE payroll_recompute")
+    return households, proposals, reviews
+
+
+def _whole_county_reason(
+    cursor: Any, *, county: str, month: date, previous: Previous | None, since: datetime | None
+) -> str | None:
+    """Why every household of the county is recomputed ("first", "parameters"), or None: no earlier
+    run (or one older than the facts' change log), or a parameter value for the county that took
+    effect after the previous run's month or was decided since."""
+    if previous is None or since is None:
+        return "first"
+    if since < previous.started_at - timedelta(days=KEEP_DAYS - 1):
+        return "first"
+    regions = (county, county[:4], county[:2], "")
+    cursor.execute(
+        """SELECT COUNT(*) FROM rules_parametervalue v
+        WHERE v.status = 'approved' AND v.region IN (%s, %s, %s, %s)
+          AND ((v.effective_from > %s AND v.effective_from <= %s) OR v.decided_at >= %s)""",
+        [
+            *regions,
+            connection.ops.adapt_datefield_value(previous.month),
+            connection.ops.adapt_datefield_value(month),
+            connection.ops.adapt_datetimefield_value(since),
+        ],
+    )
+    (changed,) = cursor.fetchone()
+    return "parameters" if changed else None
+
+
+# Parameters that are ages (completed years) the rules tell people apart by.
+AGE_PARAMETERS = (
+    "dibao.elderly_age",
+    "dibao.minor_age",
+    "extreme_poverty.elderly_age",
+    "extreme_poverty.minor_age",
+    "extreme_poverty.continued_age",
+    "child.max_age",
+)
+
+
+def _age_bands(table: PolicyTable, *, county: str, then: date, now: date) -> list[tuple[date, date]]:
+    """For each age the rules distinguish on `now` in the county, the birth dates of those who
+    reached it after `then` and by `now`: (born after, born by)."""
+    ages: set[int] = set()
+    for name in AGE_PARAMETERS:
+        for area in ("urban", "rural"):
+            with suppress(PolicyError):  # no value in force here: no band
+                ages.add(int(table.lookup(name, now, county, area).value))
+        with suppress(PolicyError):
+            ages.update(
+                int(row["from_age"]) for row in table.lookup("elderly.bands", now, county, area).value
+            )
+    epoch = date(1970, 1, 1)
+    return [
+        (
+            epoch + timedelta(days=bulk.age_cutoff(then, years)),
+            epoch + timedelta(days=bulk.age_cutoff(now, years)),
+        )
+        for years in sorted(ages)
+        if years > 0
+    ]
+
+
+def _facts(households: pl.Series, *, county: str, month: date, whole: str | None) -> pl.DataFrame:
+    """The summary rows on the day of `households` (the caller refreshed the summary before its
+    transaction began): the county's read by prefix when every household is recomputed, and any
+    registered elsewhere by id."""
+    if whole is not None:
+        rows = read_summary_rows(month, division_prefix=county, refresh_first=False)
+        rows = rows.filter(pl.col("household_id").is_in(households.implode()))
+        missing = households.filter(~households.is_in(rows["household_id"].unique().implode()))
+        if len(missing):
+            rows = pl.concat(
+                [
+                    rows,
+                    read_summary_rows(month, household_ids=missing.to_list(), refresh_first=False).cast(
+                        rows.schema
+                    ),
+                ]
+            )
+        return rows
+    return read_summary_rows(month, household_ids=households.to_list(), refresh_first=False)
 
 
 def _present(programmes: pl.Series) -> list[str]:
@@ -286,18 +669,19 @@ def _present(programmes: pl.Series) -> list[str]:
     return [p for p in bulk.MONTHLY_PROGRAMMES if p in found]
 
 
-def _calculate(
-    members: pl.DataFrame,
-    households: pl.DataFrame,
-    standing: pl.DataFrame,
-    *,
-    month: date,
-    table: PolicyTable,
-    programmes: Sequence[str],
+def recompute(
+    facts: pl.DataFrame, standing: pl.DataFrame, *, month: date, table: PolicyTable
 ) -> pl.DataFrame:
-    """bulk.calculate in long form (RECOMPUTED_SCHEMA), with the standing the enrolments give."""
-    if members.is_empty() or not programmes:
+    """RECOMPUTED_SCHEMA for the households of `facts` (summary rows on the day, READ_SCHEMA) with
+    the standing their payable enrolments give (`standing`: household_id, payee_id, programme,
+    status): a household on dibao or extreme-poverty support is so for every rule keyed on it, and
+    the payee of an extreme-poverty enrolment is supported."""
+    wanted = standing.filter(
+        (pl.col("status") == "active") & pl.col("programme").is_in(bulk.MONTHLY_PROGRAMMES)
+    )
+    if wanted.is_empty() or facts.is_empty():
         return pl.DataFrame(schema=RECOMPUTED_SCHEMA)
+    members, households = population_of(facts.select(list(READ_SCHEMA)))
     household_standing = standing.group_by("household_id").agg(
         pl.when((pl.col("programme") == "extreme_poverty").any())
         .then(pl.lit("extreme_poverty"))
@@ -319,6 +703,7 @@ def _calculate(
             "extreme_poverty_supported"
         )
     )
+    programmes = _present(wanted["programme"])
     result = bulk.calculate(members, households, table, day=month, programmes=programmes)
     return pl.concat(
         [
@@ -333,458 +718,59 @@ def _calculate(
     )
 
 
-def recompute(
-    facts: pl.DataFrame, standing: pl.DataFrame, *, month: date, table: PolicyTable
-) -> pl.DataFrame:
-    """RECOMPUTED_SCHEMA for the households of `facts` (summary rows on the day, READ_SCHEMA) with
-    the standing their payable enrolments give (`standing`: household_id, payee_id, programme,
-    status)."""
-    wanted = standing.filter(
-        (pl.col("status") == "active") & pl.col("programme").is_in(bulk.MONTHLY_PROGRAMMES)
+def proposals_frame(enrolments: pl.DataFrame, recomputed: pl.DataFrame) -> pl.DataFrame:
+    """Per recomputed ACTIVE enrolment: the amount the rules give (`calculated_fen`), the decided
+    amount changed by the difference from the amount the decision rested on (`proposed_fen`,
+    never below 0), and whether it goes to re-review instead (no longer eligible)."""
+    frame = enrolments.filter(pl.col("status") == "active").join(
+        recomputed, on=["household_id", "programme"], how="inner"
     )
-    if wanted.is_empty() or facts.is_empty():
-        return pl.DataFrame(schema=RECOMPUTED_SCHEMA)
-    members, households = population_of(facts)
-    return _calculate(
-        members, households, standing, month=month, table=table, programmes=_present(wanted["programme"])
-    )
-
-
-def work_frames(
-    enrolments: pl.DataFrame, recomputed: pl.DataFrame, one_offs: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(lines, flagged): one line per enrolment (LINE_SCHEMA) in payee order, and the rows with
-    consequences (FLAGGED_SCHEMA: CHANGED, REVIEW, EXITING)."""
-    frame = (
-        enrolments.rename({"amount_fen": "old_fen"})
-        .join(recomputed, on=["household_id", "programme"], how="left")
-        .join(one_offs, on="enrolment_id", how="left")
-    )
-    recomputed_here = (pl.col("status") == "active") & pl.col("eligible").is_not_null()
-    changed = recomputed_here & pl.col("eligible") & (pl.col("new_fen") != pl.col("old_fen"))
-    review = recomputed_here & ~pl.col("eligible")
-    frame = (
-        frame.with_columns(
-            pl.when(changed).then(pl.col("new_fen")).otherwise(pl.col("old_fen")).alias("monthly_fen"),
-            pl.col("adjustment_fen").fill_null(0),
-            (
-                changed.cast(pl.Int16) * CHANGED
-                + review.cast(pl.Int16) * REVIEW
-                + (pl.col("status") == "exiting").cast(pl.Int16) * EXITING
-            )
-            .cast(pl.Int16)
-            .alias("flag"),
-        )
-        .with_columns(
-            (pl.col("monthly_fen") + pl.col("adjustment_fen")).clip(lower_bound=0).alias("amount_fen")
-        )
-        .sort("payee_id", "enrolment_id")
-    )
-    return frame.select(list(LINE_SCHEMA)), frame.filter(pl.col("flag") != 0).select(list(FLAGGED_SCHEMA))
-
-
-# --- The county: read once, computed a slice at a time ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class Slice:
-    """Consecutive households' lines (in payee order), their rows with consequences and the pending
-    one-off changes those lines settle: written in one transaction (`write_slice`)."""
-
-    number: int
-    lines: pl.DataFrame
-    flagged: pl.DataFrame
-    one_offs: list[int]
-    copy_data: bytes | None = None  # the lines as COPY takes them (PostgreSQL), made beforehand
-
-
-@dataclass(frozen=True)
-class CountyPlan:
-    """What a run reads, once, under its county's lock, before anything is written (steps 1-2 of
-    the module docstring); `slices()` computes the rest a slice of households at a time."""
-
-    run_id: int
-    month: date
-    table: PolicyTable
-    enrolments: pl.DataFrame  # ENROLMENT_SCHEMA: payable, not yet paid in this run
-    standing: pl.DataFrame  # household_id, payee_id, programme, status of every payable enrolment
-    one_offs: pl.DataFrame  # ONE_OFF_SCHEMA and household_id: pending, of `enrolments`
-    facts: pl.DataFrame  # READ_SCHEMA: the summary rows on the day of the households to recompute
-    bounds: list[int]  # the first household of each slice, ascending
-    copy: bool = False  # make each slice's COPY data with it
-
-    @property
-    def size(self) -> int:
-        return self.enrolments.height
-
-    def slices(self) -> Iterator[Slice]:
-        """Steps 3-4 for each slice of households in turn, computed when asked for. Each frame is put
-        in household order once (the facts come so from the county's snapshot), and a slice's rows
-        are a range of each: picking them out by a filter per slice read every frame once per
-        slice (10,000,000 households: 100 slices, about 25 s of CPU)."""
-        if not self.bounds:
-            return
-        frames = [
-            by_household(frame) for frame in (self.enrolments, self.standing, self.one_offs, self.facts)
-        ]
-        starts = pl.Series(self.bounds, dtype=pl.Int64())
-        cuts = [
-            [*frame["household_id"].search_sorted(starts, side="left").to_list(), frame.height]
-            for frame in frames
-        ]
-        for number in range(len(self.bounds)):
-            yield self._computed(
-                number,
-                tuple(
-                    frame.slice(cut[number], cut[number + 1] - cut[number])
-                    for frame, cut in zip(frames, cuts, strict=True)
-                ),
-            )
-
-    def _computed(self, number: int, frames: tuple[pl.DataFrame, ...]) -> Slice:
-        """One slice from its households' enrolments, standing, one-offs and facts."""
-        enrolments, standing, one_offs, facts = frames
-        adjustments = one_offs.group_by("enrolment_id").agg(
-            pl.col("one_off_fen").sum().alias("adjustment_fen")
-        )
-        recomputed = recompute(facts, standing, month=self.month, table=self.table)
-        lines, flagged = work_frames(enrolments, recomputed, adjustments)
-        data = _line_csv(lines, run_id=self.run_id, month=self.month) if self.copy else None
-        return Slice(number, lines, flagged, one_offs["change_id"].to_list(), data)
-
-
-def plan_county(
-    *, run_id: int, county: str, month: date, table: PolicyTable, slice_households: int
-) -> CountyPlan:
-    """Steps 1-2 of the module docstring for the whole county, under its lock (`county_locked`).
-    Where the county's facts come through its snapshot (PostgreSQL, outside a transaction), they
-    are read on a connection of their own beside the enrolments (the refresh of the summary they
-    start with is mostly the server's work)."""
-    params = {"prefix": f"{county}%", "county": county, "month": month, "run": run_id}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payroll-facts") as pool:
-        beside = (
-            pool.submit(_own_connection(snapshot.read_county_rows), month, county)
-            if snapshot.usable()
-            else None
-        )
-        # In household order, once: each slice is then a range of them (`CountyPlan.slices`).
-        kept = (
-            enrolment_copy.county_rows(county)
-            if enrolment_copy.usable()
-            else by_household(read_frame(enrolment_copy.KEPT_SQL, params, enrolment_copy.KEPT_SCHEMA))
-        )
-        payable = kept.filter(enrolment_copy.payable_in(month)).select(list(ENROLMENT_SCHEMA))
-        paid = read_frame(PAID_SQL, {"run": run_id}, {"enrolment_id": pl.Int64()})
-        enrolments = (
-            payable.filter(~pl.col("enrolment_id").is_in(paid["enrolment_id"].implode()))
-            if not paid.is_empty()
-            else payable
-        )
-        # The standing of a household counts every payable enrolment, paid in this run or not.
-        standing = payable.select("household_id", "payee_id", "programme", "status")
-        households = enrolments["household_id"].unique().sort()
-        if households.is_empty():  # everything paid already (a run computed again): nothing to compute
-            return CountyPlan(
-                run_id, month, table, enrolments, standing, pl.DataFrame(), pl.DataFrame(), bounds=[]
-            )
-        # Only the one-offs of enrolments paid in this run.
-        one_offs = read_frame(ONE_OFFS_SQL, params, ONE_OFF_SCHEMA).join(
-            enrolments.select("enrolment_id", "household_id"), on="enrolment_id"
-        )
-        wanted = (
-            standing.filter(
-                (pl.col("status") == "active")
-                & pl.col("programme").is_in(bulk.MONTHLY_PROGRAMMES)
-                & pl.col("household_id").is_in(households.implode())
-            )["household_id"]
-            .unique()
-            .sort()
-        )
-        if wanted.is_empty():
-            facts = pl.DataFrame(schema=READ_SCHEMA)
-        else:
-            rows = beside.result() if beside is not None else snapshot.read_county_rows(month, county)
-            facts = _facts(rows, wanted, month=month)
-    return CountyPlan(
-        run_id=run_id,
-        month=month,
-        table=table,
-        enrolments=enrolments,
-        standing=standing,
-        one_offs=one_offs,
-        facts=facts,
-        bounds=_bounds(households, slice_households),
-        copy=_postgres(),
-    )
-
-
-def _bounds(households: pl.Series, size: int) -> list[int]:
-    """The first household of each slice of `size` (the first slice a quarter of that: the writes
-    start once it is computed)."""
-    size = max(1, size)
-    first = max(1, size // 4)
-    starts = [0, *range(first, len(households), size)]
-    return households.gather(starts).to_list()
-
-
-def _own_connection(function: Callable[..., T]) -> Callable[..., T]:
-    """`function` for another thread: the connection it opens there is closed after."""
-
-    def run(*args: Any) -> T:
-        try:
-            return function(*args)
-        finally:
-            connection.close()
-
-    return run
-
-
-def _facts(rows: pl.DataFrame, households: pl.Series, *, month: date) -> pl.DataFrame:
-    """The summary rows on the day of `households`: those of the county's (`rows`), and those of
-    households registered elsewhere read by id."""
-    rows = rows.filter(pl.col("household_id").is_in(households.implode()))
-    missing = households.filter(~households.is_in(rows["household_id"].unique().implode()))
-    if len(missing):
-        elsewhere = read_summary_rows(month, household_ids=missing.to_list())
-        if rows.is_empty():
-            return by_household(elsewhere)
-        # In household order, as the county's rows are (a slice is a range of them).
-        rows = by_household(rows).merge_sorted(by_household(elsewhere.cast(rows.schema)), key="household_id")
-    return rows
-
-
-def ahead(items: Iterator[T], *, depth: int = 2) -> Generator[T, None, None]:
-    """The items of `items`, produced in a thread of their own up to `depth` ahead of the caller
-    (the computation of a slice goes on while the one before is written). An exception in the
-    thread is raised to the caller at its place in the sequence; if the caller stops early, the
-    thread stops at its next item. The thread must not use the database (its connection would be
-    its own, outside the caller's transaction)."""
-    queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: tuple[bool, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((True, item)):
-                    return
-        except BaseException as exc:
-            put((False, exc))
-            return
-        put((False, None))
-
-    thread = threading.Thread(target=produce, name="payroll-slices", daemon=True)
-    thread.start()
-    try:
-        while True:
-            more, item = queue.get()
-            if not more:
-                if item is not None:
-                    raise item
-                return
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
-# --- One slice ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SliceOutcome:
-    number: int
-    lines: pl.DataFrame  # the lines written (LINE_SCHEMA)
-    amount_changes: int
-    reviews_opened: int
-    exits_counted: int
-
-    def as_audit(self) -> dict[str, Any]:
-        lines = self.lines
-        townships = (
-            lines.group_by(pl.col("division_code").str.slice(0, 9).alias("township"))
-            .agg(pl.len().alias("lines"), pl.col("amount_fen").sum().alias("fen"))
-            .sort("township")
-        )
-        return {
-            "slice": self.number + 1,
-            "lines": lines.height,
-            "amount": from_fen(int(lines["amount_fen"].sum())),
-            "amount_changes": self.amount_changes,
-            "reviews_opened": self.reviews_opened,
-            "gradual_exit_months_counted": self.exits_counted,
-            "one_offs_settled": from_fen(int(lines["adjustment_fen"].sum())),
-            "townships": {
-                f"{t}000": {"lines": n, "amount": from_fen(fen)} for t, n, fen in townships.iter_rows()
-            },
-        }
-
-
-def _temporary(cursor: Any, name: str, ddl: str) -> None:
-    cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    cursor.execute(ddl + (" ON COMMIT DROP" if _postgres() else ""))
-
-
-def _line_csv(lines: pl.DataFrame, *, run_id: int, month: date) -> bytes:
-    """The work lines as COPY takes them into payments_payrollline (LINE_COLUMNS); amounts in yuan."""
-    frame = lines.select(
-        pl.lit(run_id).alias("run_id"),
+    return frame.select(
         "enrolment_id",
-        "programme",
-        pl.lit(month.isoformat()).alias("month"),
-        "payee_id",
-        "division_code",
-        _yuan("monthly_fen").alias("monthly_amount"),
-        _yuan("adjustment_fen").alias("adjustment"),
-        _yuan("amount_fen").alias("amount"),
+        "reason",
+        "current_fen",
+        "basis_fen",
+        pl.col("new_fen").alias("calculated_fen"),
+        (pl.col("current_fen") + pl.col("new_fen") - pl.col("basis_fen"))
+        .clip(lower_bound=0)
+        .alias("proposed_fen"),
+        (~pl.col("eligible")).cast(pl.Int16).alias("review"),
     )
-    buffer = io.BytesIO()
-    frame.write_csv(buffer, include_header=False)
-    return buffer.getvalue()
 
 
-def _yuan(fen: str) -> pl.Expr:
-    """Integer fen as yuan, a decimal with two places, which the CSV writer writes as "1300.00" or
-    "-0.50": exact (a whole number of fen over 100 has two places), and a third of the CPU of
-    building the text (`bankfiles.yuan_text`) for 10,000,000 lines."""
-    return (pl.col(fen).cast(pl.Decimal(20, 2)) / 100).cast(pl.Decimal(20, 2))
-
-
-def _copy_lines(cursor: Any, data: bytes) -> None:
-    """COPY lines (`_line_csv`) straight into payments_payrollline (PostgreSQL)."""
-    # Django's error classes (IntegrityError for the unique index) for the driver's own.
-    with (
-        connection.wrap_database_errors,
-        cursor.cursor.copy(f"COPY payments_payrollline ({LINE_COLUMNS}) FROM STDIN (FORMAT csv)") as copy,
-    ):
-        copy.write(data)
-
-
-def _insert_lines(
-    cursor: Any, part: Slice, *, run_id: int, month: date, params: Mapping[str, Any]
-) -> pl.DataFrame:
-    """The slice's lines into payments_payrollline; those written. Nobody is paid twice: the unique
-    index on (month, payee, programme) guards it. The lines are unique per enrolment, so a conflict
-    means a payee with a line this month from another enrolment (say, in another county): on
-    PostgreSQL the lines are copied straight in, and only if that fails on the index is the copy
-    rolled back to a savepoint and the lines inserted through a work table skipping such rows
-    (checking every row for a conflict that almost never occurs costs a quarter of the write,
-    bench/README.md); SQLite always takes the second way."""
-    lines = part.lines
-    if _postgres():
-        data = part.copy_data
-        try:
-            with transaction.atomic():
-                _copy_lines(
-                    cursor, data if data is not None else _line_csv(lines, run_id=run_id, month=month)
-                )
-            return lines
-        except IntegrityError:
-            pass
-    _temporary(cursor, "payroll_lines", LINES_DDL)
-    write_frame("payroll_lines", lines)
-    cursor.execute(INSERT_LINES_SQL, params)
-    written = pl.Series("enrolment_id", [row[0] for row in cursor.fetchall()], dtype=pl.Int64())
-    cursor.execute("DROP TABLE payroll_lines")
-    return lines.filter(pl.col("enrolment_id").is_in(written.implode()))
-
-
-def write_consequences(
-    part: Slice, *, run_id: int, month: date, actor_id: int, reason: str, at: datetime
-) -> tuple[int, int]:
-    """Step 5 but the lines and the exit countdown, inside the caller's transaction: the slice's
-    one-offs marked settled in this run, the amount changes, the review tasks; (amount changes,
-    review tasks opened). Run before the slice's lines are written, beside them in a transaction of
-    its own that commits first (`payments.services`): if the lines are then not written, a resumed
-    run finds the amounts already changed (and computes the same amount: no second change), the
-    one-offs settled in this run (counted again, `ONE_OFFS_SQL`) and the tasks open (ON CONFLICT
-    DO NOTHING)."""
-    flagged = part.flagged.filter(pl.col("flag") & (CHANGED | REVIEW) != 0)
-    flags = flagged["flag"]
-    changes = int((flags & CHANGED != 0).sum())
-    to_review = int((flags & REVIEW != 0).sum())
-    reviews = 0
-    params = _params({"run": run_id, "month": month, "actor": actor_id, "reason": reason, "at": at})
-    with connection.cursor() as cursor:
-        _without_jit(cursor)
-        _by_ids(cursor, SETTLE_SQL, [run_id], part.one_offs)
-        _by_ids(cursor, UNQUEUE_SQL, [], part.one_offs)
-        if not flagged.is_empty():
-            _temporary(cursor, "payroll_flagged", FLAGGED_DDL)
-            write_frame("payroll_flagged", flagged)
-            if changes:
-                cursor.execute(INSERT_CHANGES_SQL, params)
-                cursor.execute(UPDATE_AMOUNTS_SQL, params)
-            if to_review:
-                cursor.execute(INSERT_REVIEWS_SQL, params)
-                reviews = cursor.rowcount
-            cursor.execute("DROP TABLE payroll_flagged")
-    return changes, reviews
-
-
-def write_lines(part: Slice, *, run_id: int, month: date, next_month: date) -> tuple[pl.DataFrame, int]:
-    """Step 5's lines and exit countdown and step 6, inside the caller's transaction; (the lines
-    written, exit months counted)."""
-    exiting = part.flagged.filter(pl.col("flag") & EXITING != 0)["enrolment_id"].to_list()
-    with connection.cursor() as cursor:
-        _without_jit(cursor)
-        written = _insert_lines(
-            cursor, part, run_id=run_id, month=month, params=_params({"run": run_id, "month": month})
+def _store_parameters(*, run_id: int, county: str, month: date, table: PolicyTable) -> None:
+    """The parameter values in force for the county on the month, with the run (step 7)."""
+    rows = [
+        (
+            run_id,
+            found.spec.name,
+            found.spec.description[:200],
+            found.area,
+            found.value.region,
+            found.value.effective_from,
+            found.value.value_text,
+            found.value.reference[:300],
         )
-        _by_ids(cursor, EXIT_COUNTDOWN_SQL, [connection.ops.adapt_datefield_value(next_month)], exiting)
-        _add_totals(cursor, run_id=run_id, lines=written)
-    return written, len(exiting)
+        for found in parameters_in_force(day=month, place=county, table=table)
+        if found.value is not None
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM payments_runparameter WHERE run_id = %s", [run_id])
+        cursor.executemany(
+            """INSERT INTO payments_runparameter (run_id, name, description, area, region,
+                effective_from, value, reference) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+            [
+                (r[0], r[1], r[2], r[3], r[4], connection.ops.adapt_datefield_value(r[5]), r[6], r[7])
+                for r in rows
+            ],
+        )
 
 
 def summarize_run_index() -> None:
     """Summarize the page ranges of the BRIN index on the lines' run that are not yet (PostgreSQL),
-    once a run's lines are written. Autosummarize asks autovacuum for it as each range fills, but
-    autovacuum keeps few such requests and drops the rest when lines come faster (10,000,000
-    lines: most ranges were left unsummarized, and a later read of one run's lines rechecked
-    8.8 million rows of other runs, 7.4 s). Summarizing them takes about a second per 4,000
-    ranges (500,000 pages)."""
+    once a run's lines are committed: autosummarize asks autovacuum for it as each range fills, but
+    autovacuum drops such requests when lines come faster, and a later read of one run's lines then
+    rechecks other runs' rows (bench/README.md)."""
     if _postgres():
         with connection.cursor() as cursor:
             cursor.execute("SELECT brin_summarize_new_values('payrollline_run')")
-
-
-def _without_jit(cursor: Any) -> None:
-    """JIT compilation off for the transaction (PostgreSQL): the estimated cost of a slice's
-    statements is high, and compiling took longer than it saved (bench/README.md)."""
-    if _postgres():
-        cursor.execute("SET LOCAL jit = off")
-
-
-def _by_ids(cursor: Any, sql: str, params: Sequence[Any], ids: Sequence[int]) -> None:
-    """`sql` (its last condition "id IN ({ids})") for the ids, 500 at a time."""
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        cursor.execute(sql.format(ids=", ".join(["%s"] * len(chunk))), [*params, *chunk])
-
-
-def _add_totals(cursor: Any, *, run_id: int, lines: pl.DataFrame) -> None:
-    """Add the lines written to the run's totals per township and programme."""
-    sums = (
-        lines.group_by(pl.col("division_code").str.slice(0, 9).alias("township"), "programme")
-        .agg(pl.len().alias("n"), pl.col("amount_fen").sum().alias("fen"))
-        .sort("township", "programme")
-    )
-    for township, programme, count, fen in sums.iter_rows():
-        cursor.execute(
-            TOTALS_UPSERT_SQL,
-            {
-                "run": run_id,
-                "township": f"{township}000",
-                "programme": programme,
-                "count": count,
-                "amount": from_fen(fen),
-            },
-        )

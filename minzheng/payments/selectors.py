@@ -7,17 +7,22 @@ belong to a county (发放名册由县级生成) and are seen from the county up
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from minzheng.cases.models import Case, Decision, Outcome
 from minzheng.core.errors import InvalidInput, OutOfScope, PermissionDenied
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import jurisdiction_of, require, scoped
+from minzheng.payments import payroll
 from minzheng.payments.models import (
+    AmountProposal,
+    ArrearsMonth,
     BankExport,
     Enrolment,
     EnrolmentChange,
@@ -26,14 +31,18 @@ from minzheng.payments.models import (
     PayrollLine,
     PayrollRun,
     PayrollTotal,
+    ProposalStatus,
     ReconciliationReport,
     ReviewTask,
+    RunParameter,
     RunStatus,
 )
 from minzheng.payments.months import months_between
 from minzheng.rules.programmes import PROGRAMMES
 
 RUNNING = (RunStatus.QUEUED, RunStatus.COMPUTING)
+# Without a lease to probe (SQLite), a computation started longer ago than this is taken as dead.
+STUCK_AFTER = timedelta(minutes=30)
 
 
 def programme_label(code: str) -> str:
@@ -148,6 +157,48 @@ def decision_of(case: Case) -> Decision | None:
 # --- Payroll runs -----------------------------------------------------------------------------------
 
 
+def enrolment_arrears(enrolment: Enrolment) -> list[ArrearsMonth]:
+    """The months an enrolment was paid late (补发), with the run that paid each."""
+    return list(ArrearsMonth.objects.filter(enrolment=enrolment).select_related("run").order_by("month"))
+
+
+def enrolment_proposals(enrolment: Enrolment) -> list[AmountProposal]:
+    """The amount proposals of an enrolment, newest first, with their runs and decisions."""
+    return list(
+        AmountProposal.objects.filter(enrolment=enrolment)
+        .select_related("run", "decided_by", "change")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def line_arrears(line: PayrollLine) -> list[ArrearsMonth]:
+    """The months a line pays as arrears."""
+    return list(
+        ArrearsMonth.objects.filter(run_id=line.run_id, enrolment_id=line.enrolment_id).order_by("month")
+    )
+
+
+def run_parameters(*, actor: Staff, run_id: int) -> list[RunParameter]:
+    """The parameter values a run used (what its proposals rest on)."""
+    run = _runs(actor).filter(pk=run_id).first()
+    if run is None:
+        raise OutOfScope()
+    return list(RunParameter.objects.filter(run=run).order_by("name", "area"))
+
+
+def run_proposals(
+    *, actor: Staff, run_id: int, status: str = ProposalStatus.PROPOSED
+) -> QuerySet[AmountProposal]:
+    """A run's amount proposals (open ones by default), by village, with their enrolments."""
+    run = _runs(actor).filter(pk=run_id).first()
+    if run is None:
+        raise OutOfScope()
+    proposals = AmountProposal.objects.filter(run=run).select_related("enrolment", "enrolment__payee")
+    if status:
+        proposals = proposals.filter(status=status)
+    return scoped(proposals, actor, field="enrolment__division_id").order_by("enrolment__division_id", "pk")
+
+
 def _runs(actor: Staff) -> QuerySet[PayrollRun]:
     require(actor, Perm.PAYMENT_VIEW)
     return scoped(PayrollRun.objects.all(), actor, field="county")
@@ -198,8 +249,25 @@ class RunDetail:
         return min(100, run.progress_done * 100 // run.progress_total)
 
     @property
+    def stuck(self) -> bool:
+        """Computing, but its process is gone: a county administrator may resume it."""
+        return run_stuck(self.run)
+
+    @property
     def failed_count(self) -> int:
         return self.status_counts.get(LineStatus.FAILED, 0)
+
+
+def run_stuck(run: PayrollRun) -> bool:
+    """A COMPUTING run whose computing process is gone (its lease free on PostgreSQL; on SQLite
+    started longer ago than the lease)."""
+    if run.status != RunStatus.COMPUTING:
+        return False
+    alive = payroll.run_alive(run.pk)
+    if alive is not None:
+        return not alive
+    started = run.started_at or run.created_at
+    return started < timezone.now() - STUCK_AFTER
 
 
 def _names(codes: set[str]) -> dict[str, str]:

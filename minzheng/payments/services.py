@@ -15,31 +15,28 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
+import socket
 import zlib
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing, contextmanager
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import polars as pl
-from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Sum
+from django.db.models import Count, Exists, F, OuterRef, Sum
 from django.utils import timezone
 
 from minzheng.cases.models import Case, Outcome
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
-from minzheng.core.connections import others_see_the_same
-from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from minzheng.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import jurisdiction_of, require, require_in_scope
-from minzheng.payments import bankfiles, payroll, rosters
+from minzheng.payments import bankfiles, payroll, rosters, selectors
 from minzheng.payments.models import (
+    AmountProposal,
     BankExport,
     ChangeKind,
     Enrolment,
@@ -48,18 +45,18 @@ from minzheng.payments.models import (
     LineStatus,
     PayrollLine,
     PayrollRun,
-    PayrollTotal,
     PendingOneOff,
+    ProposalStatus,
     ReconciliationReport,
     ReviewTask,
     RunStatus,
 )
 from minzheng.payments.months import add_months, first_of_month
 from minzheng.rules.money import from_fen
+from minzheng.rules.policy import PolicyError
 from minzheng.rules.programmes import PROGRAMMES
 from minzheng.rules.selectors import policy_table
-
-T = TypeVar("T")
+from minzheng.rules.summary import refresh as refresh_summary
 
 MAX_EXIT_MONTHS = 6  # 渐退 up to 6 months, 民发〔2021〕57号
 UNSTABLE_INCOME = ("wages", "business")
@@ -195,6 +192,7 @@ def enrolment_create(*, actor: Staff, case_id: int, bank_name: str, account_numb
         payee_id=case.applicant_id,
         division_id=case.division_id,
         monthly_amount=decision.amount,
+        calculated_amount=decision.calculation.amount if decision.calculation else decision.amount,
         start_month=start,
         bank_name=bank_name.strip(),
         account_encrypted=protect.encrypt(digits),
@@ -328,7 +326,9 @@ def enrolment_terminate(
 def enrolment_start_exit(
     *, actor: Staff, enrolment_id: int, months: int, month: date, reason: str
 ) -> Enrolment:
-    """Gradual exit (渐退): keep paying the current amount for up to six more months, then stop."""
+    """Gradual exit (渐退): keep paying the current amount for `months` calendar months from `month`
+    (up to six), then stop: the end month is set now, so the exit ends on time whichever runs are
+    computed."""
     if not 1 <= months <= MAX_EXIT_MONTHS:
         raise InvalidInput(f"渐退期为1至{MAX_EXIT_MONTHS}个月", field_errors={"months": ["超出范围"]})
     enrolment = _set_status(
@@ -338,10 +338,10 @@ def enrolment_start_exit(
         to=EnrolmentStatus.EXITING,
         kind=ChangeKind.EXIT,
         month=month,
-        reason=reason,
+        reason=f"{reason.strip()}（渐退{months}个月，至{add_months(first_of_month(month), months - 1):%Y年%m月}）",
     )
-    enrolment.exit_months_left = months
-    enrolment.save(update_fields=["exit_months_left"])
+    enrolment.end_month = add_months(max(first_of_month(month), enrolment.start_month), months)
+    enrolment.save(update_fields=["end_month"])
     return enrolment
 
 
@@ -360,11 +360,46 @@ def enrolment_one_off(
 
 # --- Payroll ---------------------------------------------------------------------------------------
 
+# Requested months: within this many months of today, before and after (dated parameters).
+WINDOW_BEFORE, WINDOW_AFTER = "payroll.months_before", "payroll.months_after"
+UNAPPROVED = (RunStatus.QUEUED, RunStatus.COMPUTING, RunStatus.COMPUTED, RunStatus.FAILED)
+
+
+def _month_window(today: date, county: str) -> tuple[date, date]:
+    """The first and last month a run may be requested for today (parameters in force today)."""
+    table = policy_table()
+    before = int(table.lookup(WINDOW_BEFORE, today, county, "urban").value)
+    after = int(table.lookup(WINDOW_AFTER, today, county, "urban").value)
+    this = first_of_month(today)
+    return add_months(this, -before), add_months(this, after)
+
+
+def _check_requestable(county: str, month: date) -> None:
+    """A month within the window, and no earlier month of the county awaiting approval."""
+    first, last = _month_window(timezone.localdate(), county)
+    if not first <= month <= last:
+        raise InvalidInput(
+            f"发放月份应在{first:%Y年%m月}至{last:%Y年%m月}之间",
+            field_errors={"month": [f"超出可生成范围（{first:%Y-%m}至{last:%Y-%m}）"]},
+        )
+    earlier = (
+        PayrollRun.objects.filter(county=county, month__lt=month, status__in=UNAPPROVED)
+        .order_by("month")
+        .first()
+    )
+    if earlier is not None:
+        raise Conflict(
+            f"{earlier.month:%Y年%m月}的发放名册尚未审批（{earlier.get_status_display()}），"
+            f"请先完成该月再生成{month:%Y年%m月}的名册",
+            code="earlier_month_unapproved",
+        )
+
 
 @transaction.atomic
 def payroll_run_request(*, actor: Staff, county: str, month: date) -> PayrollRun:
     """Ask for the payroll of a county and month (one run per county and month; asking again returns
-    the same run)."""
+    the same run, and a failed one is queued again). Only for a month within the configured window
+    around today, and only once every earlier run of the county is approved."""
     require(actor, Perm.PAYROLL_RUN)
     if len(county) != 6 or not county.isdigit():
         raise InvalidInput("县（区）代码应为6位数字", field_errors={"county": ["格式不正确"]})
@@ -373,10 +408,11 @@ def payroll_run_request(*, actor: Staff, county: str, month: date) -> PayrollRun
         raise NotFound()
     if len(prefix) > 6:
         raise PermissionDenied("发放名册由县级生成")
-    run, created = PayrollRun.objects.get_or_create(
-        county=county, month=first_of_month(month), defaults={"created_by": actor}
-    )
-    if created:
+    month = first_of_month(month)
+    run = PayrollRun.objects.select_for_update().filter(county=county, month=month).first()
+    if run is None:
+        _check_requestable(county, month)
+        run = PayrollRun.objects.create(county=county, month=month, created_by=actor)
         audit_record(
             actor=actor,
             action="payments.run_requested",
@@ -386,136 +422,169 @@ def payroll_run_request(*, actor: Staff, county: str, month: date) -> PayrollRun
             after={"month": run.month},
         )
     elif run.status == RunStatus.FAILED:
-        run.status = RunStatus.QUEUED
-        run.error = ""
-        run.save(update_fields=["status", "error"])
+        _requeue(run, actor=actor, reason="重新生成")
     return run
 
 
-COMPUTABLE = (RunStatus.QUEUED, RunStatus.COMPUTING, RunStatus.COMPUTED, RunStatus.FAILED)
+def _requeue(run: PayrollRun, *, actor: Staff | None, reason: str) -> None:
+    before = {"status": run.status, "error": run.error}
+    run.status = RunStatus.QUEUED
+    run.error = ""
+    run.save(update_fields=["status", "error"])
+    audit_record(
+        actor=actor,
+        action="payments.run_requeued",
+        object_type="payments.PayrollRun",
+        object_id=run.pk,
+        scope_code=run.county,
+        reason=reason,
+        before=before,
+        after={"status": run.status},
+    )
 
 
-def payroll_compute(*, run_id: int, progress: Callable[[int, int], None] | None = None) -> PayrollRun:
-    """Compute a run: the county read once, then computed and written a slice of households at a
-    time, each slice its own transaction, the next computed while one is written (resumable; see
-    the module docstring and `payments.payroll`). `progress(done, total)` counts enrolments, after
-    each slice."""
-    run = PayrollRun.objects.select_related("created_by").get(pk=run_id)
-    if not PayrollRun.objects.filter(pk=run.pk, status__in=COMPUTABLE).update(
-        status=RunStatus.COMPUTING, error=""
-    ):
-        raise Conflict("已审批的发放名册不能重新计算")
-    try:
-        with payroll.county_locked(run.county), _beside() as beside:
-            plan = payroll.plan_county(
-                run_id=run.pk,
-                county=run.county,
-                month=run.month,
-                table=policy_table(),
-                slice_households=int(getattr(settings, "MINZHENG_PAYROLL_SLICE", 100_000)),
-            )
-            PayrollRun.objects.filter(pk=run.pk).update(progress_total=plan.size, progress_done=0)
-            done = 0
-            # Closed when the loop ends, also on an error: the computing thread stops then.
-            with closing(payroll.ahead(plan.slices())) as slices:
-                for part in slices:
-                    _write_slice(run, part, beside)
-                    done += part.lines.height
-                    PayrollRun.objects.filter(pk=run.pk).update(progress_done=done)
-                    if progress is not None:
-                        progress(done, plan.size)
+def worker_name() -> str:
+    """This process, as a run records who computes it."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def payroll_compute(*, run_id: int) -> PayrollRun:
+    """Compute a run (see `payments.payroll`): claimed under its lease, the facts summary refreshed,
+    then everything in one transaction under the county's lock. A failure leaves only the run
+    FAILED with its reason; computing again (a resumed run) adds only what is missing."""
+    with payroll.run_lease(run_id) as mine:
+        if not mine:
+            raise Conflict("该发放名册正由另一个进程计算，请稍后查看", code="run_busy")
+        now = timezone.now()
+        claimed = PayrollRun.objects.filter(
+            pk=run_id,
+            status__in=(RunStatus.QUEUED, RunStatus.COMPUTING, RunStatus.COMPUTED, RunStatus.FAILED),
+        ).update(
+            status=RunStatus.COMPUTING,
+            error="",
+            claimed_by=worker_name(),
+            started_at=now,
+            attempts=F("attempts") + 1,
+        )
+        if not claimed:
+            if not PayrollRun.objects.filter(pk=run_id).exists():
+                raise NotFound("没有找到该发放批次")
+            raise Conflict("已审批的发放名册不能重新计算")
+        run = PayrollRun.objects.select_related("created_by").get(pk=run_id)
+        try:
+            refresh_summary()
+            with payroll.county_locked(run.county):
+                _compute_in_one_transaction(run, started=now)
+        except Exception as exc:
+            _failed(run, exc)
+            raise
         payroll.summarize_run_index()
-        _finish(run)
-    except Exception as exc:
-        PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:2000])
-        raise
     run.refresh_from_db()
     return run
 
 
-@contextmanager
-def _beside() -> Iterator[ThreadPoolExecutor | None]:
-    """A thread with a connection of its own for each slice's consequences (beside its lines), on
-    PostgreSQL outside a caller's transaction (whose rows another connection would not see)."""
-    if not others_see_the_same():
-        yield None
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="payroll-consequences") as pool:
-        try:
-            yield pool
-        finally:
-            pool.submit(_close_connection).result()
-
-
-def _close_connection() -> None:
-    """Close the calling thread's own connection."""
-    connection.close()
-
-
-@transaction.atomic
-def _write_slice(
-    run: PayrollRun, part: payroll.Slice, beside: ThreadPoolExecutor | None
-) -> payroll.SliceOutcome:
-    """One slice, whole or not at all (payroll.write_lines), its consequences committed just before
-    it (payroll.write_consequences: beside the lines in a transaction of their own, or in the same
-    one without `beside`)."""
-    consequences = partial(
-        payroll.write_consequences,
-        part,
-        run_id=run.pk,
-        month=run.month,
-        actor_id=run.created_by_id,
-        reason=f"按{run.month:%Y年%m月}生效标准和家庭情况重新计算",
-        at=timezone.now(),
-    )
-    if beside is None:
-        changes, reviews = consequences()
-    else:
-        pending = beside.submit(_committed, consequences)
-    written, exits = payroll.write_lines(
-        part, run_id=run.pk, month=run.month, next_month=add_months(run.month, 1)
-    )
-    if beside is not None:
-        changes, reviews = pending.result()  # committed, or the lines roll back with its error
-    outcome = payroll.SliceOutcome(part.number, written, changes, reviews, exits)
-    if part.lines.height:
+def _compute_in_one_transaction(run: PayrollRun, *, started: datetime) -> None:
+    # REPEATABLE READ must be the transaction's first statement: only where this begins it.
+    whole_transaction = not connection.in_atomic_block
+    with transaction.atomic():
+        if whole_transaction:
+            payroll.one_snapshot()
+        previous = (
+            PayrollRun.objects.filter(
+                county=run.county, month__lt=run.month, status__in=payroll.COMPUTED_STATUSES
+            )
+            .exclude(started_at=None)
+            .order_by("-month")
+            .values_list("month", "started_at")
+            .first()
+        )
+        outcome = payroll.compute(
+            run_id=run.pk,
+            county=run.county,
+            month=run.month,
+            actor_id=run.created_by_id,
+            previous=payroll.Previous(*previous) if previous else None,
+            table=policy_table(),
+            at=started,
+        )
+        PayrollRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.COMPUTED,
+            line_count=outcome.lines,
+            total_amount=from_fen(outcome.total_fen),
+            arrears_total=from_fen(outcome.arrears_fen),
+            changes_since=outcome.changes_since,
+            recomputed_households=outcome.recomputed_households,
+            proposals=AmountProposal.objects.filter(run=run, status=ProposalStatus.PROPOSED).count(),
+            reviews_opened=outcome.reviews,
+            progress_done=outcome.lines,
+            progress_total=outcome.lines,
+            computed_at=timezone.now(),
+        )
         audit_record(
-            actor=run.created_by,
-            action="payments.lines_written",
+            actor=None,
+            action="payments.run_computed",
             object_type="payments.PayrollRun",
             object_id=run.pk,
             scope_code=run.county,
             reason=f"{run.month:%Y年%m月}发放名册",
             after=outcome.as_audit(),
         )
-    return outcome
 
 
-def _committed(function: Callable[[], T]) -> T:
-    """`function` in a transaction of its own."""
+def _failed(run: PayrollRun, exc: Exception) -> None:
+    """The run FAILED with a reason a county administrator can act on (the technical detail in the
+    audit record, not on the page)."""
+    if isinstance(exc, DomainError):
+        message = exc.message
+    elif isinstance(exc, PolicyError):
+        message = f"规则参数有误：{exc}"
+    else:
+        message = "计算过程中出现错误，本月名册未生成任何发放记录；请重新生成，如仍失败请联系系统管理员"
     with transaction.atomic():
-        return function()
+        PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=message[:2000])
+        audit_record(
+            actor=None,
+            action="payments.run_failed",
+            object_type="payments.PayrollRun",
+            object_id=run.pk,
+            scope_code=run.county,
+            reason=message[:300],
+            after={"error": f"{type(exc).__name__}: {exc}"[:2000]},
+        )
 
 
 @transaction.atomic
-def _finish(run: PayrollRun) -> None:
-    """The run's figures from its totals per township and programme (kept by each slice's
-    transaction), and the run ready for approval."""
-    summary = PayrollTotal.objects.filter(run=run).aggregate(n=Sum("line_count"), total=Sum("amount"))
-    PayrollRun.objects.filter(pk=run.pk, status=RunStatus.COMPUTING).update(
-        status=RunStatus.COMPUTED,
-        line_count=summary["n"] or 0,
-        total_amount=summary["total"] or 0,
-        computed_at=timezone.now(),
-    )
-    audit_record(
-        actor=None,
-        action="payments.run_computed",
-        object_type="payments.PayrollRun",
-        object_id=run.pk,
-        scope_code=run.county,
-        after={"lines": summary["n"] or 0, "total": summary["total"] or Decimal("0")},
-    )
+def payroll_run_resume(*, actor: Staff, run_id: int) -> PayrollRun:
+    """Resume a run that failed or whose computing process died: queued again (the worker computes
+    it; whatever is already written stays and nobody is paid twice)."""
+    require(actor, Perm.PAYROLL_RUN)
+    run = _run_for_update(actor, run_id)
+    if run.status == RunStatus.COMPUTING and not selectors.run_stuck(run):
+        raise Conflict("该发放名册正在计算中，无需继续", code="run_busy")
+    if run.status not in (RunStatus.FAILED, RunStatus.COMPUTING, RunStatus.QUEUED):
+        raise Conflict(
+            f"发放名册状态为“{run.get_status_display()}”，已计算完成，无需继续", code="run_finished"
+        )
+    _requeue(run, actor=actor, reason="县级管理员继续计算")
+    return run
+
+
+def payroll_runs_recover() -> list[int]:
+    """The runs whose computing process died, queued again (the worker's periodic sweep calls
+    this; `payments.tasks` enqueues them). Returns their ids."""
+    recovered: list[int] = []
+    for run in PayrollRun.objects.filter(status=RunStatus.COMPUTING):
+        if not selectors.run_stuck(run):
+            continue
+        with transaction.atomic():
+            locked = (
+                PayrollRun.objects.select_for_update().filter(pk=run.pk, status=RunStatus.COMPUTING).first()
+            )
+            if locked is None or not selectors.run_stuck(locked):
+                continue
+            _requeue(locked, actor=None, reason="计算进程已中断，自动继续计算")
+        recovered.append(run.pk)
+    return recovered
 
 
 @transaction.atomic
@@ -546,6 +615,123 @@ def payroll_approve(*, actor: Staff, run_id: int, note: str = "") -> PayrollRun:
         after={"lines": run.line_count, "total": run.total_amount},
     )
     return run
+
+
+# --- Amount proposals --------------------------------------------------------------------------------
+
+# Approved proposals, set-based: the change recorded, the enrolment's amount and basis set, the
+# proposal linked to its change (found by enrolment and time: one change per enrolment at `at`).
+APPLY_CHANGES_SQL = """INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month, old_amount,
+        new_amount, one_off_amount, reason, notice, actor_id, at)
+    SELECT p.enrolment_id, 'amount', %(month)s, p.current_amount, p.proposed_amount, 0, %(reason)s,
+        %(notice)s, %(actor)s, %(at)s
+    FROM payments_amountproposal p WHERE p.id IN (SELECT id FROM payroll_decided)"""
+APPLY_AMOUNTS_SQL = """UPDATE payments_enrolment SET
+        monthly_amount = (SELECT p.proposed_amount FROM payments_amountproposal p
+                          WHERE p.enrolment_id = payments_enrolment.id AND p.id IN (SELECT id FROM payroll_decided)),
+        calculated_amount = (SELECT p.calculated_amount FROM payments_amountproposal p
+                             WHERE p.enrolment_id = payments_enrolment.id AND p.id IN (SELECT id FROM payroll_decided))
+    WHERE id IN (SELECT p.enrolment_id FROM payments_amountproposal p WHERE p.id IN (SELECT id FROM payroll_decided))"""
+LINK_CHANGES_SQL = """UPDATE payments_amountproposal SET status = 'approved', decided_by_id = %(actor)s,
+        decided_at = %(at)s, effective_month = %(month)s, notice = %(notice)s, note = %(note)s,
+        change_id = (SELECT c.id FROM payments_enrolmentchange c
+                     WHERE c.enrolment_id = payments_amountproposal.enrolment_id AND c.kind = 'amount'
+                       AND c.at = %(at)s)
+    WHERE id IN (SELECT id FROM payroll_decided)"""
+REJECT_SQL = """UPDATE payments_amountproposal SET status = 'rejected', decided_by_id = %(actor)s,
+        decided_at = %(at)s, note = %(note)s
+    WHERE id IN (SELECT id FROM payroll_decided)"""
+
+
+def first_open_month(county: str, today: date | None = None) -> date:
+    """The month from which an amount decided today is paid: this month, or the month after the
+    county's latest computed run if that is later (a computed month keeps its lines)."""
+    this = first_of_month(today or timezone.localdate())
+    latest = (
+        PayrollRun.objects.filter(county=county, status__in=payroll.COMPUTED_STATUSES)
+        .order_by("-month")
+        .values_list("month", flat=True)
+        .first()
+    )
+    return max(this, add_months(latest, 1)) if latest else this
+
+
+@transaction.atomic
+def proposals_decide(
+    *,
+    actor: Staff,
+    approve: bool,
+    note: str,
+    notice: str = "",
+    proposal_ids: list[int] | None = None,
+    run_id: int | None = None,
+) -> int:
+    """Approve or reject amount proposals — the ones named, or every open one of a run (a standard
+    raise) — as a second person: not the one who asked for the run that proposed them. Approved,
+    each enrolment is paid the proposed amount from the first month not yet computed, with the
+    written notice recorded on its change. Returns how many were decided."""
+    require(actor, Perm.PAYROLL_APPROVE)
+    note = _reason(note)
+    if approve and not notice.strip():
+        raise InvalidInput("调整金额须书面告知对象并说明理由", field_errors={"notice": ["请填写告知内容"]})
+    if (proposal_ids is None) == (run_id is None):
+        raise InvalidInput("请选择要审核的调整建议或发放批次")
+    open_ = AmountProposal.objects.filter(status=ProposalStatus.PROPOSED)
+    if run_id is not None:
+        run = _run_for_update(actor, run_id)
+        chosen = open_.filter(run=run)
+        counties = {run.county}
+    else:
+        ids = sorted({int(i) for i in proposal_ids or []})
+        chosen = open_.filter(pk__in=ids).select_related("enrolment")
+        found = list(chosen)
+        if len(found) != len(ids) or not ids:
+            raise NotFound("没有找到待审核的调整建议（可能已处理）")
+        for proposal in found:
+            require_in_scope(actor, proposal.enrolment.division_id)
+        counties = {p.enrolment.division_id[:6] for p in found}
+    makers = set(chosen.values_list("run__created_by_id", flat=True).distinct())
+    if actor.pk in makers:
+        raise PermissionDenied("生成发放名册的人不能审核该名册提出的金额调整（双人复核）")
+    for county in sorted(counties):
+        payroll.lock_county(county, shared=True)
+    ids = list(chosen.values_list("pk", flat=True))
+    if not ids:
+        raise Conflict("没有待审核的金额调整建议")
+    month = min(first_open_month(c) for c in counties)
+    at = timezone.now()
+    params = {
+        "actor": actor.pk,
+        "at": connection.ops.adapt_datetimefield_value(at),
+        "month": connection.ops.adapt_datefield_value(month),
+        "note": note[:300],
+        "notice": notice.strip(),
+        "reason": f"依规则重新测算调整金额：{note}"[:300],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS payroll_decided")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE payroll_decided (id BIGINT PRIMARY KEY)"
+            + (" ON COMMIT DROP" if connection.vendor == "postgresql" else "")
+        )
+        cursor.executemany("INSERT INTO payroll_decided (id) VALUES (%s)", [(i,) for i in ids])
+        if approve:
+            cursor.execute(APPLY_CHANGES_SQL, params)
+            cursor.execute(APPLY_AMOUNTS_SQL, params)
+            cursor.execute(LINK_CHANGES_SQL, params)
+        else:
+            cursor.execute(REJECT_SQL, params)
+        cursor.execute("DROP TABLE payroll_decided")
+    audit_record(
+        actor=actor,
+        action="payments.proposals_approved" if approve else "payments.proposals_rejected",
+        object_type="payments.PayrollRun" if run_id is not None else "payments.AmountProposal",
+        object_id=run_id if run_id is not None else ids[0],
+        scope_code=min(counties),
+        reason=note,
+        after={"proposals": len(ids), "ids": ids[:1000], "effective_month": month if approve else None},
+    )
+    return len(ids)
 
 
 # --- Re-review ---------------------------------------------------------------------------------------

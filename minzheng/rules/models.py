@@ -134,8 +134,8 @@ class StaleFacts(models.Model):
 
 class FactsChange(models.Model):
     """A person whose MemberFacts a refresh recomputed (ids in commit order: refreshes run one at a
-    time), so that a kept copy of a county's rows (`rules.snapshot`) reads only what changed since.
-    Kept `rules.summary.KEEP_DAYS` days."""
+    time), so that a payroll run recomputes only the households that changed since its county's
+    previous run (`payments.payroll`). Kept `rules.summary.KEEP_DAYS` days."""
 
     person_id = models.BigIntegerField()
     at = models.DateTimeField(db_index=True)

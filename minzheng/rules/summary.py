@@ -44,8 +44,8 @@ from minzheng.rules.population import (
 
 # pg_advisory_xact_lock(LOCK_SPACE, LOCK_KEY): one refresh at a time.
 LOCK_SPACE, LOCK_KEY = 6_402_002, 1
-# Days the log of recomputed persons (rules_factschange) is kept: a kept copy of a county's rows
-# older than that is read whole again (rules.snapshot).
+# Days the log of recomputed persons (rules_factschange) is kept: a payroll run whose previous run
+# is older than that recomputes every household (payments.payroll).
 KEEP_DAYS = 400
 # Below this share of the registered persons, a refresh looks the stale ones up by index rather
 # than hash-joining whole tables (see `refresh`): 40,000 persons of 2.5 million took 3.6 s by index
@@ -303,8 +303,8 @@ def refresh(*, using: str = "default") -> int:
                 cursor.execute("SET LOCAL enable_mergejoin = off")
         cursor.execute("DELETE FROM rules_memberfacts WHERE person_id IN (SELECT person_id FROM facts_stale)")
         cursor.execute(intervals_sql(vendor))
-        # The persons recomputed, for the kept copies of counties' rows (rules.snapshot); the log
-        # is kept so long.
+        # The persons recomputed, for the payroll's recalculation of what changed since its
+        # previous run (payments.payroll); the log is kept so long.
         now = timezone.now()
         cursor.execute(
             "INSERT INTO rules_factschange (person_id, at) SELECT person_id, %s FROM facts_stale",
@@ -367,8 +367,7 @@ def population_of(rows: pl.DataFrame) -> Population:
 
 
 def by_household(rows: pl.DataFrame) -> pl.DataFrame:
-    """`rows` in household order, sorted only if they are not already (a county's rows come so from
-    its snapshot, `rules.snapshot`: at 10,000,000 households sorting them took 10 s)."""
+    """`rows` in household order, sorted only if they are not already."""
     return rows if rows["household_id"].is_sorted() else rows.sort("household_id")
 
 
@@ -378,11 +377,14 @@ def read_summary_rows(
     division_prefix: str = "",
     household_ids: Sequence[int] | None = None,
     using: str = "default",
+    refresh_first: bool = True,
 ) -> pl.DataFrame:
     """The summary's rows (READ_SCHEMA, in no order) in force on `day`, after a refresh of whatever
-    changed since the last one: `population_of` makes them frames."""
+    changed since the last one (`refresh_first=False`: the caller refreshed before its transaction, whose
+    snapshot a refresh inside would not match): `population_of` makes them frames."""
     check_prefix(division_prefix)
-    refresh(using=using)
+    if refresh_first:
+        refresh(using=using)
     vendor = connections[using].vendor
     params: dict[str, Any] = {"day": day, "low": division_prefix, "high": f"{division_prefix}:"}
     ids: list[int] = []

@@ -26,16 +26,14 @@ from minzheng.payments.models import (
     ReconciliationReport,
     RunStatus,
 )
-from minzheng.payments.tests.test_payroll import ACCOUNT, approved, enrol, people, run_month
-
-__all__ = ["people"]  # the fixture, shared with test_payroll
+from minzheng.payments.tests.test_payroll import ACCOUNT, approved, enrol, run_month
 
 NEW_ACCOUNT = "6217000010001234569"  # passes the Luhn check
 
 
 def approved_run(people: dict[str, Staff], villages: tuple[str, ...] = ("640202001001",)) -> PayrollRun:
     enrolments = [enrol(people, approved(people, v, f"户{i}")) for i, v in enumerate(villages)]
-    run = run_month(people, enrolments[0].start_month)
+    run = run_month(people, enrolments[0].start_month, approve=False)
     return services.payroll_approve(actor=people["approver"], run_id=run.pk)
 
 
@@ -106,7 +104,7 @@ def test_the_xlsx_bank_file_opens_with_its_total(people: dict[str, Staff]) -> No
 
 def test_a_bank_file_needs_an_approved_run(people: dict[str, Staff]) -> None:
     enrolment = enrol(people, approved(people))
-    run = run_month(people, enrolment.start_month)
+    run = run_month(people, enrolment.start_month, approve=False)
     with pytest.raises(Conflict, match="审批"):
         services.bank_export(actor=people["admin"], run_id=run.pk, layout="ningxia_bank_csv")
     services.payroll_approve(actor=people["approver"], run_id=run.pk)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import io
-import threading
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import polars as pl
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
@@ -17,13 +14,11 @@ from django.db.migrations.executor import MigrationExecutor
 
 from minzheng.cases.models import Case
 from minzheng.cases.testing import approved_dibao_case, registered_long_ago
-from minzheng.catalogue.services import catalogue_load
 from minzheng.core.errors import Conflict, InvalidInput, PermissionDenied
-from minzheng.core.models import AuditEvent
-from minzheng.org.models import Division, Staff
+from minzheng.org.models import Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
-from minzheng.payments import payroll, selectors, services, tasks
+from minzheng.payments import selectors, services, tasks
 from minzheng.payments.models import (
     Enrolment,
     EnrolmentChange,
@@ -43,18 +38,6 @@ from minzheng.rules import services as rules_services
 
 ACCOUNT = "6222020200112233446"  # passes the Luhn check
 DEC = date(2026, 12, 1)
-
-
-@pytest.fixture
-def people(tree: dict[str, Division]) -> dict[str, Staff]:
-    catalogue_load(actor=None)
-    return {
-        "clerk": make_staff("p_clerk", "640202001000", [Role.TOWNSHIP_CLERK]),
-        "reviewer": make_staff("p_reviewer", "640202001000", [Role.TOWNSHIP_REVIEWER]),
-        "county_reviewer": make_staff("p_county_reviewer", "640202000000", [Role.COUNTY_REVIEWER]),
-        "approver": make_staff("p_approver", "640202000000", [Role.COUNTY_APPROVER]),
-        "admin": make_staff("p_admin", "640202000000", [Role.COUNTY_ADMIN]),
-    }
 
 
 def township_staff(people: dict[str, Staff], village: str) -> tuple[Staff, Staff]:
@@ -103,9 +86,13 @@ def raise_dibao_standard(people: dict[str, Staff], effective_from: date) -> None
     rules_services.parameter_approve(actor=people["approver"], value_id=proposal.pk)
 
 
-def run_month(people: dict[str, Staff], month: date) -> PayrollRun:
+def run_month(people: dict[str, Staff], month: date, *, approve: bool = True) -> PayrollRun:
+    """The month's run requested, computed and (so that the next month may be asked for) approved."""
     run = services.payroll_run_request(actor=people["admin"], county="640202", month=month)
-    return services.payroll_compute(run_id=run.pk)
+    run = services.payroll_compute(run_id=run.pk)
+    if approve:
+        run = services.payroll_approve(actor=people["approver"], run_id=run.pk)
+    return run
 
 
 def test_enrolment_from_a_confirmed_decision(people: dict[str, Staff]) -> None:
@@ -138,7 +125,7 @@ def test_a_payroll_run_pays_each_beneficiary_once_and_a_rerun_changes_nothing(
 ) -> None:
     enrolments = [enrol(people, approved(people, name=f"户{i}")) for i in range(3)]
     month = enrolments[0].start_month
-    run = run_month(people, month)
+    run = run_month(people, month, approve=False)
     assert run.status == RunStatus.COMPUTED
     assert run.line_count == 3
     assert run.total_amount == Decimal("3900.00")
@@ -189,66 +176,20 @@ def test_lines_and_enrolments_are_stored_as_the_bulk_write_needs() -> None:
 
 def test_approval_needs_a_second_person(people: dict[str, Staff]) -> None:
     enrolment = enrol(people, approved(people))
-    run = run_month(people, enrolment.start_month)
+    run = run_month(people, enrolment.start_month, approve=False)
     both = make_staff("both", "640202000000", [Role.COUNTY_ADMIN, Role.COUNTY_APPROVER])
     with pytest.raises(PermissionDenied):
         services.payroll_approve(actor=people["admin"], run_id=run.pk)
+    approved_run = services.payroll_approve(actor=people["approver"], run_id=run.pk)
+    assert approved_run.status == RunStatus.APPROVED
     own = services.payroll_run_request(
         actor=both, county="640202", month=services.add_months(enrolment.start_month, 1)
     )
     services.payroll_compute(run_id=own.pk)
     with pytest.raises(PermissionDenied, match="双人复核"):
         services.payroll_approve(actor=both, run_id=own.pk)
-    approved_run = services.payroll_approve(actor=people["approver"], run_id=run.pk)
-    assert approved_run.status == RunStatus.APPROVED
     with pytest.raises(Conflict):
         services.payroll_compute(run_id=run.pk)
-
-
-def test_a_crash_mid_run_leaves_whole_slices_and_the_rerun_completes(
-    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch, settings: Any
-) -> None:
-    settings.MINZHENG_PAYROLL_SLICE = 8  # households per slice, the first a quarter of that
-    first = enrol(people, approved(people, "640202001001", "甲村户"))
-    enrol(people, approved(people, "640202001002", "乙村户"))
-    last = enrol(people, approved(people, "640202100201", "镇上户"))
-    original = services._write_slice
-    written: list[int] = []
-
-    def crash_on_second(run: PayrollRun, part: payroll.Slice, beside: Any) -> Any:
-        if part.number == 1:
-            raise RuntimeError("断电")
-        written.append(part.lines.height)
-        return original(run, part, beside)
-
-    monkeypatch.setattr(services, "_write_slice", crash_on_second)
-    run = services.payroll_run_request(actor=people["admin"], county="640202", month=first.start_month)
-    with pytest.raises(RuntimeError):
-        services.payroll_compute(run_id=run.pk)
-    run.refresh_from_db()
-    assert run.status == RunStatus.FAILED
-    assert written == [2]
-    assert PayrollLine.objects.filter(run=run).count() == 2  # the first slice whole, the second not written
-    assert not PayrollLine.objects.filter(enrolment=last).exists()
-
-    monkeypatch.setattr(services, "_write_slice", original)
-    run = services.payroll_run_request(actor=people["admin"], county="640202", month=first.start_month)
-    run = services.payroll_compute(run_id=run.pk)
-    assert (run.status, run.line_count) == (RunStatus.COMPUTED, 3)
-    assert sum(t.line_count for t in PayrollTotal.objects.filter(run=run)) == 3
-
-
-def test_a_raised_standard_is_applied_from_its_month_with_the_change_recorded(
-    people: dict[str, Staff],
-) -> None:
-    enrolment = enrol(people, approved(people))
-    month = enrolment.start_month
-    raise_dibao_standard(people, services.add_months(month, 1))
-    assert PayrollLine.objects.filter(run=run_month(people, month)).get().amount == Decimal("1300.00")
-    next_line = PayrollLine.objects.filter(run=run_month(people, services.add_months(month, 1))).get()
-    assert next_line.amount == Decimal("1400.00")
-    change = EnrolmentChange.objects.filter(enrolment=enrolment, kind="amount").get()
-    assert (change.old_amount, change.new_amount) == (Decimal("1300.00"), Decimal("1400.00"))
 
 
 def test_suspended_benefits_are_not_paid_until_resumed(people: dict[str, Staff]) -> None:
@@ -414,88 +355,6 @@ def test_lines_start_pending(people: dict[str, Staff]) -> None:
     assert line.status == LineStatus.PENDING
 
 
-def test_a_rerun_after_a_raised_standard_writes_nothing_twice(people: dict[str, Staff]) -> None:
-    enrolments = [
-        enrol(people, approved(people, v, f"复算户{v[-3:]}")) for v in ("640202001001", "640202100201")
-    ]
-    month = enrolments[0].start_month
-    raise_dibao_standard(people, month)
-    services.enrolment_one_off(
-        actor=people["admin"],
-        enrolment_id=enrolments[0].pk,
-        amount=Decimal("50.00"),
-        month=month,
-        reason="补发",
-    )
-    run = run_month(people, month)
-    counts = (
-        PayrollLine.objects.count(),
-        EnrolmentChange.objects.count(),
-        ReviewTask.objects.count(),
-        AuditEvent.objects.count(),
-    )
-    assert (run.line_count, run.total_amount) == (
-        2,
-        Decimal("1400.00") + Decimal("50.00") + Decimal("920.00"),
-    )
-    again = services.payroll_compute(run_id=run.pk)
-    assert (again.line_count, again.total_amount) == (run.line_count, run.total_amount)
-    assert counts[:3] == (
-        PayrollLine.objects.count(),
-        EnrolmentChange.objects.count(),
-        ReviewTask.objects.count(),
-    )
-    assert AuditEvent.objects.count() == counts[3] + 1  # the second "run computed", nothing else
-    assert EnrolmentChange.objects.get(enrolment=enrolments[0], kind="back_pay").settled_in_id == run.pk
-
-
-@pytest.mark.django_db(transaction=True)
-def test_consequences_committed_before_lines_that_failed_are_not_applied_twice(
-    people: dict[str, Staff], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    enrolment = enrol(people, approved(people, name="先行户"))
-    month = enrolment.start_month
-    raise_dibao_standard(people, month)
-    services.enrolment_one_off(
-        actor=people["admin"], enrolment_id=enrolment.pk, amount=Decimal("50.00"), month=month, reason="补发"
-    )
-    original = payroll.write_lines
-
-    def lines_fail(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("写入中断")
-
-    monkeypatch.setattr(payroll, "write_lines", lines_fail)
-    run = services.payroll_run_request(actor=people["admin"], county="640202", month=month)
-    assert PendingOneOff.objects.filter(change__enrolment=enrolment, county="640202").count() == 1
-    with pytest.raises(RuntimeError, match="写入中断"):
-        services.payroll_compute(run_id=run.pk)
-    assert not PayrollLine.objects.exists()
-    # A one-off is queued or settled, never both: settled with the consequences (PostgreSQL), or
-    # still queued (SQLite: rolled back with the lines).
-    queued = PendingOneOff.objects.filter(change__enrolment=enrolment).count()
-    settled = OneOffSettlement.objects.filter(change__enrolment=enrolment, run=run).count()
-    assert (queued, settled) == ((0, 1) if connection.vendor == "postgresql" else (1, 0))
-    # On PostgreSQL the consequences were committed beside the lines, before them; in one
-    # transaction (SQLite) they rolled back with the lines.
-    committed = EnrolmentChange.objects.filter(enrolment=enrolment, kind="amount").count()
-    assert committed == (1 if connection.vendor == "postgresql" else 0)
-    monkeypatch.setattr(payroll, "write_lines", original)
-    run = services.payroll_compute(run_id=run.pk)
-    line = PayrollLine.objects.get(run=run)
-    assert (line.monthly_amount, line.adjustment, line.amount) == (
-        Decimal("1400.00"),
-        Decimal("50.00"),
-        Decimal("1450.00"),
-    )
-    assert EnrolmentChange.objects.filter(enrolment=enrolment, kind="amount").count() == 1
-    back_pay = EnrolmentChange.objects.get(enrolment=enrolment, kind="back_pay")
-    assert back_pay.settled_in_id == run.pk
-    # Out of the queue, settled once.
-    assert not PendingOneOff.objects.filter(change=back_pay).exists()
-    assert OneOffSettlement.objects.filter(change=back_pay).count() == 1
-    assert (run.line_count, run.total_amount) == (1, Decimal("1450.00"))
-
-
 def test_a_household_no_longer_eligible_gets_a_review_and_keeps_its_amount(people: dict[str, Staff]) -> None:
     enrolment = enrol(people, approved(people))
     IncomeItem.objects.create(
@@ -572,7 +431,6 @@ def test_the_commands_run_a_payroll_and_schedule_reviews(people: dict[str, Staff
         call_command("run_payroll", county="640202", month=month, stdout=io.StringIO())
     out = io.StringIO()
     call_command("run_payroll", county="640202", month=month, user="p_admin", stdout=out)
-    assert "1 / 1 人" in out.getvalue()
     assert "1 笔" in out.getvalue()
     out = io.StringIO()
     call_command("run_payroll", county="640202", month=month, stdout=out)  # the run exists: continue it
@@ -581,133 +439,6 @@ def test_the_commands_run_a_payroll_and_schedule_reviews(people: dict[str, Staff
     due = date.fromordinal(enrolment.next_review.toordinal() - 10)
     call_command("schedule_reviews", on=due.isoformat(), stdout=out)
     assert "新生成复核任务 1 个" in out.getvalue()
-
-
-@pytest.mark.django_db(transaction=True)
-def test_slices_are_computed_ahead_of_their_writes_and_a_failure_there_stops_the_run(
-    people: dict[str, Staff], settings: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings.MINZHENG_PAYROLL_SLICE = 1
-    villages = ("640202001001", "640202001002", "640202100201")
-    enrolments = [enrol(people, approved(people, v, f"分段户{i}")) for i, v in enumerate(villages)]
-    month = enrolments[0].start_month
-    computing: set[int] = set()
-    original = payroll.work_frames
-
-    def crash_on_third(enrolments: Any, recomputed: Any, one_offs: Any) -> Any:
-        computing.add(threading.get_ident())
-        if enrolments["division_code"].to_list() == ["640202100201"]:
-            raise RuntimeError("计算出错")
-        return original(enrolments, recomputed, one_offs)
-
-    monkeypatch.setattr(payroll, "work_frames", crash_on_third)
-    run = services.payroll_run_request(actor=people["admin"], county="640202", month=month)
-    with pytest.raises(RuntimeError, match="计算出错"):
-        services.payroll_compute(run_id=run.pk)
-    assert threading.get_ident() not in computing  # computed in a thread of its own
-    run.refresh_from_db()
-    assert (run.status, run.error) == (RunStatus.FAILED, "计算出错")
-    # The slices before the failure are written, each whole.
-    assert sorted(PayrollLine.objects.values_list("division_code", flat=True)) == [
-        "640202001001",
-        "640202001002",
-    ]
-    assert AuditEvent.objects.filter(action="payments.lines_written", object_id=str(run.pk)).count() == 2
-    monkeypatch.setattr(payroll, "work_frames", original)
-    run = services.payroll_compute(run_id=run.pk)
-    assert (run.status, run.line_count, run.total_amount) == (RunStatus.COMPUTED, 3, Decimal("3520.00"))
-    assert PayrollTotal.objects.filter(run=run).count() == 2
-
-
-def test_each_slice_takes_its_households_rows_of_every_frame_in_whatever_order_they_came(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A slice's rows are a range of each frame once it is in household order (`CountyPlan.slices`):
-    frames that come in another order are put in it first, and no row is lost or taken twice."""
-    households = [5, 1, 9, 3, 7, 2, 8]  # not in order, as the database hands them out
-    frame = {
-        "enrolments": pl.DataFrame({"household_id": households, "row": range(7)}),
-        "standing": pl.DataFrame({"household_id": [*households, 9], "row": range(8)}),
-        "one_offs": pl.DataFrame({"household_id": [9, 1, 9], "row": range(3)}),
-        "facts": pl.DataFrame({"household_id": [1, 1, 2, 3, 5, 7, 7, 8, 9], "row": range(9)}),
-    }
-    taken: list[tuple[int, tuple[pl.DataFrame, ...]]] = []
-    monkeypatch.setattr(
-        payroll.CountyPlan, "_computed", lambda self, number, frames: taken.append((number, frames))
-    )
-    plan = payroll.CountyPlan(
-        run_id=1,
-        month=DEC,
-        table=None,  # type: ignore[arg-type]
-        bounds=[1, 3, 8],
-        **frame,  # type: ignore[arg-type]
-    )
-    list(plan.slices())
-    assert [number for number, _ in taken] == [0, 1, 2]
-    ranges = [(1, 3), (3, 8), (8, 10)]
-    for index, name in enumerate(frame):
-        for (_, frames), (low, high) in zip(taken, ranges, strict=True):
-            expected = frame[name].filter(pl.col("household_id").is_between(low, high, closed="left"))
-            assert sorted(frames[index].rows()) == sorted(expected.rows()), (name, low)
-        assert sum(frames[index].height for _, frames in taken) == frame[name].height
-
-
-def test_the_facts_of_households_registered_elsewhere_join_the_countys_in_household_order(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    county = pl.DataFrame({"household_id": [2, 4, 4, 6, 8], "member_id": [20, 40, 41, 60, 80]})
-    asked: list[list[int]] = []
-
-    def elsewhere(month: date, *, household_ids: list[int]) -> pl.DataFrame:
-        asked.append(household_ids)
-        return pl.DataFrame(
-            {"household_id": [7, 3, 3], "member_id": [70, 30, 31]},
-            schema={"household_id": pl.Int32(), "member_id": pl.Int64()},
-        )
-
-    monkeypatch.setattr(payroll, "read_summary_rows", elsewhere)
-    facts = payroll._facts(county, pl.Series([3, 4, 7, 8]), month=DEC)
-    assert asked == [[3, 7]]
-    assert facts["household_id"].to_list() == [3, 3, 4, 4, 7, 8]
-    assert sorted(facts["member_id"].to_list()) == [30, 31, 40, 41, 70, 80]
-
-
-def test_ahead_hands_items_and_errors_over_in_order_and_stops_its_thread_when_left() -> None:
-    def items() -> Iterator[int]:
-        yield 1
-        yield 2
-        raise ValueError("第三项出错")
-
-    handed = payroll.ahead(items())
-    assert (next(handed), next(handed)) == (1, 2)
-    with pytest.raises(ValueError, match="第三项出错"):
-        next(handed)
-
-    produced: list[int] = []
-
-    def endless() -> Iterator[int]:
-        n = 0
-        while True:
-            produced.append(n)
-            yield n
-            n += 1
-
-    threads = threading.active_count()
-    for item in payroll.ahead(endless(), depth=2):
-        if item == 5:
-            break
-    assert threading.active_count() == threads  # the producer has ended
-    assert len(produced) <= 5 + 1 + 2 + 1  # at most `depth` ahead (and one being put)
-
-
-def test_an_enrolment_added_after_the_run_is_paid_by_computing_again(people: dict[str, Staff]) -> None:
-    first = enrol(people, approved(people, name="先纳入户"))
-    run = run_month(people, first.start_month)
-    enrol(people, approved(people, name="后纳入户"))
-    run = services.payroll_compute(run_id=run.pk)
-    assert (run.line_count, run.total_amount) == (2, Decimal("2600.00"))
-    total = PayrollTotal.objects.get(run=run)
-    assert (total.line_count, total.amount) == (2, Decimal("2600.00"))
 
 
 def test_a_payee_already_paid_this_month_is_not_paid_again_under_another_enrolment(

@@ -6,14 +6,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from minzheng.payments import snapshot as enrolment_copy
-from minzheng.rules import snapshot as facts_snapshot
+from minzheng.rules.summary import refresh
 
 
 class Command(BaseCommand):
     help = (
-        "把登记信息的变化计入成员情况汇总（rules_memberfacts），并更新各区县保存的汇总快照和在保对象副本，"
-        "使每月发放时只需处理最近几分钟的变化。可重复运行；宜每隔几分钟运行一次（或用 --every 常驻）。"
+        "把登记信息的变化计入成员情况汇总（rules_memberfacts，保存在数据库中），使每月发放时只需处理最近的变化。"
+        "可重复运行；宜每隔几分钟运行一次（或用 --every 常驻）。发放计算本身不依赖它：每次计算前都会先计入尚未计入的变化。"
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -27,12 +26,9 @@ class Command(BaseCommand):
             raise CommandError("--every 不能为负数")
         while True:
             started = time.monotonic()
-            persons, counties = facts_snapshot.keep_current()
-            copies = enrolment_copy.keep_current()
+            persons = refresh()
             self.stdout.write(
-                f"成员情况汇总已更新：重新计算 {persons} 人；更新快照的区县 {len(counties)} 个"
-                f"（{', '.join(counties) or '无'}）；更新在保对象副本的区县 {len(copies)} 个"
-                f"（{', '.join(copies) or '无'}），用时 {time.monotonic() - started:.1f} 秒"
+                f"成员情况汇总已更新：重新计算 {persons} 人，用时 {time.monotonic() - started:.1f} 秒"
             )
             if not every:
                 return

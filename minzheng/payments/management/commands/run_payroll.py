@@ -16,7 +16,7 @@ from minzheng.payments.services import payroll_compute, payroll_run_request
 class Command(BaseCommand):
     help = (
         "生成（或继续生成）一个县（区）某月的发放名册，在本进程中同步计算并显示进度。"
-        "可重复运行：已发放的不重复发放，中断后再次运行从中断处继续。"
+        "可重复运行：已发放的不重复发放；计算在一个事务中完成，中断则不留下任何发放记录，再次运行即可。"
         "批次尚未申请时须用 --user 指定申请人（须有生成发放名册权限，审批须由他人进行）。"
     )
 
@@ -43,13 +43,7 @@ class Command(BaseCommand):
                 raise CommandError("该县（区）该月尚无发放批次：请用 --user 指定申请人")
             started = time.perf_counter()
             self.stdout.write(f"{county} {first:%Y年%m月} 发放批次 #{run.pk}：开始计算")
-
-            def progress(done: int, total: int) -> None:
-                elapsed = time.perf_counter() - started
-                self.stdout.write(f"  {done:,} / {total:,} 人（已用 {elapsed:.1f} 秒）")
-                self.stdout.flush()
-
-            run = payroll_compute(run_id=run.pk, progress=progress)
+            run = payroll_compute(run_id=run.pk)
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
