@@ -20,14 +20,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from minzheng.core.audit import verify_chain
+from minzheng.core.audit import Actor, audit_record, verify_chain
 from minzheng.core.errors import InvalidInput
 from minzheng.core.models import AuditEvent
 
 HEADER = "民政通审计链检查点 Minzheng audit checkpoint v1"
+EXPORT_ACTION = "audit.checkpoint_export"
+VERIFY_ACTION = "audit.checkpoint_verify"
 _FIELDS = ("date", "last_seq", "last_hash", "count", "issued_at", "signature")
 
 
@@ -172,3 +175,39 @@ def checkpoint_verify(checkpoint: Checkpoint) -> CheckpointReport:
         p = chain.problem
         findings.append(CheckpointFinding("chain", f"第{p.seq}号记录 [{p.kind}] {p.detail}"))
     return CheckpointReport(checkpoint, chain.checked, tuple(findings))
+
+
+# --- The audit administrator's services (the role is checked by the page and the API) -----------
+
+
+@transaction.atomic
+def checkpoint_export(*, actor: Actor, day: date | None = None) -> Checkpoint:
+    """Issue a checkpoint for the audit administrator to keep; the export itself is audited (after
+    the checkpoint's last record, so the next checkpoint covers it)."""
+    checkpoint = checkpoint_issue(day=day)
+    audit_record(
+        actor=actor,
+        action=EXPORT_ACTION,
+        object_type="core.auditcheckpoint",
+        object_id=checkpoint.last_seq,
+        after={"date": checkpoint.day, "last_seq": checkpoint.last_seq, "count": checkpoint.count},
+    )
+    return checkpoint
+
+
+@transaction.atomic
+def checkpoint_check(*, actor: Actor, checkpoint: Checkpoint) -> CheckpointReport:
+    report = checkpoint_verify(checkpoint)
+    audit_record(
+        actor=actor,
+        action=VERIFY_ACTION,
+        object_type="core.auditcheckpoint",
+        object_id=checkpoint.last_seq,
+        after={
+            "date": checkpoint.day,
+            "last_seq": checkpoint.last_seq,
+            "ok": report.ok,
+            "findings": [f.kind for f in report.findings],
+        },
+    )
+    return report

@@ -135,6 +135,7 @@ urlpatterns = [
         name="staff_change_decide",
     ),
     path("audit/", audit_views.audit_search, name="audit"),
+    path("audit/integrity/", audit_views.audit_integrity, name="audit_integrity"),
     path("workdays/", workdays_views.calendar_page, name="workdays"),
     path("rules/parameters/", rules_views.parameter_list, name="parameters"),
     path("rules/parameters/<str:name>/", rules_views.parameter_detail, name="parameter_detail"),
