@@ -560,10 +560,6 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         # count) and only the audit administrator may ask (test_audit_api covers it).
         ("post", "/api/v1/audit/checkpoints"): None,
         ("post", "/api/v1/audit/checkpoints/verify"): None,
-        # The audit chain's checkpoints name no jurisdiction's record (a sequence number, a hash, a
-        # count) and only the audit administrator may ask (test_audit_api covers it).
-        ("post", "/api/v1/audit/checkpoints"): None,
-        ("post", "/api/v1/audit/checkpoints/verify"): None,
         ("post", "/api/v1/payments/enrolments"): {
             "case_id": world.cases[village].pk,
             "bank_name": "越权",
