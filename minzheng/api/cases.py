@@ -10,11 +10,12 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from ninja import Field, File, Form, Path, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from ninja.schema import DjangoGetter
 from pydantic import ConfigDict, model_validator
 
 from minzheng.api.org import ErrorOut, actor
+from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.api.rules import CalculationOut
 from minzheng.cases import selectors, services
 from minzheng.cases.models import (
@@ -28,6 +29,7 @@ from minzheng.cases.models import (
 from minzheng.cases.workflows import WORKFLOWS, state_label
 from minzheng.core import throttle
 from minzheng.core.errors import DomainError
+from minzheng.core.inputs import BoundedDate, Code, Line
 from minzheng.org.models import Staff
 from minzheng.registry import selectors as registry_selectors
 from minzheng.rules.facts import HouseholdStatus, MedicalFacts, TemporaryFacts
@@ -376,8 +378,8 @@ class ActionIn(In):
 
 
 class VisitIn(In):
-    visited_on: date
-    investigators: list[str] = Field(min_length=1, max_length=10, description="调查人员姓名（不少于2人）")
+    visited_on: BoundedDate
+    investigators: list[Line] = Field(min_length=1, max_length=10, description="调查人员姓名（不少于2人）")
     findings: str = Field(min_length=1, max_length=5000)
     signed_by_applicant: bool
 
@@ -386,7 +388,7 @@ class ConflictIn(In):
     division_code: str = Field(min_length=12, max_length=12)
     name: str = Field(min_length=1, max_length=60)
     position: str = Field(min_length=1, max_length=60)
-    id_number: str = Field(min_length=15, max_length=18)
+    id_number: Code = Field(min_length=15, max_length=18)
 
 
 class ConflictOut(Schema):
@@ -401,7 +403,7 @@ class ConflictOut(Schema):
 class CaseFilter(In):
     state: str = Field("", max_length=32, description="环节代码")
     item: str = Field("", max_length=40, description="事项编码")
-    search: str = Field("", max_length=60, description="受理编号或申请人姓名")
+    search: Line = Field("", max_length=60, description="受理编号或申请人姓名")
     open: bool = Field(False, description="只看未办结")
 
 
@@ -469,7 +471,7 @@ class MissingNoticeOut(Schema):
 
 
 @router.get("/cases", response=list[CaseOut], summary="申请案件列表（按环节、事项、编号或姓名筛选）")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def case_list(request: HttpRequest, filters: Query[CaseFilter]) -> object:
     return selectors.case_list(
         actor=actor(request),
@@ -483,7 +485,7 @@ def case_list(request: HttpRequest, filters: Query[CaseFilter]) -> object:
 @router.get(
     "/cases/worklist", response=list[CaseOut], summary="待办：当前账号可处理的案件（按环节到期日排序）"
 )
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def worklist(request: HttpRequest) -> object:
     return selectors.worklist(actor=actor(request))
 
@@ -678,7 +680,7 @@ def missing_materials(request: HttpRequest, case_id: int) -> dict[str, Any]:
 
 
 @router.get("/notices", response=list[NoticeListOut], summary="管辖范围内的村（居）公示及异议")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def notices(request: HttpRequest) -> object:
     return selectors.notices_in_scope(actor=actor(request))
 
@@ -704,7 +706,7 @@ def conflict_register(request: HttpRequest, payload: ConflictIn) -> Status:
     response=list[ConflictOut],
     summary="管辖范围内的经办人员和村（居）干部备案",
 )
-@paginate(PageNumberPagination, page_size=100)
+@paginate(BoundedPageNumberPagination, page_size=100)
 def conflict_registrations(request: HttpRequest) -> object:
     return selectors.conflict_registrations(actor=actor(request))
 

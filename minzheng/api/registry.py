@@ -4,10 +4,12 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import paginate
 
 from minzheng.api.org import ErrorOut, actor
+from minzheng.api.pagination import BoundedPageNumberPagination
+from minzheng.core.inputs import BoundedDate, Code, Line, Phone, Text
 from minzheng.registry import selectors, services
 from minzheng.registry.models import Household, Person
 
@@ -50,29 +52,37 @@ class PersonOut(Schema):
 
 
 class MemberIn(Schema):
-    name: str = Field(min_length=1, max_length=60)
-    id_number: str = Field(min_length=15, max_length=18)
-    relationship: str
-    phone: str = ""
+    name: Line = Field(min_length=1, max_length=60)
+    id_number: Code = Field(min_length=15, max_length=18)
+    relationship: Line = Field(max_length=16)
+    phone: Phone = Field("", max_length=20)
 
 
 class HouseholdIn(Schema):
-    division_code: str = Field(min_length=12, max_length=12)
-    address: str = Field(min_length=1, max_length=200)
-    area: str
-    phone: str = ""
-    members: list[MemberIn]
-    reason: str = ""
+    division_code: Code = Field(min_length=12, max_length=12)
+    address: Line = Field(min_length=1, max_length=200)
+    area: Line = Field(max_length=16)
+    phone: Phone = Field("", max_length=20)
+    members: list[MemberIn] = Field(max_length=50)
+    reason: Text = Field("", max_length=500)
 
 
 class HouseholdPatch(Schema):
-    address: str = Field(min_length=1, max_length=200)
-    phone: str = ""
-    reason: str = Field(min_length=1)
+    address: Line = Field(min_length=1, max_length=200)
+    phone: Phone = Field("", max_length=20)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class RevealIn(Schema):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Text = Field(min_length=1, max_length=200)
+
+
+class PersonFilter(Schema):
+    search: Line = Field("", max_length=60, description="姓名或身份证号")
+
+
+class HouseholdFilter(PersonFilter):
+    division: Code = Field("", max_length=12, description="村（社区）代码")
 
 
 class RevealOut(Schema):
@@ -80,9 +90,11 @@ class RevealOut(Schema):
 
 
 @router.get("/households", response=list[HouseholdOut], summary="家庭列表（按姓名、身份证号或家庭编号检索）")
-@paginate(PageNumberPagination, page_size=50)
-def households(request: HttpRequest, search: str = "", division: str = "") -> object:
-    return selectors.household_list(actor=actor(request), search=search, division_code=division)
+@paginate(BoundedPageNumberPagination, page_size=50)
+def households(request: HttpRequest, filters: Query[HouseholdFilter]) -> object:
+    return selectors.household_list(
+        actor=actor(request), search=filters.search, division_code=filters.division
+    )
 
 
 @router.get("/households/{household_id}", response=HouseholdDetailOut, summary="家庭详情与成员")
@@ -126,9 +138,9 @@ def household_update(request: HttpRequest, household_id: int, payload: Household
 
 
 @router.get("/persons", response=list[PersonOut], summary="人员列表（按姓名或身份证号检索）")
-@paginate(PageNumberPagination, page_size=50)
-def persons(request: HttpRequest, search: str = "") -> object:
-    return selectors.person_list(actor=actor(request), search=search)
+@paginate(BoundedPageNumberPagination, page_size=50)
+def persons(request: HttpRequest, filters: Query[PersonFilter]) -> object:
+    return selectors.person_list(actor=actor(request), search=filters.search)
 
 
 class DuplicatePersonOut(Schema):
@@ -160,8 +172,8 @@ def person(request: HttpRequest, person_id: int) -> object:
 
 @router.post(
     "/persons/{person_id}/id-number",
-    response={200: RevealOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
-    summary="查看完整身份证号（须说明事由，留痕）",
+    response={200: RevealOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="查看完整身份证号（须说明事由，留痕；每个账号每小时限定次数）",
 )
 def person_reveal(request: HttpRequest, person_id: int, payload: RevealIn) -> dict[str, str]:
     found = selectors.person_get(actor=actor(request), pk=person_id)
@@ -183,18 +195,18 @@ class CircumstanceOut(Schema):
 
 
 class CircumstanceIn(Schema):
-    kind: str
-    valid_from: date
-    valid_until: date | None = None
-    values: dict[str, Any] = {}
-    note: str = Field("", max_length=200)
-    source: str = Field("", max_length=80)
-    reason: str = ""
+    kind: Line = Field(max_length=32)
+    valid_from: BoundedDate
+    valid_until: BoundedDate | None = None
+    values: dict[str, Any] = Field({}, max_length=30)
+    note: Line = Field("", max_length=200)
+    source: Line = Field("", max_length=80)
+    reason: Text = Field("", max_length=500)
 
 
 class CircumstanceEndIn(Schema):
-    valid_until: date
-    reason: str = Field(min_length=1)
+    valid_until: BoundedDate
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 def _circumstance_out(row: selectors.CircumstanceRow) -> dict[str, Any]:
@@ -282,29 +294,29 @@ def circumstance_end(
 
 class MoveIn(Schema):
     target_household_id: int
-    relationship: str
-    on: date
-    reason: str = Field(min_length=1)
+    relationship: Line = Field(max_length=16)
+    on: BoundedDate
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class SplitIn(Schema):
-    members: dict[int, str]
+    members: dict[int, str] = Field(max_length=50)
     new_head: int
-    address: str = Field(min_length=1, max_length=200)
-    on: date
-    reason: str = Field(min_length=1)
+    address: Line = Field(min_length=1, max_length=200)
+    on: BoundedDate
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class MergeIn(Schema):
     target_household_id: int
-    relationships: dict[int, str]
-    on: date
-    reason: str = Field(min_length=1)
+    relationships: dict[int, str] = Field(max_length=50)
+    on: BoundedDate
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class HeadIn(Schema):
     person_id: int
-    reason: str = Field(min_length=1)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 _WRITE = {

@@ -1,7 +1,6 @@
 """Rules and parameters: the parameters in force, proposals with maker-checker approval, and
 explainable calculations for one household (with what-if overrides)."""
 
-import datetime as dt
 from datetime import date
 from typing import Any
 
@@ -10,6 +9,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from minzheng.api.org import ErrorOut, actor
 from minzheng.core.errors import InvalidInput, NotFound, OutOfScope
+from minzheng.core.inputs import BoundedDate, Code, Line, Text
 from minzheng.core.permissions import Perm
 from minzheng.org.scope import jurisdiction_of, require
 from minzheng.rules import selectors, services
@@ -53,17 +53,17 @@ class ParameterValueOut(Schema):
 
 
 class ProposalIn(Schema):
-    name: str
-    region: str = Field(description="空=全国；2/4/6位区划代码（须在本机构管辖范围内）")
-    area: str = Field("all", description="urban / rural（分城乡的参数），否则 all")
-    effective_from: date
+    name: Line = Field(max_length=80)
+    region: Code = Field(max_length=12, description="空=全国；2/4/6位区划代码（须在本机构管辖范围内）")
+    area: Line = Field("all", max_length=8, description="urban / rural（分城乡的参数），否则 all")
+    effective_from: BoundedDate
     value: Any = Field(description="新值：金额、比例、整数、选项代码或表格（行的列表）")
-    reference: str = Field(max_length=300)
-    reason: str = Field(max_length=300)
+    reference: Text = Field(max_length=300)
+    reason: Text = Field(max_length=300)
 
 
 class DecisionIn(Schema):
-    note: str = Field("", max_length=300)
+    note: Text = Field("", max_length=300)
 
 
 class ProgrammeOut(Schema):
@@ -125,8 +125,8 @@ class CalculationIn(HouseholdFacts):
 
 
 class ParameterFilter(Schema):
-    date: dt.date | None = Field(None, description="日期，默认今天")
-    place: str | None = Field(None, description="区划代码（6、9或12位），默认本机构所在地")
+    date: BoundedDate | None = Field(None, description="日期，默认今天")
+    place: Code | None = Field(None, max_length=12, description="区划代码（6、9或12位），默认本机构所在地")
 
 
 @router.get("/parameters", response=list[ParameterOut])
@@ -201,11 +201,11 @@ class WhatIfIn(Schema):
     programme: str = Field(
         description="dibao / extreme_poverty / elderly_allowance / disability_subsidy / child_allowance"
     )
-    parameter: str = Field(description="参数名称，如 dibao.standard")
+    parameter: Line = Field(max_length=80, description="参数名称，如 dibao.standard")
     value: Any = Field(description="假设的新值")
-    effective_from: date = Field(description="自该日起（按该日的家庭情况测算）")
-    area: str = Field("all", description="urban / rural / all：分城乡参数只改其中一类时选择")
-    place: str = Field("", description="区划代码前缀，默认本机构管辖范围")
+    effective_from: BoundedDate = Field(description="自该日起（按该日的家庭情况测算）")
+    area: Line = Field("all", max_length=8, description="urban / rural / all：分城乡参数只改其中一类时选择")
+    place: Code = Field("", max_length=12, description="区划代码前缀，默认本机构管辖范围")
 
 
 class TownshipWhatIfOut(Schema):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from minzheng.api.org import ErrorOut, actor
+from minzheng.core.inputs import Line, Text
 from minzheng.workdays import selectors, services
 from minzheng.workdays.models import CalendarDay
 from minzheng.workdays.package import FIRST_YEAR, LAST_YEAR
@@ -45,8 +46,8 @@ class YearQuery(Schema):
 
 class CalendarDayIn(Schema):
     is_working_day: bool
-    name: str = Field("", max_length=60, description="如：国庆节、调休上班")
-    reason: str = Field(min_length=1, description="更正原因，如国务院办公厅通知文号")
+    name: Line = Field("", max_length=60, description="如：国庆节、调休上班")
+    reason: Text = Field(min_length=1, max_length=300, description="更正原因，如国务院办公厅通知文号")
 
 
 @router.get("/workdays", response=CalendarYearOut, summary="某年的节假日和调休上班日")

@@ -38,6 +38,7 @@ from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from minzheng.core.identifiers import DivisionLevel, InvalidIdentifier, parse_resident_id
+from minzheng.core.inputs import InputRuleError, check_phone
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import APPROVED_WORK
@@ -282,6 +283,10 @@ def case_intake(
         )
     if not applicant.memberships.filter(household=household, end_date__isnull=True).exists():
         raise InvalidInput("申请人不是该家庭的现有成员", field_errors={"applicant": ["请选择本家庭成员"]})
+    try:
+        phone = check_phone(phone)
+    except InputRuleError as exc:
+        raise InvalidInput(exc.message, field_errors={"phone": [exc.message]}) from exc
     item = _item(item_code)
     return _create_case(
         item=item,
@@ -330,6 +335,11 @@ def case_submit_online(
         errors["applicant_name"] = ["请填写姓名"]
     if not phone.strip():
         errors["phone"] = ["请填写联系电话，便于告知办理情况"]
+    else:
+        try:
+            phone = check_phone(phone)
+        except InputRuleError as exc:
+            errors["phone"] = [exc.message]
     division = Division.objects.filter(code=division_code, level=DivisionLevel.VILLAGE).first()
     if division is None:
         errors["division_code"] = ["请选择所在村（社区）"]

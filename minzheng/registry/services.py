@@ -6,14 +6,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from minzheng.core import protect
+from minzheng.core import protect, throttle
 from minzheng.core.audit import audit_record
-from minzheng.core.errors import Conflict, InvalidInput, OutOfScope
+from minzheng.core.errors import Conflict, InvalidInput, OutOfScope, TooManyRequests
 from minzheng.core.identifiers import DivisionLevel, InvalidIdentifier, parse_resident_id
+from minzheng.core.inputs import InputRuleError, check_fields, check_phone, clean_model
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import require, require_in_scope
@@ -93,6 +94,10 @@ def _validate_members(members: Sequence[MemberInput]) -> dict[str, list[str]]:
         if m.relationship not in Relationship.values:
             errors.setdefault(f"{key}.relationship", []).append("与户主关系无效")
         try:
+            check_phone(m.phone)
+        except InputRuleError as exc:
+            errors.setdefault(f"{key}.phone", []).append(exc.message)
+        try:
             rid = parse_resident_id(m.id_number)
         except InvalidIdentifier as exc:
             errors.setdefault(f"{key}.id_number", []).append(exc.message)
@@ -101,6 +106,14 @@ def _validate_members(members: Sequence[MemberInput]) -> dict[str, list[str]]:
             errors.setdefault(f"{key}.id_number", []).append("身份证号在本户中重复")
         seen.add(rid.number)
     return errors
+
+
+def _phone_errors(phone: str) -> dict[str, list[str]]:
+    try:
+        check_phone(phone)
+    except InputRuleError as exc:
+        return {"phone": [exc.message]}
+    return {}
 
 
 @transaction.atomic
@@ -121,6 +134,8 @@ def household_create(
         errors["address"] = ["请填写住址"]
     if area not in Area.values:
         errors["area"] = ["城乡类别无效"]
+    errors.update(_phone_errors(phone))
+    errors.update(check_fields({"address": address, "reason": reason}))
     division = Division.objects.select_for_update().filter(code=division_code).first()
     if division is None or division.level != DivisionLevel.VILLAGE:
         errors["division_code"] = ["须选择一个村（社区）"]
@@ -142,7 +157,7 @@ def household_create(
         division=division,
         address=address.strip(),
         area=area,
-        phone=phone,
+        phone=check_phone(phone),
         created_at=now,
         updated_at=now,
     )
@@ -156,7 +171,7 @@ def household_create(
                 id_encrypted=protect.encrypt(rid.number),
                 id_masked=rid.masked,
                 division=division,
-                phone=m.phone,
+                phone=check_phone(m.phone),
             )
             for m, rid in parsed
         ]
@@ -189,11 +204,14 @@ def household_update(
 ) -> Household:
     require(actor, Perm.HOUSEHOLD_CHANGE)
     require_in_scope(actor, household.division_id)
+    errors = {**_phone_errors(phone), **check_fields({"address": address, "reason": reason})}
     if not address.strip():
-        raise InvalidInput(field_errors={"address": ["请填写住址"]})
+        errors["address"] = ["请填写住址"]
+    if errors:
+        raise InvalidInput(field_errors=errors)
     before = _household_snapshot(household)
     household.address = address.strip()
-    household.phone = phone
+    household.phone = check_phone(phone)
     household.updated_at = timezone.now()
     household.save(update_fields=["address", "phone", "updated_at"])
     _audit_household_change(
@@ -202,21 +220,43 @@ def household_update(
     return household
 
 
-@transaction.atomic
 def person_reveal_id_number(*, actor: Staff, person: Person, reason: str) -> str:
-    """Show a full ID number to a role that needs it; every display is audited."""
+    """Show a full ID number to a role that needs it; every display is audited. One account may
+    reveal at most MINZHENG_ID_REVEAL_LIMIT numbers per window (a loop over the registry is not a
+    need any role has): the next is refused with TooManyRequests, and the refusal is audited too,
+    in a transaction of its own so that it stays when the refusal is returned."""
     require(actor, Perm.ID_NUMBER_VIEW_FULL)
     if person.division_id is None:
         raise OutOfScope()
     require_in_scope(actor, person.division_id)
     if not reason.strip():
         raise InvalidInput("查看完整身份证号须说明事由", field_errors={"reason": ["请填写查看事由"]})
+    limit, window = settings.MINZHENG_ID_REVEAL_LIMIT
+    try:
+        throttle.check_account("id_reveal", actor.pk, limit, window)
+    except TooManyRequests:
+        with transaction.atomic():
+            audit_record(
+                actor=actor,
+                action="person.reveal_id_number.refused",
+                object_type="registry.person",
+                object_id=person.pk,
+                scope_code=person.division_id,
+                reason=reason,
+                after={"limit": limit, "window_seconds": window},
+            )
+        raise
+    return _reveal_id_number(actor=actor, person=person, reason=reason)
+
+
+@transaction.atomic
+def _reveal_id_number(*, actor: Staff, person: Person, reason: str) -> str:
     audit_record(
         actor=actor,
         action="person.reveal_id_number",
         object_type="registry.person",
         object_id=person.pk,
-        scope_code=person.division_id,
+        scope_code=person.division_id or "",
         reason=reason,
     )
     return protect.decrypt(person.id_encrypted)
@@ -250,6 +290,29 @@ def circumstance_fields(kind: str) -> list[str]:
         for f in model._meta.concrete_fields
         if f.name not in _BASE_FIELDS and f.name not in _DERIVED.get(kind, set())
     ]
+
+
+# What each database constraint of a circumstance means to the person entering it.
+CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
+    "disability_grade_1_4": ("grade", "残疾等级为1至4级"),
+    "income_not_negative": ("monthly_amount", "月收入不能为负数"),
+    "asset_not_negative": ("value", "财产价值不能为负数"),
+    "rigid_expense_not_negative": ("monthly_amount", "月均金额不能为负数"),
+    **{
+        f"{kind}_period_ordered": ("valid_until", "截止日期不能早于起始日期")
+        for kind in (
+            "disability",
+            "selfcare",
+            "illness",
+            "labour",
+            "employment",
+            "schooling",
+            "income",
+            "asset",
+            "rigid_expense",
+        )
+    },
+}
 
 
 def _subject_scope(kind: str, subject: Person | Household) -> str:
@@ -311,10 +374,7 @@ def circumstance_record(
         record.level = self_care_level(record.not_achieved)
     if isinstance(record, IncomeItem):
         record.counted = record.category not in EXCLUDED_INCOME
-    try:
-        record.full_clean(exclude=[*owner, "recorded_by"])
-    except ValidationError as exc:
-        raise InvalidInput(field_errors=exc.message_dict) from exc
+    clean_model(record, exclude=[*owner, "recorded_by"], constraints=CONSTRAINT_MESSAGES)
 
     if kind in SINGLE_VALUED:
         open_records = model.objects.filter(**owner, valid_until__isnull=True)  # type: ignore[attr-defined]

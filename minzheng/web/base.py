@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from minzheng.core import inputs
 from minzheng.core.errors import DomainError, NotFound, PermissionDenied
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Staff
@@ -76,6 +77,19 @@ class BootstrapForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.style_fields()
+        self.bound_fields()
+
+    def bound_fields(self) -> None:
+        """The shared input rules (minzheng.core.inputs) on every field of every form: text without
+        control characters, dates within the configured window, amounts within the largest limit
+        (services apply the narrower limit of each kind of amount)."""
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators.append(inputs.form_text)
+            elif isinstance(field, forms.DateField):
+                field.validators.append(inputs.form_date)
+            elif isinstance(field, forms.DecimalField):
+                field.validators.append(inputs.form_money(inputs.MoneyKind.STOCK, negative=True))
 
     def style_fields(self) -> None:
         for field in self.fields.values():

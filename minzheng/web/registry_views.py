@@ -153,7 +153,7 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         return render(
-            request, "web/registry/_reveal.html", {"person": person, "error": exc.message}, status=422
+            request, "web/registry/_reveal.html", {"person": person, "error": exc.message}, status=exc.status
         )
     return render(request, "web/registry/_reveal.html", {"person": person, "number": number})
 

@@ -559,7 +559,7 @@ def test_bad_input_never_gives_a_server_error(people: dict[str, Staff], househol
         division_code="640202001001",
         applicant_name="网申",
         id_number=resident_id("640202"),
-        phone="139",
+        phone="13900000139",
     )
     other = make_household(people["clerk"], "640202001001", "另一户", members=1)
     reviewer = client_for(people["reviewer"])
