@@ -15,6 +15,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
+from minzheng.core.spreadsheets import neutralise
+
 COLUMNS = (
     ("序号", 6),
     ("户主/领取人", 12),
@@ -67,7 +69,7 @@ def _sheet_name(name: str, taken: set[str]) -> str:
 def _cell(
     sheet: Worksheet, value: object, *, bold: bool = False, money: bool = False, border: bool = True
 ) -> WriteOnlyCell:
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=neutralise(value))
     if bold:
         cell.font = Font(bold=True)
     if money:

@@ -43,6 +43,7 @@ from minzheng.core.identifiers import (
     parse_resident_id,
 )
 from minzheng.core.permissions import Perm
+from minzheng.core.spreadsheets import neutralise
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import jurisdiction_of, require, scoped
 from minzheng.registry import selectors
@@ -314,17 +315,25 @@ def check_file(content: bytes) -> None:
 
 @contextmanager
 def _data_sheet(content: bytes) -> Iterator[Any]:
+    """The data sheet, read as a stream, its rows counted by reading them, not from its dimension.
+
+    openpyxl's read-only mode stops at the last row the sheet's <dimension> declares; other tools
+    often leave that stale (one row declared, a thousand written), and every row past it was
+    silently left out. `declared_rows` keeps what the file declared, for the mismatch report."""
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # the parser of untrusted input raises many kinds of error
         raise ImportFileRejected("无法读取该Excel文件，文件可能已损坏或不是.xlsx格式") from exc
     try:
         if DATA_SHEET in wb.sheetnames:
-            yield wb[DATA_SHEET]
+            ws = wb[DATA_SHEET]
         elif wb.worksheets:
-            yield wb.worksheets[0]
+            ws = wb.worksheets[0]
         else:
             raise ImportFileRejected("工作簿中没有工作表")
+        ws.declared_rows = ws.max_row  # None when the file has no <dimension>
+        ws.reset_dimensions()
+        yield ws
     finally:
         wb.close()
 
@@ -368,12 +377,25 @@ def header_columns(header: Sequence[object] | None) -> list[int]:
     return [index[h] for h in HEADERS]
 
 
+# An uncompressed worksheet larger than this goes to the background whatever its dimension says
+# (about 5,000 rows of the layout): a stale dimension must not bring a large file into a web worker.
+BACKGROUND_SHEET_BYTES = 2 * 1024 * 1024
+
+
+def _sheet_bytes(content: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return sum(e.file_size for e in archive.infolist() if e.filename.startswith("xl/worksheets/"))
+
+
 def estimate_rows(content: bytes) -> int | None:
-    """Check the header and return the row count the file declares (None when it declares none)."""
+    """Check the header and return the row count the file declares; None when it declares none, or
+    when its sheets are too large for the declaration to be believed (it is read in the background)."""
     with _data_sheet(content) as ws:
         header = next(ws.iter_rows(max_row=1, values_only=True), None)
         header_columns(header)
-        declared = ws.max_row
+        declared = ws.declared_rows
+    if _sheet_bytes(content) > BACKGROUND_SHEET_BYTES:
+        return None
     return max(0, int(declared) - 1) if declared else None
 
 
@@ -384,10 +406,30 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def read_rows(content: bytes, progress: Progress | None = None) -> list[tuple[int, tuple[object, ...]]]:
-    """The non-empty data rows as (Excel row number, values in HEADERS order)."""
+@dataclass(frozen=True)
+class SheetRows:
+    """The non-empty data rows as (Excel row number, values in HEADERS order), with the last row
+    the file's dimension declared (None: no dimension) and the last row actually holding data."""
+
+    rows: list[tuple[int, tuple[object, ...]]]
+    declared_last_row: int | None
+    last_row: int
+
+    @property
+    def mismatch(self) -> str:
+        """The words for data past the declared dimension ("" when the declaration held)."""
+        if self.declared_last_row is None or self.last_row <= self.declared_last_row:
+            return ""
+        return (
+            f"文件声明的数据区只到第{self.declared_last_row}行，实际数据到第{self.last_row}行"
+            f"（常见于其他软件生成的文件）；已按实际读到的{len(self.rows):,}行处理。"
+        )
+
+
+def read_sheet(content: bytes, progress: Progress | None = None) -> SheetRows:
     rows: list[tuple[int, tuple[object, ...]]] = []
     with _data_sheet(content) as ws:
+        declared = ws.declared_rows
         values = ws.iter_rows(values_only=True)
         columns = header_columns(next(values, None))
         width = max(columns) + 1
@@ -404,7 +446,12 @@ def read_rows(content: bytes, progress: Progress | None = None) -> list[tuple[in
                 progress(len(rows))
     if not rows:
         raise ImportFileRejected("文件中没有数据：请从第2行起每行填写一名家庭成员")
-    return rows
+    return SheetRows(rows, int(declared) if declared else None, rows[-1][0])
+
+
+def read_rows(content: bytes, progress: Progress | None = None) -> list[tuple[int, tuple[object, ...]]]:
+    """The non-empty data rows as (Excel row number, values in HEADERS order)."""
+    return read_sheet(content, progress).rows
 
 
 # --- Checking rows -----------------------------------------------------------------------------
@@ -818,12 +865,14 @@ def error_workbook(rows: list[tuple[int, tuple[object, ...], str]]) -> bytes:
         cells: list[object] = []
         for column, value in zip(HEADERS, values, strict=True):
             if column in TEXT_COLUMNS and value is not None:
-                cell = WriteOnlyCell(ws, value=value if isinstance(value, str) else _text(value))
+                text = value if isinstance(value, str) else _text(value)
+                cell = WriteOnlyCell(ws, value=neutralise(text))
                 cell.number_format = "@"
                 cells.append(cell)
             else:
-                cells.append(value)
-        note = WriteOnlyCell(ws, value=message)
+                # As read from the upload: text beginning with = must not come back as a formula.
+                cells.append(neutralise(value))
+        note = WriteOnlyCell(ws, value=neutralise(message))
         note.alignment = wrap
         if message:
             note.fill = _RED
@@ -954,11 +1003,12 @@ def _run(job: ImportJob, content: bytes | None) -> None:
     require(actor, Perm.HOUSEHOLD_CHANGE)
     data = content if content is not None else _unseal(job.source)
     try:
-        rows = read_rows(data, _progress(job, "正在读取文件"))
+        sheet = read_sheet(data, _progress(job, "正在读取文件"))
     except ImportFileRejected as exc:
         _finish_failed(job, exc)
         return
     del data
+    rows, mismatch = sheet.rows, sheet.mismatch
     job.total_rows = len(rows)
     job.processed_rows = 0
     job.message = "正在校验"
@@ -976,7 +1026,7 @@ def _run(job: ImportJob, content: bytes | None) -> None:
     job.source = ""
     if not groups:
         job.status = ImportStatus.FAILED
-        job.message = (
+        job.message = mismatch + (
             f"发现{len(errors)}处错误，未导入任何数据。请按错误报告修改后重新导入。"
             if all_or_nothing
             else f"发现{len(errors)}处错误，没有可以导入的家庭。请按错误报告修改后重新导入。"
@@ -990,10 +1040,14 @@ def _run(job: ImportJob, content: bytes | None) -> None:
         job.households_imported = households
         job.persons_imported = persons
         rejected = len(checked.groups) - len(groups)
-        job.message = f"已导入{households}户、{persons}人。" + (
-            f"{rejected}个家庭有错误未导入（共{len(errors)}处错误），请下载错误报告修改后再导入这些家庭。"
-            if errors
-            else ""
+        job.message = (
+            mismatch
+            + f"已导入{households}户、{persons}人。"
+            + (
+                f"{rejected}个家庭有错误未导入（共{len(errors)}处错误），请下载错误报告修改后再导入这些家庭。"
+                if errors
+                else ""
+            )
         )
         job.finished_at = timezone.now()
         job.save()
@@ -1009,6 +1063,8 @@ def _run(job: ImportJob, content: bytes | None) -> None:
                 "file_name": job.file_name,
                 "mode": job.mode,
                 "rows": len(rows),
+                "declared_last_row": sheet.declared_last_row,
+                "last_row": sheet.last_row,
                 "households": households,
                 "persons": persons,
                 "villages": len({g.value(DIVISION) for g in groups}),

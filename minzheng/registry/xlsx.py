@@ -5,7 +5,7 @@ reference machine: 100,000 households (about 300,000 person rows) took over 30 s
 a web worker may take. This writer produces the same kind of file (SpreadsheetML, ECMA-376 part 1:
 inline strings, one bold header style, column widths, a frozen header row) by writing the XML
 straight into the zip stream, several times faster and in constant memory. Reading, templates and
-styled reports stay with openpyxl.
+styled reports stay with openpyxl. Text that would start a formula is neutralised (core.spreadsheets).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl.utils import get_column_letter
+
+from minzheng.core.spreadsheets import neutralise
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -48,7 +50,7 @@ def _cell(ref: str, value: object, style: str) -> str:
         return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float):
         return f'<c r="{ref}"{style}><v>{value}</v></c>'
-    text = escape(_ILLEGAL.sub("", str(value)))
+    text = escape(_ILLEGAL.sub("", str(neutralise(str(value)))))
     space = ' xml:space="preserve"' if text != text.strip() else ""
     return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
 
