@@ -37,6 +37,8 @@ class Env(BaseSettings):
     pii_key: str = ""
     # Key signing the daily audit checkpoints; empty: derived from the secret key (core.audit_checkpoint).
     audit_key: str = ""
+    # Hours an import's uploaded file (full ID numbers) is kept at most, whatever became of the job.
+    import_keep_hours: int = Field(default=24, ge=1, le=24 * 30)
     database_url: str = Field(default="", validation_alias="DATABASE_URL")
     allowed_hosts: list[str] = ["127.0.0.1", "localhost"]
     csrf_trusted_origins: list[str] = []

@@ -16,6 +16,7 @@ DEMO_MODE = ENV.mode is Mode.DEMO
 SECRET_KEY = ENV.secret_key
 MINZHENG_PII_KEY = ENV.pii_key
 MINZHENG_AUDIT_KEY = ENV.audit_key
+MINZHENG_IMPORT_KEEP_HOURS = ENV.import_keep_hours
 DEBUG = ENV.debug
 ALLOWED_HOSTS = ENV.allowed_hosts
 CSRF_TRUSTED_ORIGINS = ENV.csrf_trusted_origins

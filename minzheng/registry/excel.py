@@ -20,9 +20,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, IntegerField, Max, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -972,28 +973,140 @@ def _finish_failed(job: ImportJob, exc: DomainError, *, errors: Sequence[RowErro
     job.save()
 
 
+# --- Liveness of running jobs ------------------------------------------------------------------
+
+# A running job's worker renews its lease at every progress report (every PROGRESS_EVERY rows);
+# a lease this long covers the slowest stretch between two reports (the final write) many times.
+LEASE = timedelta(minutes=15)
+# First key of the session advisory locks held per running job (PostgreSQL); the second is the job.
+_LOCK_SPACE = 0x6D7A  # "mz"
+
+
+def _lease() -> datetime:
+    return timezone.now() + LEASE
+
+
+@contextmanager
+def _held_while_running(job_id: int) -> Iterator[None]:
+    """On PostgreSQL, hold a session advisory lock for the job while it runs: the lock goes with the
+    worker's connection, so a worker that dies (killed, out of memory, host lost) frees it."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_SPACE, job_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_SPACE, job_id])
+
+
+def _worker_gone(job: ImportJob, now: datetime) -> bool:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_SPACE, job.pk])
+            free = bool(cursor.fetchone()[0])
+            if free:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_SPACE, job.pk])
+        return free
+    lease = job.lease_until or ((job.started_at or job.created_at) + LEASE)
+    return lease < now
+
+
+@dataclass(frozen=True)
+class RecoverReport:
+    abandoned: int  # running jobs whose worker was gone, now failed
+    expired: int  # queued jobs never started within the keeping time, now failed
+    purged: int  # stored uploads and error reports dropped
+
+
+ABANDONED_MESSAGE = "导入中断：处理该文件的后台进程已停止，未导入任何数据（写入是一个事务）。请重新上传文件。"
+EXPIRED_MESSAGE = "导入未能在{hours}小时内开始，已取消，未导入任何数据。请重新上传文件。"
+
+
+def import_jobs_recover(now: datetime | None = None) -> RecoverReport:
+    """Sweep the import jobs; meant to be called periodically (every few minutes) by a worker.
+
+    - A job RUNNING whose worker is gone is failed, with its upload dropped. Gone means: on
+      PostgreSQL, nobody holds the job's session advisory lock (the worker holds it while running;
+      it is freed when its connection ends, however the worker died); on SQLite, its lease
+      (`lease_until`, renewed at every progress report) has lapsed. Nothing of such a job was
+      written (the write is one transaction), so failing it is exact; the uploader uploads again.
+      (Re-queuing is not done: a file that killed one worker would kill the next.)
+    - A job PENDING for longer than MINZHENG_IMPORT_KEEP_HOURS (no worker ever took it) is failed.
+    - The upload (`source`, full ID numbers) of every job finished, failed or abandoned is dropped;
+      so is the error workbook (full ID numbers too) of jobs finished more than
+      MINZHENG_IMPORT_KEEP_HOURS ago. The counts, messages and stored error list stay.
+
+    Safe to run concurrently with imports and with itself: each job is changed by a conditional
+    update on its status, so a job that finishes meanwhile is left as its worker left it.
+    Returns the counts of what it did.
+    """
+    now = now or timezone.now()
+    keep = timedelta(hours=int(getattr(settings, "MINZHENG_IMPORT_KEEP_HOURS", 24)))
+    abandoned = 0
+    for job in ImportJob.objects.filter(status=ImportStatus.RUNNING).only(
+        "pk", "lease_until", "started_at", "created_at"
+    ):
+        if _worker_gone(job, now):
+            abandoned += ImportJob.objects.filter(pk=job.pk, status=ImportStatus.RUNNING).update(
+                status=ImportStatus.FAILED,
+                message=ABANDONED_MESSAGE,
+                error_count=1,
+                source="",
+                lease_until=None,
+                finished_at=now,
+            )
+    expired = ImportJob.objects.filter(status=ImportStatus.PENDING, created_at__lt=now - keep).update(
+        status=ImportStatus.FAILED,
+        message=EXPIRED_MESSAGE.format(hours=int(keep.total_seconds() // 3600)),
+        error_count=1,
+        source="",
+        finished_at=now,
+    )
+    finished = [ImportStatus.DONE, ImportStatus.FAILED]
+    purged = ImportJob.objects.filter(status__in=finished).exclude(source="").update(source="")
+    purged += (
+        ImportJob.objects.filter(status__in=finished, finished_at__lt=now - keep)
+        .exclude(error_workbook="")
+        .update(error_workbook="")
+    )
+    return RecoverReport(abandoned, expired, purged)
+
+
 def import_run(*, job: ImportJob, content: bytes | None = None) -> ImportJob:
     """Check and import the file of `job`. Safe to call again: a finished job is left alone, and
-    an interrupted one starts over (its write is one transaction, so nothing of it remains)."""
-    claimed = ImportJob.objects.filter(
-        pk=job.pk, status__in=[ImportStatus.PENDING, ImportStatus.RUNNING]
-    ).update(status=ImportStatus.RUNNING, started_at=timezone.now(), processed_rows=0, message="正在读取文件")
-    job.refresh_from_db()
-    if not claimed:
-        return job
-    try:
-        _run(job, content)
-    except DomainError as exc:
-        _finish_failed(job, exc)
-    except Exception:
-        logger.exception("household import %s failed", job.pk)
-        _finish_failed(job, DomainError("导入时发生内部错误，未导入任何数据；错误已记录，请联系系统管理员"))
+    an interrupted one starts over (its write is one transaction, so nothing of it remains).
+    While it runs, the job carries a lease and (PostgreSQL) an advisory lock: import_jobs_recover."""
+    with _held_while_running(job.pk):
+        claimed = ImportJob.objects.filter(
+            pk=job.pk, status__in=[ImportStatus.PENDING, ImportStatus.RUNNING]
+        ).update(
+            status=ImportStatus.RUNNING,
+            started_at=timezone.now(),
+            lease_until=_lease(),
+            processed_rows=0,
+            message="正在读取文件",
+        )
+        job.refresh_from_db()
+        if not claimed:
+            return job
+        try:
+            _run(job, content)
+        except DomainError as exc:
+            _finish_failed(job, exc)
+        except Exception:
+            logger.exception("household import %s failed", job.pk)
+            _finish_failed(
+                job, DomainError("导入时发生内部错误，未导入任何数据；错误已记录，请联系系统管理员")
+            )
     return job
 
 
 def _progress(job: ImportJob, message: str) -> Progress:
     def report(done: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(processed_rows=done, message=message)
+        ImportJob.objects.filter(pk=job.pk).update(processed_rows=done, message=message, lease_until=_lease())
 
     return report
 

@@ -151,6 +151,9 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField("上传时间", default=timezone.now)
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+    # Renewed by the running worker as it goes; on SQLite a lapsed lease means the worker is gone
+    # (on PostgreSQL the worker's advisory lock says so): see excel.import_jobs_recover.
+    lease_until = models.DateTimeField("租约到期", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
