@@ -13,9 +13,10 @@ from ninja.files import UploadedFile
 from ninja.pagination import PageNumberPagination, paginate
 
 from minzheng.api.org import ErrorOut, actor
-from minzheng.core.errors import DomainError, InvalidInput
+from minzheng.core.errors import DomainError, InvalidInput, NotFound
 from minzheng.payments import selectors, services, tasks
 from minzheng.payments.models import (
+    AmountProposal,
     BankExport,
     Enrolment,
     EnrolmentChange,
@@ -67,7 +68,7 @@ class EnrolmentOut(Schema):
     end_month: date | None
     status: str
     status_label: str
-    exit_months_left: int = Field(description="渐退剩余月数")
+    calculated_amount: Decimal | None = Field(description="决定所依据的测算金额（调整建议按差额提出）")
     bank_name: str
     account_masked: str = Field(description="银行账号（脱敏）")
     review_months: int = Field(description="复核周期（月）")
@@ -124,17 +125,55 @@ class ReviewTaskOut(Schema):
         return str(obj.get_kind_display())
 
 
+class ProposalOut(Schema):
+    id: int
+    enrolment_id: int
+    run_id: int
+    payee_name: str = Field(alias="enrolment.payee.name")
+    division_code: str = Field(alias="enrolment.division_id")
+    reason: str
+    reason_label: str
+    current_amount: Decimal
+    basis_amount: Decimal = Field(description="原决定所依据的测算金额")
+    calculated_amount: Decimal = Field(description="按本月标准和家庭情况重新测算的金额")
+    proposed_amount: Decimal = Field(description="建议金额：现发放金额加测算差额")
+    status: str
+    status_label: str
+    effective_month: date | None
+    notice: str
+    note: str
+    decided_at: datetime | None
+
+    @staticmethod
+    def resolve_reason_label(obj: AmountProposal) -> str:
+        return str(obj.get_reason_display())
+
+    @staticmethod
+    def resolve_status_label(obj: AmountProposal) -> str:
+        return str(obj.get_status_display())
+
+
 class PaidLineOut(Schema):
     run_id: int
     month: date
+    arrears: Decimal = Field(description="其中补发漏发月份的金额")
     amount: Decimal
     status: str
+
+
+class ArrearsOut(Schema):
+    month: date = Field(description="漏发月份")
+    amount: Decimal
+    run_id: int = Field(description="补发所在批次")
+    paid_in: date = Field(alias="run.month", description="补发所在月份")
 
 
 class EnrolmentDetailOut(EnrolmentOut):
     changes: list[ChangeOut]
     open_reviews: list[ReviewTaskOut]
     recent_lines: list[PaidLineOut] = Field(description="最近12笔发放")
+    arrears: list[ArrearsOut] = Field(description="补发的漏发月份")
+    amount_proposals: list[ProposalOut] = Field(description="金额调整建议")
 
 
 class EnrolmentFilter(Schema):
@@ -354,11 +393,19 @@ class RunOut(Schema):
     month: date
     status: str
     status_label: str
-    progress_done: int = Field(description="已完成的乡镇（街道）数")
+    progress_done: int = Field(description="已写入的发放笔数（计算完成时）")
     progress_total: int
     line_count: int
     total_amount: Decimal
+    arrears_total: Decimal = Field(description="其中补发漏发月份的金额")
     error: str
+    claimed_by: str = Field(description="计算进程（主机:进程号）")
+    started_at: datetime | None = Field(description="最近一次开始计算的时间")
+    attempts: int = Field(description="计算次数")
+    changes_since: datetime | None = Field(description="重新测算的变化起点（空：全部重新测算）")
+    recomputed_households: int = Field(description="重新测算的户数")
+    proposals: int = Field(description="待审核的金额调整建议数")
+    reviews_opened: int = Field(description="不再符合条件、转复核的数量")
     created_by: str = Field(alias="created_by.full_name")
     created_at: datetime
     computed_at: datetime | None
@@ -390,6 +437,7 @@ class RunDetailOut(Schema):
     run: RunOut
     county_name: str
     percent: int = Field(description="计算进度（%）")
+    stuck: bool = Field(description="计算进程已中断，可继续计算")
     totals: list[TotalOut] = Field(description="按乡镇（街道）和救助项目汇总")
     by_township: list[SubtotalOut]
     by_programme: list[SubtotalOut]
@@ -417,6 +465,7 @@ class LineOut(Schema):
     village_name: str | None
     account_masked: str = Field(alias="enrolment.account_masked")
     monthly_amount: Decimal
+    arrears: Decimal = Field(description="补发漏发月份的金额")
     adjustment: Decimal
     amount: Decimal
     status: str
@@ -502,6 +551,90 @@ def run_villages(request: HttpRequest, run_id: int) -> list[selectors.VillageRow
 def run_approve(request: HttpRequest, run_id: int, payload: ApproveIn) -> selectors.RunDetail:
     services.payroll_approve(actor=actor(request), run_id=run_id, note=payload.note)
     return _run_detail(request, run_id)
+
+
+@router.post(
+    "/payments/runs/{run_id}/resume",
+    response={202: RunDetailOut, **_WRITE_ERRORS},
+    summary="继续计算失败或计算进程已中断的发放名册（后台计算；已写入的不重复发放）",
+)
+def run_resume(request: HttpRequest, run_id: int) -> Status:
+    tasks.payroll_run_resume(actor=actor(request), run_id=run_id)
+    return Status(202, _run_detail(request, run_id))
+
+
+class RunParameterOut(Schema):
+    name: str
+    description: str
+    area: str
+    region: str
+    effective_from: date | None
+    value: str
+    reference: str
+
+
+@router.get(
+    "/payments/runs/{run_id}/parameters",
+    response={200: list[RunParameterOut], 403: ErrorOut, 404: ErrorOut},
+    summary="批次计算所用的规则参数（名称、地区、生效日期、值、依据文件）",
+)
+def run_parameters(request: HttpRequest, run_id: int) -> list[Any]:
+    return selectors.run_parameters(actor=actor(request), run_id=run_id)
+
+
+class ProposalFilter(Schema):
+    status: str = Field("proposed", max_length=12, pattern=r"^(proposed|approved|rejected|superseded|)$")
+
+
+class ProposalDecisionIn(Schema):
+    approve: bool = Field(description="true 批准，false 不予调整")
+    proposal_ids: list[int] | None = Field(
+        None, max_length=10000, description="逐条审核；留空则审核本批次全部待审核建议"
+    )
+    note: str = Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$", description="审核意见")
+    notice: str = Field("", max_length=2000, pattern=r"^[^\x00]*$", description="书面告知内容（批准时必填）")
+
+
+class DecidedOut(Schema):
+    decided: int
+
+
+@router.get(
+    "/payments/runs/{run_id}/proposals",
+    response={200: list[ProposalOut], **_READ_ERRORS},
+    summary="批次提出的金额调整建议（默认待审核的）",
+)
+@paginate(PageNumberPagination, page_size=100)
+def run_proposals(request: HttpRequest, run_id: int, filters: Query[ProposalFilter]) -> object:
+    return selectors.run_proposals(actor=actor(request), run_id=run_id, status=filters.status)
+
+
+@router.post(
+    "/payments/runs/{run_id}/proposals/decide",
+    response={200: DecidedOut, **_WRITE_ERRORS},
+    summary="审核金额调整建议（逐条或整批；须由生成名册以外的人审核，批准须书面告知）",
+)
+def run_proposals_decide(request: HttpRequest, run_id: int, payload: ProposalDecisionIn) -> dict[str, int]:
+    if payload.proposal_ids:
+        proposals = selectors.run_proposals(actor=actor(request), run_id=run_id, status="")
+        if proposals.filter(pk__in=payload.proposal_ids).count() != len(set(payload.proposal_ids)):
+            raise NotFound("没有找到该批次的这些调整建议")
+        decided = services.proposals_decide(
+            actor=actor(request),
+            approve=payload.approve,
+            note=payload.note,
+            notice=payload.notice,
+            proposal_ids=payload.proposal_ids,
+        )
+    else:
+        decided = services.proposals_decide(
+            actor=actor(request),
+            approve=payload.approve,
+            note=payload.note,
+            notice=payload.notice,
+            run_id=run_id,
+        )
+    return {"decided": decided}
 
 
 # --- Bank files and reconciliation ------------------------------------------------------------------

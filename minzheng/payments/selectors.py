@@ -78,8 +78,9 @@ def enrolment_list(
 
 
 def enrolment_get(*, actor: Staff, enrolment_id: int) -> Enrolment:
-    """One enrolment with its change history (`changes`), open review tasks (`open_reviews`) and its
-    last twelve payroll lines (`recent_lines`)."""
+    """One enrolment with its change history (`changes`), open review tasks (`open_reviews`), its
+    last twelve payroll lines (`recent_lines`), the months paid late (`arrears`) and its amount
+    proposals (`amount_proposals`)."""
     require(actor, Perm.PAYMENT_VIEW)
     found = (
         scoped(Enrolment.objects.all(), actor)
@@ -101,6 +102,8 @@ def enrolment_get(*, actor: Staff, enrolment_id: int) -> Enrolment:
     if found is None:
         raise OutOfScope()
     found.recent_lines = enrolment_lines(found)  # type: ignore[attr-defined]
+    found.arrears = enrolment_arrears(found)  # type: ignore[attr-defined]
+    found.amount_proposals = enrolment_proposals(found)  # type: ignore[attr-defined]
     return found
 
 
@@ -196,7 +199,9 @@ def run_proposals(
     proposals = AmountProposal.objects.filter(run=run).select_related("enrolment", "enrolment__payee")
     if status:
         proposals = proposals.filter(status=status)
-    return scoped(proposals, actor, field="enrolment__division_id").order_by("enrolment__division_id", "pk")
+    return scoped(proposals, actor, field="enrolment__division__code").order_by(
+        "enrolment__division_id", "pk"
+    )
 
 
 def _runs(actor: Staff) -> QuerySet[PayrollRun]:

@@ -19,6 +19,7 @@ from minzheng.cases.testing import approved_dibao_case, registered_long_ago
 from minzheng.catalogue.services import catalogue_load
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
+from minzheng.org.services import api_token_issue
 from minzheng.org.testing import make_staff
 from minzheng.payments import services
 from minzheng.payments.models import (
@@ -29,8 +30,11 @@ from minzheng.payments.models import (
     ReviewTask,
     RunStatus,
 )
+from minzheng.payments.testing import wide_payroll_window
 from minzheng.registry import excel
 from minzheng.registry.testing import make_household
+from minzheng.rules import services as rules_services
+from minzheng.rules.models import ParameterValue
 
 ACCOUNT = "6222020200112233446"  # passes the Luhn check
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,6 +43,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @pytest.fixture
 def people(tree: dict[str, Division]) -> dict[str, Staff]:
     catalogue_load(actor=None)
+    wide_payroll_window()
     return {
         "clerk": make_staff("y_clerk", "640202001000", [Role.TOWNSHIP_CLERK]),
         "reviewer": make_staff("y_reviewer", "640202001000", [Role.TOWNSHIP_REVIEWER]),
@@ -175,11 +180,10 @@ def test_every_change_needs_a_reason_and_shows_in_the_history(people: dict[str, 
     response = post(admin, f"{base}/one-off", {"amount": "-100.00", "month": month, "reason": "多发追回"})
     assert response.status_code == 200
     assert_error(post(admin, f"{base}/exit", {"months": 7, "month": month, "reason": "就业"}), 422)
-    assert (
-        post(admin, f"{base}/exit", {"months": 3, "month": month, "reason": "就业"}).json()[
-            "exit_months_left"
-        ]
-        == 3
+    exiting = post(admin, f"{base}/exit", {"months": 3, "month": month, "reason": "就业"}).json()
+    assert (exiting["status"], exiting["end_month"]) == (
+        "exiting",
+        services.add_months(date.fromisoformat(month), 3).isoformat(),
     )
     no_notice = assert_error(
         post(admin, f"{base}/terminate", {"month": month, "reason": "迁出", "notice": ""}), 422
@@ -268,6 +272,16 @@ def test_a_run_is_started_in_the_background_and_approved_by_a_second_person(
     assert own["message"] == "您没有执行此操作的权限"  # the administrator has no approval permission
     both = make_staff("y_both", "640202000000", [Role.COUNTY_ADMIN, Role.COUNTY_APPROVER])
     later = services.add_months(month, 1)
+    too_early = assert_error(
+        post(client_for(both), "/api/v1/payments/runs", {"county": "640202", "month": later.isoformat()}), 409
+    )
+    assert "尚未审批" in too_early["message"]
+    approved_run = post(
+        client_for(people["approver"]), f"/api/v1/payments/runs/{run_id}/approve", {"note": "同意"}
+    )
+    assert approved_run.status_code == 200, approved_run.content
+    assert approved_run.json()["run"]["status"] == "approved"
+    assert approved_run.json()["run"]["approved_by"] == "y_approver"
     with django_capture_on_commit_callbacks(execute=True):
         mine = post(
             client_for(both), "/api/v1/payments/runs", {"county": "640202", "month": later.isoformat()}
@@ -277,12 +291,6 @@ def test_a_run_is_started_in_the_background_and_approved_by_a_second_person(
         post(client_for(both), f"/api/v1/payments/runs/{mine.json()['run']['id']}/approve", {}), 403
     )
     assert "双人复核" in refused["message"]
-    approved_run = post(
-        client_for(people["approver"]), f"/api/v1/payments/runs/{run_id}/approve", {"note": "同意"}
-    )
-    assert approved_run.status_code == 200, approved_run.content
-    assert approved_run.json()["run"]["status"] == "approved"
-    assert approved_run.json()["run"]["approved_by"] == "y_approver"
     again = assert_error(
         post(client_for(people["approver"]), f"/api/v1/payments/runs/{run_id}/approve", {}), 409
     )
@@ -499,3 +507,96 @@ def test_a_village_roster_downloads_as_excel(people: dict[str, Staff]) -> None:
     assert_error(
         client_for(people["outsider"]).get(f"/api/v1/payments/runs/{run.pk}/roster/640202001001"), 404
     )
+
+
+def test_proposals_are_listed_and_decided_through_the_api_with_bearer_tokens(
+    people: dict[str, Staff], django_capture_on_commit_callbacks: Any
+) -> None:
+    """As another department's system or a county's own tooling calls it: bearer tokens, CSRF
+    enforced (a session-less client), the run's proposals decided by a second person."""
+    enrolment = enrolled(people)
+    month = enrolment.start_month
+    first = computed_run(people, month)
+    services.payroll_approve(actor=people["approver"], run_id=first.pk)
+    proposal = rules_services.parameter_propose(
+        actor=people["admin"],
+        name="dibao.standard",
+        region="640202",
+        area="urban",
+        effective_from=services.add_months(month, 1),
+        value="700",
+        reference="石大政发〔2026〕20号",
+        reason="提标",
+    )
+    rules_services.parameter_approve(actor=people["approver"], value_id=proposal.pk)
+    _, admin_token = api_token_issue(actor=people["admin"], name="县级工具")
+    _, approver_token = api_token_issue(actor=people["approver"], name="审批工具")
+    admin = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {admin_token}")
+    approver = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {approver_token}")
+    with django_capture_on_commit_callbacks(execute=True):
+        started = post(
+            admin,
+            "/api/v1/payments/runs",
+            {"county": "640202", "month": services.add_months(month, 1).isoformat()},
+        )
+    assert started.status_code == 202, started.content
+    run_id = started.json()["run"]["id"]
+    detail = admin.get(f"/api/v1/payments/runs/{run_id}").json()
+    assert (detail["run"]["status"], detail["run"]["proposals"], detail["stuck"]) == ("computed", 1, False)
+    assert detail["run"]["total_amount"] == "1300.00"  # the decided amount is paid
+    parameters = admin.get(f"/api/v1/payments/runs/{run_id}/parameters").json()
+    assert {"name": "dibao.standard", "area": "urban", "value": "700.00", "region": "640202"}.items() <= next(
+        p for p in parameters if p["name"] == "dibao.standard" and p["area"] == "urban"
+    ).items()
+    listed = admin.get(f"/api/v1/payments/runs/{run_id}/proposals").json()
+    assert listed["count"] == 1
+    item = listed["items"][0]
+    assert (item["current_amount"], item["proposed_amount"], item["reason_label"]) == (
+        "1300.00",
+        "1400.00",
+        "标准调整",
+    )
+    decide = f"/api/v1/payments/runs/{run_id}/proposals/decide"
+    assert_error(post(admin, decide, {"approve": True, "note": "提标", "notice": "告知"}), 403)
+    no_notice = assert_error(post(approver, decide, {"approve": True, "note": "提标"}), 422)
+    assert "notice" in no_notice["field_errors"]
+    assert_error(
+        post(approver, decide, {"approve": True, "note": "x", "notice": "y", "proposal_ids": [99999]}), 404
+    )
+    done = post(
+        approver,
+        decide,
+        {"approve": True, "note": "提标", "notice": "自下月起每月1400元", "proposal_ids": [item["id"]]},
+    )
+    assert done.status_code == 200, done.content
+    assert done.json() == {"decided": 1}
+    shown = admin.get(f"/api/v1/payments/enrolments/{enrolment.pk}").json()
+    assert shown["monthly_amount"] == "1400.00"
+    assert [p["status"] for p in shown["amount_proposals"]] == ["approved"]
+    assert shown["amount_proposals"][0]["effective_month"] == services.add_months(month, 2).isoformat()
+    # A resume of a finished run: a clear 409, nothing changed.
+    finished = assert_error(post(admin, f"/api/v1/payments/runs/{run_id}/resume", {}), 409)
+    assert "无需继续" in finished["message"]
+    # A session without its CSRF token is still refused.
+    session = Client(enforce_csrf_checks=True)
+    session.force_login(people["admin"])
+    assert post(session, f"/api/v1/payments/runs/{run_id}/resume", {}).status_code == 403
+
+
+def test_bad_months_and_out_of_scope_counties_change_nothing(people: dict[str, Staff]) -> None:
+    admin = client_for(people["admin"])
+    for month in ("9999-12-01", "0001-01-01"):
+        body = assert_error(post(admin, "/api/v1/payments/runs", {"county": "640202", "month": month}), 422)
+        assert "发放月份应在" in body["message"] or body["field_errors"]
+    ParameterValue.objects.filter(name__startswith="payroll.months_", source="test").delete()
+    late = services.add_months(date.today(), 6).isoformat()
+    assert (
+        "发放月份应在"
+        in assert_error(post(admin, "/api/v1/payments/runs", {"county": "640202", "month": late}), 422)[
+            "message"
+        ]
+    )
+    assert_error(
+        post(admin, "/api/v1/payments/runs", {"county": "640205", "month": date.today().isoformat()}), 404
+    )
+    assert not PayrollRun.objects.exists()
