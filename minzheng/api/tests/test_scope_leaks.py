@@ -595,6 +595,12 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         },
         ("post", "/api/v1/payments/runs"): {"county": village[:6], "month": "2027-01-01"},
         ("post", "/api/v1/payments/runs/{run_id}/approve"): {"note": "越权"},
+        ("post", "/api/v1/payments/runs/{run_id}/resume"): None,
+        ("post", "/api/v1/payments/runs/{run_id}/proposals/decide"): {
+            "approve": True,
+            "note": "越权",
+            "notice": "越权",
+        },
         ("post", "/api/v1/payments/enrolments/{enrolment_id}/bank-account"): {
             "bank_name": "越权",
             "account_number": "6222020200112233446",
