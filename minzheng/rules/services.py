@@ -173,7 +173,8 @@ def _pending(actor: Staff, value_id: int) -> ParameterValue:
         raise Conflict(f"该参数调整已{proposal.get_status_display()}，不能重复处理")
     if proposal.proposed_by_id == actor.pk:
         raise PermissionDenied("提出人不能批准或驳回自己提出的参数调整（双人复核）")
-    require_independent_checker(maker=proposal.proposed_by, checker=actor)
+    if proposal.proposed_by is not None:
+        require_independent_checker(maker=proposal.proposed_by, checker=actor)
     return proposal
 
 

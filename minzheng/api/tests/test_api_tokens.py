@@ -22,7 +22,7 @@ from minzheng.org.testing import TEST_PASSWORD, make_staff
 COUNTY = "640202000000"
 
 
-def bearer(raw: str) -> dict[str, str]:
+def bearer(raw: str) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
 

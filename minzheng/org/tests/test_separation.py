@@ -84,7 +84,7 @@ def expected(cell: str) -> Expected:
 
 def change_cells() -> list[tuple[str, str, str, str]]:
     targets = ["系统管理员账号", "安全管理员账号", "安全审计员账号", "业务账号"]
-    cells = []
+    cells: list[tuple[str, str, str, str]] = []
     for actor, action, *row in rule_table("changes"):
         assert len(row) == len(targets), (actor, action)
         cells.extend((actor, action, target, cell) for target, cell in zip(targets, row, strict=True))
@@ -212,6 +212,7 @@ def test_change_rule_table(
     target_role = TARGET_ROLE[target_label]
     target = people[f"t_{target_role}"]
     action = ACTIONS[action_label]
+    new_roles: list[str]
     if action == ChangeKind.SET_ROLES:
         new_roles = [Role.TOWNSHIP_CLERK] if target_role == Role.VILLAGE_ASSISTANT else []
     else:
@@ -223,7 +224,7 @@ def test_change_rule_table(
 def test_grant_rule_table(people: dict[str, Staff], actor_label: str, granted_label: str, cell: str) -> None:
     actor = people[f"a_{LABEL_ROLE[actor_label]}"]
     target = people[f"t_{Role.VILLAGE_ASSISTANT}"]
-    run_cell(people, actor, target, ChangeKind.SET_ROLES, [LABEL_ROLE[granted_label]], expected(cell))
+    run_cell(people, actor, target, ChangeKind.SET_ROLES, [str(LABEL_ROLE[granted_label])], expected(cell))
 
 
 @pytest.mark.parametrize("actor_role", list(LABEL_ROLE.values()))
