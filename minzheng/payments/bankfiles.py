@@ -58,6 +58,7 @@ LINE_FIELDS = (
     "month",
     "programme_label",
     "village_name",
+    "remark",
     "seq",
 )
 SUMMARY_FIELDS = ("line_count", "total_amount", "month")
@@ -207,6 +208,7 @@ FILE_SCHEMA: dict[str, pl.DataType] = {
     "month": pl.String(),
     "programme_label": pl.String(),
     "village_name": pl.String(),
+    "remark": pl.String(),
 }
 
 

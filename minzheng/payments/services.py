@@ -37,6 +37,7 @@ from minzheng.org.scope import jurisdiction_of, require, require_in_scope
 from minzheng.payments import bankfiles, payroll, rosters, selectors
 from minzheng.payments.models import (
     AmountProposal,
+    ArrearsMonth,
     BankExport,
     ChangeKind,
     Enrolment,
@@ -868,7 +869,7 @@ def enrolment_bank_account_change(
 
 # --- Bank files ---------------------------------------------------------------------------------------
 
-EXPORT_SQL = """SELECT l.id, e.account_encrypted, p.name, p.id_masked, e.bank_name,
+EXPORT_SQL = """SELECT l.id, l.enrolment_id, e.account_encrypted, p.name, p.id_masked, e.bank_name,
     CAST(ROUND(l.amount * 100) AS BIGINT), l.programme, COALESCE(d.name, l.division_code)
     FROM payments_payrollline l
     JOIN payments_enrolment e ON e.id = l.enrolment_id
@@ -878,6 +879,7 @@ EXPORT_SQL = """SELECT l.id, e.account_encrypted, p.name, p.id_masked, e.bank_na
     ORDER BY l.division_code, l.id"""
 EXPORT_SCHEMA: dict[str, pl.DataType] = {
     "reference": pl.Int64(),
+    "enrolment_id": pl.Int64(),
     "account_encrypted": pl.String(),
     "payee_name": pl.String(),
     "id_masked": pl.String(),
@@ -887,6 +889,22 @@ EXPORT_SCHEMA: dict[str, pl.DataType] = {
     "village_name": pl.String(),
 }
 EXPORTABLE = (RunStatus.APPROVED, RunStatus.EXPORTED)
+
+
+def _arrears_remarks(run: PayrollRun) -> pl.DataFrame:
+    """Per enrolment of the run paid arrears, the remark its bank line carries: "补发2027年01月、
+    2027年02月" (each month and amount are on the enrolment's page)."""
+    rows: dict[int, list[str]] = {}
+    for enrolment_id, month in (
+        ArrearsMonth.objects.filter(run=run)
+        .order_by("enrolment_id", "month")
+        .values_list("enrolment_id", "month")
+    ):
+        rows.setdefault(enrolment_id, []).append(f"{month:%Y年%m月}")
+    return pl.DataFrame(
+        {"enrolment_id": list(rows), "remark": ["补发" + "、".join(months) for months in rows.values()]},
+        schema={"enrolment_id": pl.Int64(), "remark": pl.String()},
+    )
 
 
 def bank_layouts() -> list[bankfiles.BankLayout]:
@@ -928,6 +946,7 @@ def bank_export(*, actor: Staff, run_id: int, layout: str) -> BankExport:
     tokens = frame["account_encrypted"].unique().to_list()
     accounts = dict(zip(tokens, (protect.decrypt(t) for t in tokens), strict=True))
     labels = {code: programme_label(code) for code in frame["programme"].unique().to_list()}
+    frame = frame.join(_arrears_remarks(run), on="enrolment_id", how="left")
     lines = frame.select(
         pl.col("reference"),
         pl.col("account_encrypted").replace_strict(accounts, return_dtype=pl.String).alias("account_number"),
@@ -938,6 +957,7 @@ def bank_export(*, actor: Staff, run_id: int, layout: str) -> BankExport:
         pl.lit(f"{run.month:%Y年%m月}").alias("month"),
         pl.col("programme").replace_strict(labels, return_dtype=pl.String).alias("programme_label"),
         pl.col("village_name"),
+        pl.col("remark").fill_null(""),
     )
     content = bankfiles.write_file(chosen, lines)
     seq = BankExport.objects.filter(run=run).count() + 1

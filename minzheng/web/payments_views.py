@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from minzheng.core.errors import Conflict, InvalidInput, PermissionDenied
+from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division
 from minzheng.org.scope import jurisdiction_of, scoped
@@ -41,6 +41,7 @@ from minzheng.web.base import (
 
 # Errors an action can meet on a record the actor may see: shown on the page, never a server error.
 SHOWN_ERRORS = (InvalidInput, Conflict, PermissionDenied)
+PROPOSALS_SHOWN = 200  # on the run page; the API lists them all, page by page
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The monthly programmes' names (minzheng.rules.programmes), marked here for translation; templates
 # show them with {% translate label %}.
@@ -390,6 +391,12 @@ def _run_context(request: HttpRequest, run_id: int) -> dict[str, Any]:
         "reports": []
         if detail.running
         else list(selectors.reconciliation_list(actor=who, run_id=run_id)[:20]),
+        "can_resume": can_run and (run.status == RunStatus.FAILED or detail.stuck),
+        "can_decide": who.can(Perm.PAYROLL_APPROVE) and run.created_by_id != who.pk,
+        "proposals": []
+        if detail.running
+        else list(selectors.run_proposals(actor=who, run_id=run_id)[:PROPOSALS_SHOWN]),
+        "parameters": [] if detail.running else selectors.run_parameters(actor=who, run_id=run_id),
     }
 
 
@@ -444,6 +451,58 @@ def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         flash_done(request, _("发放名册已审批"))
+    return redirect("web:payroll_run", run_id=run.pk)
+
+
+@staff_view(Perm.PAYROLL_RUN)
+@require_POST
+def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Continue a run that failed or whose computing process died (the worker computes it)."""
+    who = actor(request)
+    run = selectors.run_get(actor=who, run_id=run_id).run
+    try:
+        tasks.payroll_run_resume(actor=who, run_id=run.pk)
+    except SHOWN_ERRORS as exc:
+        messages.error(request, exc.message)
+    else:
+        flash_done(request, _("已重新排队计算；已写入的发放记录不会重复"))
+    return redirect("web:payroll_run", run_id=run.pk)
+
+
+@staff_view(Perm.PAYROLL_APPROVE)
+@require_POST
+def run_proposals_decide(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Approve or reject a run's amount proposals: those ticked, or all of them."""
+    who = actor(request)
+    run = selectors.run_get(actor=who, run_id=run_id).run
+    action = request.POST.get("action", "")
+    approve = action in ("approve", "approve_all")
+    every = action == "approve_all"
+    ticked = [int(i) for i in request.POST.getlist("proposal") if i.isdigit()]
+    try:
+        if every:
+            decided = services.proposals_decide(
+                actor=who,
+                approve=approve,
+                note=request.POST.get("note", "")[:300],
+                notice=request.POST.get("notice", "")[:2000],
+                run_id=run.pk,
+            )
+        else:
+            mine = selectors.run_proposals(actor=who, run_id=run.pk).filter(pk__in=ticked)
+            if not ticked or mine.count() != len(set(ticked)):
+                raise InvalidInput(_("请勾选要审核的调整建议"))
+            decided = services.proposals_decide(
+                actor=who,
+                approve=approve,
+                note=request.POST.get("note", "")[:300],
+                notice=request.POST.get("notice", "")[:2000],
+                proposal_ids=ticked,
+            )
+    except (*SHOWN_ERRORS, NotFound) as exc:
+        messages.error(request, exc.message)
+    else:
+        flash_done(request, _("已审核 %(n)s 条金额调整建议") % {"n": decided})
     return redirect("web:payroll_run", run_id=run.pk)
 
 

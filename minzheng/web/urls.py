@@ -99,6 +99,12 @@ urlpatterns = [
     path("payments/runs/<int:run_id>/", payments_views.run_detail, name="payroll_run"),
     path("payments/runs/<int:run_id>/lines/", payments_views.run_lines, name="payroll_lines"),
     path("payments/runs/<int:run_id>/approve/", payments_views.run_approve, name="payroll_approve"),
+    path("payments/runs/<int:run_id>/resume/", payments_views.run_resume, name="payroll_resume"),
+    path(
+        "payments/runs/<int:run_id>/proposals/",
+        payments_views.run_proposals_decide,
+        name="payroll_proposals_decide",
+    ),
     path("payments/runs/<int:run_id>/export/", payments_views.run_export, name="payroll_export"),
     path(
         "payments/runs/<int:run_id>/exports/<int:export_id>/",

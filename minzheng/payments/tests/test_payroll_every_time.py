@@ -107,6 +107,12 @@ def test_a_late_enrolment_is_paid_the_months_it_missed_as_arrears(people: dict[s
         (add_months(january, 1), Decimal("1300.00"), march.pk),
     ]
     assert march.arrears_total == Decimal("2600.00")
+    export = services.bank_export(actor=people["admin"], run_id=march.pk, layout="ningxia_bank_csv")
+    _, _, content = services.bank_export_file(actor=people["admin"], export_id=export.pk)
+    rows = {row.split(",")[2]: row for row in content.decode("gbk").splitlines()}
+    late_name = late.payee.name
+    assert rows[late_name].endswith(f"补发{january:%Y年%m月}、{add_months(january, 1):%Y年%m月}")
+    assert "补发" not in rows[early.payee.name]
     assert PayrollLine.objects.get(run=march, enrolment=early).arrears == Decimal("0.00")
     # April: paid the month only; the arrears are never paid twice.
     april = run_month(people, add_months(january, 3))
@@ -308,8 +314,11 @@ def test_a_usual_month_recomputes_only_the_households_that_changed(people: dict[
     FactsChange.objects.update(at=before_margin)
     ParameterValue.objects.update(decided_at=before_margin)
     IncomeItem.objects.create(
-        person_id=changed.payee_id, category="pension", monthly_amount=Decimal("100.00"),
-        counted=True, valid_from=date(2020, 1, 1),
+        person_id=changed.payee_id,
+        category="pension",
+        monthly_amount=Decimal("100.00"),
+        counted=True,
+        valid_from=date(2020, 1, 1),
     )
     second = run_month(people, add_months(month, 1))
     assert (second.recomputed_households, second.line_count) == (1, 2)

@@ -21,6 +21,7 @@ from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
 from minzheng.payments import services
 from minzheng.payments.models import (
+    AmountProposal,
     ChangeKind,
     Enrolment,
     EnrolmentChange,
@@ -29,8 +30,10 @@ from minzheng.payments.models import (
     ReviewTask,
     RunStatus,
 )
+from minzheng.payments.testing import wide_payroll_window
 from minzheng.registry import excel
 from minzheng.registry.testing import make_household
+from minzheng.rules import services as rules_services
 
 ACCOUNT = "6222020200112233446"  # passes the Luhn check
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,6 +42,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 @pytest.fixture
 def people(tree: dict[str, Division]) -> dict[str, Staff]:
     catalogue_load(actor=None)
+    wide_payroll_window()
     return {
         "clerk": make_staff("w_clerk", "640202001000", [Role.TOWNSHIP_CLERK]),
         "reviewer": make_staff("w_reviewer", "640202001000", [Role.TOWNSHIP_REVIEWER]),
@@ -241,13 +245,13 @@ def test_a_run_is_started_shows_progress_then_totals_and_is_approved_by_another(
     assert "共 3 条" in text(admin.get(reverse("web:payroll_lines", args=[run.pk])))
     assert "共 0 条" in text(admin.get(reverse("web:payroll_lines", args=[run.pk]), {"status": "failed"}))
 
-    # The administrator may not approve; someone holding both roles may not approve their own run.
+    # The administrator may not approve; the next month waits for this one's approval.
     assert admin.post(reverse("web:payroll_approve", args=[run.pk])).status_code == 403
     both = make_staff("w_both", "640202000000", [Role.COUNTY_ADMIN, Role.COUNTY_APPROVER])
-    own = computed(start_run(logged_in(both), services.add_months(month, 1)))
-    refused = logged_in(both).post(reverse("web:payroll_approve", args=[own.pk]), follow=True)
-    assert "生成人不能审批自己生成的发放名册（双人复核）" in text(refused)
-    assert PayrollRun.objects.get(pk=own.pk).status == RunStatus.COMPUTED
+    early = logged_in(both).post(
+        reverse("web:payroll_runs"), {"county": "640202", "month": month_text(services.add_months(month, 1))}
+    )
+    assert "尚未审批" in text(early)
 
     approver = logged_in(people["approver"])
     assert 'data-testid="run-approve"' in text(approver.get(reverse("web:payroll_run", args=[run.pk])))
@@ -256,6 +260,12 @@ def test_a_run_is_started_shows_progress_then_totals_and_is_approved_by_another(
     assert PayrollRun.objects.get(pk=run.pk).status == RunStatus.APPROVED
     again = approver.post(reverse("web:payroll_approve", args=[run.pk]), follow=True)
     assert "不能审批" in text(again)
+
+    # Someone holding both roles may not approve their own run.
+    own = computed(start_run(logged_in(both), services.add_months(month, 1)))
+    refused = logged_in(both).post(reverse("web:payroll_approve", args=[own.pk]), follow=True)
+    assert "生成人不能审批自己生成的发放名册（双人复核）" in text(refused)
+    assert PayrollRun.objects.get(pk=own.pk).status == RunStatus.COMPUTED
 
 
 def test_a_village_roster_prints_on_a4(people: dict[str, Staff]) -> None:
@@ -428,3 +438,70 @@ def test_payments_pages_in_english(people: dict[str, Staff]) -> None:
     detail = text(admin.get(reverse("web:enrolment", args=[enrolment.pk])))
     assert "History of changes" in detail
     assert "Request a payroll" in text(admin.get(reverse("web:payroll_runs")))
+
+
+def test_a_raise_is_proposed_on_the_run_page_and_approved_there_by_a_second_person(
+    people: dict[str, Staff],
+) -> None:
+    enrolment = enrolled(people, "张一")
+    month = enrolment.start_month
+    first = services.payroll_compute(
+        run_id=services.payroll_run_request(actor=people["admin"], county="640202", month=month).pk
+    )
+    services.payroll_approve(actor=people["approver"], run_id=first.pk)
+    value = rules_services.parameter_propose(
+        actor=people["admin"],
+        name="dibao.standard",
+        region="640202",
+        area="urban",
+        effective_from=services.add_months(month, 1),
+        value="700",
+        reference="石大政发〔2026〕20号",
+        reason="提标",
+    )
+    rules_services.parameter_approve(actor=people["approver"], value_id=value.pk)
+    admin = logged_in(people["admin"])
+    run = computed(start_run(admin, services.add_months(month, 1)))
+    page = text(admin.get(reverse("web:payroll_run", args=[run.pk])))
+    table = page.split('data-testid="proposal-table"')[1].split("</table>")[0]
+    assert "张一" in table
+    assert "1400.00" in table
+    assert "标准调整" in table
+    assert 'name="proposal"' not in table  # the maker cannot decide
+    assert "石大政发〔2026〕20号" in page.split('data-testid="run-parameters"')[1]
+    approver = logged_in(people["approver"])
+    proposal = AmountProposal.objects.get()
+    refused = approver.post(
+        reverse("web:payroll_proposals_decide", args=[run.pk]),
+        {"action": "approve", "proposal": [proposal.pk], "note": "提标", "notice": ""},
+        follow=True,
+    )
+    assert "书面告知" in text(refused)
+    done = approver.post(
+        reverse("web:payroll_proposals_decide", args=[run.pk]),
+        {"action": "approve_all", "note": "提标", "notice": "自下月起每月1400元"},
+        follow=True,
+    )
+    assert "已审核 1 条金额调整建议" in text(done)
+    enrolment.refresh_from_db()
+    assert enrolment.monthly_amount == Decimal("1400.00")
+    detail = text(admin.get(reverse("web:enrolment", args=[enrolment.pk])))
+    assert "自下月起每月1400元" in detail
+
+
+def test_a_failed_run_is_resumed_from_its_page(
+    people: dict[str, Staff], django_capture_on_commit_callbacks: Any
+) -> None:
+    enrolment = enrolled(people, "张一")
+    run = services.payroll_run_request(actor=people["admin"], county="640202", month=enrolment.start_month)
+    PayrollRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error="计算过程中出现错误")
+    admin = logged_in(people["admin"])
+    page = text(admin.get(reverse("web:payroll_run", args=[run.pk])))
+    assert 'data-testid="resume-submit"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        resumed = admin.post(reverse("web:payroll_resume", args=[run.pk]), follow=True)
+    assert "已重新排队计算" in text(resumed)
+    run.refresh_from_db()
+    assert (run.status, run.line_count) == (RunStatus.COMPUTED, 1)
+    again = admin.post(reverse("web:payroll_resume", args=[run.pk]), follow=True)
+    assert "无需继续" in text(again)
