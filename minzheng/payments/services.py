@@ -34,6 +34,7 @@ from minzheng.core.errors import Conflict, DomainError, InvalidInput, NotFound, 
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import jurisdiction_of, require, require_in_scope
+from minzheng.org.services import require_independent_checker
 from minzheng.payments import bankfiles, payroll, rosters, selectors
 from minzheng.payments.models import (
     AmountProposal,
@@ -504,7 +505,9 @@ def _compute_in_one_transaction(run: PayrollRun, *, started: datetime) -> None:
             county=run.county,
             month=run.month,
             actor_id=run.created_by_id,
-            previous=payroll.Previous(*previous) if previous else None,
+            previous=payroll.Previous(month=previous[0], started_at=previous[1])
+            if previous is not None and previous[1] is not None
+            else None,
             table=policy_table(),
             at=started,
         )
@@ -597,10 +600,7 @@ def payroll_approve(*, actor: Staff, run_id: int, note: str = "") -> PayrollRun:
         raise Conflict(f"发放批次状态为“{run.get_status_display()}”，不能审批")
     if run.created_by_id == actor.pk:
         raise PermissionDenied("生成人不能审批自己生成的发放名册（双人复核）")
-    # By person, not account: nor through an account the maker created or gave its roles. (Imported
-    # here only because this function is the one part of this module that change may edit.)
-    from minzheng.org.services import require_independent_checker
-
+    # By person, not account: nor through an account the maker created or gave its roles.
     require_independent_checker(maker=run.created_by, checker=actor)
     run.status = RunStatus.APPROVED
     run.approved_by = actor
@@ -694,6 +694,8 @@ def proposals_decide(
     makers = set(chosen.values_list("run__created_by_id", flat=True).distinct())
     if actor.pk in makers:
         raise PermissionDenied("生成发放名册的人不能审核该名册提出的金额调整（双人复核）")
+    for maker in Staff.objects.filter(pk__in=makers):
+        require_independent_checker(maker=maker, checker=actor)
     for county in sorted(counties):
         payroll.lock_county(county, shared=True)
     ids = list(chosen.values_list("pk", flat=True))
