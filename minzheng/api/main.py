@@ -190,8 +190,11 @@ def _integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
     )
 
 
+@api.exception_handler(OverflowError)
 @api.exception_handler(DataError)
-def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+def _data_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # DataError: PostgreSQL refused a value (bigint out of range, numeric overflow); OverflowError:
+    # SQLite's driver refused an integer beyond 64 bits, e.g. an id in the path.
     logger.warning("database refused a value from the API", exc_info=exc)
     return api.create_response(
         request, error_body("invalid", _("输入的数值或文本超出允许范围，请检查后重新提交")), status=422

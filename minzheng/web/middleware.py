@@ -83,7 +83,7 @@ class BoundedInputMiddleware:
             return too_large(request)
         if isinstance(exception, MultiPartParserError | TooManyFieldsSent | TooManyFilesSent):
             return malformed(request)
-        if isinstance(exception, IntegrityError | DataError):
+        if isinstance(exception, IntegrityError | DataError | OverflowError):
             # A write the database refused that a service should have refused first: a clear
             # message, never the constraint's name or the SQL (those go to the log).
             logger.warning("database refused a write from a page", exc_info=exception)

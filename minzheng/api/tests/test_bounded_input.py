@@ -71,7 +71,7 @@ def test_an_oversized_body_is_413_in_json(api: Client, household: Household) -> 
 
 
 def test_an_oversized_form_is_413_as_a_chinese_page(page: Client) -> None:
-    response = page.post("/registry/households/new/", {"address": "大" * 1_000_000})
+    response = page.post("/households/new/", {"address": "大" * 1_000_000})
     assert response.status_code == 413
     assert "提交的内容过大" in response.content.decode()
 
@@ -81,7 +81,7 @@ def test_multipart_without_a_boundary_is_400(api: Client, page: Client) -> None:
     response = api.post("/api/v1/households/imports", body, content_type="multipart/form-data")
     assert response.status_code == 400
     assert response.json()["code"] == "malformed"
-    web = page.post("/registry/households/new/", body, content_type="multipart/form-data")
+    web = page.post("/households/new/", body, content_type="multipart/form-data")
     assert web.status_code == 400
     assert "请求格式不正确" in web.content.decode()
 
