@@ -5,9 +5,10 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from minzheng.api.org import ErrorOut, actor
+from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.core.audit_checkpoint import checkpoint_check, checkpoint_export, checkpoint_parse
 from minzheng.core.errors import PermissionDenied
 from minzheng.org.models import Staff
@@ -33,7 +34,7 @@ class AuditEventOut(Schema):
 
 
 @router.get("/events", response=list[AuditEventOut], summary="检索审计记录")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def events(
     request: HttpRequest,
     action: str = "",
