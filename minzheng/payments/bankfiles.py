@@ -45,6 +45,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from minzheng.core.errors import InvalidInput
+from minzheng.core.spreadsheets import neutralise
 from minzheng.rules.money import from_fen
 
 LAYOUT_DIR = Path(__file__).resolve().parent / "layouts"
@@ -317,7 +318,9 @@ def _write_xlsx(layout: BankLayout, lines: pl.DataFrame, summary: dict[str, Any]
                 header.append(cell)
             sheet.append(header)
         for _ in range(min(XLSX_ROWS_PER_SHEET, count - n * XLSX_ROWS_PER_SHEET)):
-            record: list[Any] = list(next(rows))
+            # Text that a spreadsheet would take for a formula is kept as text (the CSV layouts go
+            # to the bank's system as they are).
+            record: list[Any] = [neutralise(value) for value in next(rows)]
             for i in amounts:
                 if layout.amount_unit == "yuan":
                     cell = WriteOnlyCell(sheet, value=from_fen(record[i]))

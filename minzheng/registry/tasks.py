@@ -1,6 +1,6 @@
 """Background work for the registry: large Excel imports run outside the request.
 
-With the database backend a worker process (`manage.py db_worker`) picks the task up; the test
+With the database backend a worker process (`manage.py worker`) picks the task up; the test
 settings use the immediate backend, which runs it inline.
 """
 
