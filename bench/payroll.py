@@ -11,13 +11,15 @@ the load and rebuilt after, as the demo build does): the divisions of 大武口�
 pensions, disabilities and serious illnesses for some members, and for every household an approved
 dibao case and an ACTIVE enrolment with its "enrol" change.
 
-Then, timed end to end (`payments.services.payroll_compute`: read the enrolments and the registry,
-compute with the bulk engine, write lines, changes, review tasks and totals):
+Then, timed end to end (`payments.services.payroll_compute`: claim, refresh the facts summary, then
+one transaction: one-offs, arrears, the lines with INSERT ... SELECT, settlements, gradual exits, the
+recalculation of the households that changed with its proposals and reviews, the run's parameters and
+totals):
 
-- month A (2027-01): the enrolments were generated with an amount of 0, so every amount is
-  recomputed and changes: the month after a standard is raised, the worst case;
-- month B (2027-02): a usual month after small changes: new wages for 2% of households (amounts
-  change), back pay for 1%, gradual exit for 0.5%;
+- month A (2027-01): the county's first run, so every household is recomputed; with the default
+  worst case the enrolments were generated with an amount of 0, so every one gets a proposal;
+- month B (2027-02): a usual month after small changes: new wages for 2% of households (proposals),
+  back pay for 1%, gradual exit for 0.5%; only the households that changed are recomputed;
 - a re-run of month B (must write nothing);
 - the baseline, on `--baseline` households (10,000) for month C (2027-03): a loop over Enrolment
   objects, `engine.calculate` per household over `population.household_facts`, and
@@ -26,6 +28,12 @@ compute with the bulk engine, write lines, changes, review tasks and totals):
 Peak RSS is sampled from /proc/self/status every 20 ms during each timed step, and each run's CPU
 time is reported for this process and for the PostgreSQL server's processes (read from /proc: the
 server must run on this machine, otherwise idle). See bench/README.md.
+
+Cold: nothing a run reads is kept outside the database, so a fresh worker host is this process as
+it starts. With `--cold-command` (say "pg_ctlcluster 15 main restart && sync && echo 3 >
+/proc/sys/vm/drop_caches", as root) the server's and the kernel's caches are emptied before each
+timed month too, as after a restore or a failover; without it the server's cache is warm.
+No database superuser is needed.
 
 With --reuse, nothing is generated: the database an earlier run left is kept, and only the month
 after its last run is timed, after the between-months changes again (trying a change at 10 M
@@ -38,7 +46,6 @@ import argparse
 import os
 import platform
 import resource
-import shutil
 import sys
 import threading
 import time
@@ -215,11 +222,11 @@ def sql_steps(n: int, admin_id: int, item_id: int) -> list[tuple[str, str]]:
         (
             "enrolments",
             f"""INSERT INTO payments_enrolment (id, programme, case_id, household_id, payee_id, division_id,
-                monthly_amount, start_month, end_month, status, exit_months_left, bank_name, account_encrypted,
+                monthly_amount, calculated_amount, start_month, end_month, status, bank_name, account_encrypted,
                 account_masked, review_months, next_review, created_by_id, created_at)
             SELECT g, 'dibao', g, g, 4 * (g::bigint - 1) + 1, v.code, COALESCE(b.fen, 0) / 100.0,
-                date '2026-12-01', NULL, 'active', 0, '黄河农商银行', a.token, a.masked, 12, date '2027-12-01',
-                {admin_id}, now()
+                COALESCE(b.fen, 0) / 100.0, date '2026-12-01', NULL, 'active', '黄河农商银行', a.token, a.masked,
+                12, date '2027-12-01', {admin_id}, now() - interval '60 days'
             FROM generate_series(1::bigint, %(n)s::bigint) g JOIN bench_village v ON v.vk = g %% %(villages)s
             JOIN bench_account a ON a.k = g %% 1000 LEFT JOIN bench_amount b ON b.household_id = g""",
         ),
@@ -227,14 +234,27 @@ def sql_steps(n: int, admin_id: int, item_id: int) -> list[tuple[str, str]]:
             "enrol changes",
             f"""INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month, old_amount, new_amount,
                 one_off_amount, reason, notice, actor_id, at)
-            SELECT g, 'enrol', date '2026-12-01', NULL, 0, 0, '依审批决定纳入发放', '', {admin_id}, now()
+            SELECT g, 'enrol', date '2026-12-01', NULL, 0, 0, '依审批决定纳入发放', '', {admin_id},
+                now() - interval '60 days'
             FROM generate_series(1::bigint, %(n)s::bigint) g""",
         ),
     ]
 
 
-# Changes between month A and month B, all set-based.
+# Changes between month A and month B, all set-based. First a month passes: month A's run is dated a
+# month back, and what the generation logged before it a month and two days back (the bench runs
+# the months minutes after generating; a county runs them a month apart, and a run recomputes what
+# changed since the previous one started, with a day's margin).
 BETWEEN_MONTHS = [
+    (
+        "a month passes",
+        """WITH r AS (UPDATE payments_payrollrun SET started_at = started_at - interval '30 days'
+                      WHERE started_at IS NOT NULL RETURNING 1),
+            f AS (UPDATE rules_factschange SET at = at - interval '32 days' RETURNING 1),
+            p AS (UPDATE rules_parametervalue SET decided_at = decided_at - interval '32 days'
+                  WHERE decided_at IS NOT NULL RETURNING 1)
+        UPDATE payments_enrolmentchange SET at = at - interval '32 days'""",
+    ),
     (
         "new wages for 2% of households",
         """INSERT INTO registry_incomeitem (person_id, category, monthly_amount, counted, valid_from, note, source,
@@ -255,8 +275,14 @@ BETWEEN_MONTHS = [
         FROM c JOIN payments_enrolment e ON e.id = c.enrolment_id""",
     ),
     (
-        "gradual exit for 0.5%",
-        "UPDATE payments_enrolment SET status = 'exiting', exit_months_left = 3 WHERE id %% 200 = 7 AND status = 'active'",
+        "gradual exit for 0.5% (three more months)",
+        """WITH x AS (
+            UPDATE payments_enrolment SET status = 'exiting', end_month = (%(b)s::date + interval '3 months')::date
+            WHERE id %% 200 = 7 AND status = 'active' RETURNING id, created_by_id
+        )
+        INSERT INTO payments_enrolmentchange (enrolment_id, kind, effective_month, old_amount, new_amount,
+            one_off_amount, reason, notice, actor_id, at)
+        SELECT id, 'exit', %(b)s, NULL, NULL, 0, '渐退', '', created_by_id, now() FROM x""",
     ),
 ]
 
@@ -368,40 +394,57 @@ def between_months(month: date = MONTH_B) -> None:
 
 def facts_worker() -> float:
     """What `manage.py refresh_facts` does every few minutes in a running system, here once after
-    the between-months changes (not part of the run): the summary refreshed, the county's facts
-    snapshot and enrolment copy brought up to date. Its seconds."""
-    from minzheng.payments import snapshot as enrolment_copy
-    from minzheng.rules import snapshot
+    the between-months changes (not part of the run): the summary refreshed. Its seconds."""
+    from minzheng.rules import summary
 
     started = time.perf_counter()
-    persons, counties = snapshot.keep_current()
-    facts_s = time.perf_counter() - started
-    copies = enrolment_copy.keep_current()
+    persons = summary.refresh()
     seconds = time.perf_counter() - started
     print(
-        f"  facts worker (refresh_facts, before the run): {persons:,} persons recomputed, "
-        f"snapshots of {', '.join(counties) or 'no county'} brought up to date, {facts_s:.1f} s; "
-        f"enrolment copies of {', '.join(copies) or 'no county'}, {seconds - facts_s:.1f} s",
+        f"  facts worker (refresh_facts, before the run): {persons:,} persons recomputed, {seconds:.1f} s",
         flush=True,
     )
     return seconds
 
 
 def quiesce() -> float:
-    """Before a timed month, after the facts worker: its month of changes to the summary vacuumed
-    and a checkpoint taken, so that neither autovacuum nor a checkpoint the worker set off runs
-    inside the timed run (pgbench checkpoints before each run likewise). In a running system the
-    worker takes a month's changes in a few minutes at a time, not all just before the run.
-    Its seconds."""
+    """Before a timed month, after the facts worker: its month of changes to the summary vacuumed, so
+    that autovacuum does not run inside the timed run (in a running system the worker takes a
+    month's changes a few minutes at a time). No CHECKPOINT: that needs a privileged role. Its
+    seconds."""
     from django.db import connection
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM (ANALYZE) rules_memberfacts, rules_stalefacts, rules_factschange")
-        cursor.execute("CHECKPOINT")
+        cursor.execute(
+            "VACUUM (ANALYZE) rules_memberfacts, rules_stalefacts, rules_factschange, payments_enrolment, "
+            "payments_payrollline"
+        )
     seconds = time.perf_counter() - started
-    print(f"  quiesce (the summary vacuumed, a checkpoint): {seconds:.1f} s", flush=True)
+    print(f"  quiesce (vacuum analyze): {seconds:.1f} s", flush=True)
     return seconds
+
+
+def cold(command: str) -> None:
+    """Empty the server's and the kernel's caches (`--cold-command`), then reconnect."""
+    if not command:
+        return
+    import subprocess
+
+    from django.db import connections
+
+    connections.close_all()
+    started = time.perf_counter()
+    subprocess.run(command, shell=True, check=True)  # noqa: S602 (the operator's own command)
+    for _ in range(60):
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT 1")
+            break
+        except Exception:
+            connections.close_all()
+            time.sleep(0.5)
+    print(f"  cold: caches emptied ({command}), {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def per_row_baseline(admin: Any, count: int, month: date) -> tuple[int, float]:
@@ -492,6 +535,12 @@ def main() -> None:
     )
     parser.add_argument("--no-bank-files", action="store_true", help="skip the bank file and reconciliation")
     parser.add_argument(
+        "--cold-command",
+        default="",
+        help="a shell command emptying the server's and kernel's caches before each timed month "
+        '(e.g. "pg_ctlcluster 15 main restart && sync && echo 3 > /proc/sys/vm/drop_caches")',
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep the database an earlier run generated and time one more usual month only (the month "
@@ -502,10 +551,6 @@ def main() -> None:
 
     if not args.reuse:
         fresh_database(args.database_url)
-        # The county copies (rules.snapshot, payments.snapshot) of earlier bench databases: caches,
-        # of no use now.
-        for kind in ("facts", "enrolments"):
-            shutil.rmtree(ROOT / "var" / kind, ignore_errors=True)
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("MINZHENG_MODE", "demo")
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
@@ -524,9 +569,9 @@ def main() -> None:
     from minzheng.org.services import divisions_load
     from minzheng.org.testing import make_staff
     from minzheng.payments import payroll, services
-    from minzheng.payments import snapshot as enrolment_copy
-    from minzheng.payments.models import EnrolmentChange, PayrollLine, PayrollRun, ReviewTask
-    from minzheng.rules import bulk, snapshot
+    from minzheng.payments.models import AmountProposal, PayrollLine, PayrollRun, ReviewTask
+    from minzheng.payments.testing import wide_payroll_window
+    from minzheng.rules import bulk
 
     n = args.households
     started = time.perf_counter()
@@ -538,6 +583,8 @@ def main() -> None:
         divisions_load(actor=None, prefix=COUNTY)
         catalogue_load(actor=None)
         admin = make_staff("bench_admin", f"{COUNTY}000000", [Role.COUNTY_ADMIN])
+        make_staff("bench_approver", f"{COUNTY}000000", [Role.COUNTY_APPROVER])
+        wide_payroll_window(region=COUNTY)  # the bench's months lie ahead of today
         print(f"migrate, divisions, catalogue: {time.perf_counter() - started:.1f} s", flush=True)
         print(f"generating {n:,} households ...", flush=True)
         started = time.perf_counter()
@@ -556,25 +603,24 @@ def main() -> None:
     if not args.reuse:
         print(f"generated in {generate_s:.0f} s: {n:,} households, {persons:,} persons", flush=True)
 
+    approver = Staff.objects.get(username="bench_approver")
     timer = Timer()
-    # Phases of the run: the plan (reads, before anything is written; the facts read beside the
-    # enrolments), then the slices, computed in a thread ahead of their writes.
-    timer.wrap(payroll, "plan_county", "plan county")
-    timer.wrap(enrolment_copy, "county_rows", "  enrolments: the county's copy and changes")
-    timer.wrap(enrolment_copy.KEPT, "load", "    the copy's file read")
-    timer.wrap(payroll, "read_frame", "  read paid lines, one-offs")
-    timer.wrap(snapshot, "refresh", "  (beside) refresh facts summary")
-    timer.wrap(snapshot, "county_rows", "  (beside) county's facts rows, snapshot and changes")
-    timer.wrap(payroll, "recompute", "slices computed (thread): recompute")
-    timer.wrap(bulk, "calculate", "  bulk.calculate")
-    timer.wrap(services, "_write_slice", "slices written")
-    timer.wrap(payroll, "write_lines", "  lines, exit countdown, totals")
-    timer.wrap(payroll, "write_consequences", "  (beside) one-offs, amount changes, reviews")
+    # Phases of the run: the facts summary refreshed before the transaction; in it the lines and
+    # their settlements (the rest of `compute`), the recalculation, the parameters and totals.
+    timer.wrap(services, "refresh_summary", "refresh facts summary")
+    timer.wrap(payroll, "compute", "transaction")
+    timer.wrap(payroll, "_recalculate", "  recalculation (changed households)")
+    timer.wrap(payroll, "_facts", "    facts read")
+    timer.wrap(bulk, "calculate", "    bulk.calculate")
+    timer.wrap(payroll, "_store_parameters", "  parameters")
 
     def timed_run(label: str, month: date) -> dict[str, Any]:
+        for earlier in PayrollRun.objects.filter(county=COUNTY, month__lt=month, status="computed"):
+            services.payroll_approve(actor=approver, run_id=earlier.pk)
         run = services.payroll_run_request(actor=admin, county=COUNTY, month=month)
+        cold(args.cold_command)
         timer.reset()
-        changes_before = EnrolmentChange.objects.filter(kind="amount").count()
+        changes_before = AmountProposal.objects.count()
         reviews_before = ReviewTask.objects.count()
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_current_wal_lsn()")
@@ -586,15 +632,19 @@ def main() -> None:
             seconds = time.perf_counter() - started
             cpu = [after - before for after, before in zip(cpu_seconds(), cpu_before, strict=True)]
         phases = dict(timer.seconds)
-        phases["after the plan"] = seconds - phases.get("plan county", 0.0)
+        phases["  lines, one-offs, arrears, exits, totals"] = (
+            phases.get("transaction", 0.0)
+            - phases.get("  recalculation (changed households)", 0.0)
+            - phases.get("  parameters", 0.0)
+        )
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", [wal_before])
             (wal,) = cursor.fetchone()
-        changes = EnrolmentChange.objects.filter(kind="amount").count() - changes_before
+        changes = AmountProposal.objects.count() - changes_before
         reviews = ReviewTask.objects.count() - reviews_before
         print(
             f"{label}: {seconds:.1f} s, {run.line_count:,} lines, total {run.total_amount}, "
-            f"{changes:,} amount changes, {reviews:,} review tasks, peak RSS {peak[0]:.0f} MiB, "
+            f"{changes:,} amount proposals, {reviews:,} review tasks, {run.recomputed_households:,} households recomputed, peak RSS {peak[0]:.0f} MiB, "
             f"CPU: this process {cpu[0]:.1f} s, PostgreSQL {cpu[1]:.1f} s, WAL {int(wal) / 2**30:.1f} GiB",
             flush=True,
         )
@@ -644,7 +694,6 @@ def main() -> None:
     if not args.no_bank_files:
         # The bank side of month B: approval by a second person, the GBK bank file, and the bank's
         # results for every line read back (all paid).
-        approver = make_staff("bench_approver", f"{COUNTY}000000", [Role.COUNTY_APPROVER])
         services.payroll_approve(actor=approver, run_id=again.pk)
         with peak_rss() as export_peak:
             started = time.perf_counter()
@@ -675,6 +724,8 @@ def main() -> None:
 
     baseline: tuple[int, float] | None = None
     if args.baseline:
+        for earlier in PayrollRun.objects.filter(county=COUNTY, status="computed"):
+            services.payroll_approve(actor=approver, run_id=earlier.pk)
         baseline = per_row_baseline(admin, args.baseline, MONTH_C)
         print(f"per-row baseline: {baseline[0]:,} households in {baseline[1]:.1f} s", flush=True)
 
