@@ -10,10 +10,12 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
 from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from minzheng.api.org import ErrorOut, actor
+from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.core.errors import DomainError, InvalidInput, NotFound
+from minzheng.core.inputs import BenefitMoney, Month, SignedBenefitMoney
 from minzheng.payments import selectors, services, tasks
 from minzheng.payments.models import (
     AmountProposal,
@@ -31,7 +33,6 @@ router = Router(tags=["资金发放 payments"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
-Money = Annotated[Decimal, Field(max_digits=12, decimal_places=2)]
 Reason = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$", description="理由")]
 
 _READ_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
@@ -202,13 +203,13 @@ class EnrolIn(Schema):
 
 
 class AmountIn(Schema):
-    new_amount: Money = Field(ge=0)
-    month: date = Field(description="生效月份（取该月1日）")
+    new_amount: BenefitMoney = Field(description="新的月发放金额（元）")
+    month: Month = Field(description="生效月份（取该月1日）")
     reason: Reason
 
 
 class MonthReasonIn(Schema):
-    month: date = Field(description="生效月份（取该月1日）")
+    month: Month = Field(description="生效月份（取该月1日）")
     reason: Reason
 
 
@@ -221,7 +222,7 @@ class TerminateIn(MonthReasonIn):
 
 
 class OneOffIn(MonthReasonIn):
-    amount: Money = Field(description="补发为正数，追回（从发放中扣减）为负数")
+    amount: SignedBenefitMoney = Field(description="补发为正数，追回（从发放中扣减）为负数")
 
 
 def _enrolment(request: HttpRequest, enrolment_id: int) -> Enrolment:
@@ -229,7 +230,7 @@ def _enrolment(request: HttpRequest, enrolment_id: int) -> Enrolment:
 
 
 @router.get("/payments/enrolments", response=list[EnrolmentOut], summary="在保对象列表（检索、按状态筛选）")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def enrolments(request: HttpRequest, filters: Query[EnrolmentFilter]) -> object:
     return selectors.enrolment_list(
         actor=actor(request),
@@ -245,7 +246,7 @@ def enrolments(request: HttpRequest, filters: Query[EnrolmentFilter]) -> object:
     response=list[PendingCaseOut],
     summary="待纳入发放的已批准申请（按月发放、尚未纳入）",
 )
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def pending_cases(request: HttpRequest) -> object:
     return selectors.cases_awaiting_enrolment(actor=actor(request))
 
@@ -446,7 +447,7 @@ class RunDetailOut(Schema):
 
 class RunIn(Schema):
     county: str = Field(min_length=6, max_length=6, pattern=r"^\d{6}$", description="县（区）代码")
-    month: date = Field(description="发放月份（取该月1日）")
+    month: Month = Field(description="发放月份（取该月1日）")
 
 
 class ApproveIn(Schema):
@@ -497,7 +498,7 @@ def _run_detail(request: HttpRequest, run_id: int) -> selectors.RunDetail:
 
 
 @router.get("/payments/runs", response=list[RunOut], summary="发放批次列表")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def runs(request: HttpRequest) -> object:
     return selectors.run_list(actor=actor(request))
 
@@ -527,7 +528,7 @@ def run_detail(request: HttpRequest, run_id: int) -> selectors.RunDetail:
     response={200: list[LineOut], **_READ_ERRORS},
     summary="发放明细（按村（社区）、发放状态筛选，分页）",
 )
-@paginate(PageNumberPagination, page_size=100)
+@paginate(BoundedPageNumberPagination, page_size=100)
 def run_lines(request: HttpRequest, run_id: int, filters: Query[LineFilter]) -> object:
     return selectors.run_lines(
         actor=actor(request), run_id=run_id, village=filters.village, status=filters.status
@@ -604,7 +605,7 @@ class DecidedOut(Schema):
     response={200: list[ProposalOut], **_READ_ERRORS},
     summary="批次提出的金额调整建议（默认待审核的）",
 )
-@paginate(PageNumberPagination, page_size=100)
+@paginate(BoundedPageNumberPagination, page_size=100)
 def run_proposals(request: HttpRequest, run_id: int, filters: Query[ProposalFilter]) -> object:
     return selectors.run_proposals(actor=actor(request), run_id=run_id, status=filters.status)
 
@@ -843,11 +844,11 @@ class ReviewFilter(Schema):
 class ReviewIn(Schema):
     outcome: Literal["keep", "change", "stop"] = Field(description="keep=维持，change=调整，stop=停发")
     reason: Reason
-    new_amount: Money | None = Field(None, ge=0, description="调整后的月发放金额（调整时必填）")
+    new_amount: BenefitMoney | None = Field(None, description="调整后的月发放金额（调整时必填）")
 
 
 @router.get("/payments/reviews", response=list[ReviewTaskOut], summary="复核任务（本机构，按应完成日期）")
-@paginate(PageNumberPagination, page_size=50)
+@paginate(BoundedPageNumberPagination, page_size=50)
 def reviews(request: HttpRequest, filters: Query[ReviewFilter]) -> object:
     return selectors.review_tasks(actor=actor(request), open_only=filters.open, office_code=filters.office)
 

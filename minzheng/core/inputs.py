@@ -236,6 +236,10 @@ Month = Annotated[date, BeforeValidator(_pydantic(check_month))]
 Money = Annotated[Decimal, BeforeValidator(_pydantic(check_money, kind=MoneyKind.STOCK))]
 MonthlyMoney = Annotated[Decimal, BeforeValidator(_pydantic(check_money, kind=MoneyKind.MONTHLY))]
 BenefitMoney = Annotated[Decimal, BeforeValidator(_pydantic(check_money, kind=MoneyKind.BENEFIT))]
+SignedBenefitMoney = Annotated[
+    Decimal, BeforeValidator(_pydantic(check_money, kind=MoneyKind.BENEFIT, negative=True))
+]
+"""A one-off: back pay (positive) or a recovery (negative), within the benefit limit."""
 
 
 # --- Django form validators ------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from minzheng.cases.models import Case, Outcome
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from minzheng.core.inputs import InputRuleError, MoneyKind, check_money
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import jurisdiction_of, require, require_in_scope
@@ -231,13 +232,15 @@ def _reason(reason: str) -> str:
     return reason.strip()
 
 
-def _check_amount(amount: Decimal | None) -> Decimal:
-    """A monthly amount: present, not negative, to the fen at most."""
+def _check_amount(amount: Decimal | None, *, field: str = "new_amount", negative: bool = False) -> Decimal:
+    """An amount per month, a one-off or (negative) a recovery: present, to the fen, within the
+    configured limit for benefits (`core.inputs`, MINZHENG_BENEFIT_MONTHLY_MAX)."""
     if amount is None:
-        raise InvalidInput("请填写新的月发放金额", field_errors={"new_amount": ["必填"]})
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput("金额应为非负数，最多两位小数", field_errors={"new_amount": ["格式不正确"]})
-    return amount
+        raise InvalidInput("请填写金额", field_errors={field: ["必填"]})
+    try:
+        return check_money(amount, kind=MoneyKind.BENEFIT, negative=negative)
+    except InputRuleError as exc:
+        raise InvalidInput(exc.message, field_errors={field: [exc.message]}) from exc
 
 
 @transaction.atomic
@@ -354,8 +357,9 @@ def enrolment_one_off(
     """Back pay (补发, positive) or a recovery (追回, negative) settled in the next payroll run."""
     enrolment = _enrolment(actor, enrolment_id)
     reason = _reason(reason)
-    if amount == 0 or amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput("补发或扣减金额不能为0，最多两位小数", field_errors={"amount": ["格式不正确"]})
+    amount = _check_amount(amount, field="amount", negative=True)
+    if amount == 0:
+        raise InvalidInput("补发或扣减金额不能为0", field_errors={"amount": ["不能为0"]})
     kind = ChangeKind.BACK_PAY if amount > 0 else ChangeKind.RECOVER
     return _change(enrolment, actor, kind, first_of_month(month), reason, one_off=amount)
 

@@ -597,6 +597,11 @@ def test_bad_months_and_out_of_scope_counties_change_nothing(people: dict[str, S
         ]
     )
     assert_error(
-        post(admin, "/api/v1/payments/runs", {"county": "640205", "month": date.today().isoformat()}), 404
+        post(
+            admin,
+            "/api/v1/payments/runs",
+            {"county": "640205", "month": date.today().replace(day=1).isoformat()},
+        ),
+        404,
     )
     assert not PayrollRun.objects.exists()

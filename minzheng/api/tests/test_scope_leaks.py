@@ -809,6 +809,8 @@ POST_ONLY = {
     "web:case_materials",
     "web:case_document_upload",
     "web:payroll_approve",
+    "web:payroll_resume",
+    "web:payroll_proposals_decide",
     "web:payroll_export",
     "web:payroll_reconcile",
     "web:payroll_reissue",
