@@ -292,7 +292,7 @@ def test_a_run_left_computing_by_a_dead_process_is_recovered(
     run = services.payroll_run_request(actor=people["admin"], county="640202", month=enrolment.start_month)
     # As a process that died after claiming it leaves it (long ago, for SQLite's lease by time).
     PayrollRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.COMPUTING, started_at=date(2020, 1, 1), claimed_by="gone:1"
+        status=RunStatus.COMPUTING, started_at=timezone.now() - timedelta(days=365), claimed_by="gone:1"
     )
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         assert tasks.recover_stuck_runs() == 1
