@@ -583,6 +583,42 @@ def run_parameters(request: HttpRequest, run_id: int) -> list[Any]:
     return selectors.run_parameters(actor=actor(request), run_id=run_id)
 
 
+class AmountSetByOut(Schema):
+    kind: str
+    effective_month: date
+    new_amount: Decimal | None
+    reason: str
+    notice: str
+    actor_name: str = Field(alias="actor.full_name")
+    at: datetime
+
+
+class DecisionRefOut(Schema):
+    case_id: int
+    amount: Decimal
+    decided_at: datetime
+    calculation_id: int | None
+
+
+class OneOffOut(Schema):
+    kind: str
+    one_off_amount: Decimal
+    reason: str
+    at: datetime
+
+
+class LineExplanationOut(Schema):
+    line: LineOut
+    amount_set_by: AmountSetByOut | None = Field(description="确定本月标准金额的变更（纳入或批准的调整）")
+    decision: DecisionRefOut | None = Field(description="纳入所依据的审批决定（含测算记录）")
+    proposal: ProposalOut | None = Field(
+        description="金额来自批准的调整建议时，该建议（其批次的参数见 parameters）"
+    )
+    arrears: list[ArrearsOut] = Field(description="本笔补发的漏发月份")
+    one_offs: list[OneOffOut] = Field(description="本笔结算的补发/追回")
+    parameters: list[RunParameterOut] = Field(description="本批次测算所用规则参数")
+
+
 class ProposalFilter(Schema):
     status: str = Field("proposed", max_length=12, pattern=r"^(proposed|approved|rejected|superseded|)$")
 
@@ -598,6 +634,15 @@ class ProposalDecisionIn(Schema):
 
 class DecidedOut(Schema):
     decided: int
+
+
+@router.get(
+    "/payments/runs/{run_id}/lines/{line_id}",
+    response={200: LineExplanationOut, 403: ErrorOut, 404: ErrorOut},
+    summary="一笔发放的说明：标准金额的来源（决定或批准的调整）、补发月份、结算的补发/追回、所用参数",
+)
+def line_explanation(request: HttpRequest, run_id: int, line_id: int) -> selectors.LineExplanation:
+    return selectors.line_explanation(actor=actor(request), run_id=run_id, line_id=line_id)
 
 
 @router.get(

@@ -181,6 +181,59 @@ def line_arrears(line: PayrollLine) -> list[ArrearsMonth]:
     )
 
 
+@dataclass(frozen=True)
+class LineExplanation:
+    """Why a line pays what it pays: the decided monthly amount (the change that set it, and the
+    decision or approved proposal behind that change), the arrears months, the one-offs settled, and
+    the parameters the run used."""
+
+    line: PayrollLine
+    amount_set_by: EnrolmentChange | None
+    decision: Decision | None
+    proposal: AmountProposal | None
+    arrears: list[ArrearsMonth]
+    one_offs: list[EnrolmentChange]
+    parameters: list[RunParameter]
+
+
+def line_explanation(*, actor: Staff, run_id: int, line_id: int) -> LineExplanation:
+    line = (
+        run_lines(actor=actor, run_id=run_id)
+        .select_related("run", "enrolment__case")
+        .filter(pk=line_id)
+        .first()
+    )
+    if line is None:
+        raise OutOfScope()
+    set_by = (
+        EnrolmentChange.objects.filter(
+            enrolment_id=line.enrolment_id, new_amount__isnull=False, effective_month__lte=line.month
+        )
+        .select_related("actor")
+        .order_by("-effective_month", "-pk")
+        .first()
+    )
+    proposal = (
+        AmountProposal.objects.filter(change=set_by).select_related("run", "decided_by").first()
+        if set_by is not None
+        else None
+    )
+    one_offs = list(
+        EnrolmentChange.objects.filter(settlement__run_id=line.run_id, enrolment_id=line.enrolment_id)
+        .select_related("actor")
+        .order_by("at", "pk")
+    )
+    return LineExplanation(
+        line=line,
+        amount_set_by=set_by,
+        decision=decision_of(line.enrolment.case) if set_by is not None and set_by.kind == "enrol" else None,
+        proposal=proposal,
+        arrears=line_arrears(line),
+        one_offs=one_offs,
+        parameters=list(RunParameter.objects.filter(run_id=line.run_id).order_by("name", "area")),
+    )
+
+
 def run_parameters(*, actor: Staff, run_id: int) -> list[RunParameter]:
     """The parameter values a run used (what its proposals rest on)."""
     run = _runs(actor).filter(pk=run_id).first()

@@ -440,6 +440,21 @@ def run_lines(request: HttpRequest, run_id: int) -> HttpResponse:
     )
 
 
+@staff_view(Perm.PAYMENT_VIEW)
+@require_safe
+def line_explanation(request: HttpRequest, run_id: int, line_id: int) -> HttpResponse:
+    """Why one line pays what it pays (the decision or approved change behind its amount, arrears,
+    one-offs, the run's parameters)."""
+    who = actor(request)
+    detail = selectors.run_get(actor=who, run_id=run_id)
+    explanation = selectors.line_explanation(actor=who, run_id=run_id, line_id=line_id)
+    return render(
+        request,
+        "web/payments/line_explanation.html",
+        {"detail": detail, "run": detail.run, "x": explanation, "line": explanation.line},
+    )
+
+
 @staff_view(Perm.PAYROLL_APPROVE)
 @require_POST
 def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:

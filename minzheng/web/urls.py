@@ -101,6 +101,11 @@ urlpatterns = [
     path("payments/runs/<int:run_id>/approve/", payments_views.run_approve, name="payroll_approve"),
     path("payments/runs/<int:run_id>/resume/", payments_views.run_resume, name="payroll_resume"),
     path(
+        "payments/runs/<int:run_id>/lines/<int:line_id>/",
+        payments_views.line_explanation,
+        name="payroll_line",
+    ),
+    path(
         "payments/runs/<int:run_id>/proposals/",
         payments_views.run_proposals_decide,
         name="payroll_proposals_decide",

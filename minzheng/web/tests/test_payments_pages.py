@@ -26,6 +26,7 @@ from minzheng.payments.models import (
     Enrolment,
     EnrolmentChange,
     EnrolmentStatus,
+    PayrollLine,
     PayrollRun,
     ReviewTask,
     RunStatus,
@@ -505,3 +506,38 @@ def test_a_failed_run_is_resumed_from_its_page(
     assert (run.status, run.line_count) == (RunStatus.COMPUTED, 1)
     again = admin.post(reverse("web:payroll_resume", args=[run.pk]), follow=True)
     assert "无需继续" in text(again)
+
+
+def test_a_line_is_explained_from_its_decision_arrears_and_one_offs(people: dict[str, Staff]) -> None:
+    enrolment = enrolled(people, "张一")
+    services.enrolment_one_off(
+        actor=people["admin"],
+        enrolment_id=enrolment.pk,
+        amount=Decimal("-30.00"),
+        month=enrolment.start_month,
+        reason="多发追回",
+    )
+    run = services.payroll_compute(
+        run_id=services.payroll_run_request(
+            actor=people["admin"], county="640202", month=enrolment.start_month
+        ).pk
+    )
+    line = PayrollLine.objects.get(run=run)
+    admin = logged_in(people["admin"])
+    lines = text(admin.get(reverse("web:payroll_lines", args=[run.pk])))
+    assert reverse("web:payroll_line", args=[run.pk, line.pk]) in lines
+    page = text(admin.get(reverse("web:payroll_line", args=[run.pk, line.pk])))
+    assert "1270.00" in page.split('data-testid="line-amount"')[1][:20]
+    assert "审批决定：1300.00 元" in page
+    assert "多发追回" in page.split('data-testid="line-one-offs"')[1]
+    assert 'data-testid="line-parameters"' in page
+    assert_clean(page)
+    api = admin.get(f"/api/v1/payments/runs/{run.pk}/lines/{line.pk}").json()
+    assert api["line"]["amount"] == "1270.00"
+    assert api["amount_set_by"]["kind"] == "enrol"
+    assert api["decision"]["amount"] == "1300.00"
+    assert [o["one_off_amount"] for o in api["one_offs"]] == ["-30.00"]
+    assert any(p["name"] == "dibao.standard" for p in api["parameters"])
+    outsider = logged_in(make_staff("w_outsider2", "640205000000", [Role.COUNTY_ADMIN]))
+    assert outsider.get(reverse("web:payroll_line", args=[run.pk, line.pk])).status_code == 404
+    assert outsider.get(f"/api/v1/payments/runs/{run.pk}/lines/{line.pk}").status_code == 404
