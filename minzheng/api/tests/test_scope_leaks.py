@@ -413,6 +413,7 @@ PATH_PARAMS = {
     "enrolment_id": lambda w, v: w.enrolments[v].pk,
     "task_id": lambda w, v: w.reviews[v].pk,
     "run_id": lambda w, v: w.runs[v[:6]].pk,
+    "line_id": lambda w, v: PayrollLine.objects.filter(run=w.runs[v[:6]]).order_by("pk").first().pk,  # type: ignore[union-attr]
     "export_id": lambda w, v: w.exports[v[:6]].pk,
     "report_id": lambda w, v: w.reports[v[:6]].pk,
 }
@@ -785,6 +786,7 @@ PAGE_PARAMS = {
     "enrolment_id": lambda w, v: w.enrolments[v].pk,
     "change": lambda w, v: "suspend",
     "run_id": lambda w, v: w.runs[v[:6]].pk,
+    "line_id": lambda w, v: PayrollLine.objects.filter(run=w.runs[v[:6]]).order_by("pk").first().pk,  # type: ignore[union-attr]
     "village_code": lambda w, v: v,
     "task_id": lambda w, v: w.reviews[v].pk,
     "export_id": lambda w, v: w.exports[v[:6]].pk,

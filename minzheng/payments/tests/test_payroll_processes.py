@@ -21,11 +21,13 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections
 
+from minzheng.core import protect
 from minzheng.org.models import Staff
 from minzheng.payments import services
 from minzheng.payments.models import Enrolment, EnrolmentStatus, PayrollLine, PayrollRun, RunStatus
 from minzheng.payments.months import add_months
 from minzheng.payments.tests.test_payroll import approved, enrol, run_month
+from minzheng.registry.models import Person
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -181,6 +183,8 @@ def test_after_a_restore_every_active_enrolment_is_paid_once_true_to_the_restore
     enrolments = [enrol(people, approved(people, name=f"恢复户{i}")) for i in range(3)]
     month = enrolments[0].start_month
     run_month(people, month)
+    payee = Person.objects.get(pk=enrolments[0].payee_id)
+    id_number = protect.decrypt(payee.id_encrypted)
     dump = tmp_path / "minzheng.dump"
     _pg_tool("pg_dump", "-Fc", "-f", str(dump), str(connection.settings_dict["NAME"]))
     # After the dump: an amount changed, an enrolment stopped, the periodic job run, the next month run.
@@ -224,8 +228,10 @@ def test_after_a_restore_every_active_enrolment_is_paid_once_true_to_the_restore
     assert lines == [(e.pk, Decimal("1300.00")) for e in enrolments]
     assert not PayrollLine.objects.filter(run=run, amount=Decimal("1500.00")).exists()
     assert run.total_amount == Decimal("3900.00")
+    # The ID numbers decrypt with the key kept apart from the dump; the restored trail is whole.
+    assert protect.decrypt(Person.objects.get(pk=payee.pk).id_encrypted) == id_number
     out = io.StringIO()
-    call_command("verify_audit_chain", stdout=out)  # the restored trail is whole
+    call_command("verify_audit_chain", stdout=out)
     with connection.cursor() as cursor:  # and the audit tables still belong to their owner
         cursor.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'core_auditevent'")
         assert cursor.fetchone()[0] != connection.settings_dict["USER"]
