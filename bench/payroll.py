@@ -451,7 +451,7 @@ def per_row_baseline(admin: Any, count: int, month: date) -> tuple[int, float]:
     """The naive way, for comparison: ORM objects, one household at a time."""
     from decimal import Decimal
 
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.db.models import Q
 
     from minzheng.payments.models import (
@@ -515,7 +515,12 @@ def per_row_baseline(admin: Any, count: int, month: date) -> tuple[int, float]:
                 amount=max(Decimal("0"), amount),
             )
             done += 1
-    return done, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    # The baseline's lines and run are not a real month: gone, so that --reuse runs the next one.
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM payments_payrollline WHERE run_id = %s", [run.pk])
+        cursor.execute("DELETE FROM payments_payrollrun WHERE id = %s", [run.pk])
+    return done, seconds
 
 
 def main() -> None:
@@ -625,7 +630,16 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_current_wal_lsn()")
             (wal_before,) = cursor.fetchone()
-        with peak_rss() as peak:
+        statements: list[tuple[float, str]] = []
+
+        def timed_statement(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                statements.append((time.perf_counter() - began, " ".join(str(sql).split())[:90]))
+
+        with peak_rss() as peak, connection.execute_wrapper(timed_statement):
             cpu_before = cpu_seconds()
             started = time.perf_counter()
             run = services.payroll_compute(run_id=run.pk)
@@ -649,6 +663,9 @@ def main() -> None:
             flush=True,
         )
         print("   " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()), flush=True)
+        for spent, sql in sorted(statements, reverse=True)[:8]:
+            if spent >= 0.1:
+                print(f"   {spent:6.2f} s  {sql}", flush=True)
         return {
             "seconds": seconds,
             "lines": run.line_count,

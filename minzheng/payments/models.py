@@ -101,6 +101,8 @@ class EnrolmentChange(models.Model):
 
     class Meta:
         ordering = ["enrolment_id", "at", "pk"]
+        # A payroll run finds the enrolments whose standing changed since its county's last run.
+        indexes = [models.Index(fields=["at"], name="enrolmentchange_at")]
 
     def __str__(self) -> str:
         return f"{self.enrolment_id} {self.kind} {self.effective_month}"

@@ -27,8 +27,9 @@ on PostgreSQL, at REPEATABLE READ, so every statement reads the same snapshot:
    lines.
 If anything fails, the transaction rolls back: a failed run leaves nothing but its failure.
 
-Money: yuan with two places in the tables; sums in integer fen (`ROUND(x * 100)`), exact on both
-databases (SQLite would sum decimals as floats).
+Money: yuan with two places in the tables, added as the decimals they are (exact on PostgreSQL; on
+SQLite, which keeps decimals as floats, a line's few terms round back to the fen when read); sums
+over many rows in integer fen (`ROUND(x * 100)`), exact on both.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from minzheng.payments.months import add_months
 from minzheng.rules import bulk
@@ -74,6 +75,7 @@ ENROLMENT_SCHEMA: dict[str, pl.DataType] = {
     "payee_id": pl.Int64(),
     "programme": pl.String(),
     "status": pl.String(),
+    "division_code": pl.String(),
     "current_fen": pl.Int64(),
     "basis_fen": pl.Int64(),
     "reason": pl.String(),
@@ -103,26 +105,25 @@ PAID_HERE = """EXISTS (SELECT 1 FROM payments_payrollline l WHERE l.month = %(mo
     AND l.payee_id = e.payee_id AND l.programme = e.programme AND l.reissue_of_id IS NULL
     AND l.run_id = %(run)s AND l.enrolment_id = e.id)"""
 
-ONE_OFFS_DDL = (
-    "CREATE TEMPORARY TABLE payroll_one_offs (enrolment_id BIGINT PRIMARY KEY, fen BIGINT NOT NULL)"
-)
-ONE_OFFS_SQL = f"""INSERT INTO payroll_one_offs (enrolment_id, fen)
-    SELECT p.enrolment_id, SUM(CAST(ROUND(p.amount * 100) AS BIGINT))
+ONE_OFFS_DDL = """CREATE TEMPORARY TABLE payroll_one_offs (
+    enrolment_id BIGINT PRIMARY KEY, amount NUMERIC(14, 2) NOT NULL)"""
+ONE_OFFS_SQL = f"""INSERT INTO payroll_one_offs (enrolment_id, amount)
+    SELECT p.enrolment_id, SUM(p.amount)
     FROM payments_pendingoneoff p JOIN payments_enrolment e ON e.id = p.enrolment_id
     WHERE p.county = %(county)s AND p.effective_month <= %(month)s AND {PAYABLE} AND {NOT_PAID}
     GROUP BY p.enrolment_id"""  # noqa: S608 (constant SQL)
 
 ARREARS_DDL = """CREATE TEMPORARY TABLE payroll_arrears (
-    enrolment_id BIGINT NOT NULL, month DATE NOT NULL, fen BIGINT NOT NULL)"""
+    enrolment_id BIGINT NOT NULL, month DATE NOT NULL, amount NUMERIC(14, 2) NOT NULL)"""
 # Every earlier month of the county with a computed run, from the enrolment's start, at the amount
 # decided for that month (its latest change with an amount effective by then), for enrolments
 # added since the previous run that no run has paid yet.
-ARREARS_SQL = f"""INSERT INTO payroll_arrears (enrolment_id, month, fen)
-    SELECT e.id, r.month, CAST(ROUND(COALESCE((
+ARREARS_SQL = f"""INSERT INTO payroll_arrears (enrolment_id, month, amount)
+    SELECT e.id, r.month, COALESCE((
         SELECT c.new_amount FROM payments_enrolmentchange c
         WHERE c.enrolment_id = e.id AND c.new_amount IS NOT NULL AND c.effective_month <= r.month
         ORDER BY c.effective_month DESC, c.id DESC LIMIT 1
-    ), e.monthly_amount) * 100) AS BIGINT)
+    ), e.monthly_amount)
     FROM payments_enrolment e
     JOIN payments_payrollrun r ON r.county = %(county)s AND r.month >= e.start_month
         AND r.month < %(month)s AND r.status IN {COMPUTED_STATUSES}
@@ -136,25 +137,28 @@ ARREARS_SQL = f"""INSERT INTO payroll_arrears (enrolment_id, month, fen)
           SELECT 1 FROM payments_arrearsmonth x WHERE x.enrolment_id = e.id AND x.month = r.month
       )"""  # noqa: S608 (constant SQL)
 
-INSERT_LINES_SQL = f"""INSERT INTO payments_payrollline (run_id, enrolment_id, programme, month, payee_id,
-        division_code, monthly_amount, arrears, adjustment, amount)
-    SELECT %(run)s, w.id, w.programme, %(month)s, w.payee_id, w.division_id, w.monthly_fen / 100.0,
-        w.arrears_fen / 100.0, w.one_off_fen / 100.0,
-        CASE WHEN w.monthly_fen + w.arrears_fen + w.one_off_fen < 0 THEN 0
-             ELSE w.monthly_fen + w.arrears_fen + w.one_off_fen END / 100.0
-    FROM (
-        SELECT e.id, e.programme, e.payee_id, e.division_id,
-            CAST(ROUND(e.monthly_amount * 100) AS BIGINT) AS monthly_fen,
-            COALESCE(a.fen, 0) AS arrears_fen, COALESCE(o.fen, 0) AS one_off_fen
-        FROM payments_enrolment e
-        LEFT JOIN (SELECT enrolment_id, SUM(fen) AS fen FROM payroll_arrears GROUP BY enrolment_id) a
-            ON a.enrolment_id = e.id
-        LEFT JOIN payroll_one_offs o ON o.enrolment_id = e.id
-        WHERE {PAYABLE} AND {NOT_PAID}
-    ) w
-    WHERE TRUE
-    ORDER BY w.payee_id, w.id
-    ON CONFLICT DO NOTHING"""  # noqa: S608 (constant SQL)
+# Every payable enrolment gets a line: the decided amount, plus arrears, plus one-offs, never below
+# 0 (amounts as the decimals they are stored as: no conversion per row, bench/README.md), in payee
+# order (the unique index then fills in one sweep). Written first without a conflict clause, which
+# costs a third of the insert; if a line of the month exists already (a run computed again, or a
+# payee paid under another enrolment), the statement fails on the unique index and the lines are
+# written again (`INSERT_MISSING_LINES`) skipping those that exist.
+LINES_SELECT = """SELECT %(run)s, e.id, e.programme, %(month)s, e.payee_id, e.division_id, e.monthly_amount,
+        COALESCE(a.amount, 0), COALESCE(o.amount, 0),
+        CASE WHEN e.monthly_amount + COALESCE(a.amount, 0) + COALESCE(o.amount, 0) < 0 THEN 0
+             ELSE e.monthly_amount + COALESCE(a.amount, 0) + COALESCE(o.amount, 0) END
+    FROM payments_enrolment e
+    LEFT JOIN (SELECT enrolment_id, SUM(amount) AS amount FROM payroll_arrears GROUP BY enrolment_id) a
+        ON a.enrolment_id = e.id
+    LEFT JOIN payroll_one_offs o ON o.enrolment_id = e.id
+    WHERE {conditions}
+    ORDER BY e.payee_id, e.id"""
+LINE_COLUMNS = """INSERT INTO payments_payrollline (run_id, enrolment_id, programme, month, payee_id,
+        division_code, monthly_amount, arrears, adjustment, amount)"""
+INSERT_LINES_SQL = f"""{LINE_COLUMNS} {LINES_SELECT.format(conditions=PAYABLE)}"""
+INSERT_MISSING_LINES_SQL = (
+    f"""{LINE_COLUMNS} {LINES_SELECT.format(conditions=f"{PAYABLE} AND {NOT_PAID}")} ON CONFLICT DO NOTHING"""
+)
 
 SETTLE_SQL = f"""INSERT INTO payments_oneoffsettlement (change_id, run_id, enrolment_id, amount)
     SELECT p.change_id, %(run)s, p.enrolment_id, p.amount
@@ -164,7 +168,7 @@ SETTLE_SQL = f"""INSERT INTO payments_oneoffsettlement (change_id, run_id, enrol
 UNQUEUE_SQL = """DELETE FROM payments_pendingoneoff
     WHERE change_id IN (SELECT change_id FROM payments_oneoffsettlement WHERE run_id = %(run)s)"""
 INSERT_ARREARS_SQL = f"""INSERT INTO payments_arrearsmonth (run_id, enrolment_id, month, amount)
-    SELECT %(run)s, a.enrolment_id, a.month, a.fen / 100.0
+    SELECT %(run)s, a.enrolment_id, a.month, a.amount
     FROM payroll_arrears a JOIN payments_enrolment e ON e.id = a.enrolment_id
     WHERE {PAID_HERE}"""  # noqa: S608 (constant SQL)
 
@@ -181,39 +185,38 @@ EXIT_SQL = f"""UPDATE payments_enrolment SET status = 'terminated'
 RECOMPUTE_DDL = (
     "CREATE TEMPORARY TABLE payroll_recompute (household_id BIGINT PRIMARY KEY, reason VARCHAR(12))"
 )
-# Households of the county with an ACTIVE enrolment of a monthly programme payable in the month.
-ENROLLED_HOUSEHOLDS = f"""SELECT DISTINCT e.household_id FROM payments_enrolment e
-    WHERE {PAYABLE} AND e.status = 'active' AND e.programme IN {bulk.MONTHLY_PROGRAMMES}"""  # noqa: S608
+# A household (h) with an ACTIVE enrolment of a monthly programme in the county payable in the month.
+ENROLLED = f"""EXISTS (SELECT 1 FROM payments_enrolment e WHERE e.household_id = {{h}}
+    AND {PAYABLE} AND e.status = 'active' AND e.programme IN {bulk.MONTHLY_PROGRAMMES})"""  # noqa: S608
 RECOMPUTE_ALL_SQL = f"""INSERT INTO payroll_recompute (household_id, reason)
-    SELECT h.household_id, %(reason)s FROM ({ENROLLED_HOUSEHOLDS}) h"""  # noqa: S608 (constant SQL)
-# Households one of whose members' facts were recomputed since (any row of theirs: a member who
-# left changed the household left behind too).
+    SELECT DISTINCT e.household_id, %(reason)s FROM payments_enrolment e
+    WHERE {PAYABLE} AND e.status = 'active' AND e.programme IN {bulk.MONTHLY_PROGRAMMES}"""  # noqa: S608
+# Each kind of change found from what logs it (each by an index), kept if the household is enrolled;
+# the first reason found stands. Facts: a member's rows recomputed since (any row of theirs: a member
+# who left changed the household left behind too).
 RECOMPUTE_FACTS_SQL = f"""INSERT INTO payroll_recompute (household_id, reason)
-    SELECT h.household_id, 'facts' FROM ({ENROLLED_HOUSEHOLDS}) h
-    WHERE h.household_id IN (
-        SELECT f.household_id FROM rules_memberfacts f
-        WHERE f.person_id IN (SELECT c.person_id FROM rules_factschange c WHERE c.at >= %(since)s)
-    )"""  # noqa: S608 (constant SQL)
+    SELECT DISTINCT f.household_id, 'facts' FROM rules_memberfacts f
+    WHERE f.person_id IN (SELECT c.person_id FROM rules_factschange c WHERE c.at >= %(since)s)
+      AND {ENROLLED.format(h="f.household_id")}
+    ON CONFLICT DO NOTHING"""  # noqa: S608 (constant SQL)
 RECOMPUTE_STANDING_SQL = f"""INSERT INTO payroll_recompute (household_id, reason)
-    SELECT h.household_id, 'standing' FROM ({ENROLLED_HOUSEHOLDS}) h
-    WHERE h.household_id IN (
-        SELECT x.household_id FROM payments_enrolmentchange c JOIN payments_enrolment x ON x.id = c.enrolment_id
-        WHERE c.at >= %(since)s AND c.kind IN {STANDING_CHANGES}
-    ) AND h.household_id NOT IN (SELECT household_id FROM payroll_recompute)"""  # noqa: S608
+    SELECT DISTINCT x.household_id, 'standing' FROM payments_enrolmentchange c
+    JOIN payments_enrolment x ON x.id = c.enrolment_id
+    WHERE c.at >= %(since)s AND c.kind IN {STANDING_CHANGES} AND {ENROLLED.format(h="x.household_id")}
+    ON CONFLICT DO NOTHING"""  # noqa: S608 (constant SQL)
 # Households with a member who reached an age the rules distinguish since the previous run's month
 # (born within (cutoff then, cutoff now] for one of the ages).
 RECOMPUTE_AGE_SQL = """INSERT INTO payroll_recompute (household_id, reason)
-    SELECT h.household_id, 'age' FROM ({enrolled}) h
-    WHERE h.household_id IN (
-        SELECT f.household_id FROM rules_memberfacts f
-        WHERE f.valid_from <= %(month)s AND (f.valid_until IS NULL OR f.valid_until >= %(month)s)
-          AND ({bands})
-    ) AND h.household_id NOT IN (SELECT household_id FROM payroll_recompute)"""
+    SELECT DISTINCT f.household_id, 'age' FROM rules_memberfacts f
+    WHERE ({bands})
+      AND f.valid_from <= %(month)s AND (f.valid_until IS NULL OR f.valid_until >= %(month)s)
+      AND {enrolled}
+    ON CONFLICT DO NOTHING"""
 
-TO_RECOMPUTE_SQL = f"""SELECT e.id, e.household_id, e.payee_id, e.programme, e.status,
+TO_RECOMPUTE_SQL = f"""SELECT e.id, e.household_id, e.payee_id, e.programme, e.status, e.division_id,
         CAST(ROUND(e.monthly_amount * 100) AS BIGINT),
         CAST(ROUND(COALESCE(e.calculated_amount, e.monthly_amount) * 100) AS BIGINT), r.reason
-    FROM payments_enrolment e JOIN payroll_recompute r ON r.household_id = e.household_id
+    FROM payroll_recompute r JOIN payments_enrolment e ON e.household_id = r.household_id
     WHERE {PAYABLE}"""  # noqa: S608 (constant SQL)
 
 PROPOSALS_DDL = """CREATE TEMPORARY TABLE payroll_proposals (
@@ -251,9 +254,11 @@ TOTALS_SQL = """INSERT INTO payments_payrolltotal (run_id, township_code, progra
         SUM(CAST(ROUND(l.amount * 100) AS BIGINT)) / 100.0
     FROM payments_payrollline l WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL
     GROUP BY SUBSTR(l.division_code, 1, 9) || '000', l.programme"""
-RUN_FIGURES_SQL = """SELECT COUNT(*), COALESCE(SUM(CAST(ROUND(l.amount * 100) AS BIGINT)), 0),
-        COALESCE(SUM(CAST(ROUND(l.arrears * 100) AS BIGINT)), 0)
-    FROM payments_payrollline l WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL"""
+# The run's figures from its totals (summed once from its lines) and its arrears months (few).
+RUN_FIGURES_SQL = """SELECT COALESCE(SUM(t.line_count), 0), COALESCE(SUM(CAST(ROUND(t.amount * 100) AS BIGINT)), 0),
+        COALESCE((SELECT SUM(CAST(ROUND(a.amount * 100) AS BIGINT)) FROM payments_arrearsmonth a
+                  WHERE a.run_id = %(run)s), 0)
+    FROM payments_payrolltotal t WHERE t.run_id = %(run)s"""
 
 # The daily scheduling of periodic re-reviews (services.reviews_schedule): every payable enrolment whose
 # next review falls due by the horizon and has no open periodic task gets one, for its township office.
@@ -402,6 +407,12 @@ def one_snapshot() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor.execute("SET LOCAL jit = off")  # compiling cost more than it saved, bench/README.md
+            # The lines are sorted by payee (the unique index then fills in one sweep) and the
+            # households to recompute hashed: in memory, not in files (bench/README.md).
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            # The recalculation looks a few thousand changed persons up among millions of rows:
+            # by index on the solid-state disks servers have, not by a whole scan.
+            cursor.execute("SET LOCAL random_page_cost = 1.1")
 
 
 # --- The run -----------------------------------------------------------------------------------------
@@ -476,7 +487,8 @@ def compute(
         _temporary(cursor, "payroll_arrears", ARREARS_DDL)
         if since is not None:  # no earlier run: no month was missed
             cursor.execute(ARREARS_SQL, params)
-        cursor.execute(INSERT_LINES_SQL, params)
+        _analyzed(cursor, "payroll_one_offs", "payroll_arrears")
+        _insert_lines(cursor, params)
         cursor.execute(SETTLE_SQL, params)
         settled = max(cursor.rowcount, 0)
         cursor.execute(UNQUEUE_SQL, params)
@@ -508,6 +520,22 @@ def compute(
         reviews=reviews,
         changes_since=since,
     )
+
+
+def _insert_lines(cursor: Any, params: Mapping[str, Any]) -> None:
+    """Step 3: INSERT_LINES_SQL, or where a line of the month exists already, INSERT_MISSING_LINES_SQL."""
+    try:
+        with transaction.atomic():  # a savepoint: the failed insert is undone, the run goes on
+            cursor.execute(INSERT_LINES_SQL, params)
+    except IntegrityError:
+        cursor.execute(INSERT_MISSING_LINES_SQL, params)
+
+
+def _analyzed(cursor: Any, *tables: str) -> None:
+    """Statistics for freshly filled work tables (PostgreSQL), for the plans that read them."""
+    if _postgres():
+        for table in tables:
+            cursor.execute(f"ANALYZE {table}")
 
 
 def _temporary(cursor: Any, name: str, ddl: str) -> None:
@@ -548,9 +576,10 @@ def _recalculate(
                     band_params[f"born_after_{i}"] = connection.ops.adapt_datefield_value(after)
                     band_params[f"born_by_{i}"] = connection.ops.adapt_datefield_value(by)
                 cursor.execute(
-                    RECOMPUTE_AGE_SQL.format(enrolled=ENROLLED_HOUSEHOLDS, bands=conditions),
+                    RECOMPUTE_AGE_SQL.format(enrolled=ENROLLED.format(h="f.household_id"), bands=conditions),
                     {**params, **band_params},
                 )
+        _analyzed(cursor, "payroll_recompute")
     enrolments = read_frame(TO_RECOMPUTE_SQL, params, ENROLMENT_SCHEMA)
     households = enrolments["household_id"].n_unique()
     if enrolments.is_empty():
@@ -562,16 +591,7 @@ def _recalculate(
         return households, 0, 0
     with connection.cursor() as cursor:
         _temporary(cursor, "payroll_proposals", PROPOSALS_DDL)
-    divisions = read_frame(
-        "SELECT e.id, e.division_id FROM payments_enrolment e JOIN payroll_recompute r "
-        "ON r.household_id = e.household_id",
-        {},
-        {"enrolment_id": pl.Int64(), "division_code": pl.String()},
-    )
-    write_frame(
-        "payroll_proposals",
-        work.join(divisions, on="enrolment_id").select(list(PROPOSAL_SCHEMA)),
-    )
+    write_frame("payroll_proposals", work.select(list(PROPOSAL_SCHEMA)))
     with connection.cursor() as cursor:
         cursor.execute(SUPERSEDE_SQL, params)
         cursor.execute(INSERT_PROPOSALS_SQL, params)
@@ -727,6 +747,7 @@ def proposals_frame(enrolments: pl.DataFrame, recomputed: pl.DataFrame) -> pl.Da
     )
     return frame.select(
         "enrolment_id",
+        "division_code",
         "reason",
         "current_fen",
         "basis_fen",

@@ -116,7 +116,11 @@ class MemberFacts(models.Model):
     financial_assets_fen = models.BigIntegerField()
 
     class Meta:
-        indexes = [models.Index(fields=["region", "valid_from"], name="memberfacts_region_from")]
+        indexes = [
+            models.Index(fields=["region", "valid_from"], name="memberfacts_region_from"),
+            # A payroll run finds the members who reached an age the rules tell apart (payments.payroll).
+            models.Index(fields=["birth_date"], name="memberfacts_birth_date"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.person_id}@{self.household_id} {self.valid_from}~{self.valid_until or ''}"

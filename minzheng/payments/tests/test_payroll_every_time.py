@@ -327,3 +327,14 @@ def test_a_usual_month_recomputes_only_the_households_that_changed(people: dict[
     assert (proposal.enrolment_id, proposal.reason) == (changed.pk, "facts")
     assert proposal.proposed_amount < proposal.current_amount
     assert not AmountProposal.objects.filter(enrolment=same).exists()
+
+
+def test_a_run_computed_again_adds_only_the_enrolments_it_lacks(people: dict[str, Staff]) -> None:
+    first = enrol(people, approved(people, name="先纳入户"))
+    run = run_month(people, first.start_month, approve=False)
+    line = PayrollLine.objects.get(run=run)
+    enrol(people, approved(people, name="后纳入户"))
+    run = services.payroll_compute(run_id=run.pk)
+    assert (run.line_count, run.total_amount, run.attempts) == (2, Decimal("2600.00"), 2)
+    assert PayrollLine.objects.get(pk=line.pk).amount == line.amount  # the first line untouched
+    assert PayrollLine.objects.filter(run=run).count() == 2
