@@ -160,17 +160,19 @@ INSERT_MISSING_LINES_SQL = (
     f"""{LINE_COLUMNS} {LINES_SELECT.format(conditions=f"{PAYABLE} AND {NOT_PAID}")} ON CONFLICT DO NOTHING"""
 )
 
-SETTLE_SQL = f"""INSERT INTO payments_oneoffsettlement (change_id, run_id, enrolment_id, amount)
+# The one-offs and arrears of the enrolments paid here: when every line was written (the usual
+# case) those of the work tables; otherwise only those whose enrolment got its line in this run.
+SETTLE_SQL = """INSERT INTO payments_oneoffsettlement (change_id, run_id, enrolment_id, amount)
     SELECT p.change_id, %(run)s, p.enrolment_id, p.amount
     FROM payments_pendingoneoff p JOIN payments_enrolment e ON e.id = p.enrolment_id
     WHERE p.county = %(county)s AND p.effective_month <= %(month)s
-      AND p.enrolment_id IN (SELECT enrolment_id FROM payroll_one_offs) AND {PAID_HERE}"""  # noqa: S608
+      AND p.enrolment_id IN (SELECT enrolment_id FROM payroll_one_offs) AND {paid}"""
 UNQUEUE_SQL = """DELETE FROM payments_pendingoneoff
     WHERE change_id IN (SELECT change_id FROM payments_oneoffsettlement WHERE run_id = %(run)s)"""
-INSERT_ARREARS_SQL = f"""INSERT INTO payments_arrearsmonth (run_id, enrolment_id, month, amount)
+INSERT_ARREARS_SQL = """INSERT INTO payments_arrearsmonth (run_id, enrolment_id, month, amount)
     SELECT %(run)s, a.enrolment_id, a.month, a.amount
     FROM payroll_arrears a JOIN payments_enrolment e ON e.id = a.enrolment_id
-    WHERE {PAID_HERE}"""  # noqa: S608 (constant SQL)
+    WHERE {paid}"""
 
 # Gradual exit: the end month was set when the exit started; paid up to the month before it.
 EXITED = """e.division_id >= %(low)s AND e.division_id < %(high)s AND e.status = 'exiting'
@@ -249,11 +251,12 @@ INSERT_REVIEWS_SQL = """INSERT INTO payments_reviewtask (enrolment_id, kind, due
     FROM payroll_proposals w WHERE w.review = 1
     ON CONFLICT DO NOTHING"""
 
+# Summed exactly: PostgreSQL adds decimals as decimals; SQLite, whose decimals are floats, in fen.
 TOTALS_SQL = """INSERT INTO payments_payrolltotal (run_id, township_code, programme, line_count, amount)
-    SELECT %(run)s, SUBSTR(l.division_code, 1, 9) || '000', l.programme, COUNT(*),
-        SUM(CAST(ROUND(l.amount * 100) AS BIGINT)) / 100.0
+    SELECT %(run)s, SUBSTR(l.division_code, 1, 9) || '000', l.programme, COUNT(*), {total}
     FROM payments_payrollline l WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL
     GROUP BY SUBSTR(l.division_code, 1, 9) || '000', l.programme"""
+EXACT_SUM = {"postgresql": "SUM(l.amount)", "sqlite": "SUM(CAST(ROUND(l.amount * 100) AS BIGINT)) / 100.0"}
 # The run's figures from its totals (summed once from its lines) and its arrears months (few).
 RUN_FIGURES_SQL = """SELECT COALESCE(SUM(t.line_count), 0), COALESCE(SUM(CAST(ROUND(t.amount * 100) AS BIGINT)), 0),
         COALESCE((SELECT SUM(CAST(ROUND(a.amount * 100) AS BIGINT)) FROM payments_arrearsmonth a
@@ -488,11 +491,11 @@ def compute(
         if since is not None:  # no earlier run: no month was missed
             cursor.execute(ARREARS_SQL, params)
         _analyzed(cursor, "payroll_one_offs", "payroll_arrears")
-        _insert_lines(cursor, params)
-        cursor.execute(SETTLE_SQL, params)
+        paid = "TRUE" if _insert_lines(cursor, params) else PAID_HERE
+        cursor.execute(SETTLE_SQL.format(paid=paid), params)
         settled = max(cursor.rowcount, 0)
         cursor.execute(UNQUEUE_SQL, params)
-        cursor.execute(INSERT_ARREARS_SQL, params)
+        cursor.execute(INSERT_ARREARS_SQL.format(paid=paid), params)
         arrears_months = max(cursor.rowcount, 0)
         cursor.execute(EXIT_CHANGES_SQL, params)
         cursor.execute(EXIT_SQL, params)
@@ -505,7 +508,7 @@ def compute(
     _store_parameters(run_id=run_id, county=county, month=month, table=table)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM payments_payrolltotal WHERE run_id = %s", [run_id])
-        cursor.execute(TOTALS_SQL, params)
+        cursor.execute(TOTALS_SQL.format(total=EXACT_SUM[connection.vendor]), params)
         cursor.execute(RUN_FIGURES_SQL, params)
         lines, total_fen, arrears_fen = cursor.fetchone()
     return Outcome(
@@ -522,13 +525,16 @@ def compute(
     )
 
 
-def _insert_lines(cursor: Any, params: Mapping[str, Any]) -> None:
-    """Step 3: INSERT_LINES_SQL, or where a line of the month exists already, INSERT_MISSING_LINES_SQL."""
+def _insert_lines(cursor: Any, params: Mapping[str, Any]) -> bool:
+    """Step 3: INSERT_LINES_SQL, or where a line of the month exists already, INSERT_MISSING_LINES_SQL.
+    Whether every payable enrolment got its line here."""
     try:
         with transaction.atomic():  # a savepoint: the failed insert is undone, the run goes on
             cursor.execute(INSERT_LINES_SQL, params)
     except IntegrityError:
         cursor.execute(INSERT_MISSING_LINES_SQL, params)
+        return False
+    return True
 
 
 def _analyzed(cursor: Any, *tables: str) -> None:
