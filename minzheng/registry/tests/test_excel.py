@@ -16,7 +16,7 @@ from minzheng.core.models import AuditEvent
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
-from minzheng.registry import excel
+from minzheng.registry import excel, excel_rows
 from minzheng.registry.models import Household, ImportJob, ImportMode, ImportStatus, Membership, Person
 from minzheng.registry.services import MemberInput, household_create
 from minzheng.registry.tasks import import_submit
@@ -280,10 +280,10 @@ def test_oversized_and_overlong_files_are_refused(
     village_assistant: Staff, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     content = xlsx([member(str(i), V1, f"人{i}", resident_id(), "户主") for i in range(5)])
-    monkeypatch.setattr(excel, "MAX_FILE_BYTES", len(content) - 1)
+    monkeypatch.setattr(excel_rows, "MAX_FILE_BYTES", len(content) - 1)
     assert "MB" in run(village_assistant, content).message
-    monkeypatch.setattr(excel, "MAX_FILE_BYTES", 20 * 1024 * 1024)
-    monkeypatch.setattr(excel, "MAX_ROWS", 4)
+    monkeypatch.setattr(excel_rows, "MAX_FILE_BYTES", 20 * 1024 * 1024)
+    monkeypatch.setattr(excel_rows, "MAX_ROWS", 4)
     job = run(village_assistant, content)
     assert job.status == ImportStatus.FAILED
     assert "超过4行" in job.message
@@ -313,7 +313,7 @@ def test_large_file_runs_as_a_background_task_with_progress(
     village_assistant: Staff, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(excel, "BACKGROUND_ROWS", 3)
-    monkeypatch.setattr(excel, "PROGRESS_EVERY", 2)
+    monkeypatch.setattr(excel_rows, "CHUNK_ROWS", 2)
     rows = [member(str(i), V1, f"人{i}", resident_id(), "户主") for i in range(6)]
     job, queued = import_submit(
         actor=village_assistant, file_name="大文件.xlsx", content=xlsx(rows), mode=ImportMode.ALL_OR_NOTHING
@@ -326,8 +326,9 @@ def test_large_file_runs_as_a_background_task_with_progress(
 
 
 def test_a_person_registered_after_the_check_stops_the_whole_write(village_assistant: Staff) -> None:
-    rows = excel.read_rows(xlsx(three_households()[:2]))
-    checked = excel.check_rows(actor=village_assistant, rows=rows)
+    content = xlsx(three_households()[:2])
+    rows = excel.read_rows(content)
+    checked = excel.check_rows(actor=village_assistant, content=content)
     assert not checked.errors
     household_create(
         actor=village_assistant,
@@ -337,7 +338,7 @@ def test_a_person_registered_after_the_check_stops_the_whole_write(village_assis
         members=[MemberInput(name="抢先", id_number=str(rows[1][1][6]), relationship="head")],
     )
     with pytest.raises(Conflict, match="校验之后有人员已被登记"), transaction.atomic():
-        excel._write_households(groups=checked.valid_groups(), joined_on=date.today())
+        excel.write_households(content=content, checked=checked, joined_on=date.today())
     assert Household.objects.count() == 1
     assert Person.objects.count() == 1
 

@@ -13,8 +13,9 @@ from openpyxl import load_workbook
 
 from minzheng.core.models import AuditEvent
 from minzheng.org.models import Staff
-from minzheng.registry import excel
+from minzheng.registry import excel, excel_rows
 from minzheng.registry.models import Household, ImportJob, ImportMode, ImportStatus
+from minzheng.registry.services import MemberInput, household_create
 from minzheng.registry.tasks import import_submit
 from minzheng.registry.testing import import_row, import_workbook, resident_id
 from minzheng.registry.xlsx import StreamingWorkbook
@@ -114,3 +115,104 @@ def test_streaming_export_neutralises_formula_text() -> None:
     ws = load_workbook(io.BytesIO(out.getvalue())).worksheets[0]
     assert [c.value for c in ws[1]][:3] == ["'=1+1", "'-2", 3]
     assert all(c.data_type in ("s", "n") for c in ws[1])
+
+
+def make_household_with(actor: Staff, id_number: str) -> None:
+    household_create(
+        actor=actor,
+        division_code=V1,
+        address="抢先登记",
+        area="urban",
+        members=[MemberInput(name="抢先", id_number=id_number, relationship="head")],
+    )
+
+
+# --- Streaming: rows read, checked and written in chunks, one transaction --------------------------
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Chunks of 7 rows, so that a file of a few dozen rows spans many of them."""
+    monkeypatch.setattr(excel_rows, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(excel, "BACKGROUND_ROWS", 10)  # and it runs as a background job
+    return 7
+
+
+def _spread(n: int) -> list[list[Any]]:
+    """n one-person households, and household "A" whose head is in the first chunk and whose
+    spouse is in the last, with its address given only on the spouse's row."""
+    rows = _households(n)
+    rows.insert(0, import_row("A", V1, "甲户主", resident_id(), "户主", address=""))
+    rows.append(import_row("A", "", "甲配偶", resident_id(male=False), "配偶", address="甲户住址", area=""))
+    return rows
+
+
+def test_a_stale_dimension_over_many_chunks_imports_every_row(
+    township_clerk: Staff, small_chunks: int
+) -> None:
+    rows = _spread(60)
+    job = _run(township_clerk, _with_dimension(import_workbook(rows), "A1:H3"))
+    assert job.status == ImportStatus.DONE, (job.message, job.errors)
+    assert (job.households_imported, job.persons_imported) == (61, 62)
+    assert job.total_rows == job.processed_rows == 62
+    assert "实际数据到第63行" in job.message
+    assert Household.objects.count() == 61
+    spread = Household.objects.get(head__name="甲户主")
+    assert spread.address == "甲户住址"  # given on its last row, in another chunk than its first
+    assert set(spread.memberships.values_list("person__name", flat=True)) == {"甲户主", "甲配偶"}
+    assert spread.number == f"{V1}000001"  # numbered in the order of the households' first rows
+    assert not Household.objects.filter(head__isnull=True).exists()
+
+
+def test_a_bad_row_in_the_last_chunk_leaves_nothing_written(township_clerk: Staff, small_chunks: int) -> None:
+    rows = _spread(60)
+    rows[-3][6] = "640202198005170000"  # a wrong check character, 60 rows after the first chunk
+    job = _run(township_clerk, import_workbook(rows))
+    assert job.status == ImportStatus.FAILED
+    assert [(e["row"], e["column"]) for e in job.errors] == [(len(rows) - 1, excel.ID_NUMBER)]
+    assert Household.objects.count() == 0
+    ws = load_workbook(io.BytesIO(excel._unseal(job.error_workbook))).worksheets[0]
+    report = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(report) == len(rows)  # every row back, the bad one marked
+    assert [r[-1] for r in report if r[-2]] == [len(rows) - 1]
+
+
+def test_a_failure_while_writing_a_late_chunk_rolls_back_the_earlier_ones(
+    township_clerk: Staff, small_chunks: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _spread(60)
+    late = str(rows[-5][6])
+    # Someone registers a person of a late chunk after the check (the check saw nobody registered).
+    monkeypatch.setattr(excel_rows, "_registered", lambda digests: {})
+    make_household_with(township_clerk, late)
+    job = _run(township_clerk, import_workbook(rows))
+    assert job.status == ImportStatus.FAILED
+    assert "校验之后有人员已被登记" in job.message
+    assert Household.objects.count() == 1  # only the one registered meanwhile
+    assert job.households_imported == 0
+
+
+def test_repeated_id_numbers_are_found_across_chunks(township_clerk: Staff, small_chunks: int) -> None:
+    rows = _spread(40)
+    rows[-2][6] = rows[1][6]  # the same person on row 3 and 40 rows later
+    job = _run(township_clerk, import_workbook(rows), mode=ImportMode.VALID_ROWS_ONLY)
+    assert job.status == ImportStatus.DONE
+    repeated = [e for e in job.errors if "出现了2次" in e["message"]]
+    assert [e["row"] for e in repeated] == [3, len(rows)]
+    assert job.households_imported == 40 - 2 + 1  # both households of the repeated number left out
+    assert Household.objects.count() == 39
+
+
+def test_valid_rows_only_leaves_out_a_household_whose_bad_row_is_chunks_later(
+    township_clerk: Staff, small_chunks: int
+) -> None:
+    rows = _spread(30)
+    rows[-1][5] = ""  # the spouse of household "A" (its head is on row 2) has no name
+    job = _run(township_clerk, import_workbook(rows), mode=ImportMode.VALID_ROWS_ONLY)
+    assert job.status == ImportStatus.DONE
+    assert job.households_imported == 30
+    assert not Household.objects.filter(head__name="甲户主").exists()
+    ws = load_workbook(io.BytesIO(excel._unseal(job.error_workbook))).worksheets[0]
+    report = {r[-1]: r[-2] for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert set(report) == {2, len(rows) + 1}  # only the rows not imported
+    assert report[2] == f"同一家庭第{len(rows) + 1}行有错误，整户未导入"
