@@ -175,7 +175,7 @@ def _rss_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def worker(job_id: int, database_url: str) -> None:
+def worker(job_id: int, database_url: str, content_file: str | None = None) -> None:
     """Run one queued import job as the background worker does; print its figures as JSON."""
     _setup(database_url)
     from minzheng.registry import excel
@@ -183,7 +183,8 @@ def worker(job_id: int, database_url: str) -> None:
 
     baseline = _rss_kib()
     started = time.perf_counter()
-    job = excel.import_run(job=ImportJob.objects.get(pk=job_id))
+    content = Path(content_file).read_bytes() if content_file else None
+    job = excel.import_run(job=ImportJob.objects.get(pk=job_id), content=content)
     seconds = time.perf_counter() - started
     print(
         json.dumps(
@@ -210,9 +211,18 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # internal: run this job
+    parser.add_argument(
+        "--worker-code",
+        help="run the import job with the code of this directory (e.g. `git archive` of an older "
+        "commit), to compare versions on the same file and database; the worker is then handed the "
+        "file as it is, not unsealed from the job (the older code may not share the field key)",
+    )
+    parser.add_argument("--content-file", help=argparse.SUPPRESS)  # internal: the file for --worker-code
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.database_url)
+        if args.worker_code:
+            sys.path.insert(0, str(Path(args.worker_code).resolve()))
+        worker(args.worker, args.database_url, args.content_file)
         return
 
     fresh_database(args.database_url)
@@ -268,9 +278,24 @@ def main() -> None:
     prepare_s = time.perf_counter() - started
     if not prepared.background:
         raise SystemExit("the bench file was not queued for the background")
+    content_file = Path(tempfile.gettempdir()) / "bench_import.xlsx"
+    if args.worker_code:
+        content_file.write_bytes(content)
     connection.close()  # the worker process takes the database from here
     done = subprocess.run(  # noqa: S603 (this script, run again with its own arguments)
-        [sys.executable, __file__, "--worker", str(prepared.job.pk), "--database-url", args.database_url],
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            str(prepared.job.pk),
+            "--database-url",
+            args.database_url,
+            *(
+                ["--worker-code", args.worker_code, "--content-file", str(content_file)]
+                if args.worker_code
+                else []
+            ),
+        ],
         check=True,
         stdout=subprocess.PIPE,
         text=True,
