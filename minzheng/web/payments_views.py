@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django import forms
@@ -455,70 +456,66 @@ def line_explanation(request: HttpRequest, run_id: int, line_id: int) -> HttpRes
     )
 
 
-@staff_view(Perm.PAYROLL_APPROVE)
-@require_POST
-def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:
+def _run_action(request: HttpRequest, run_id: int, act: Any, done: str) -> HttpResponse:
+    """A POST on a run within the actor's scope: `act(actor, run)`, then back to the run page with
+    the outcome (`done`, or the refusal)."""
     who = actor(request)
     run = selectors.run_get(actor=who, run_id=run_id).run
     try:
-        services.payroll_approve(actor=who, run_id=run.pk, note=request.POST.get("note", "")[:300])
-    except SHOWN_ERRORS as exc:
+        result = act(who, run)
+    except (*SHOWN_ERRORS, NotFound) as exc:
         messages.error(request, exc.message)
     else:
-        flash_done(request, _("发放名册已审批"))
+        flash_done(request, done % {"n": result} if "%(n)" in done else done)
     return redirect("web:payroll_run", run_id=run.pk)
+
+
+@staff_view(Perm.PAYROLL_APPROVE)
+@require_POST
+def run_approve(request: HttpRequest, run_id: int) -> HttpResponse:
+    note = request.POST.get("note", "")[:300]
+    return _run_action(
+        request,
+        run_id,
+        lambda who, run: services.payroll_approve(actor=who, run_id=run.pk, note=note),
+        _("发放名册已审批"),
+    )
 
 
 @staff_view(Perm.PAYROLL_RUN)
 @require_POST
 def run_resume(request: HttpRequest, run_id: int) -> HttpResponse:
     """Continue a run that failed or whose computing process died (the worker computes it)."""
-    who = actor(request)
-    run = selectors.run_get(actor=who, run_id=run_id).run
-    try:
-        tasks.payroll_run_resume(actor=who, run_id=run.pk)
-    except SHOWN_ERRORS as exc:
-        messages.error(request, exc.message)
-    else:
-        flash_done(request, _("已重新排队计算；已写入的发放记录不会重复"))
-    return redirect("web:payroll_run", run_id=run.pk)
+    return _run_action(
+        request,
+        run_id,
+        lambda who, run: tasks.payroll_run_resume(actor=who, run_id=run.pk),
+        _("已重新排队计算；已写入的发放记录不会重复"),
+    )
 
 
 @staff_view(Perm.PAYROLL_APPROVE)
 @require_POST
 def run_proposals_decide(request: HttpRequest, run_id: int) -> HttpResponse:
     """Approve or reject a run's amount proposals: those ticked, or all of them."""
-    who = actor(request)
-    run = selectors.run_get(actor=who, run_id=run_id).run
     action = request.POST.get("action", "")
-    approve = action in ("approve", "approve_all")
-    every = action == "approve_all"
     ticked = [int(i) for i in request.POST.getlist("proposal") if i.isdigit()]
-    try:
-        if every:
-            decided = services.proposals_decide(
-                actor=who,
-                approve=approve,
-                note=request.POST.get("note", "")[:300],
-                notice=request.POST.get("notice", "")[:2000],
-                run_id=run.pk,
-            )
-        else:
-            mine = selectors.run_proposals(actor=who, run_id=run.pk).filter(pk__in=ticked)
-            if not ticked or mine.count() != len(set(ticked)):
-                raise InvalidInput(_("请勾选要审核的调整建议"))
-            decided = services.proposals_decide(
-                actor=who,
-                approve=approve,
-                note=request.POST.get("note", "")[:300],
-                notice=request.POST.get("notice", "")[:2000],
-                proposal_ids=ticked,
-            )
-    except (*SHOWN_ERRORS, NotFound) as exc:
-        messages.error(request, exc.message)
-    else:
-        flash_done(request, _("已审核 %(n)s 条金额调整建议") % {"n": decided})
-    return redirect("web:payroll_run", run_id=run.pk)
+    decide_with = partial(
+        services.proposals_decide,
+        approve=action in ("approve", "approve_all"),
+        note=request.POST.get("note", "")[:300],
+        notice=request.POST.get("notice", "")[:2000],
+    )
+
+    def decide(who: Any, run: Any) -> int:
+        if action == "approve_all":
+            return decide_with(actor=who, run_id=run.pk)
+        mine = selectors.run_proposals(actor=who, run_id=run.pk).filter(pk__in=ticked)
+        if not ticked or mine.count() != len(set(ticked)):
+            raise InvalidInput(_("请勾选要审核的调整建议"))
+        return decide_with(actor=who, proposal_ids=ticked)
+
+    return _run_action(request, run_id, decide, _("已审核 %(n)s 条金额调整建议"))
 
 
 @staff_view(Perm.PAYROLL_RUN)

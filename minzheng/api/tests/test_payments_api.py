@@ -30,10 +30,9 @@ from minzheng.payments.models import (
     ReviewTask,
     RunStatus,
 )
-from minzheng.payments.testing import wide_payroll_window
+from minzheng.payments.testing import raise_dibao_standard, wide_payroll_window
 from minzheng.registry import excel
 from minzheng.registry.testing import make_household
-from minzheng.rules import services as rules_services
 from minzheng.rules.models import ParameterValue
 
 ACCOUNT = "6222020200112233446"  # passes the Luhn check
@@ -518,17 +517,9 @@ def test_proposals_are_listed_and_decided_through_the_api_with_bearer_tokens(
     month = enrolment.start_month
     first = computed_run(people, month)
     services.payroll_approve(actor=people["approver"], run_id=first.pk)
-    proposal = rules_services.parameter_propose(
-        actor=people["admin"],
-        name="dibao.standard",
-        region="640202",
-        area="urban",
-        effective_from=services.add_months(month, 1),
-        value="700",
-        reference="石大政发〔2026〕20号",
-        reason="提标",
+    raise_dibao_standard(
+        proposer=people["admin"], approver=people["approver"], effective_from=services.add_months(month, 1)
     )
-    rules_services.parameter_approve(actor=people["approver"], value_id=proposal.pk)
     _, admin_token = api_token_issue(actor=people["admin"], name="县级工具")
     _, approver_token = api_token_issue(actor=people["approver"], name="审批工具")
     admin = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {admin_token}")

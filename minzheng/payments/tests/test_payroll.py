@@ -32,9 +32,9 @@ from minzheng.payments.models import (
     ReviewTask,
     RunStatus,
 )
+from minzheng.payments.testing import raise_dibao_standard as raise_standard
 from minzheng.registry.circumstances import IncomeItem
 from minzheng.registry.testing import make_household
-from minzheng.rules import services as rules_services
 
 ACCOUNT = "6222020200112233446"  # passes the Luhn check
 DEC = date(2026, 12, 1)
@@ -73,17 +73,7 @@ def enrol(people: dict[str, Staff], case: Case) -> Enrolment:
 
 def raise_dibao_standard(people: dict[str, Staff], effective_from: date) -> None:
     """The urban dibao standard of 640202 raised to 700 from `effective_from`, proposed and approved."""
-    proposal = rules_services.parameter_propose(
-        actor=people["admin"],
-        name="dibao.standard",
-        region="640202",
-        area="urban",
-        effective_from=effective_from,
-        value="700",
-        reference="石大政发〔2026〕20号",
-        reason="提标",
-    )
-    rules_services.parameter_approve(actor=people["approver"], value_id=proposal.pk)
+    raise_standard(proposer=people["admin"], approver=people["approver"], effective_from=effective_from)
 
 
 def run_month(people: dict[str, Staff], month: date, *, approve: bool = True) -> PayrollRun:

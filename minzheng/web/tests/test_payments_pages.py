@@ -31,10 +31,9 @@ from minzheng.payments.models import (
     ReviewTask,
     RunStatus,
 )
-from minzheng.payments.testing import wide_payroll_window
+from minzheng.payments.testing import raise_dibao_standard, wide_payroll_window
 from minzheng.registry import excel
 from minzheng.registry.testing import make_household
-from minzheng.rules import services as rules_services
 
 ACCOUNT = "6222020200112233446"  # passes the Luhn check
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -450,17 +449,9 @@ def test_a_raise_is_proposed_on_the_run_page_and_approved_there_by_a_second_pers
         run_id=services.payroll_run_request(actor=people["admin"], county="640202", month=month).pk
     )
     services.payroll_approve(actor=people["approver"], run_id=first.pk)
-    value = rules_services.parameter_propose(
-        actor=people["admin"],
-        name="dibao.standard",
-        region="640202",
-        area="urban",
-        effective_from=services.add_months(month, 1),
-        value="700",
-        reference="石大政发〔2026〕20号",
-        reason="提标",
+    raise_dibao_standard(
+        proposer=people["admin"], approver=people["approver"], effective_from=services.add_months(month, 1)
     )
-    rules_services.parameter_approve(actor=people["approver"], value_id=value.pk)
     admin = logged_in(people["admin"])
     run = computed(start_run(admin, services.add_months(month, 1)))
     page = text(admin.get(reverse("web:payroll_run", args=[run.pk])))
