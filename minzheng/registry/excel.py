@@ -531,12 +531,13 @@ def _run(job: ImportJob, content: bytes | None) -> None:
     errors = checked.sorted_errors()
     all_or_nothing = job.mode == ImportMode.ALL_OR_NOTHING
     writing = not (all_or_nothing and errors) and any(not g.bad for g in checked.groups.values())
-    job.total_rows = rows
-    job.processed_rows = 0 if writing else rows
+    # Every row is checked; the write that follows is one transaction, so progress reported from
+    # inside it would not be seen before it ends.
+    job.total_rows = job.processed_rows = rows
     job.message = "正在写入数据库" if writing else "正在生成错误报告"
-    job.save(update_fields=["total_rows", "processed_rows", "message"])
+    job.lease_until = _lease()
+    job.save(update_fields=["total_rows", "processed_rows", "message", "lease_until"])
     report = error_workbook(_rejected_rows(data, checked, all_rows=all_or_nothing)) if errors else b""
-    job.processed_rows = rows
     job.error_count = len(errors)
     job.errors = [e.as_dict() for e in errors[:STORED_ERRORS]]
     job.error_workbook = _seal(report) if report else ""
@@ -552,12 +553,7 @@ def _run(job: ImportJob, content: bytes | None) -> None:
         job.save()
         return
     with transaction.atomic():
-        households, persons = write_households(
-            content=data,
-            checked=checked,
-            joined_on=timezone.localdate(),
-            progress=_progress(job, "正在写入数据库"),
-        )
+        households, persons = write_households(content=data, checked=checked, joined_on=timezone.localdate())
         job.status = ImportStatus.DONE
         job.households_imported = households
         job.persons_imported = persons
