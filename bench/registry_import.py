@@ -115,7 +115,7 @@ def excel_like_xlsx(rows: list[tuple[str | None, ...]], sheet: str) -> bytes:
     return out.getvalue()
 
 
-def build_workbook(rows: int, villages: list[str], seed: int, *, bad_last: bool = False) -> tuple[bytes, int]:
+def build_workbook(rows: int, villages: list[str], seed: int, *, bad: str = "") -> tuple[bytes, int]:
     """A template-layout workbook of `rows` person rows; returns it and its household count."""
     from minzheng.core.identifiers import resident_id_check_char
     from minzheng.registry import excel
@@ -149,11 +149,12 @@ def build_workbook(rows: int, villages: list[str], seed: int, *, bad_last: bool 
                     "户主" if i == 0 else rng.choice(relationships),
                 )
             )
-    if bad_last:  # the last row's ID number with a wrong check character
-        last = table[-1]
-        number = str(last[6])
+    # ID numbers with a wrong check character: on the last row, or on every row
+    for i in range(len(table) - 1, len(table)) if bad == "last" else range(1, len(table)) if bad else ():
+        values = table[i]
+        number = str(values[6])
         wrong = "1" if number.endswith("0") else "0"
-        table[-1] = (*last[:6], f"{number[:17]}{wrong}", *last[7:])
+        table[i] = (*values[:6], f"{number[:17]}{wrong}", *values[7:])
     return excel_like_xlsx(table, excel.DATA_SHEET), household
 
 
@@ -223,10 +224,10 @@ def main() -> None:
         "file as it is, not unsealed from the job (the older code may not share the field key)",
     )
     parser.add_argument(
-        "--bad-last-row",
-        action="store_true",
-        help="give the last row a wrong ID number: the job must fail, write nothing and report every "
-        "row (the error workbook of an all-or-nothing import lists them all)",
+        "--bad",
+        choices=["last", "all"],
+        help="give the last row (or every row) a wrong ID number: the job must fail, write nothing and "
+        "report every row (the error workbook of an all-or-nothing import lists them all)",
     )
     parser.add_argument("--content-file", help=argparse.SUPPRESS)  # internal: the file for --worker-code
     args = parser.parse_args()
@@ -262,7 +263,7 @@ def main() -> None:
     )
 
     started = time.perf_counter()
-    content, households = build_workbook(args.rows, villages, args.seed, bad_last=args.bad_last_row)
+    content, households = build_workbook(args.rows, villages, args.seed, bad=args.bad or "")
     generate_s = time.perf_counter() - started
     print(
         f"workbook            {args.rows:,} rows, {households:,} households, {len(content) / 2**20:.1f} MiB"
@@ -278,7 +279,7 @@ def main() -> None:
     started = time.perf_counter()
     checked = excel.check_sheet(actor=actor, content=content)
     check_s = time.perf_counter() - started - read_s
-    if len(checked.errors) != args.bad_last_row:
+    if len(checked.errors) != {None: 0, "last": 1, "all": args.rows}[args.bad]:
         raise SystemExit(f"generated workbook has errors: {checked.sorted_errors()[:5]}")
     del checked
 
@@ -312,15 +313,15 @@ def main() -> None:
         text=True,
     )
     run = json.loads(done.stdout.strip().splitlines()[-1])
-    if args.bad_last_row:
+    if args.bad:
         from minzheng.registry.models import ImportJob
 
         job = ImportJob.objects.get(pk=prepared.job.pk)
         if run["status"] != ImportStatus.FAILED or Household.objects.exists() or Person.objects.exists():
-            raise SystemExit(f"a bad last row did not fail the whole import: {run['message']}")
+            raise SystemExit(f"a bad row did not fail the whole import: {run['message']}")
         report = excel.workbook_text(excel._unseal(job.error_workbook))
         print(
-            f"bad last row        failed, nothing written; error report {len(job.error_workbook) / 2**20:.1f} MiB "
+            f"bad rows ({args.bad})     failed, nothing written; error report {len(job.error_workbook) / 2**20:.1f} MiB "
             f"sealed, {sum(1 for _ in report):,} cells"
         )
         print(f"worker              {run['seconds']:.1f} s")

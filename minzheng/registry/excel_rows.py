@@ -108,7 +108,7 @@ class ImportFileRejected(InvalidInput):
     code = "import_file_invalid"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowError:
     row: int  # the Excel row number (the header is row 1)
     column: str
