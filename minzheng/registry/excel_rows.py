@@ -5,7 +5,7 @@ Rows are never held as one list. The sheet is read as a stream (openpyxl read-on
 and checked chunk by chunk; what the later checks need is kept compact: one small record per
 household (its first row, the household cells, its head rows, its rows with errors) and one integer
 per ID number for duplicates within the file. Whoever writes the rows (excel_write) or reports them
-(the error workbook) reads the file again: `sheet_rows` yields the same rows each time.
+(the error workbook) reads the file again: `SheetRows` yields the same rows each time.
 
 Rows are counted by reading them, never from the sheet's declared <dimension>.
 """
