@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import build_tree, make_staff
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language (zh-Hans): a request in English through the test
+    client leaves English active in its thread, and messages read later in the same worker would be
+    English."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
