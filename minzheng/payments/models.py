@@ -138,9 +138,8 @@ class PendingOneOff(models.Model):
 
 class OneOffSettlement(models.Model):
     """The run that settled a one-off (its line's adjustment), with the one-off's enrolment and
-    amount as queued. One per change, enforced by the key: no back pay is paid twice. Written a
-    slice at a time by the payroll from the `PendingOneOff` rows it deletes in the same
-    transaction, so the references hold by construction and, as for the lines, are not checked
+    amount as queued. One per change, enforced by the key: no back pay is paid twice. Written by
+    the payroll from the `PendingOneOff` rows it deletes in the same transaction, so the references hold by construction and, as for the lines, are not checked
     row by row by the database (`db_constraint=False`)."""
 
     change = models.OneToOneField(
@@ -219,12 +218,12 @@ class LineStatus(models.TextChoices):
 class PayrollLine(models.Model):
     """One payment: a beneficiary, programme and month (or the re-issue of a failed payment).
 
-    Written a slice of households at a time by the payroll (`payments.payroll`), a million rows
+    Written by the payroll (`payments.payroll`) in one INSERT ... SELECT per run, a million rows
     per county and month. The references (run, enrolment, payee, re-issued line) are therefore
     foreign keys without database triggers (`db_constraint=False`): a row-by-row RI check costs
     more than the insert itself at that size, and even a reference left empty queues a deferred
-    trigger event per row (a tenth of the write, bench/README.md). Every line is built inside the
-    transaction that read its enrolment (payee and run included), and a re-issue from the line it
+    trigger event per row (a tenth of the write, bench/README.md). Every line is built by the
+    statement that reads its enrolment (payee and run included), and a re-issue from the line it
     re-issues, so the references hold by construction; Django's PROTECT still keeps those rows
     from being deleted. The indexes are the few the work needs, each cheap to fill in the order
     lines are written (by payee): the uniqueness that pays nobody twice leads with the month, so

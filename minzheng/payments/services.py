@@ -6,9 +6,10 @@ payment rosters (`payments.rosters`), and re-review tasks. The background job th
 in `payments.tasks` (payroll_run_start).
 
 Payroll idempotency: the database holds at most one line per payee, programme and month
-(UNIQUE, re-issues aside), so computing a month twice inserts nothing the second time. A run is
-written a slice of households at a time, each slice in its own transaction; a crash leaves whole
-slices done and none half done, and computing again continues where it stopped.
+(UNIQUE, re-issues aside), so computing a month twice pays nobody twice. A run is computed in one
+transaction (`payroll_compute`): a crash or a failure leaves nothing of it, and computing again
+adds only what is missing. The process computing a run holds its lease (`payroll.run_lease`); the
+workers' sweep (`payroll_runs_recover`) queues a run again whose process died.
 """
 
 from __future__ import annotations
