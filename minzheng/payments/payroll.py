@@ -503,7 +503,7 @@ def compute(
         for name in ("payroll_one_offs", "payroll_arrears"):
             cursor.execute(f"DROP TABLE {name}")
     recomputed, proposals, reviews = _recalculate(
-        params, county=county, month=month, previous=previous, since=since, table=table
+        params, county=county, month=month, previous=previous, since=since, table=table, at=at
     )
     _store_parameters(run_id=run_id, county=county, month=month, table=table)
     with connection.cursor() as cursor:
@@ -560,11 +560,14 @@ def _recalculate(
     previous: Previous | None,
     since: datetime | None,
     table: PolicyTable,
+    at: datetime,
 ) -> tuple[int, int, int]:
     """Recompute the households that changed; (households recomputed, proposals made, reviews opened)."""
     with connection.cursor() as cursor:
         _temporary(cursor, "payroll_recompute", RECOMPUTE_DDL)
-        whole = _whole_county_reason(cursor, county=county, month=month, previous=previous, since=since)
+        whole = _whole_county_reason(
+            cursor, county=county, month=month, previous=previous, since=since, now=at
+        )
         if whole is not None:
             cursor.execute(RECOMPUTE_ALL_SQL, {**params, "reason": whole})
         else:
@@ -610,14 +613,15 @@ def _recalculate(
 
 
 def _whole_county_reason(
-    cursor: Any, *, county: str, month: date, previous: Previous | None, since: datetime | None
+    cursor: Any, *, county: str, month: date, previous: Previous | None, since: datetime | None, now: datetime
 ) -> str | None:
     """Why every household of the county is recomputed ("first", "parameters"), or None: no earlier
-    run (or one older than the facts' change log), or a parameter value for the county that took
-    effect after the previous run's month or was decided since."""
+    run, or one older than the facts' change log keeps (`KEEP_DAYS`: what changed before is gone from
+    it), or a parameter value for the county that took effect after the previous run's month or was
+    decided since."""
     if previous is None or since is None:
         return "first"
-    if since < previous.started_at - timedelta(days=KEEP_DAYS - 1):
+    if since < now - timedelta(days=KEEP_DAYS - 1):
         return "first"
     regions = (county, county[:4], county[:2], "")
     cursor.execute(

@@ -33,6 +33,7 @@ from minzheng.payments.months import add_months
 from minzheng.payments.tests.test_payroll import approved, enrol, raise_dibao_standard, run_month
 from minzheng.registry.circumstances import IncomeItem
 from minzheng.rules.models import FactsChange, ParameterValue
+from minzheng.rules.summary import KEEP_DAYS
 
 
 def test_a_run_that_fails_midway_leaves_nothing_but_its_failure(
@@ -338,3 +339,17 @@ def test_a_run_computed_again_adds_only_the_enrolments_it_lacks(people: dict[str
     assert (run.line_count, run.total_amount, run.attempts) == (2, Decimal("2600.00"), 2)
     assert PayrollLine.objects.get(pk=line.pk).amount == line.amount  # the first line untouched
     assert PayrollLine.objects.filter(run=run).count() == 2
+
+
+def test_a_run_after_a_gap_longer_than_the_change_log_recomputes_everyone(people: dict[str, Staff]) -> None:
+    enrolments = [enrol(people, approved(people, name=name)) for name in ("甲户", "乙户")]
+    month = enrolments[0].start_month
+    first = run_month(people, month)
+    # The previous run more than a change log's keeping ago: what changed since may be gone from it.
+    long_ago = timezone.now() - timedelta(days=KEEP_DAYS + 5)
+    PayrollRun.objects.filter(pk=first.pk).update(started_at=long_ago)
+    EnrolmentChange.objects.update(at=long_ago - timedelta(days=2))
+    FactsChange.objects.all().delete()  # pruned with age
+    ParameterValue.objects.update(decided_at=long_ago - timedelta(days=2))
+    later = run_month(people, add_months(month, 1))
+    assert later.recomputed_households == 2
