@@ -632,12 +632,13 @@ APPLY_CHANGES_SQL = """INSERT INTO payments_enrolmentchange (enrolment_id, kind,
     SELECT p.enrolment_id, 'amount', %(month)s, p.current_amount, p.proposed_amount, 0, %(reason)s,
         %(notice)s, %(actor)s, %(at)s
     FROM payments_amountproposal p WHERE p.id IN (SELECT id FROM payroll_decided)"""
-APPLY_AMOUNTS_SQL = """UPDATE payments_enrolment SET
-        monthly_amount = (SELECT p.proposed_amount FROM payments_amountproposal p
-                          WHERE p.enrolment_id = payments_enrolment.id AND p.id IN (SELECT id FROM payroll_decided)),
-        calculated_amount = (SELECT p.calculated_amount FROM payments_amountproposal p
-                             WHERE p.enrolment_id = payments_enrolment.id AND p.id IN (SELECT id FROM payroll_decided))
-    WHERE id IN (SELECT p.enrolment_id FROM payments_amountproposal p WHERE p.id IN (SELECT id FROM payroll_decided))"""
+APPLY_AMOUNTS_SQL = """UPDATE payments_enrolment
+    SET monthly_amount = p.proposed_amount, calculated_amount = p.calculated_amount
+    FROM payments_amountproposal p JOIN payroll_decided d ON d.id = p.id
+    WHERE p.enrolment_id = payments_enrolment.id"""
+# A run's open proposals, or those named, as the ones to decide.
+DECIDE_RUN_SQL = """INSERT INTO payroll_decided (id)
+    SELECT id FROM payments_amountproposal WHERE run_id = %s AND status = 'proposed'"""
 LINK_CHANGES_SQL = """UPDATE payments_amountproposal SET status = 'approved', decided_by_id = %(actor)s,
         decided_at = %(at)s, effective_month = %(month)s, notice = %(notice)s, note = %(note)s,
         change_id = (SELECT c.id FROM payments_enrolmentchange c
@@ -683,6 +684,7 @@ def proposals_decide(
     if (proposal_ids is None) == (run_id is None):
         raise InvalidInput("请选择要审核的调整建议或发放批次")
     open_ = AmountProposal.objects.filter(status=ProposalStatus.PROPOSED)
+    ids: list[int] = []  # those named (a run's are chosen in the database)
     if run_id is not None:
         run = _run_for_update(actor, run_id)
         chosen = open_.filter(run=run)
@@ -703,9 +705,6 @@ def proposals_decide(
         require_independent_checker(maker=maker, checker=actor)
     for county in sorted(counties):
         payroll.lock_county(county, shared=True)
-    ids = list(chosen.values_list("pk", flat=True))
-    if not ids:
-        raise Conflict("没有待审核的金额调整建议")
     month = min(first_open_month(c) for c in counties)
     at = timezone.now()
     params = {
@@ -722,7 +721,15 @@ def proposals_decide(
             "CREATE TEMPORARY TABLE payroll_decided (id BIGINT PRIMARY KEY)"
             + (" ON COMMIT DROP" if connection.vendor == "postgresql" else "")
         )
-        cursor.executemany("INSERT INTO payroll_decided (id) VALUES (%s)", [(i,) for i in ids])
+        # A standard raise decides a run's proposals, perhaps a million: chosen in the database.
+        if run_id is not None:
+            cursor.execute(DECIDE_RUN_SQL, [run_id])
+        else:
+            cursor.executemany("INSERT INTO payroll_decided (id) VALUES (%s)", [(i,) for i in ids])
+        cursor.execute("SELECT COUNT(*), MIN(id) FROM payroll_decided")
+        decided, first = cursor.fetchone()
+        if not decided:
+            raise Conflict("没有待审核的金额调整建议")
         if approve:
             cursor.execute(APPLY_CHANGES_SQL, params)
             cursor.execute(APPLY_AMOUNTS_SQL, params)
@@ -734,12 +741,16 @@ def proposals_decide(
         actor=actor,
         action="payments.proposals_approved" if approve else "payments.proposals_rejected",
         object_type="payments.PayrollRun" if run_id is not None else "payments.AmountProposal",
-        object_id=run_id if run_id is not None else ids[0],
+        object_id=run_id if run_id is not None else first,
         scope_code=min(counties),
         reason=note,
-        after={"proposals": len(ids), "ids": ids[:1000], "effective_month": month if approve else None},
+        after={
+            "proposals": decided,
+            "ids": ids or None,
+            "effective_month": month if approve else None,
+        },
     )
-    return len(ids)
+    return int(decided)
 
 
 # --- Re-review ---------------------------------------------------------------------------------------
