@@ -326,3 +326,71 @@ class CaseCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.county}-{self.year}: {self.last}"
+
+
+# --- Extreme-poverty support: support mode and visits to home-supported people (特困人员) -------------
+
+
+class SupportMode(models.TextChoices):
+    """How an extreme-poverty person is supported, by their own choice (民发〔2021〕43号)."""
+
+    HOME = "home", "分散供养"
+    INSTITUTIONAL = "institutional", "集中供养"
+
+
+class CareVisitPlan(models.Model):
+    """The visiting plan (探访照料) of a home-supported extreme-poverty person, made when the case is
+    approved: who, in which village, how often, and when the next visit is due."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="care_plan", verbose_name="案件")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="care_plans", verbose_name="供养对象"
+    )
+    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+", verbose_name="村/社区")
+    interval_days = models.PositiveSmallIntegerField("探访周期（天）")
+    next_due = models.DateField("下次探访日期")
+    active = models.BooleanField("有效", default=True)
+    created_at = models.DateTimeField("建立时间", default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="建立人"
+    )
+
+    class Meta:
+        verbose_name = "探访计划"
+        ordering = ["next_due", "pk"]
+        indexes = [models.Index(fields=["active", "next_due"], name="careplan_active_due")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(interval_days__gt=0), name="careplan_interval_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["person"], condition=models.Q(active=True), name="careplan_one_active_per_person"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} / {self.next_due}"
+
+
+class CareVisit(models.Model):
+    """One visit to a home-supported person (探访记录): who went, what they found, whether something
+    must be followed up."""
+
+    plan = models.ForeignKey(CareVisitPlan, on_delete=models.PROTECT, related_name="visits")
+    visited_on = models.DateField("探访日期")
+    visitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="探访人"
+    )
+    companions = models.JSONField("同行人员", default=list, blank=True)
+    living_conditions = models.TextField("生活状况")
+    health = models.TextField("健康状况")
+    needs = models.TextField("需求", blank=True)
+    follow_up_needed = models.BooleanField("需要跟进", default=False)
+    recorded_at = models.DateTimeField("录入时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "探访记录"
+        ordering = ["plan_id", "-visited_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} {self.visited_on}"
