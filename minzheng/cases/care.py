@@ -282,7 +282,8 @@ def _plan_make(case: Case, actor: Staff | None, first_due: date) -> CareVisitPla
 def care_plans_bring_in(*, actor: Staff) -> list[CareVisitPlan]:
     """Plans for home-supported extreme-poverty cases approved before plans existed (or whose plan
     was not made), within the actor's jurisdiction. Running it again makes nothing new. The first
-    visit is due one interval after the decision, and today at the latest."""
+    visit is due one interval after the decision; when that day has passed, today (nobody was asked
+    to visit before the plan existed, so it is not shown as overdue)."""
     if not (actor.can(Perm.CASE_REVIEW_TOWNSHIP) or actor.can(Perm.CASE_REVIEW_COUNTY)):
         raise PermissionDenied()
     today = _today()
@@ -303,7 +304,7 @@ def care_plans_bring_in(*, actor: Staff) -> list[CareVisitPlan]:
     for case in cases:
         decision = getattr(case, "decision", None)
         decided = timezone.localdate(decision.decided_at) if decision is not None else today
-        plan = _plan_make(case, actor, min(decided + timedelta(days=VISIT_INTERVAL_DAYS), today))
+        plan = _plan_make(case, actor, max(decided + timedelta(days=VISIT_INTERVAL_DAYS), today))
         if plan.case_id == case.pk:
             made.append(plan)
     return made
