@@ -170,7 +170,7 @@ def _county_visited() -> Exists:
 def county_sampling(*, actor: Staff, year: int) -> list[CountySampling]:
     """Per county in scope: the year's reviewed cases, the share sampled (at least 30%) and visited."""
     require(actor, Perm.CASE_VIEW)
-    rows = (
+    grouped = (
         scoped(Case.objects.all(), actor)
         .filter(workflow=WORKFLOW, accepted_on__year=year, state__in=REVIEWED_STATES)
         .annotate(county=Substr("division_id", 1, 6), county_visited=_county_visited())
@@ -182,7 +182,7 @@ def county_sampling(*, actor: Staff, year: int) -> list[CountySampling]:
         )
         .order_by("county")
     )
-    rows = list(rows)
+    rows = list(grouped)
     names = dict(
         Division.objects.filter(code__in=[f"{r['county']}000000" for r in rows]).values_list("code", "name")
     )
@@ -249,14 +249,14 @@ def care_plan_for_case(
 
 
 def _plan_make(case: Case, actor: Staff | None, first_due: date) -> CareVisitPlan:
-    existing = CareVisitPlan.objects.filter(
-        Q(case=case) | Q(person_id=case.applicant_id, active=True)
-    ).first()
+    person_id = case.applicant_id
+    assert person_id is not None  # noqa: S101 - checked by _plan_wanted and by the bring-in query
+    existing = CareVisitPlan.objects.filter(Q(case=case) | Q(person_id=person_id, active=True)).first()
     if existing is not None:
         return existing
     plan = CareVisitPlan.objects.create(
         case=case,
-        person_id=case.applicant_id,
+        person_id=person_id,
         division_id=case.division_id,
         interval_days=VISIT_INTERVAL_DAYS,
         next_due=first_due,

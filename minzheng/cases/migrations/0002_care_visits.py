@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("cases", "0001_initial"),
         ("org", "0002_controls"),
-        ("registry", "0005_child_status"),
+        ("registry", "0004_import_job_lease"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

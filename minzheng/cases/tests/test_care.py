@@ -130,8 +130,8 @@ def test_support_mode_is_recorded_on_the_open_case_with_its_event_and_audit(
     events = list(CaseEvent.objects.filter(case=case, action="support_mode").order_by("pk"))
     assert [e.note for e in events] == ["集中供养（大武口区中心敬老院）", "分散供养"]
     audits = list(AuditEvent.objects.filter(action="cases.support_mode_set").order_by("seq"))
-    assert [a.after["support_mode"] for a in audits] == ["institutional", "home"]
-    assert audits[1].before["institution"] == "大武口区中心敬老院"
+    assert [a.after["support_mode"] for a in audits] == ["institutional", "home"]  # type: ignore[index]
+    assert audits[1].before["institution"] == "大武口区中心敬老院"  # type: ignore[index]
     assert audits[1].scope_code == "640202001001"
 
 
@@ -232,7 +232,7 @@ def test_an_approved_home_supported_case_gets_one_visiting_plan(
     assert care.care_plans_bring_in(actor=people["county_reviewer"]) == []
     assert CareVisitPlan.objects.count() == 1
     audit = AuditEvent.objects.get(action="cases.care_plan_created")
-    assert (audit.object_id, audit.scope_code, audit.after["case"]) == (
+    assert (audit.object_id, audit.scope_code, audit.after["case"]) == (  # type: ignore[index]
         str(plan.pk),
         "640202001001",
         case.number,
@@ -306,7 +306,7 @@ def test_a_visit_moves_the_next_due_day_and_is_recorded_only_in_scope(
     assert plan.next_due == date(2026, 12, 30)
     audit = AuditEvent.objects.filter(action="cases.care_visit_recorded").order_by("seq").first()
     assert audit is not None
-    assert (audit.before, audit.after["next_due"], audit.scope_code) == (
+    assert (audit.before, audit.after["next_due"], audit.scope_code) == (  # type: ignore[index]
         {"next_due": "2026-12-09"},
         "2026-12-30",
         "640202001001",
