@@ -36,7 +36,7 @@ from minzheng.catalogue.models import IntakeMode, MaterialRequirement, ServiceIt
 from minzheng.catalogue.selectors import item_get, item_materials
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
-from minzheng.core.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
+from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from minzheng.core.identifiers import DivisionLevel, InvalidIdentifier, parse_resident_id
 from minzheng.core.inputs import InputRuleError, check_phone
 from minzheng.core.permissions import Perm
@@ -564,9 +564,34 @@ def _handle_objection(handling: str) -> Callable[..., None]:
     return effect
 
 
+def _already_decided(case: Case, programme: str) -> Case | None:
+    """Another case of the household with an approved monthly decision in the same programme whose
+    benefit has not ended: a second decision could never be paid (one enrolment per household and
+    programme), so the change goes through the enrolment (an amount change) instead."""
+    if case.household_id is None:
+        return None
+    return (
+        Case.objects.filter(
+            household_id=case.household_id,
+            decision__outcome=Outcome.APPROVED,
+            decision__period="month",
+            decision__calculation__programme=programme,
+        )
+        .exclude(pk=case.pk)
+        .exclude(enrolment__status="terminated")
+        .order_by("-pk")
+        .first()
+    )
+
+
 def _approve(case: Case, workflow: Workflow, actor: Staff, note: str, data: Mapping[str, Any]) -> None:
     calc = _latest_calculation(case)
     assert calc is not None  # noqa: S101 - the calculation_eligible guard ran
+    if calc.result.get("period") == "month" and (other := _already_decided(case, calc.programme)):
+        raise Conflict(
+            f"该家庭已有批准的同一项目（{workflow.label}，受理编号{other.number}），"
+            "两项补贴等在同一决定中一并核定；如需调整金额，请在在保对象中办理待遇调整"
+        )
     today = _today()
     next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
     Decision.objects.create(
@@ -602,6 +627,9 @@ def _refuse(case: Case, workflow: Workflow, actor: Staff, note: str, data: Mappi
         outcome=Outcome.REFUSED,
         level=_level(actor),
         reasons=note,
+        # The calculation seen, if any: a dibao refusal that found the household near-poor gives it
+        # that status (rules.standing).
+        calculation=_latest_calculation(case),
         decided_by=actor,
         notice_due=add_working_days(today, 3),
     )
@@ -704,16 +732,26 @@ def visit_record(
 
 
 def case_facts(case: Case, on: date) -> HouseholdFacts:
-    """The calculation input for a case: the household as registered on the day, plus what the
-    application itself states (temporary or medical need, individual application)."""
+    """The calculation input for a case: the household as registered on the day with its assistance
+    statuses (rules.standing: derived from decisions, enrolments and the registry, never typed in),
+    plus what the application itself states (temporary or medical need, individual application,
+    the chosen form of extreme-poverty support)."""
     if case.household is None:
         raise InvalidInput(
             "申请尚未关联到已登记的家庭，请先在家庭档案中登记并关联", field_errors={"household": ["未关联"]}
         )
     facts = household_facts(case.household, on)
-    extra = {k: case.details[k] for k in ("temporary", "medical", "household_status") if k in case.details}
+    extra: dict[str, Any] = {k: case.details[k] for k in ("temporary", "medical") if k in case.details}
     if case.details.get("individual") and case.applicant_id is not None:
         extra["individual_applicant"] = str(case.applicant_id)
+    mode = case.details.get("support_mode")
+    if mode in ("home", "institutional") and case.applicant_id is not None:
+        # Extreme-poverty support: institutional or home support, the person's choice (cases.care).
+        applicant = str(case.applicant_id)
+        extra["members"] = [
+            {**m, "support_mode": mode} if m["id"] == applicant else m
+            for m in facts.model_dump(mode="json")["members"]
+        ]
     if not extra:
         return facts
     return parse_facts({**facts.model_dump(mode="json"), **extra}, prefix="details.")

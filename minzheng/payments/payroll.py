@@ -48,6 +48,7 @@ from minzheng.payments.months import add_months
 from minzheng.rules import bulk
 from minzheng.rules.policy import PolicyError, PolicyTable
 from minzheng.rules.selectors import parameters_in_force
+from minzheng.rules.standing import with_standing
 from minzheng.rules.summary import KEEP_DAYS, READ_SCHEMA, population_of, read_summary_rows
 
 # Advisory locks: (LOCK_SPACE, county) the payroll of a county against changes to its enrolments;
@@ -702,37 +703,17 @@ def _present(programmes: pl.Series) -> list[str]:
 def recompute(
     facts: pl.DataFrame, standing: pl.DataFrame, *, month: date, table: PolicyTable
 ) -> pl.DataFrame:
-    """RECOMPUTED_SCHEMA for the households of `facts` (summary rows on the day, READ_SCHEMA) with
-    the standing their payable enrolments give (`standing`: household_id, payee_id, programme,
-    status): a household on dibao or extreme-poverty support is so for every rule keyed on it, and
-    the payee of an extreme-poverty enrolment is supported."""
+    """RECOMPUTED_SCHEMA for the households of `facts` (summary rows on the day, READ_SCHEMA), for
+    the programmes of their ACTIVE enrolments (`standing`: household_id, payee_id, programme,
+    status), with the assistance statuses in force on the month (`rules.standing`, as every
+    calculation reads them: a household on dibao or extreme-poverty support is so for every rule
+    keyed on it, an orphan's allowance is topped up against the other payments recorded)."""
     wanted = standing.filter(
         (pl.col("status") == "active") & pl.col("programme").is_in(bulk.MONTHLY_PROGRAMMES)
     )
     if wanted.is_empty() or facts.is_empty():
         return pl.DataFrame(schema=RECOMPUTED_SCHEMA)
-    members, households = population_of(facts.select(list(READ_SCHEMA)))
-    household_standing = standing.group_by("household_id").agg(
-        pl.when((pl.col("programme") == "extreme_poverty").any())
-        .then(pl.lit("extreme_poverty"))
-        .when((pl.col("programme") == "dibao").any())
-        .then(pl.lit("dibao"))
-        .otherwise(pl.lit("none"))
-        .alias("_standing")
-    )
-    households = (
-        households.join(household_standing, on="household_id", how="left")
-        .with_columns(
-            pl.coalesce("_standing", pl.lit("none")).cast(bulk.HOUSEHOLD_STATUS).alias("household_status")
-        )
-        .drop("_standing")
-    )
-    supported = standing.filter(pl.col("programme") == "extreme_poverty")["payee_id"]
-    members = members.with_columns(
-        (pl.col("extreme_poverty_supported") | pl.col("member_id").is_in(supported.implode())).alias(
-            "extreme_poverty_supported"
-        )
-    )
+    members, households = with_standing(population_of(facts.select(list(READ_SCHEMA))), month)
     programmes = _present(wanted["programme"])
     result = bulk.calculate(members, households, table, day=month, programmes=programmes)
     return pl.concat(

@@ -290,6 +290,92 @@ class RigidExpense(DatedRecord):
         return f"{self.get_kind_display()} {self.monthly_amount}"
 
 
+class ChildKind(models.TextChoices):
+    ORPHAN = "orphan", "孤儿"
+    UNSUPPORTED = "unsupported", "事实无人抚养儿童"
+
+
+class ParentSituation(models.TextChoices):
+    """A parent's situation as 民发〔2019〕62号 and 国办发〔2010〕54号 name them."""
+
+    DEAD = "dead", "死亡（含宣告死亡）"
+    MISSING = "missing", "失踪（含宣告失踪、失联满6个月）"
+    SEVERELY_DISABLED = "severely_disabled", "重度残疾"
+    SERIOUSLY_ILL = "seriously_ill", "重病"
+    IMPRISONED = "imprisoned", "服刑在押"
+    COMPULSORY_REHAB = "compulsory_rehab", "强制隔离戒毒"
+    RESTRICTED = "restricted", "被执行其他限制人身自由的措施"
+    CUSTODY_REVOKED = "custody_revoked", "被撤销监护资格"
+    DEPORTED = "deported", "被遣送（驱逐）出境"
+    ABLE = "able", "具备抚养能力"
+
+
+# 孤儿: both parents dead or missing. 事实无人抚养儿童: both parents in one of the hardships, or one dead
+# or missing and the other in a hardship (民发〔2019〕62号 第一条).
+_GONE = {ParentSituation.DEAD, ParentSituation.MISSING}
+_HARDSHIP = set(ParentSituation) - _GONE - {ParentSituation.ABLE}
+
+
+class ChildCare(models.TextChoices):
+    SCATTERED = "scattered", "社会散居（亲属抚养、家庭寄养）"
+    INSTITUTIONAL = "institutional", "福利机构集中养育"
+
+
+class ChildStatus(DatedRecord):
+    """A child's standing as an orphan or a de-facto unsupported child, with each parent's situation
+    and the evidence for it (death certificates, court declarations, custody or imprisonment papers,
+    police reports of a missing parent): what the child allowance rests on."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="child_statuses")
+    kind = models.CharField("儿童类别", max_length=12, choices=ChildKind.choices)
+    father = models.CharField("父亲情况", max_length=20, choices=ParentSituation.choices)
+    mother = models.CharField("母亲情况", max_length=20, choices=ParentSituation.choices)
+    evidence = models.CharField(
+        "证明材料", max_length=300, help_text="如死亡证明、宣告失踪判决书、服刑证明的名称和编号"
+    )
+    care = models.CharField("养育方式", max_length=16, choices=ChildCare.choices, default=ChildCare.SCATTERED)
+    other_payments = models.DecimalField(
+        "其他同类保障（元/月）",
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        help_text="如遗属抚恤金等已领取的同类保障，儿童基本生活费按差额补足",
+    )
+
+    class Meta(DatedRecord.Meta):
+        verbose_name = "孤儿、事实无人抚养儿童认定"
+        constraints = [
+            _period_check("child_status"),
+            models.CheckConstraint(
+                condition=models.Q(other_payments__gte=0), name="child_status_payments_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        errors: dict[str, list[str]] = {}
+        if not (self.evidence or "").strip():
+            errors["evidence"] = ["须登记证明材料（如死亡证明、法院判决书、服刑证明）的名称和编号"]
+        parents = {self.father, self.mother}
+        gone = sum(1 for p in (self.father, self.mother) if p in _GONE)
+        hardship = sum(1 for p in (self.father, self.mother) if p in _HARDSHIP)
+        if self.kind == ChildKind.ORPHAN and gone < 2:
+            errors["kind"] = ["孤儿须父母双方均已死亡或失踪"]
+        elif self.kind == ChildKind.UNSUPPORTED:
+            if gone == 2:
+                errors["kind"] = ["父母双方均已死亡或失踪的，应认定为孤儿"]
+            elif gone + hardship < 2 or ParentSituation.ABLE in parents:
+                errors["kind"] = [
+                    "事实无人抚养儿童须父母双方均有重残、重病、服刑在押等情形，或一方死亡、失踪而另一方有上述情形"
+                ]
+        if errors:
+            raise ValidationError(errors)
+
+
 PERSON_KINDS: dict[str, type[DatedRecord]] = {
     "disability": Disability,
     "self_care": SelfCareAssessment,
@@ -298,8 +384,9 @@ PERSON_KINDS: dict[str, type[DatedRecord]] = {
     "employment": Employment,
     "schooling": Schooling,
     "income": IncomeItem,
+    "child_status": ChildStatus,
 }
 HOUSEHOLD_KINDS: dict[str, type[DatedRecord]] = {"asset": Asset, "rigid_expense": RigidExpense}
 ALL_KINDS: dict[str, type[DatedRecord]] = {**PERSON_KINDS, **HOUSEHOLD_KINDS}
 # Kinds where only one record can be in force at a time: a new one ends the previous one.
-SINGLE_VALUED = frozenset({"self_care", "labour_capacity", "employment", "schooling"})
+SINGLE_VALUED = frozenset({"self_care", "labour_capacity", "employment", "schooling", "child_status"})

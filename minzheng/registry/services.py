@@ -298,6 +298,7 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
     "income_not_negative": ("monthly_amount", "月收入不能为负数"),
     "asset_not_negative": ("value", "财产价值不能为负数"),
     "rigid_expense_not_negative": ("monthly_amount", "月均金额不能为负数"),
+    "child_status_payments_not_negative": ("other_payments", "其他同类保障金额不能为负数"),
     **{
         f"{kind}_period_ordered": ("valid_until", "截止日期不能早于起始日期")
         for kind in (
@@ -310,6 +311,7 @@ CONSTRAINT_MESSAGES: dict[str, tuple[str, str]] = {
             "income",
             "asset",
             "rigid_expense",
+            "child_status",
         )
     },
 }

@@ -23,11 +23,12 @@ What is read, as of day D (a dated record is in force when valid_from <= D <= va
   are not financial assets and are not summed;
 - rigid_expenses_fen: all rigid expenses in force (monthly amounts).
 
-Facts the registry does not hold take neutral defaults, as `facts.Member` / `HouseholdFacts` do:
-has_able_supporter False, support_mode "home", extreme_poverty_supported False, child_status None
-(so child_care "scattered", other_child_payments 0) and household_status "none" — a household's
-assistance standing and a child's orphan status come from case decisions, not from the registry.
-A caller that knows them (enrolments, decisions) sets those columns before `bulk.calculate`.
+Facts the registry's circumstances do not hold take neutral defaults, as `facts.Member` /
+`HouseholdFacts` do: has_able_supporter False, support_mode "home", extreme_poverty_supported False,
+child_status None (so child_care "scattered", other_child_payments 0) and household_status "none";
+`read_population` then sets the assistance statuses in force (household_status,
+extreme_poverty_supported, child_status, child_care, other_child_payments) from `rules.standing`,
+the one definition of who holds which status, in the same snapshot.
 """
 
 from __future__ import annotations
@@ -302,7 +303,13 @@ def read_population(
             HOUSEHOLD_SCHEMA,
             copy=copy,
         )
-    return _complete(members, households)
+        population = _complete(members, households)
+        # The assistance statuses in force, from the same snapshot (rules.standing).
+        from minzheng.rules.standing import apply_standing, statuses_on
+
+        return apply_standing(
+            population, statuses_on(day, household_ids=ids if with_ids else None, using=using)
+        )
 
 
 def _complete(members: pl.DataFrame, households: pl.DataFrame) -> Population:
