@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from minzheng.api import (
     audit,
+    care,
     cases,
     catalogue,
     org,
@@ -219,4 +220,5 @@ api.add_router("/", catalogue.router)
 api.add_router("/", workdays.router)
 api.add_router("/", cases.router)
 api.add_router("/", cases.public_router)
+api.add_router("/", care.router)
 api.add_router("/", payments.router)

@@ -3,6 +3,7 @@ from django.urls import path
 
 from minzheng.web import (
     audit_views,
+    care_views,
     cases_public_views,
     cases_views,
     catalogue_views,
@@ -83,6 +84,12 @@ urlpatterns = [
     path("notice-management/", cases_views.notice_list, name="case_notices"),
     path("notice-management/<int:notice_id>/", cases_views.notice_print, name="notice_print"),
     path("conflicts/", cases_views.conflicts, name="case_conflicts"),
+    # Extreme-poverty support (特困人员): support mode, county sampled visits, visiting plans (探访照料).
+    path("cases/<int:case_id>/support-mode/", care_views.case_support_mode, name="case_support_mode"),
+    path("county-visits/", care_views.county_samples, name="care_county_samples"),
+    path("care/", care_views.care_worklist, name="care_worklist"),
+    path("care/plans/<int:plan_id>/", care_views.care_plan, name="care_plan"),
+    path("care/plans/<int:plan_id>/visits/", care_views.care_visit_record, name="care_visit_record"),
     path("persons/", registry_views.person_list, name="persons"),
     path("persons/duplicates/", registry_views.likely_duplicates, name="person_duplicates"),
     path("persons/<int:person_id>/id-number/", registry_views.person_reveal, name="person_reveal"),

@@ -26,7 +26,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from minzheng.api.main import api
-from minzheng.cases.models import Case, Document, PublicNotice
+from minzheng.cases.models import Case, CareVisitPlan, Document, PublicNotice
 from minzheng.cases.services import case_intake, conflict_register, document_upload
 from minzheng.catalogue.models import MaterialRequirement
 from minzheng.catalogue.testing import make_service_item
@@ -83,6 +83,7 @@ class World:
     cases: dict[str, Case] = field(default_factory=dict)
     changes: dict[str, StaffChangeRequest] = field(default_factory=dict)  # pending, by village
     documents: dict[str, Document] = field(default_factory=dict)
+    plans: dict[str, CareVisitPlan] = field(default_factory=dict)  # visiting plans (探访照料)
     enrolments: dict[str, Enrolment] = field(default_factory=dict)
     reviews: dict[str, ReviewTask] = field(default_factory=dict)
     runs: dict[str, PayrollRun] = field(default_factory=dict)  # by county
@@ -189,6 +190,14 @@ def add_cases(world: World, registrar: Staff) -> None:
                 "amount": "1300.00",
                 "item": "低保",
             },
+        )
+        # A visiting plan of the applicant (written directly: test_care drives the services).
+        world.plans[village] = CareVisitPlan.objects.create(
+            case=case,
+            person=household.head,  # type: ignore[misc]
+            division_id=village,
+            interval_days=30,
+            next_due=today,
         )
         conflict_register(
             actor=registrar,
@@ -409,6 +418,7 @@ PATH_PARAMS = {
     "case_id": lambda w, v: w.cases[v].pk,
     "action": lambda w, v: "start_investigation",  # the next step of an accepted dibao case
     "document_id": lambda w, v: w.documents[v].pk,
+    "plan_id": lambda w, v: w.plans[v].pk,
     "village_code": lambda w, v: v,
     "enrolment_id": lambda w, v: w.enrolments[v].pk,
     "task_id": lambda w, v: w.reviews[v].pk,
@@ -548,6 +558,15 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         ("post", "/api/v1/cases/{case_id}/documents"): {
             "__multipart__": {"file": SimpleUploadedFile("越权.pdf", PDF, "application/pdf"), "kind": "越权"}
         },
+        ("post", "/api/v1/cases/{case_id}/support-mode"): {"mode": "institutional", "institution": "越权"},
+        ("post", "/api/v1/care/plans/{plan_id}/visits"): {
+            "visited_on": "2026-01-05",
+            "companions": ["越权"],
+            "living_conditions": "越权",
+            "health": "越权",
+        },
+        # Makes plans only for cases within the caller's own jurisdiction (test_care covers it).
+        ("post", "/api/v1/care/plans/bring-in"): None,
         ("post", "/api/v1/conflict-registrations"): {
             "division_code": village,
             "name": "越权备案",
@@ -657,6 +676,12 @@ def cases_state(world: World, foreign: list[str]) -> list[Any]:
             )
         )
     rows.append(Case.objects.filter(division_id__in=foreign).count())
+    rows.append(
+        sorted(
+            CareVisitPlan.objects.filter(division_id__in=foreign).values_list("pk", "next_due", "active")
+        )
+    )
+    rows.append(CareVisitPlan.objects.filter(division_id__in=foreign, visits__isnull=False).count())
     return rows
 
 
@@ -751,6 +776,7 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
         assert client.get("/api/v1/cases").json()["count"] == len(local)
         assert client.get("/api/v1/notices").json()["count"] == len(local)
         assert client.get("/api/v1/conflict-registrations").json()["count"] == len(local)
+        assert client.get("/api/v1/care/plans").json()["count"] == len(local)
         for village in foreign:
             found = client.get("/api/v1/cases", {"search": world.cases[village].number}).json()
             assert found["count"] == 0
@@ -782,6 +808,7 @@ PAGE_PARAMS = {
     "case_id": lambda w, v: w.cases[v].pk,
     "document_id": lambda w, v: w.documents[v].pk,
     "document": lambda w, v: "receipt",
+    "plan_id": lambda w, v: w.plans[v].pk,
     "notice_id": lambda w, v: PublicNotice.objects.get(case=w.cases[v]).pk,
     "enrolment_id": lambda w, v: w.enrolments[v].pk,
     "change": lambda w, v: "suspend",
@@ -810,6 +837,8 @@ POST_ONLY = {
     "web:case_calculate",
     "web:case_materials",
     "web:case_document_upload",
+    "web:case_support_mode",
+    "web:care_visit_record",
     "web:payroll_approve",
     "web:payroll_resume",
     "web:payroll_proposals_decide",
