@@ -405,6 +405,7 @@ def care_plan_get(*, actor: Staff, plan_id: int) -> CareVisitPlan:
     plan = (
         scoped(CareVisitPlan.objects.all(), actor)
         .select_related("person", "division", "case")
+        .annotate(last_visit_on=Max("visits__visited_on"))
         .prefetch_related("visits__visitor")
         .filter(pk=plan_id)
         .first()
