@@ -3,9 +3,11 @@ documents, time limits, village notices and the conflict-of-interest register; a
 online application, the applicant's status lookup and a village's current notices."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import register_converter
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from ninja import Field, File, Form, Path, Query, Router, Schema, Status
@@ -17,7 +19,7 @@ from pydantic import ConfigDict, model_validator
 from minzheng.api.org import ErrorOut, actor
 from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.api.rules import CalculationOut
-from minzheng.cases import selectors, services
+from minzheng.cases import documents, selectors, services
 from minzheng.cases.models import (
     Case,
     CaseStep,
@@ -626,6 +628,99 @@ def document_upload(
         content=file.read(services.DOCUMENT_MAX_BYTES + 1),
     )
     return Status(201, document)
+
+
+# --- Written decisions (审批决定书, 不予批准告知书) ------------------------------------------------------
+# Declared before the download of uploaded materials below: both live under /cases/{id}/documents/,
+# and a route's order decides the match. The converter takes only names (letters), so an uploaded
+# document's number still reaches the download and a name never does.
+
+
+class _DocumentNameConverter:
+    regex = "[a-z][a-z_]{0,39}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(_DocumentNameConverter, "casedocument")
+
+
+class DocumentLineOut(Schema):
+    label: str
+    amount: str = Field(description="金额（元）")
+    explanation: str = Field(description="计算说明（成员以姓名表示）")
+    member: str = Field(description="所涉家庭成员姓名，家庭整体为空")
+
+
+class DocumentFindingOut(Schema):
+    text: str
+    met: bool
+    member: str
+
+
+class DocumentStandardOut(Schema):
+    description: str
+    value: str
+    unit: str
+    effective_from: date | None
+    reference: str
+
+
+class RemediesOut(Schema):
+    statement: str = Field(description="复议、诉讼权利告知")
+    reconsideration_body: str
+    reconsideration_days: int
+    reconsideration_basis: str
+    court: str
+    litigation_months: int
+    litigation_basis: str
+
+
+class CaseDocumentOut(Schema):
+    document: str = Field(description="decision=审批决定书，refusal=不予批准告知书")
+    title: str
+    case_id: int
+    case_number: str
+    applicant_name: str
+    item_name: str
+    submitted_on: date
+    county_name: str
+    township_name: str
+    deciding_organ: str = Field(description="决定机关")
+    decided_on: date
+    opening: str
+    reasons: str = Field(description="审核意见或不予批准的理由")
+    amount: Decimal | None = Field(description="核定金额（元）；不予批准时为空")
+    period: str = Field(description="month=按月发放，once=一次性")
+    amount_text: str
+    start_month: date | None = Field(description="起始发放月份（按月发放的待遇）")
+    amount_summary: str
+    payment: str = Field(description="发放方式")
+    lines: list[DocumentLineOut]
+    findings: list[DocumentFindingOut]
+    standards: list[DocumentStandardOut]
+    rounding: str
+    legal_basis: list[str] = Field(description="决定依据（事项的设定依据）")
+    remedies: RemediesOut
+    notice_due: date | None = Field(description="书面告知期限（不予批准）")
+    closing: str
+
+
+@router.get(
+    "/cases/{case_id}/documents/{casedocument:document}",
+    response={200: CaseDocumentOut, 403: ErrorOut, 404: ErrorOut},
+    summary="案件文书：审批决定书（decision）或不予批准告知书（refusal），与打印件内容一致",
+)
+def case_document(
+    request: HttpRequest,
+    case_id: Id,
+    document: Annotated[str, Path(pattern=r"^[a-z][a-z_]{0,39}$", description="decision 或 refusal")],
+) -> documents.CaseDocument:
+    return documents.case_document(actor=actor(request), case_id=case_id, document=document)
 
 
 @router.get(

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from minzheng.cases import selectors, services
+from minzheng.cases import documents, selectors, services
 from minzheng.cases.models import Case, Channel, MaterialStatus
 from minzheng.cases.workflows import WORKFLOW_FOR_ITEM, WORKFLOWS, Transition, state_label
 from minzheng.catalogue import selectors as catalogue_selectors
@@ -695,13 +695,18 @@ def case_print(request: HttpRequest, case_id: int, document: str) -> HttpRespons
     decision = _decision(case)
     if document not in PRINTS or not _can_print(case, decision)[document]:
         raise Http404(_("该申请暂无此文书"))
-    calculation = decision.calculation if decision is not None and decision.calculation_id else None
+    # The written decisions say what the API's documents endpoint says: one content, two renderings.
+    written = (
+        documents.document_for(actor=who, case=case, document=document)
+        if document in documents.DOCUMENTS
+        else None
+    )
     context = {
         "case": case,
         "document": document,
         "title": PRINTS[document],
         "decision": decision,
-        "calculation": calculation,
+        "doc": written,
         "missing": services.missing_materials(case),
         "township": case.division.parent,
         "status_url": request.build_absolute_uri(reverse("web:status")),

@@ -419,6 +419,7 @@ PATH_PARAMS = {
     "action": lambda w, v: "start_investigation",  # the next step of an accepted dibao case
     "document_id": lambda w, v: w.documents[v].pk,
     "plan_id": lambda w, v: w.plans[v].pk,
+    "document": lambda w, v: "decision",  # a written decision (审批决定书) of the case
     "village_code": lambda w, v: v,
     "enrolment_id": lambda w, v: w.enrolments[v].pk,
     "task_id": lambda w, v: w.reviews[v].pk,
