@@ -4,6 +4,7 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -12,6 +13,7 @@ from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.core.inputs import BoundedDate, Code, Line, Phone, Text
 from minzheng.registry import selectors, services
 from minzheng.registry.models import Household, Person
+from minzheng.rules import standing
 
 router = Router(tags=["家庭档案 registry"])
 
@@ -223,6 +225,31 @@ def _circumstance_out(row: selectors.CircumstanceRow) -> dict[str, Any]:
         "note": record.note,
         "source": record.source,
     }
+
+
+class StatusOut(Schema):
+    status: str = Field(
+        description="dibao 低保家庭 / extreme_poverty 特困供养 / near_poor 低保边缘 / orphan 孤儿 / unsupported_child 事实无人抚养儿童 / severely_disabled 重度残疾"
+    )
+    label: str
+    person_id: int | None = Field(description="个人身份的人员；全户身份为空")
+    person_name: str
+    valid_from: date
+    valid_until: date | None
+    source: str = Field(
+        description="decision 审批决定 / enrolment 在保发放 / child_status 儿童认定 / disability 残疾人证"
+    )
+    source_id: int
+
+
+@router.get(
+    "/households/{household_id}/statuses",
+    response=list[StatusOut],
+    summary="家庭及成员的救助身份（由审批决定、在保发放和登记状况得出，带起止日期），可按日期查询",
+)
+def household_statuses(request: HttpRequest, household_id: int, on: date | None = None) -> list[Any]:
+    found = selectors.household_get(actor=actor(request), pk=household_id)
+    return list(standing.statuses_of(found.pk, on=on or timezone.localdate()))
 
 
 @router.get(

@@ -402,6 +402,22 @@ def _latest_calculation(case: Case) -> Calculation | None:
     return Calculation.objects.filter(pk=calc_id).first() if calc_id else None
 
 
+def latest_calculation(case: Case) -> Calculation | None:
+    """The calculation the case's next decision rests on (the latest kept with the case)."""
+    return _latest_calculation(case)
+
+
+# Called with (case, actor) inside the workflow's transaction when a case is approved, or when its
+# emergency aid is given first: the payments layer registers here what follows a decision (the
+# payment order of one-off aid, payments.orders) without the cases layer importing it.
+DECISION_HOOKS: list[Callable[[Case, Staff], object]] = []
+
+
+def _after_decision(case: Case, workflow: Workflow, actor: Staff, note: str, data: Mapping[str, Any]) -> None:
+    for hook in DECISION_HOOKS:
+        hook(case, actor)
+
+
 def _guard(case: Case, name: str, actor: Staff, note: str, data: Mapping[str, Any]) -> str | None:
     """None when the guard holds, else the reason in Chinese."""
     if name == "materials_complete":
@@ -605,6 +621,7 @@ def _approve(case: Case, workflow: Workflow, actor: Staff, note: str, data: Mapp
         calculation=calc,
         decided_by=actor,
     )
+    _after_decision(case, workflow, actor, note, data)
     if workflow.public_notice:
         PublicNotice.objects.create(
             case=case,
@@ -659,6 +676,7 @@ EFFECTS: dict[str, Callable[[Case, Workflow, Staff, str, Mapping[str, Any]], Non
     "approve": _approve,
     "approve_township": _approve,
     "complete_paperwork": _approve,
+    "aid_first": _after_decision,
     "propose_refusal": _refuse,
     "refuse": _refuse,
     "refuse_township": _refuse,

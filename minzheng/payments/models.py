@@ -169,7 +169,20 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "计算失败"
 
 
+class RunKind(models.TextChoices):
+    MONTHLY = "monthly", "月度发放名册"
+    ONE_OFF = "one_off", "一次性救助代发批次"
+
+
 class PayrollRun(models.Model):
+    """A county's payments paid together through the bank: the monthly payroll (one per county and
+    month, computed by `payments.payroll`), or a batch of one-off payment orders (temporary and
+    medical assistance, back pay outside the monthly run: `payments.orders`). Both are approved by
+    a second person, exported in the same bank layouts, reconciled and re-issued the same way."""
+
+    kind = models.CharField(
+        "批次类型", max_length=8, choices=RunKind.choices, default=RunKind.MONTHLY, db_default=RunKind.MONTHLY
+    )
     county = models.CharField("县（区）代码", max_length=6)
     month = models.DateField("发放月份")
     status = models.CharField("状态", max_length=12, choices=RunStatus.choices, default=RunStatus.QUEUED)
@@ -201,7 +214,11 @@ class PayrollRun(models.Model):
         verbose_name = "发放批次"
         ordering = ["-month", "county"]
         constraints = [
-            models.UniqueConstraint(fields=["county", "month"], name="payrollrun_one_per_county_month"),
+            models.UniqueConstraint(
+                fields=["county", "month"],
+                condition=models.Q(kind="monthly"),
+                name="payrollrun_one_per_county_month",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -234,8 +251,22 @@ class PayrollLine(models.Model):
     run = models.ForeignKey(
         PayrollRun, on_delete=models.PROTECT, related_name="lines", db_constraint=False, db_index=False
     )
+    # The enrolment of a monthly line; a one-off line has its payment order instead.
     enrolment = models.ForeignKey(
-        Enrolment, on_delete=models.PROTECT, related_name="lines", db_constraint=False, db_index=False
+        Enrolment,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        db_constraint=False,
+        db_index=False,
+    )
+    order = models.ForeignKey(
+        "PaymentOrder",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        db_constraint=False,
+        db_index=False,
     )
     programme = models.CharField(max_length=40)
     month = models.DateField()
@@ -273,8 +304,18 @@ class PayrollLine(models.Model):
             # programme's text is compared only between lines of the same payee (migration 0005).
             models.UniqueConstraint(
                 fields=["month", "payee", "programme"],
-                condition=models.Q(reissue_of__isnull=True),
+                condition=models.Q(reissue_of__isnull=True, order__isnull=True),
                 name="payrollline_once_per_payee_programme_month",
+            ),
+            # A payment order is paid by one line (its re-issues aside).
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(reissue_of__isnull=True, order__isnull=False),
+                name="payrollline_once_per_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(enrolment__isnull=False) | models.Q(order__isnull=False),
+                name="payrollline_enrolment_or_order",
             ),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="payrollline_amount_not_negative"),
         ]
@@ -488,3 +529,153 @@ class AmountProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrolment_id} {self.current_amount}→{self.proposed_amount}"
+
+
+# --- One-off payments (一次性救助发放) and funds (资金台账) ------------------------------------------
+
+
+class OrderBasis(models.TextChoices):
+    DECISION = "decision", "审批决定"
+    AID_FIRST = "aid_first", "先行救助"
+    BACK_PAY = "back_pay", "补发（不随月度发放）"
+
+
+class OrderStatus(models.TextChoices):
+    AWAITING = "awaiting", "待确定发放方式"
+    READY = "ready", "待编入代发批次"
+    BATCHED = "batched", "已编入代发批次"
+    CASH_PAID = "cash_paid", "已现金发放"
+    CANCELLED = "cancelled", "已撤销"
+
+
+class PaymentMethod(models.TextChoices):
+    BANK = "bank", "银行代发"
+    CASH = "cash", "备用金现金发放"
+
+
+class PaymentOrder(models.Model):
+    """An amount decided once (temporary or medical assistance, back pay outside the monthly run) to
+    be paid: by the bank in a one-off batch (a PayrollRun of kind ONE_OFF, one line per order), or
+    in cash from the township's reserve fund with a receipt. One order per case and per back pay:
+    nothing is paid twice."""
+
+    county = models.CharField("县（区）代码", max_length=6)
+    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+", verbose_name="村/社区")
+    township_code = models.CharField("乡镇（街道）代码", max_length=12)
+    programme = models.CharField("救助项目", max_length=40)
+    basis = models.CharField("依据", max_length=10, choices=OrderBasis.choices)
+    case = models.ForeignKey(Case, null=True, on_delete=models.PROTECT, related_name="payment_orders")
+    change = models.OneToOneField(
+        EnrolmentChange, null=True, on_delete=models.PROTECT, related_name="payment_order"
+    )
+    payee = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name="领取人")
+    amount = models.DecimalField("金额（元）", max_digits=12, decimal_places=2)
+    reason = models.CharField("事由", max_length=300)
+    status = models.CharField(
+        "状态", max_length=10, choices=OrderStatus.choices, default=OrderStatus.AWAITING
+    )
+    method = models.CharField("发放方式", max_length=8, choices=PaymentMethod.choices, blank=True)
+    bank_name = models.CharField("开户银行", max_length=60, blank=True)
+    account_encrypted = models.TextField("银行账号（加密）", blank=True)
+    account_masked = models.CharField("银行账号（脱敏）", max_length=40, blank=True)
+    account_changed_at = models.DateTimeField("账户变更时间", null=True)
+    run = models.ForeignKey(
+        PayrollRun, null=True, on_delete=models.PROTECT, related_name="orders", verbose_name="代发批次"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "一次性救助支付单"
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["county", "status"], name="paymentorder_county_status")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="paymentorder_amount_positive"),
+            models.UniqueConstraint(
+                fields=["case"], condition=models.Q(case__isnull=False), name="paymentorder_once_per_case"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.programme} {self.payee_id} {self.amount}"
+
+
+class FundKind(models.TextChoices):
+    ASSISTANCE = "assistance", "临时救助资金"
+    RESERVE = "reserve", "乡镇（街道）备用金"
+
+
+class Fund(models.Model):
+    """A township's fund: the temporary-assistance fund its bank-paid one-off orders draw on, or
+    its reserve fund (备用金) for cash paid first (先行救助). The balance is the sum of its ledger
+    entries and never below zero (checked by the database)."""
+
+    kind = models.CharField("资金类别", max_length=12, choices=FundKind.choices)
+    township_code = models.CharField("乡镇（街道）代码", max_length=12)
+    balance = models.DecimalField("余额（元）", max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = "救助资金"
+        ordering = ["township_code", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "township_code"], name="fund_one_per_township"),
+            models.CheckConstraint(condition=models.Q(balance__gte=0), name="fund_balance_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.township_code} {self.kind} {self.balance}"
+
+
+class EntryKind(models.TextChoices):
+    BUDGET = "budget", "拨入（预算）"
+    PAID = "paid", "支出（已发放）"
+    RECOVERED = "recovered", "追回"
+    RETURNED = "returned", "退回（发放失败）"
+
+
+class FundEntry(models.Model):
+    """One movement of a fund, with the balance after it: allocations in, payments out (a bank
+    batch's paid lines by reconciliation, a cash payment), recoveries and failed payments back."""
+
+    fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField("类别", max_length=10, choices=EntryKind.choices)
+    month = models.DateField("所属月份")
+    amount = models.DecimalField("金额（元）", max_digits=16, decimal_places=2)
+    balance_after = models.DecimalField("余额（元）", max_digits=16, decimal_places=2)
+    order = models.ForeignKey(PaymentOrder, null=True, on_delete=models.PROTECT, related_name="entries")
+    run = models.ForeignKey(PayrollRun, null=True, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField("说明", max_length=300, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "资金台账"
+        ordering = ["fund_id", "at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="fundentry_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(balance_after__gte=0), name="fundentry_balance_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fund_id} {self.kind} {self.amount}"
+
+
+class CashPayment(models.Model):
+    """Cash paid from a township's reserve fund against an order, with the receipt the recipient signed."""
+
+    order = models.OneToOneField(PaymentOrder, on_delete=models.PROTECT, related_name="cash_payment")
+    receipt_number = models.CharField("收据编号", max_length=40, unique=True)
+    paid_on = models.DateField("发放日期")
+    recipient_name = models.CharField("领款人", max_length=60)
+    recipient_signed = models.BooleanField("领款人已签字", default=False)
+    paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField("备注", max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "现金发放收据"
+
+    def __str__(self) -> str:
+        return self.receipt_number

@@ -126,7 +126,7 @@ ARREARS_SQL = f"""INSERT INTO payroll_arrears (enrolment_id, month, amount)
         ORDER BY c.effective_month DESC, c.id DESC LIMIT 1
     ), e.monthly_amount)
     FROM payments_enrolment e
-    JOIN payments_payrollrun r ON r.county = %(county)s AND r.month >= e.start_month
+    JOIN payments_payrollrun r ON r.county = %(county)s AND r.kind = 'monthly' AND r.month >= e.start_month
         AND r.month < %(month)s AND r.status IN {COMPUTED_STATUSES}
     WHERE e.created_at >= %(since)s AND {PAYABLE} AND {NOT_PAID}
       AND NOT EXISTS (

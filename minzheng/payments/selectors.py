@@ -28,6 +28,7 @@ from minzheng.payments.models import (
     EnrolmentChange,
     EnrolmentStatus,
     LineStatus,
+    PaymentOrder,
     PayrollLine,
     PayrollRun,
     PayrollTotal,
@@ -176,6 +177,8 @@ def enrolment_proposals(enrolment: Enrolment) -> list[AmountProposal]:
 
 def line_arrears(line: PayrollLine) -> list[ArrearsMonth]:
     """The months a line pays as arrears."""
+    if line.enrolment_id is None:
+        return []
     return list(
         ArrearsMonth.objects.filter(run_id=line.run_id, enrolment_id=line.enrolment_id).order_by("month")
     )
@@ -194,6 +197,8 @@ class LineExplanation:
     arrears: list[ArrearsMonth]
     one_offs: list[EnrolmentChange]
     parameters: list[RunParameter]
+    # A one-off line (payments.orders): the order it pays, and the decision behind it.
+    order: PaymentOrder | None = None
 
 
 def line_explanation(*, actor: Staff, run_id: int, line_id: int) -> LineExplanation:
@@ -205,6 +210,18 @@ def line_explanation(*, actor: Staff, run_id: int, line_id: int) -> LineExplanat
     )
     if line is None:
         raise OutOfScope()
+    if line.enrolment_id is None:
+        order = PaymentOrder.objects.select_related("case", "change").get(pk=line.order_id or 0)
+        return LineExplanation(
+            line=line,
+            amount_set_by=order.change,
+            decision=decision_of(order.case) if order.case is not None else None,
+            proposal=None,
+            arrears=[],
+            one_offs=[],
+            parameters=[],
+            order=order,
+        )
     set_by = (
         EnrolmentChange.objects.filter(
             enrolment_id=line.enrolment_id, new_amount__isnull=False, effective_month__lte=line.month
@@ -226,7 +243,9 @@ def line_explanation(*, actor: Staff, run_id: int, line_id: int) -> LineExplanat
     return LineExplanation(
         line=line,
         amount_set_by=set_by,
-        decision=decision_of(line.enrolment.case) if set_by is not None and set_by.kind == "enrol" else None,
+        decision=decision_of(line.enrolment.case)
+        if set_by is not None and set_by.kind == "enrol" and line.enrolment is not None
+        else None,
         proposal=proposal,
         arrears=line_arrears(line),
         one_offs=one_offs,

@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from minzheng.cases.models import Case, Outcome
@@ -37,7 +37,7 @@ from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import jurisdiction_of, require, require_in_scope
 from minzheng.org.services import require_independent_checker
-from minzheng.payments import bankfiles, payroll, rosters, selectors
+from minzheng.payments import bankfiles, orders, payroll, rosters, selectors
 from minzheng.payments.models import (
     AmountProposal,
     ArrearsMonth,
@@ -53,6 +53,7 @@ from minzheng.payments.models import (
     ProposalStatus,
     ReconciliationReport,
     ReviewTask,
+    RunKind,
     RunStatus,
 )
 from minzheng.payments.months import add_months, first_of_month
@@ -123,7 +124,10 @@ def _change(
     new: Decimal | None = None,
     one_off: Decimal = Decimal("0"),
     notice: str = "",
+    queue: bool = True,
 ) -> EnrolmentChange:
+    """Record a change (audited); a one-off amount is queued for the county's next run unless
+    `queue` is False (back pay paid now by a payment order, `orders.back_pay_order`)."""
     change = EnrolmentChange.objects.create(
         enrolment=enrolment,
         kind=kind,
@@ -135,7 +139,7 @@ def _change(
         notice=notice,
         actor=actor,
     )
-    if one_off:
+    if one_off and queue:
         PendingOneOff.objects.create(
             change=change,
             county=enrolment.division_id[:6],
@@ -390,7 +394,7 @@ def _check_requestable(county: str, month: date) -> None:
             field_errors={"month": [f"超出可生成范围（{first:%Y-%m}至{last:%Y-%m}）"]},
         )
     earlier = (
-        PayrollRun.objects.filter(county=county, month__lt=month, status__in=UNAPPROVED)
+        PayrollRun.objects.filter(kind=RunKind.MONTHLY, county=county, month__lt=month, status__in=UNAPPROVED)
         .order_by("month")
         .first()
     )
@@ -416,7 +420,11 @@ def payroll_run_request(*, actor: Staff, county: str, month: date) -> PayrollRun
     if len(prefix) > 6:
         raise PermissionDenied("发放名册由县级生成")
     month = first_of_month(month)
-    run = PayrollRun.objects.select_for_update().filter(county=county, month=month).first()
+    run = (
+        PayrollRun.objects.select_for_update()
+        .filter(kind=RunKind.MONTHLY, county=county, month=month)
+        .first()
+    )
     if run is None:
         _check_requestable(county, month)
         run = PayrollRun.objects.create(county=county, month=month, created_by=actor)
@@ -498,7 +506,10 @@ def _compute_in_one_transaction(run: PayrollRun, *, started: datetime) -> None:
             payroll.one_snapshot()
         previous = (
             PayrollRun.objects.filter(
-                county=run.county, month__lt=run.month, status__in=payroll.COMPUTED_STATUSES
+                kind=RunKind.MONTHLY,
+                county=run.county,
+                month__lt=run.month,
+                status__in=payroll.COMPUTED_STATUSES,
             )
             .exclude(started_at=None)
             .order_by("-month")
@@ -655,7 +666,7 @@ def first_open_month(county: str, today: date | None = None) -> date:
     county's latest computed run if that is later (a computed month keeps its lines)."""
     this = first_of_month(today or timezone.localdate())
     latest = (
-        PayrollRun.objects.filter(county=county, status__in=payroll.COMPUTED_STATUSES)
+        PayrollRun.objects.filter(kind=RunKind.MONTHLY, county=county, status__in=payroll.COMPUTED_STATUSES)
         .order_by("-month")
         .values_list("month", flat=True)
         .first()
@@ -887,10 +898,12 @@ def enrolment_bank_account_change(
 
 # --- Bank files ---------------------------------------------------------------------------------------
 
-EXPORT_SQL = """SELECT l.id, l.enrolment_id, e.account_encrypted, p.name, p.id_masked, e.bank_name,
+EXPORT_SQL = """SELECT l.id, l.enrolment_id, COALESCE(e.account_encrypted, o.account_encrypted), p.name,
+    p.id_masked, COALESCE(e.bank_name, o.bank_name),
     CAST(ROUND(l.amount * 100) AS BIGINT), l.programme, COALESCE(d.name, l.division_code)
     FROM payments_payrollline l
-    JOIN payments_enrolment e ON e.id = l.enrolment_id
+    LEFT JOIN payments_enrolment e ON e.id = l.enrolment_id
+    LEFT JOIN payments_paymentorder o ON o.id = l.order_id
     JOIN registry_person p ON p.id = l.payee_id
     LEFT JOIN org_division d ON d.code = l.division_code
     WHERE l.run_id = %(run)s AND l.status = 'pending'
@@ -1231,6 +1244,7 @@ def reconciliation_import(
         cursor.execute("DROP TABLE payroll_results")
     if applied != results.height:
         raise Conflict("回盘结果与发放笔数不一致（可能有人同时在对账），请重新导入")
+    orders.post_reconciled(run, actor=actor, at=now)  # a one-off batch's payments leave its funds
     figures = (
         PayrollLine.objects.filter(run=run, result_at=now)
         .values("status")
@@ -1268,9 +1282,9 @@ def reconciliation_import(
     return report
 
 
-REISSUE_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, programme, month, payee_id,
+REISSUE_SQL = """INSERT INTO payments_payrollline (run_id, enrolment_id, order_id, programme, month, payee_id,
     division_code, monthly_amount, adjustment, amount, status, bank_reference, failure_reason, reissue_of_id)
-    SELECT l.run_id, l.enrolment_id, l.programme, l.month, l.payee_id, l.division_code,
+    SELECT l.run_id, l.enrolment_id, l.order_id, l.programme, l.month, l.payee_id, l.division_code,
         l.monthly_amount, l.adjustment, l.amount, 'pending', '', '', l.id
     FROM payments_payrollline l WHERE l.id IN ({ids})"""
 
@@ -1291,7 +1305,8 @@ def payroll_reissue(*, actor: Staff, run_id: int) -> int:
     failed = PayrollLine.objects.filter(
         run=run, status=LineStatus.FAILED, division_code__startswith=jurisdiction_of(actor).prefix
     )
-    ids = list(failed.filter(Exists(corrected)).order_by("pk").values_list("pk", flat=True))
+    corrected_order = Q(order__account_changed_at__gt=F("result_at"))  # one-off lines (payments.orders)
+    ids = list(failed.filter(Exists(corrected) | corrected_order).order_by("pk").values_list("pk", flat=True))
     waiting = failed.count() - len(ids)
     if not ids:
         return 0
@@ -1320,12 +1335,16 @@ def payroll_reissue(*, actor: Staff, run_id: int) -> int:
 # --- Rosters -------------------------------------------------------------------------------------------
 
 ROSTER_SQL = """SELECT l.division_code, p.name, p.id_masked,
-    (SELECT COUNT(*) FROM registry_membership m WHERE m.household_id = e.household_id
+    (SELECT COUNT(*) FROM registry_membership m WHERE m.household_id = COALESCE(e.household_id, (
+        SELECT m1.household_id FROM registry_membership m1 WHERE m1.person_id = l.payee_id
+        ORDER BY m1.start_date DESC LIMIT 1))
         AND m.start_date <= %(month)s AND (m.end_date IS NULL OR m.end_date >= %(month)s)),
     l.programme, CAST(ROUND(l.monthly_amount * 100) AS BIGINT), CAST(ROUND(l.adjustment * 100) AS BIGINT),
-    CAST(ROUND(l.amount * 100) AS BIGINT), e.account_masked, l.status, l.failure_reason
+    CAST(ROUND(l.amount * 100) AS BIGINT), COALESCE(e.account_masked, o.account_masked), l.status,
+    l.failure_reason
     FROM payments_payrollline l
-    JOIN payments_enrolment e ON e.id = l.enrolment_id
+    LEFT JOIN payments_enrolment e ON e.id = l.enrolment_id
+    LEFT JOIN payments_paymentorder o ON o.id = l.order_id
     JOIN registry_person p ON p.id = l.payee_id
     WHERE l.run_id = %(run)s AND l.reissue_of_id IS NULL
       AND l.division_code >= %(low)s AND l.division_code < %(high)s

@@ -36,7 +36,9 @@ from typing import Any
 
 import polars as pl
 from django.db import connections
+from django.utils.translation import gettext_lazy as _
 
+from minzheng.registry.models import Person
 from minzheng.rules import bulk
 from minzheng.rules.population import Population, read_rows
 
@@ -45,12 +47,18 @@ from minzheng.rules.population import Population, read_rows
 NEAR_POOR_MONTHS = 12
 
 LABELS = {
-    "dibao": "最低生活保障家庭",
-    "extreme_poverty": "特困供养人员",
-    "near_poor": "低保边缘家庭",
-    "orphan": "孤儿",
-    "unsupported_child": "事实无人抚养儿童",
-    "severely_disabled": "重度残疾人",
+    "dibao": _("最低生活保障家庭"),
+    "extreme_poverty": _("特困供养人员"),
+    "near_poor": _("低保边缘家庭"),
+    "orphan": _("孤儿"),
+    "unsupported_child": _("事实无人抚养儿童"),
+    "severely_disabled": _("重度残疾人"),
+}
+SOURCES = {
+    "decision": _("审批决定"),
+    "enrolment": _("在保发放"),
+    "child_status": _("孤儿、事实无人抚养儿童认定"),
+    "disability": _("残疾人证"),
 }
 # The household's status as the rules read it: the strongest status of the household or a member.
 HOUSEHOLD_ORDER = ("extreme_poverty", "dibao", "near_poor")
@@ -248,6 +256,7 @@ class StatusRow:
     status: str
     label: str
     person_id: int | None
+    person_name: str
     valid_from: date
     valid_until: date | None
     source: str
@@ -258,11 +267,14 @@ def statuses_of(household_id: int, *, on: date, using: str = "default") -> list[
     """The statuses of one household and of its members on `on`, for its page and the API (the
     caller checked the household is in scope)."""
     frame = statuses_on(on, household_ids=[household_id], using=using)
+    ids = [int(i) for i in frame["person_id"].drop_nulls().unique()]
+    names = dict(Person.objects.using(using).filter(pk__in=ids).values_list("pk", "name"))
     return [
         StatusRow(
             row["status"],
-            LABELS[row["status"]],
+            str(LABELS[row["status"]]),
             row["person_id"],
+            names.get(row["person_id"], ""),
             row["valid_from"],
             row["valid_until"],
             row["source"],

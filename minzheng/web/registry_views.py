@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from minzheng.core.errors import DomainError
@@ -18,6 +19,7 @@ from minzheng.org import selectors as org_selectors
 from minzheng.registry import selectors, services
 from minzheng.registry.circumstances import ALL_KINDS, PERSON_KINDS
 from minzheng.registry.models import Area, Membership, Relationship
+from minzheng.rules import standing
 from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, paginate, staff_view
 
 MEMBER_ROWS = 8
@@ -47,10 +49,19 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
             messages.error(request, "日期格式应为 YYYY-MM-DD")
     rows = selectors.household_circumstances(actor=actor(request), household=household, as_of=as_of)
     kinds = [(k, str(m._meta.verbose_name)) for k, m in ALL_KINDS.items()]
+    statuses = standing.statuses_of(household.pk, on=as_of or timezone.localdate())
     return render(
         request,
         "web/registry/household_detail.html",
-        {"household": household, "rows": rows, "as_of": as_of, "kinds": kinds, "today": date.today()},
+        {
+            "household": household,
+            "rows": rows,
+            "as_of": as_of,
+            "kinds": kinds,
+            "today": date.today(),
+            "statuses": statuses,
+            "sources": standing.SOURCES,
+        },
     )
 
 

@@ -227,6 +227,7 @@ def test_a_failed_payment_is_issued_again_once_the_account_is_corrected(people: 
     assert report.failed == 1
     assert services.payroll_reissue(actor=people["admin"], run_id=run.pk) == 0  # account unchanged
 
+    assert line.enrolment_id is not None
     with pytest.raises(InvalidInput):
         services.enrolment_bank_account_change(
             actor=people["admin"],
