@@ -49,7 +49,9 @@ LITIGATION_BASIS = "《中华人民共和国行政诉讼法》第四十六条"
 DOCUMENTS = ("decision", "refusal")  # the written decisions; the decision's outcome says which exists
 _OUTCOME_OF = {"decision": Outcome.APPROVED, "refusal": Outcome.REFUSED}
 
-_MEMBER_REF = re.compile(r"成员(\d+)")  # how the rules engine names a member in its texts
+# How the rules engine names a member in its texts ("成员123的工资性收入", "成员123：65周岁"); a count
+# ("成员2人") is not a reference.
+_MEMBER_REF = re.compile(r"成员(\d+)(?![\d人名户个位])")
 _DIGITS = "零一二三四五六七八九"
 
 
@@ -278,7 +280,6 @@ def _member_names(
     ids.update(
         str(x["member"]) for x in (*result.get("lines", []), *result.get("reasons", [])) if x.get("member")
     )
-    ids.update(_MEMBER_REF.findall(decision.reasons))
     household_id = (
         decision.calculation.household_id  # type: ignore[union-attr]
         if decision.calculation_id and decision.calculation.household_id  # type: ignore[union-attr]

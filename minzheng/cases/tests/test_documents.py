@@ -152,6 +152,42 @@ def test_a_town_deciding_is_named_as_the_town_government(tree: dict[str, Divisio
     assert "大武口区人民政府" in doc.remedies.statement  # a town's decisions go to the county government
 
 
+def test_one_off_aid_decided_by_the_street_states_the_amount_and_how_it_is_paid(
+    people: dict[str, Staff], household: Household
+) -> None:
+    case = services.case_intake(
+        actor=people["clerk"],
+        item_code="temporary_emergency",
+        household=household,
+        applicant=household.head,  # type: ignore[arg-type]
+        materials=complete_materials("temporary_emergency"),
+        details={"temporary": {"type": "emergency", "requested_amount": "1500", "cause": "突发火灾"}},
+    )
+    services.case_calculate(actor=people["reviewer"], case_id=case.pk)
+    services.case_transition(actor=people["reviewer"], case_id=case.pk, action="aid_first", note="先行救助")
+    services.visit_record(
+        actor=people["reviewer"],
+        case_id=case.pk,
+        visited_on=services._today(),
+        investigators=["调查员甲", "调查员乙"],
+        findings="入户核实",
+        signed_by_applicant=True,
+    )
+    services.case_transition(
+        actor=people["head"], case_id=case.pk, action="complete_paperwork", note="手续已补齐"
+    )
+    doc = documents.case_document(actor=people["head"], case_id=case.pk, document="decision")
+    assert doc.amount == Decimal("1500.00")
+    assert doc.period == "once"
+    assert doc.start_month is None
+    assert doc.amount_summary == "核定一次性发放1500.00元。"
+    assert "一次性足额发放" in doc.payment
+    assert "社会保障卡或银行账户" in doc.payment
+    assert doc.deciding_organ == "长胜街道办事处"  # decided within the township's authority
+    assert "大武口区人民政府" in doc.remedies.statement
+    assert any("临时救助" in line for line in doc.legal_basis)
+
+
 def test_out_of_scope_and_missing_documents_are_not_found(people: dict[str, Staff], approved: Case) -> None:
     with pytest.raises(NotFound):
         documents.case_document(actor=people["outsider"], case_id=approved.pk, document="decision")
@@ -278,3 +314,11 @@ def test_english_renders_the_english_text(people: dict[str, Staff], approved: Ca
     assert body["title"] == "Decision"
     assert "administrative reconsideration" in body["remedies"]["statement"]
     assert "王大山家1" in " ".join(line["explanation"] for line in body["lines"])
+
+
+def test_member_references_are_replaced_but_counts_are_not() -> None:
+    names = {"123": "王大山", "2": "李小花"}
+    assert documents._named("成员123的工资性收入300.00元/月", names) == "王大山的工资性收入300.00元/月"
+    assert documents._named("成员2：65周岁", names) == "李小花：65周岁"
+    assert documents._named("该户成员2人均有劳动能力", names) == "该户成员2人均有劳动能力"
+    assert documents._named("成员999的收入", names) == "成员999的收入"  # not a member of this calculation
