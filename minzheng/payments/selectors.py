@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from minzheng.cases.models import Case, Decision, Outcome
@@ -27,7 +27,12 @@ from minzheng.payments.models import (
     Enrolment,
     EnrolmentChange,
     EnrolmentStatus,
+    EntryKind,
+    Fund,
+    FundEntry,
+    FundKind,
     LineStatus,
+    OrderStatus,
     PaymentOrder,
     PayrollLine,
     PayrollRun,
@@ -589,3 +594,141 @@ def review_task_get(*, actor: Staff, task_id: int) -> ReviewTask:
     if found is None:
         raise OutOfScope()
     return found
+
+
+# --- One-off payment orders and fund ledgers (payments.orders) -------------------------------------
+
+
+def order_list(*, actor: Staff, status: str = "", county: str = "") -> QuerySet[PaymentOrder]:
+    """Payment orders in the actor's jurisdiction, newest first, optionally by status and county."""
+    require(actor, Perm.PAYMENT_VIEW)
+    orders = scoped(PaymentOrder.objects.all(), actor, field="division__code").select_related(
+        "payee", "division", "case", "run"
+    )
+    if status:
+        orders = orders.filter(status=status)
+    if county:
+        orders = orders.filter(county=county)
+    return orders.order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: PaymentOrder
+    lines: list[PayrollLine]
+    entries: list[Any]
+    cash: Any
+    paid: bool
+    recovered: Decimal
+
+
+def order_get(*, actor: Staff, order_id: int) -> OrderDetail:
+    """One order with its bank lines (re-issues included), its fund entries and its cash receipt."""
+    order = order_list(actor=actor).select_related("change", "created_by").filter(pk=order_id).first()
+    if order is None:
+        raise OutOfScope()
+    lines = list(PayrollLine.objects.filter(order=order).order_by("pk"))
+    entries = list(order.entries.select_related("fund", "created_by").order_by("at", "pk"))
+    cash = getattr(order, "cash_payment", None) if hasattr(order, "cash_payment") else None
+    recovered = sum((e.amount for e in entries if e.kind == "recovered"), Decimal("0"))
+    paid = order.status == "cash_paid" or any(line.status == LineStatus.PAID for line in lines)
+    return OrderDetail(order, lines, entries, cash, paid, recovered)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """A township fund's month: money in (budget), out (paid), back (recovered), the balance at the
+    month's end, and the orders of the month not paid yet (pending)."""
+
+    township_code: str
+    township_name: str
+    kind: str
+    kind_label: str
+    month: Any
+    budget: Decimal
+    paid: Decimal
+    recovered: Decimal
+    pending: Decimal
+    balance: Decimal
+
+
+def fund_ledger(*, actor: Staff, county: str = "") -> list[LedgerRow]:
+    """The ledger of every township fund in the actor's jurisdiction (of a county), by month: the
+    sums of its entries, and its balance at each month's end, which is the balance after the
+    month's last entry and, for the latest month, the fund's balance (the two agree by
+    construction: each entry carries the balance after it, under the fund's row lock)."""
+    funds = _funds(actor)
+    if county:
+        funds = funds.filter(township_code__startswith=county)
+    sums: dict[tuple[int, Any], dict[str, Decimal]] = {}
+    for row in (
+        FundEntry.objects.filter(fund__in=funds)
+        .values("fund_id", "month", "kind")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    ):
+        sums.setdefault((row["fund_id"], row["month"]), {})[row["kind"]] = row["total"]
+    last = {
+        (row["fund_id"], row["month"]): row["balance_after"]
+        for row in FundEntry.objects.filter(fund__in=funds)
+        .order_by("fund_id", "month", "at", "pk")
+        .values("fund_id", "month", "balance_after")
+    }
+    unpaid = [OrderStatus.AWAITING, OrderStatus.READY]
+    pending: dict[tuple[str, str, Any], Decimal] = {}
+    open_orders = PaymentOrder.objects.filter(
+        Q(status__in=unpaid) | Q(status=OrderStatus.BATCHED, lines__status__in=["pending", "failed"]),
+        township_code__in=funds.values("township_code"),
+    ).values_list("pk", "township_code", "method", "created_at", "amount")
+    # An order whose failed line was re-issued joins two lines: counted once.
+    for _pk, township, method, created, amount in {row[0]: row for row in open_orders}.values():
+        kind: str = FundKind.RESERVE if method == "cash" else FundKind.ASSISTANCE
+        month = timezone.localtime(created).date().replace(day=1)
+        key = (township, kind, month)
+        pending[key] = pending.get(key, Decimal("0")) + amount
+    fund_rows = {f.pk: f for f in funds}
+    months: dict[int, set[Any]] = {}
+    for fund_id, month in sums:
+        months.setdefault(fund_id, set()).add(month)
+    by_key = {(f.township_code, f.kind): f for f in fund_rows.values()}
+    for township, fund_kind, month in pending:
+        if (found := by_key.get((township, fund_kind))) is not None:
+            months.setdefault(found.pk, set()).add(month)
+    names = _names({f.township_code for f in fund_rows.values()})
+    rows: list[LedgerRow] = []
+    for fund_id, fund_months in months.items():
+        fund = fund_rows[fund_id]
+        balance = Decimal("0")
+        for month in sorted(fund_months):
+            figures = sums.get((fund_id, month), {})
+            balance = last.get((fund_id, month), balance)
+            rows.append(
+                LedgerRow(
+                    fund.township_code,
+                    names.get(fund.township_code, fund.township_code),
+                    fund.kind,
+                    str(FundKind(fund.kind).label),
+                    month,
+                    figures.get(EntryKind.BUDGET, Decimal("0")),
+                    figures.get(EntryKind.PAID, Decimal("0")),
+                    figures.get(EntryKind.RECOVERED, Decimal("0")),
+                    pending.get((fund.township_code, fund.kind, month), Decimal("0")),
+                    balance,
+                )
+            )
+    rows.sort(key=lambda r: (r.township_code, r.kind, r.month))
+    return rows
+
+
+def _funds(actor: Staff) -> QuerySet[Fund]:
+    """The township funds in the actor's jurisdiction (a village's staff see their township's)."""
+    require(actor, Perm.PAYMENT_VIEW)
+    prefix = jurisdiction_of(actor).prefix
+    if len(prefix) > 9:
+        return Fund.objects.filter(township_code=prefix[:9] + "000")
+    return Fund.objects.filter(township_code__startswith=prefix)
+
+
+def funds_of(*, actor: Staff) -> list[Fund]:
+    """The township funds in the actor's jurisdiction with their balances."""
+    return list(_funds(actor).order_by("township_code", "kind"))
