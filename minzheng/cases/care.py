@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -215,12 +215,7 @@ def sampled_cases(*, actor: Staff, year: int, pending_only: bool = False) -> Que
     )
     if pending_only:
         qs = qs.filter(county_visit_on__isnull=True)
-    return qs.order_by(
-        # not visited first, then the oldest
-        "county_visit_on",
-        "accepted_on",
-        "pk",
-    )
+    return qs.order_by(F("county_visit_on").asc(nulls_first=True), "accepted_on", "pk")  # not visited first
 
 
 # --- Visiting plans (探访照料) -----------------------------------------------------------------------
