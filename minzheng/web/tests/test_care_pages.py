@@ -114,6 +114,9 @@ def test_the_assistant_sees_due_visits_on_the_phone_and_records_one(
     assert "特困页丁" in page
     assert 'data-tone="due"' in page
     assert 'data-testid="care-bring-in"' not in page  # bringing plans in is the township's or county's
+    english = assistant.get(reverse("web:care_worklist"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Visits due" in english
+    assert "Last visit" in english
 
     plan_url = reverse("web:care_plan", args=[plan.pk])
     assert 'data-testid="care-visit-form"' in assistant.get(plan_url).content.decode()
