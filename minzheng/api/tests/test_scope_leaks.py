@@ -26,7 +26,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from minzheng.api.main import api
-from minzheng.cases.models import Case, CareVisitPlan, Document, PublicNotice
+from minzheng.cases.models import CareVisitPlan, Case, Document, PublicNotice
 from minzheng.cases.services import case_intake, conflict_register, document_upload
 from minzheng.catalogue.models import MaterialRequirement
 from minzheng.catalogue.testing import make_service_item
