@@ -48,6 +48,7 @@ from minzheng.registry.models import Household, Person
 from minzheng.rules.facts import HouseholdFacts, parse_facts
 from minzheng.rules.models import Calculation
 from minzheng.rules.population import household_facts
+from minzheng.rules.selectors import policy_table
 from minzheng.rules.services import calculation_record
 from minzheng.workdays.selectors import add_calendar_days, add_working_days
 
@@ -210,6 +211,13 @@ def _create_case(
     conflict, conflict_note = _conflict(household, id_digest)
     today = _today()
     accepted = state in ("accepted", "received")
+    details = {k: v for k, v in details.items() if k not in ("calculation_id", "repeat_of")}
+    if workflow.code in TEMPORARY_WORKFLOWS and (
+        repeat := _repeated_aid(details, id_digest=id_digest, county=division.code[:6], today=today)
+    ):
+        # Flagged at intake: the calculation then counts the months since (the rules' not_repeated).
+        details["repeat_of"] = repeat
+        details["temporary"] = {**details["temporary"], "months_since_same_cause": repeat["months"]}
     case = Case.objects.create(
         number=_number(division.code[:6]),
         item=item,
@@ -226,7 +234,7 @@ def _create_case(
         proxy_relation=proxy_relation,
         mandate=mandate,
         # The calculation a decision rests on is set by case_calculate only, never by the applicant.
-        details={k: v for k, v in details.items() if k != "calculation_id"},
+        details=details,
         state=state,
         accepted_on=today if accepted else None,
         due_date=_total_due(workflow, item, today, conflict) if accepted else None,
@@ -242,9 +250,59 @@ def _create_case(
     label = {"window": "窗口受理", "proxy": "村（居）代办受理", "online": "网上提交申请"}[channel]
     if state == "incomplete":
         label += "（材料不全，已一次性告知）"
-    _event(case, actor, "intake", label, "", state, conflict_note, {"channel": channel})
+    note = conflict_note
+    if "repeat_of" in details:
+        repeat = details["repeat_of"]
+        note = "；".join(
+            filter(
+                None, [note, f"{repeat['accepted_on']}已因同一事由获临时救助（受理编号{repeat['number']}）"]
+            )
+        )
+    _event(case, actor, "intake", label, "", state, note, {"channel": channel})
     _audit(case, actor, "intake", channel=channel, conflict=conflict)
     return case
+
+
+TEMPORARY_WORKFLOWS = ("temporary_emergency", "temporary_expense")
+
+
+def _cause_key(details: Mapping[str, Any]) -> tuple[str, str]:
+    temporary = details.get("temporary") or {}
+    return str(temporary.get("type", "")), "".join(str(temporary.get("cause", "")).split()).casefold()
+
+
+def _repeated_aid(
+    details: dict[str, Any], *, id_digest: str, county: str, today: date
+) -> dict[str, Any] | None:
+    """The earlier temporary assistance of the same applicant for the same cause (type and cause as
+    stated) within the configured interval (temporary.repeat_interval_months, dated and regional),
+    if any: such aid is normally given once (DOMAIN.md §5). The intake records it on the case and
+    the calculation reads it (months_since_same_cause), so the township sees it before deciding."""
+    kind, cause = _cause_key(details)
+    if not kind or not id_digest:
+        return None
+    table = policy_table()
+    interval = int(table.lookup("temporary.repeat_interval_months", today, county, "urban").value)
+    since = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    for _ in range(interval - 1):
+        since = (since - timedelta(days=1)).replace(day=1)
+    earlier = (
+        Case.objects.filter(
+            applicant_id_digest=id_digest,
+            workflow__in=TEMPORARY_WORKFLOWS,
+            state__in=("aided", "approved"),
+            accepted_on__gte=since,
+        )
+        .select_related("decision")
+        .order_by("-accepted_on", "-pk")
+    )
+    for other in earlier:
+        other_kind, other_cause = _cause_key(other.details)
+        if other_kind == kind and (not cause or not other_cause or other_cause == cause):
+            decided = other.accepted_on or today
+            months = (today.year - decided.year) * 12 + today.month - decided.month
+            return {"number": other.number, "accepted_on": decided.isoformat(), "months": months}
+    return None
 
 
 def _total_due(workflow: Workflow, item: ServiceItem, accepted_on: date, conflict: bool) -> date:

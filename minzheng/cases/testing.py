@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from minzheng.cases import services
 from minzheng.cases.models import Case, MaterialStatus, PublicNotice
 from minzheng.catalogue.selectors import item_get, item_materials
 from minzheng.org.models import Staff
-from minzheng.registry.models import Household, Membership
+from minzheng.registry.models import Household, Membership, Person
 
 
 def registered_long_ago(household: Household) -> Household:
@@ -52,5 +53,52 @@ def approved_dibao_case(
     PublicNotice.objects.filter(case=case).update(starts_on=date(2020, 1, 1), ends_on=date(2020, 1, 7))
     services.case_transition(actor=reviewer, case_id=case.pk, action="close_notice")
     services.case_transition(actor=approver, case_id=case.pk, action="approve", note="同意")
+    case.refresh_from_db()
+    return case
+
+
+def decided_review_case(
+    household: Household,
+    *,
+    item_code: str,
+    applicant: Person | None = None,
+    details: dict[str, Any] | None = None,
+    clerk: Staff,
+    reviewer: Staff,
+    township_head: Staff | None = None,
+    approver: Staff | None = None,
+) -> Case:
+    """A case of a review workflow (temporary expense aid, disability subsidies, child allowance,
+    elderly allowance, medical aid) taken through intake, investigation and calculation to
+    approval: by the township where the item is delegated to it, else by the county."""
+    applicant = applicant or household.head
+    assert applicant is not None  # noqa: S101
+    case = services.case_intake(
+        actor=clerk,
+        item_code=item_code,
+        household=household,
+        applicant=applicant,
+        details=details or {},
+        materials=complete_materials(item_code),
+    )
+    services.case_transition(actor=reviewer, case_id=case.pk, action="start_investigation")
+    services.visit_record(
+        actor=reviewer,
+        case_id=case.pk,
+        visited_on=services._today(),
+        investigators=["调查员甲", "调查员乙"],
+        findings="入户核实",
+        signed_by_applicant=True,
+    )
+    services.case_calculate(actor=reviewer, case_id=case.pk)
+    case.refresh_from_db()
+    if case.decided_at_township:
+        services.case_transition(actor=reviewer, case_id=case.pk, action="submit_township", note="拟批准")
+        assert township_head is not None  # noqa: S101
+        services.case_transition(actor=township_head, case_id=case.pk, action="approve_township", note="同意")
+    else:
+        services.case_transition(actor=reviewer, case_id=case.pk, action="submit_county", note="拟批准")
+        assert approver is not None  # noqa: S101
+        services.case_transition(actor=approver, case_id=case.pk, action="approve", note="同意")
     case.refresh_from_db()
     return case

@@ -370,9 +370,17 @@ def orders_batch(*, actor: Staff, county: str) -> PayrollRun:
         raise PermissionDenied("您没有生成代发批次的权限")
     require_in_scope(actor, county)
     prefix = jurisdiction_of(actor).prefix
-    ready = PaymentOrder.objects.select_for_update().filter(
-        county=county, status=OrderStatus.READY, method=PaymentMethod.BANK, division_id__startswith=prefix
+    ids = list(
+        PaymentOrder.objects.select_for_update()
+        .filter(
+            county=county,
+            status=OrderStatus.READY,
+            method=PaymentMethod.BANK,
+            division__code__startswith=prefix,
+        )
+        .values_list("pk", flat=True)
     )
+    ready = PaymentOrder.objects.filter(pk__in=ids)
     by_township = dict(
         ready.values_list("township_code")
         .annotate(t=Sum("amount"))
@@ -398,7 +406,6 @@ def orders_batch(*, actor: Staff, county: str) -> PayrollRun:
         created_by=actor,
         computed_at=now,
     )
-    ids = list(ready.values_list("pk", flat=True))
     with connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO payments_payrollline (run_id, enrolment_id, order_id, programme, month, payee_id,
