@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from minzheng.cases import selectors
+from minzheng.cases.care import COUNTY_SAMPLE_SHARE, care_plan_for_case
 from minzheng.cases.models import (
     Case,
     CaseCounter,
@@ -53,7 +54,6 @@ from minzheng.rules.services import calculation_record
 from minzheng.workdays.selectors import add_calendar_days, add_working_days
 
 NOTICE_DAYS = 7  # 公示期 7 calendar days, 民发〔2021〕57号
-COUNTY_SAMPLE_SHARE = Decimal("0.30")  # 特困: county visits at least 30% of cases, 民发〔2021〕43号
 DOCUMENT_TYPES = {
     "application/pdf": b"%PDF",
     "image/jpeg": b"\xff\xd8\xff",
@@ -680,6 +680,7 @@ def _approve(case: Case, workflow: Workflow, actor: Staff, note: str, data: Mapp
         decided_by=actor,
     )
     _after_decision(case, workflow, actor, note, data)
+    care_plan_for_case(case, actor=actor, on=today)  # home-supported extreme poverty: visits (探访)
     if workflow.public_notice:
         PublicNotice.objects.create(
             case=case,

@@ -6,6 +6,7 @@ added when the demo village already has applications."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +15,8 @@ from minzheng.cases import services as cases
 from minzheng.cases.models import Case, PublicNotice
 from minzheng.cases.testing import complete_materials
 from minzheng.org.models import Staff
+from minzheng.payments import orders
+from minzheng.payments.models import PaymentOrder
 from minzheng.payments.services import enrolment_create, luhn_ok, payroll_compute, payroll_run_request
 from minzheng.registry.models import Household
 from minzheng.rules.models import Calculation
@@ -24,6 +27,32 @@ VILLAGE = "640202001001"
 def _calculation(case: Case) -> Calculation | None:
     case.refresh_from_db(fields=["details"])
     return Calculation.objects.filter(pk=case.details.get("calculation_id")).first()
+
+
+def _demo_funds_and_cash(aided: Case, *, admin: Staff, reviewer: Staff) -> None:
+    """The township's funds given their year's money, and the emergency aid given first paid in cash
+    from the reserve fund against a receipt (payments.orders), so the order, fund and ledger pages
+    have something to show."""
+    township = VILLAGE[:9] + "000"
+    today = timezone.localdate()
+    for kind, amount, note in (
+        ("assistance", "50000.00", "大民发〔2026〕12号 临时救助资金预拨"),
+        ("reserve", "20000.00", "大民发〔2026〕13号 乡镇（街道）临时救助备用金"),
+    ):
+        orders.fund_allocate(
+            actor=admin, township_code=township, kind=kind, amount=Decimal(amount), month=today, note=note
+        )
+    order = PaymentOrder.objects.filter(case=aided).first()
+    if order is not None:
+        orders.order_pay_cash(
+            actor=reviewer,
+            order_id=order.pk,
+            receipt_number=f"BYJ-{today:%Y}-0001",
+            paid_on=today,
+            recipient_name=aided.applicant_name,
+            recipient_signed=True,
+            note="先行救助，现金发放",
+        )
 
 
 def _account(n: int) -> str:
@@ -141,6 +170,7 @@ def build_demo_cases() -> int:
     )
     cases.case_calculate(actor=reviewer, case_id=case.pk)
     cases.case_transition(actor=reviewer, case_id=case.pk, action="aid_first", note="急难情形，先行救助")
+    _demo_funds_and_cash(case, admin=admin, reviewer=reviewer)
     intake(tail[1], materials={})  # 材料不全，一次性告知
     case = intake(tail[2], "education_aid")
     cases.case_transition(actor=clerk, case_id=case.pk, action="transfer", note="转县教育局学生资助管理中心")

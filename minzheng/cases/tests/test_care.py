@@ -218,9 +218,8 @@ def test_an_approved_home_supported_case_gets_one_visiting_plan(
     people: dict[str, Staff], clock: Callable[[date], None]
 ) -> None:
     case = approved(people, clock, "特困戊")
-    # What the approval effect does (cases.services._approve), on the approval day.
-    plan = care.care_plan_for_case(case, actor=people["approver"], on=AFTER_NOTICE)
-    assert plan is not None
+    # Made by the approval itself (cases.services._approve), on the approval day.
+    plan = CareVisitPlan.objects.get(case=case)
     assert (plan.person_id, plan.division_id, plan.interval_days, plan.active) == (
         case.applicant_id,
         "640202001001",
@@ -256,6 +255,7 @@ def test_plans_are_brought_in_for_approved_cases_without_one_once_and_in_scope(
     people: dict[str, Staff], clock: Callable[[date], None]
 ) -> None:
     case = approved(people, clock, "特困辛")
+    CareVisitPlan.objects.filter(case=case).delete()  # as a case approved before plans were made
     clock(date(2027, 3, 1))  # decided months ago: the first visit is due today, not in the past
     with pytest.raises(PermissionDenied):
         care.care_plans_bring_in(actor=people["assistant"])
