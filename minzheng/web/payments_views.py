@@ -1,6 +1,9 @@
 """Payments pages (资金发放): enrolments (在保对象) and their changes, enrolment from an approved case,
 monthly payroll runs (progress, totals, lines, maker-checker approval, bank files, reconciliation,
-re-issue, village rosters on screen, on A4 paper and in Excel), and re-review tasks (复核).
+re-issue, village rosters on screen, on A4 paper and in Excel), re-review tasks (复核), and one-off
+payments (一次性救助支付单: how each is paid, bank batches, cash against a receipt, cancellation,
+recovery) with the township funds' ledger (资金台账). A one-off batch is a run of kind ONE_OFF and
+uses the run pages.
 
 Thin: a form in, one service or selector call, a template out. A refused action shows its Chinese
 reason on the page; a record outside the jurisdiction is a 404 before any service is called.
@@ -8,6 +11,7 @@ reason on the page; a record outside the jurisdiction is a 404 before any servic
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,6 +20,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -23,13 +28,23 @@ from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from openpyxl import Workbook
 
 from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from minzheng.core.permissions import Perm
+from minzheng.core.spreadsheets import neutralise
 from minzheng.org.models import Division
 from minzheng.org.scope import jurisdiction_of, scoped
-from minzheng.payments import selectors, services, tasks
-from minzheng.payments.models import EnrolmentStatus, LineStatus, RunStatus
+from minzheng.payments import orders, selectors, services, tasks
+from minzheng.payments.models import (
+    EnrolmentStatus,
+    FundKind,
+    LineStatus,
+    OrderStatus,
+    PaymentMethod,
+    RunKind,
+    RunStatus,
+)
 from minzheng.web.base import (
     BootstrapForm,
     actor,
@@ -52,6 +67,8 @@ PROGRAMME_NAMES = (
     gettext_noop("残疾人两项补贴"),
     gettext_noop("高龄津贴"),
     gettext_noop("孤儿和事实无人抚养儿童保障"),
+    gettext_noop("临时救助"),
+    gettext_noop("医疗救助"),
 )
 
 
@@ -128,6 +145,14 @@ def enrolment_list(request: HttpRequest) -> HttpResponse:
 @require_safe
 def enrolment_detail(request: HttpRequest, enrolment_id: int) -> HttpResponse:
     enrolment = selectors.enrolment_get(actor=actor(request), enrolment_id=enrolment_id)
+    # Back pay paid by its own payment order (补发（单独发放）) is settled by that order, not a run.
+    paid_by_order = dict(
+        selectors.order_list(actor=actor(request))
+        .filter(change__enrolment=enrolment)
+        .values_list("change_id", "pk")
+    )
+    for change in enrolment.changes.all():
+        change.order_id = paid_by_order.get(change.pk)  # type: ignore[attr-defined]
     return render(
         request,
         "web/payments/enrolment_detail.html",
@@ -378,9 +403,11 @@ def _run_context(request: HttpRequest, run_id: int) -> dict[str, Any]:
     detail = selectors.run_get(actor=who, run_id=run_id)
     run = detail.run
     can_run = who.can(Perm.PAYROLL_RUN)
+    one_off = run.kind == RunKind.ONE_OFF  # a batch of payment orders: nothing was recalculated
     return {
         "detail": detail,
         "run": run,
+        "one_off": one_off,
         "can_approve": who.can(Perm.PAYROLL_APPROVE) and run.status == RunStatus.COMPUTED,
         "own_run": run.created_by_id == who.pk,
         "can_run": can_run,
@@ -395,9 +422,9 @@ def _run_context(request: HttpRequest, run_id: int) -> dict[str, Any]:
         "can_resume": can_run and (run.status == RunStatus.FAILED or detail.stuck),
         "can_decide": who.can(Perm.PAYROLL_APPROVE) and run.created_by_id != who.pk,
         "proposals": []
-        if detail.running
+        if detail.running or one_off
         else list(selectors.run_proposals(actor=who, run_id=run_id)[:PROPOSALS_SHOWN]),
-        "parameters": [] if detail.running else selectors.run_parameters(actor=who, run_id=run_id),
+        "parameters": [] if detail.running or one_off else selectors.run_parameters(actor=who, run_id=run_id),
     }
 
 
@@ -422,9 +449,8 @@ def run_lines(request: HttpRequest, run_id: int) -> HttpResponse:
         village = ""
     if status not in LineStatus.values:
         status = ""
-    page = paginate(
-        request, selectors.run_lines(actor=who, run_id=run_id, village=village, status=status), 100
-    )
+    lines = selectors.run_lines(actor=who, run_id=run_id, village=village, status=status)
+    page = paginate(request, lines.select_related("order"), 100)  # a one-off line's account is its order's
     return render(
         request,
         "web/payments/run_lines.html",
@@ -628,6 +654,19 @@ def roster_print(request: HttpRequest, run_id: int, village_code: str) -> HttpRe
     who = actor(request)
     roster = selectors.roster(actor=who, run_id=run_id, village_code=village_code)
     run_visible = selectors.run_list(actor=who).filter(pk=run_id).exists()
+    # A one-off batch's lines are paid to their orders' accounts (the monthly lines to enrolments').
+    ordered = [line.order_id for line in roster.lines if line.order_id is not None]
+    accounts = (
+        dict(selectors.order_list(actor=who).filter(pk__in=ordered).values_list("pk", "account_masked"))
+        if ordered
+        else {}
+    )
+    for line in roster.lines:
+        line.account_masked = (  # type: ignore[attr-defined]
+            accounts.get(line.order_id, "")
+            if line.order_id
+            else getattr(line.enrolment, "account_masked", "")
+        )
     return render(request, "web/payments/roster_print.html", {"roster": roster, "run_visible": run_visible})
 
 
@@ -716,3 +755,461 @@ def review_complete(request: HttpRequest, task_id: int) -> HttpResponse:
             "can_review": who.can(Perm.CASE_REVIEW_TOWNSHIP),
         },
     )
+
+
+# --- One-off payments (一次性救助支付单) -----------------------------------------------------------------
+
+
+def _show_error(form: forms.Form, exc: Any) -> None:
+    """A refusal on the form: its reasons by field, and its whole message above them (the fields'
+    reasons are short, e.g. 必填; the message says what was wrong, e.g. 请填写开户银行)."""
+    apply_domain_error(form, exc)
+    if exc.field_errors and exc.message not in form.non_field_errors():
+        form.add_error(None, exc.message)
+
+
+def _may_order(who: Any) -> bool:
+    """May say how an order is paid and hand out cash (the township office, or the county)."""
+    return any(who.can(p) for p in orders.ORDER_PERMS)
+
+
+class BatchForm(BootstrapForm):
+    county = forms.ChoiceField(label=gettext_lazy("县（区）"))
+
+    def __init__(self, *args: Any, counties: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["county"].choices = counties  # type: ignore[attr-defined]
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_http_methods(["GET", "POST"])
+def order_list(request: HttpRequest) -> HttpResponse:
+    """The one-off payment orders in scope, by status; the county pays the bank orders ready to pay
+    in one batch (a run of kind ONE_OFF, approved, exported and reconciled on the run pages)."""
+    who = actor(request)
+    counties = _counties(request) if who.can(Perm.PAYROLL_RUN) else []
+    form = BatchForm(request.POST if request.method == "POST" else None, counties=counties)
+    if request.method == "POST":
+        if not who.can(Perm.PAYROLL_RUN):
+            return forbidden(request)
+        if form.is_valid():
+            try:
+                run = orders.orders_batch(actor=who, county=form.cleaned_data["county"])
+            except SHOWN_ERRORS as exc:
+                _show_error(form, exc)
+            else:
+                flash_done(
+                    request,
+                    _("已生成一次性救助代发批次：%(n)s 笔，%(total)s 元，请由他人审批")
+                    % {"n": run.line_count, "total": run.total_amount},
+                )
+                return redirect("web:payroll_run", run_id=run.pk)
+    status = request.GET.get("status", "")
+    if status not in OrderStatus.values:
+        status = ""
+    found = selectors.order_list(actor=who, status=status)
+    totals = found.aggregate(total=Sum("amount"))
+    ready = (
+        selectors.order_list(actor=who, status=OrderStatus.READY)
+        .filter(method=PaymentMethod.BANK)
+        .aggregate(n=Count("pk"), total=Sum("amount"))
+    )
+    page = paginate(request, found)
+    page.object_list = list(page.object_list)
+    for order in page.object_list:
+        order.programme_label = selectors.programme_label(order.programme)
+    return render(
+        request,
+        "web/payments/order_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": OrderStatus.choices,
+            "params": urlencode({"status": status} if status else {}),
+            "total": totals["total"] or Decimal("0"),
+            "ready": ready,
+            "form": form if counties else None,
+        },
+    )
+
+
+class MethodForm(BootstrapForm):
+    method = forms.ChoiceField(
+        label=gettext_lazy("发放方式"),
+        choices=PaymentMethod.choices,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    bank_name = forms.CharField(
+        label=gettext_lazy("开户银行"),
+        max_length=60,
+        required=False,
+        help_text=gettext_lazy("银行代发时填写，如：宁夏银行大武口支行"),
+    )
+    account_number = forms.CharField(
+        label=gettext_lazy("银行账号"),
+        max_length=40,
+        required=False,
+        help_text=gettext_lazy("银行代发时填写：12至30位数字，加密保存，页面只显示首尾四位"),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+
+class CashForm(BootstrapForm):
+    receipt_number = forms.CharField(label=gettext_lazy("收据编号"), max_length=40)
+    paid_on = forms.DateField(label=gettext_lazy("发放日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    recipient_name = forms.CharField(label=gettext_lazy("领款人"), max_length=60)
+    recipient_signed = forms.BooleanField(
+        label=gettext_lazy("领款人已在收据上签字"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    note = forms.CharField(label=gettext_lazy("备注"), max_length=300, required=False)
+
+
+class CancelForm(BootstrapForm):
+    reason = _reason_field(gettext_lazy("撤销原因"))
+
+
+class RecoverForm(BootstrapForm):
+    amount = _money_field(gettext_lazy("追回金额（元）"))
+    reason = _reason_field(gettext_lazy("追回原因"))
+
+
+@dataclass(frozen=True)
+class OrderAction:
+    title: Any
+    form: type[forms.Form]
+    button: str  # Bootstrap button style
+
+
+ORDER_ACTIONS: dict[str, OrderAction] = {
+    "method": OrderAction(gettext_lazy("确定发放方式"), MethodForm, "primary"),
+    "cash": OrderAction(gettext_lazy("现金发放"), CashForm, "success"),
+    "cancel": OrderAction(gettext_lazy("撤销支付单"), CancelForm, "outline-danger"),
+    "recover": OrderAction(gettext_lazy("追回"), RecoverForm, "outline-warning"),
+}
+
+
+def _order_forms(who: Any, detail: selectors.OrderDetail) -> dict[str, forms.Form]:
+    """The actions the order's state and the actor's permissions allow, each with its empty form."""
+    order = detail.order
+    unpaid = order.status in (OrderStatus.AWAITING, OrderStatus.READY)
+    failed = order.status == OrderStatus.BATCHED and any(
+        line.status == LineStatus.FAILED for line in detail.lines
+    )
+    found: dict[str, forms.Form] = {}
+    if _may_order(who) and (unpaid or failed):
+        found["method"] = MethodForm(
+            initial={
+                "method": PaymentMethod.BANK if failed else order.method or PaymentMethod.BANK,
+                "bank_name": order.bank_name,
+            }
+        )
+        if failed:  # only the account of a failed bank payment can be corrected (then re-issued)
+            found["method"].fields["method"].choices = [  # type: ignore[attr-defined]
+                (PaymentMethod.BANK, PaymentMethod.BANK.label)
+            ]
+    if _may_order(who) and unpaid:
+        found["cash"] = CashForm(
+            initial={"paid_on": timezone.localdate(), "recipient_name": order.payee.name}
+        )
+    if who.can(Perm.PAYROLL_RUN) and unpaid:
+        found["cancel"] = CancelForm()
+    if who.can(Perm.PAYROLL_RUN) and detail.paid and detail.recovered < order.amount:
+        found["recover"] = RecoverForm()
+    return found
+
+
+def _render_order(
+    request: HttpRequest, detail: selectors.OrderDetail, bound: dict[str, forms.Form] | None = None
+) -> HttpResponse:
+    who = actor(request)
+    found = _order_forms(who, detail)
+    found.update(bound or {})
+    order = detail.order
+    return render(
+        request,
+        "web/payments/order_detail.html",
+        {
+            "x": detail,
+            "order": order,
+            "programme_label": selectors.programme_label(order.programme),
+            "decision": selectors.decision_of(order.case) if order.case is not None else None,
+            "actions": [(slug, ORDER_ACTIONS[slug], found[slug]) for slug in ORDER_ACTIONS if slug in found],
+            "failed": any(line.status == LineStatus.FAILED for line in detail.lines),
+        },
+    )
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_safe
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    """One order: what it pays and why, its bank lines, its fund entries, its cash receipt, and the
+    actions its state allows."""
+    return _render_order(request, selectors.order_get(actor=actor(request), order_id=order_id))
+
+
+def _apply_order_action(who: Any, order_id: int, action: str, data: dict[str, Any]) -> None:
+    if action == "method":
+        orders.order_set_method(
+            actor=who,
+            order_id=order_id,
+            method=data["method"],
+            bank_name=data["bank_name"],
+            account_number=data["account_number"],
+        )
+    elif action == "cash":
+        orders.order_pay_cash(
+            actor=who,
+            order_id=order_id,
+            receipt_number=data["receipt_number"],
+            paid_on=data["paid_on"],
+            recipient_name=data["recipient_name"],
+            recipient_signed=data["recipient_signed"],
+            note=data["note"],
+        )
+    elif action == "cancel":
+        orders.order_cancel(actor=who, order_id=order_id, reason=data["reason"])
+    elif action == "recover":
+        orders.order_recover(actor=who, order_id=order_id, amount=data["amount"], reason=data["reason"])
+
+
+def _order_action(request: HttpRequest, order_id: int, action: str) -> HttpResponse:
+    """A POSTed action on an order in scope: done, back to the order; refused, the order page again
+    with the form and its reasons in Chinese."""
+    who = actor(request)
+    detail = selectors.order_get(actor=who, order_id=order_id)
+    spec = ORDER_ACTIONS[action]
+    form = spec.form(request.POST)
+    if form.is_valid():
+        try:
+            _apply_order_action(who, detail.order.pk, action, form.cleaned_data)
+        except SHOWN_ERRORS as exc:
+            _show_error(form, exc)
+        else:
+            flash_done(request, _("已办理：%(action)s") % {"action": spec.title})
+            return redirect("web:order", order_id=detail.order.pk)
+    return _render_order(request, detail, {action: form})
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_POST
+def order_method(request: HttpRequest, order_id: int) -> HttpResponse:
+    if not _may_order(actor(request)):
+        return forbidden(request)
+    return _order_action(request, order_id, "method")
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_POST
+def order_cash(request: HttpRequest, order_id: int) -> HttpResponse:
+    if not _may_order(actor(request)):
+        return forbidden(request)
+    return _order_action(request, order_id, "cash")
+
+
+@staff_view(Perm.PAYROLL_RUN)
+@require_POST
+def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    return _order_action(request, order_id, "cancel")
+
+
+@staff_view(Perm.PAYROLL_RUN)
+@require_POST
+def order_recover(request: HttpRequest, order_id: int) -> HttpResponse:
+    return _order_action(request, order_id, "recover")
+
+
+class BackPayOrderForm(BootstrapForm):
+    amount = _money_field(gettext_lazy("补发金额（元）"), min_value=Decimal("0.01"))
+    month = _month_field(gettext_lazy("补发所属月份"), help_text=gettext_lazy("补发的是哪个月份的待遇"))
+    reason = _reason_field(gettext_lazy("补发理由"))
+
+
+@staff_view(Perm.PAYROLL_RUN)
+@require_http_methods(["GET", "POST"])
+def enrolment_back_pay_order(request: HttpRequest, enrolment_id: int) -> HttpResponse:
+    """Back pay of an enrolment paid now, by its own payment order (补发（单独发放）), not with the
+    next monthly line."""
+    who = actor(request)
+    enrolment = selectors.enrolment_get(actor=who, enrolment_id=enrolment_id)
+    form = BackPayOrderForm(
+        request.POST if request.method == "POST" else None,
+        initial={"month": services.first_of_month(timezone.localdate())},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = orders.back_pay_order(
+                actor=who,
+                enrolment_id=enrolment.pk,
+                amount=form.cleaned_data["amount"],
+                month=form.cleaned_data["month"],
+                reason=form.cleaned_data["reason"],
+            )
+        except SHOWN_ERRORS as exc:
+            _show_error(form, exc)
+        else:
+            flash_done(request, _("已生成补发支付单：%(amount)s 元") % {"amount": order.amount})
+            return redirect("web:order", order_id=order.pk)
+    return render(
+        request,
+        "web/payments/enrolment_change.html",
+        {"enrolment": enrolment, "form": form, "title": _("补发（单独发放）"), "change": "back-pay-order"},
+    )
+
+
+# --- Funds (资金台账) ----------------------------------------------------------------------------------
+
+
+class AllocateForm(BootstrapForm):
+    township_code = forms.ChoiceField(label=gettext_lazy("乡镇（街道）"))
+    kind = forms.ChoiceField(label=gettext_lazy("资金类别"), choices=FundKind.choices)
+    amount = _money_field(gettext_lazy("拨入金额（元）"), min_value=Decimal("0.01"))
+    month = _month_field(gettext_lazy("所属月份"))
+    note = forms.CharField(label=gettext_lazy("拨款依据（文号）"), max_length=300)
+
+    def __init__(self, *args: Any, townships: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["township_code"].choices = townships  # type: ignore[attr-defined]
+
+
+def _townships(request: HttpRequest) -> list[tuple[str, str]]:
+    """The townships a county office allocates funds to (its own county's)."""
+    who = actor(request)
+    if len(jurisdiction_of(who).prefix) > 6:
+        return []
+    found = scoped(Division.objects.filter(level=4), who, field="code").order_by("code")
+    return [(d.code, f"{d.name}（{d.code[:9]}）") for d in found]
+
+
+@dataclass(frozen=True)
+class FundRow:
+    township_code: str
+    township_name: str
+    kind: str
+    kind_label: str
+    balance: Decimal
+
+
+def _ledger(request: HttpRequest) -> tuple[list[FundRow], list[selectors.LedgerRow], dict[str, Decimal]]:
+    who = actor(request)
+    funds = selectors.funds_of(actor=who)
+    names = dict(
+        Division.objects.filter(code__in={f.township_code for f in funds}).values_list("code", "name")
+    )
+    rows = [
+        FundRow(
+            f.township_code,
+            names.get(f.township_code, f.township_code),
+            f.kind,
+            str(FundKind(f.kind).label),
+            f.balance,
+        )
+        for f in funds
+    ]
+    ledger = selectors.fund_ledger(actor=who)
+    totals = {
+        key: sum((getattr(r, key) for r in ledger), Decimal("0"))
+        for key in ("budget", "paid", "recovered", "pending")
+    }
+    totals["balance"] = sum((f.balance for f in funds), Decimal("0"))
+    return rows, ledger, totals
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_http_methods(["GET", "POST"])
+def fund_ledger(request: HttpRequest) -> HttpResponse:
+    """The township funds (临时救助资金, 备用金): balances, the ledger by month, and the county's
+    allocations to them."""
+    who = actor(request)
+    townships = _townships(request) if who.can(Perm.PAYROLL_RUN) else []
+    form = AllocateForm(
+        request.POST if request.method == "POST" else None,
+        townships=townships,
+        initial={"month": services.first_of_month(timezone.localdate()), "kind": FundKind.ASSISTANCE},
+    )
+    if request.method == "POST":
+        if not who.can(Perm.PAYROLL_RUN):
+            return forbidden(request)
+        if form.is_valid():
+            try:
+                entry = orders.fund_allocate(
+                    actor=who,
+                    township_code=form.cleaned_data["township_code"],
+                    kind=form.cleaned_data["kind"],
+                    amount=form.cleaned_data["amount"],
+                    month=form.cleaned_data["month"],
+                    note=form.cleaned_data["note"],
+                )
+            except SHOWN_ERRORS as exc:
+                _show_error(form, exc)
+            else:
+                flash_done(
+                    request,
+                    _("已拨入 %(amount)s 元，余额 %(balance)s 元")
+                    % {"amount": entry.amount, "balance": entry.balance_after},
+                )
+                return redirect("web:funds")
+    funds, ledger, totals = _ledger(request)
+    return render(
+        request,
+        "web/payments/fund_ledger.html",
+        {"funds": funds, "ledger": ledger, "totals": totals, "form": form if townships else None},
+    )
+
+
+LEDGER_HEADERS = (
+    gettext_noop("乡镇（街道）"),
+    gettext_noop("资金类别"),
+    gettext_noop("月份"),
+    gettext_noop("拨入（元）"),
+    gettext_noop("支出（元）"),
+    gettext_noop("追回（元）"),
+    gettext_noop("待发放（元）"),
+    gettext_noop("月末余额（元）"),
+)
+
+
+@staff_view(Perm.PAYMENT_VIEW)
+@require_safe
+def fund_ledger_xlsx(request: HttpRequest) -> HttpResponse:
+    """The fund ledger as an Excel workbook, with its totals row."""
+    _funds, ledger, totals = _ledger(request)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # noqa: S101 - a new workbook has its sheet
+    sheet.title = _("资金台账")
+    sheet.append([_(h) for h in LEDGER_HEADERS])
+    for row in ledger:
+        sheet.append(
+            [
+                neutralise(row.township_name),
+                neutralise(_(row.kind_label)),
+                f"{row.month:%Y-%m}",
+                row.budget,
+                row.paid,
+                row.recovered,
+                row.pending,
+                row.balance,
+            ]
+        )
+    sheet.append(
+        [
+            _("合计"),
+            "",
+            "",
+            totals["budget"],
+            totals["paid"],
+            totals["recovered"],
+            totals["pending"],
+            totals["balance"],
+        ]
+    )
+    for cells in sheet.iter_rows(min_row=2, min_col=4, max_col=8):
+        for cell in cells:
+            cell.number_format = "#,##0.00"
+    for letter, width in zip("ABCDEFGH", (20, 18, 10, 14, 14, 14, 14, 16), strict=True):
+        sheet.column_dimensions[letter].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return _attachment(out.getvalue(), f"资金台账_{timezone.localdate():%Y%m%d}.xlsx", XLSX)

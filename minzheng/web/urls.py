@@ -96,6 +96,11 @@ urlpatterns = [
     # Payments (资金发放).
     path("payments/enrolments/", payments_views.enrolment_list, name="enrolments"),
     path("payments/enrolments/<int:enrolment_id>/", payments_views.enrolment_detail, name="enrolment"),
+    path(  # before the changes' slug pattern, which would take it
+        "payments/enrolments/<int:enrolment_id>/back-pay-order/",
+        payments_views.enrolment_back_pay_order,
+        name="enrolment_back_pay_order",
+    ),
     path(
         "payments/enrolments/<int:enrolment_id>/<slug:change>/",
         payments_views.enrolment_change,
@@ -142,6 +147,14 @@ urlpatterns = [
     ),
     path("payments/reviews/", payments_views.review_list, name="payment_reviews"),
     path("payments/reviews/<int:task_id>/", payments_views.review_complete, name="payment_review"),
+    path("payments/orders/", payments_views.order_list, name="orders"),
+    path("payments/orders/<int:order_id>/", payments_views.order_detail, name="order"),
+    path("payments/orders/<int:order_id>/method/", payments_views.order_method, name="order_method"),
+    path("payments/orders/<int:order_id>/cash/", payments_views.order_cash, name="order_cash"),
+    path("payments/orders/<int:order_id>/cancel/", payments_views.order_cancel, name="order_cancel"),
+    path("payments/orders/<int:order_id>/recover/", payments_views.order_recover, name="order_recover"),
+    path("payments/funds/", payments_views.fund_ledger, name="funds"),
+    path("payments/funds/ledger.xlsx", payments_views.fund_ledger_xlsx, name="funds_xlsx"),
     path("org/divisions/", org_views.division_list, name="divisions"),
     path("org/staff/", org_views.staff_list, name="staff"),
     path("org/staff/new/", org_views.staff_create, name="staff_create"),
