@@ -1,6 +1,7 @@
 """Payments (资金发放): enrolments (在保对象) and their changes, monthly payroll runs with their totals
-and lines, maker-checker approval, bank files, reconciliation, re-issue, village rosters, and
-re-review tasks (复核)."""
+and lines, maker-checker approval, bank files, reconciliation, re-issue, village rosters,
+re-review tasks (复核), one-off payment orders (一次性救助支付单: method, bank batches, cash,
+cancellation, recovery, back pay paid on its own) and the township funds' ledger (资金台账)."""
 
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,17 +12,21 @@ from django.utils.http import content_disposition_header
 from ninja import Field, File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
+from pydantic import field_validator
 
 from minzheng.api.org import ErrorOut, actor
 from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.core.errors import DomainError, InvalidInput, NotFound
-from minzheng.core.inputs import BenefitMoney, Month, SignedBenefitMoney
-from minzheng.payments import selectors, services, tasks
+from minzheng.core.inputs import BenefitMoney, BoundedDate, Money, Month, SignedBenefitMoney
+from minzheng.org.models import Division
+from minzheng.payments import orders, selectors, services, tasks
 from minzheng.payments.models import (
     AmountProposal,
     BankExport,
     Enrolment,
     EnrolmentChange,
+    FundEntry,
+    PaymentOrder,
     PayrollLine,
     PayrollRun,
     ReconciliationReport,
@@ -31,6 +36,7 @@ from minzheng.payments.models import (
 router = Router(tags=["资金发放 payments"])
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FEN = Decimal("0.01")
 
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Reason = Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$", description="理由")]
@@ -385,6 +391,54 @@ def enrolment_bank_account(request: HttpRequest, enrolment_id: int, payload: Ban
     return _enrolment(request, enrolment_id)
 
 
+# --- One-off payment orders (schemas; the endpoints follow the runs) -------------------------------
+
+
+class OrderOut(Schema):
+    id: int
+    county: str
+    division_code: str = Field(alias="division_id")
+    division_name: str = Field(alias="division.name")
+    township_code: str
+    programme: str
+    programme_label: str
+    basis: str = Field(description="decision 审批决定 | aid_first 先行救助 | back_pay 补发（单独发放）")
+    basis_label: str
+    case_id: int | None
+    case_number: str | None = Field(None, alias="case.number")
+    change_id: int | None = Field(description="补发所依据的在保对象变更")
+    payee_id: int
+    payee_name: str = Field(alias="payee.name")
+    payee_id_number_masked: str = Field(alias="payee.id_masked")
+    amount: Decimal
+    reason: str
+    status: str = Field(description="awaiting|ready|batched|cash_paid|cancelled")
+    status_label: str
+    method: str = Field(description="bank 银行代发 | cash 备用金现金发放 | 空：尚未确定")
+    method_label: str
+    bank_name: str
+    account_masked: str = Field(description="银行账号（脱敏）")
+    run_id: int | None = Field(description="编入的代发批次")
+    created_by: str = Field(alias="created_by.full_name")
+    created_at: datetime
+
+    @staticmethod
+    def resolve_programme_label(obj: PaymentOrder) -> str:
+        return selectors.programme_label(obj.programme)
+
+    @staticmethod
+    def resolve_basis_label(obj: PaymentOrder) -> str:
+        return str(obj.get_basis_display())
+
+    @staticmethod
+    def resolve_status_label(obj: PaymentOrder) -> str:
+        return str(obj.get_status_display())
+
+    @staticmethod
+    def resolve_method_label(obj: PaymentOrder) -> str:
+        return str(obj.get_method_display()) if obj.method else ""
+
+
 # --- Payroll runs -----------------------------------------------------------------------------------
 
 
@@ -456,7 +510,8 @@ class ApproveIn(Schema):
 
 class LineOut(Schema):
     id: int
-    enrolment_id: int
+    enrolment_id: int | None = Field(description="在保对象（月度名册的笔数）")
+    order_id: int | None = Field(description="一次性救助支付单（代发批次的笔数）")
     programme: str
     month: date
     payee_id: int
@@ -464,7 +519,7 @@ class LineOut(Schema):
     payee_id_number_masked: str = Field(alias="payee.id_masked")
     division_code: str
     village_name: str | None
-    account_masked: str = Field(alias="enrolment.account_masked")
+    account_masked: str = Field(description="银行账号（脱敏）：在保对象或支付单的账户")
     monthly_amount: Decimal
     arrears: Decimal = Field(description="补发漏发月份的金额")
     adjustment: Decimal
@@ -478,6 +533,12 @@ class LineOut(Schema):
     @staticmethod
     def resolve_status_label(obj: PayrollLine) -> str:
         return str(obj.get_status_display())
+
+    @staticmethod
+    def resolve_account_masked(obj: PayrollLine) -> str:
+        if obj.enrolment is not None:
+            return obj.enrolment.account_masked
+        return obj.order.account_masked if obj.order is not None else ""
 
 
 class LineFilter(Schema):
@@ -532,7 +593,7 @@ def run_detail(request: HttpRequest, run_id: int) -> selectors.RunDetail:
 def run_lines(request: HttpRequest, run_id: int, filters: Query[LineFilter]) -> object:
     return selectors.run_lines(
         actor=actor(request), run_id=run_id, village=filters.village, status=filters.status
-    )
+    ).select_related("order")
 
 
 @router.get(
@@ -617,6 +678,7 @@ class LineExplanationOut(Schema):
     arrears: list[ArrearsOut] = Field(description="本笔补发的漏发月份")
     one_offs: list[OneOffOut] = Field(description="本笔结算的补发/追回")
     parameters: list[RunParameterOut] = Field(description="本批次测算所用规则参数")
+    order: OrderOut | None = Field(None, description="代发批次的笔数：所支付的一次性救助支付单")
 
 
 class ProposalFilter(Schema):
@@ -912,3 +974,305 @@ def review_complete(request: HttpRequest, task_id: int, payload: ReviewIn) -> Re
         new_amount=payload.new_amount,
     )
     return selectors.review_task_get(actor=actor(request), task_id=task_id)
+
+
+# --- One-off payment orders (一次性救助支付单) and funds (资金台账) -------------------------------------
+
+
+class OrderLineOut(Schema):
+    id: int
+    run_id: int
+    amount: Decimal
+    status: str
+    status_label: str
+    bank_reference: str
+    failure_reason: str
+    result_at: datetime | None
+    reissue_of: int | None = Field(None, alias="reissue_of_id")
+
+    @staticmethod
+    def resolve_status_label(obj: PayrollLine) -> str:
+        return str(obj.get_status_display())
+
+
+class FundEntryOut(Schema):
+    id: int
+    township_code: str = Field(alias="fund.township_code")
+    fund_kind: str = Field(alias="fund.kind", description="assistance 临时救助资金 | reserve 备用金")
+    kind: str = Field(description="budget 拨入 | paid 支出 | recovered 追回 | returned 退回")
+    kind_label: str
+    month: date
+    amount: Decimal
+    balance_after: Decimal = Field(description="本笔之后的余额")
+    order_id: int | None
+    run_id: int | None
+    note: str
+    created_by: str = Field(alias="created_by.full_name")
+    at: datetime
+
+    @staticmethod
+    def resolve_kind_label(obj: FundEntry) -> str:
+        return str(obj.get_kind_display())
+
+
+class CashOut(Schema):
+    receipt_number: str
+    paid_on: date
+    recipient_name: str
+    recipient_signed: bool
+    paid_by: str = Field(alias="paid_by.full_name")
+    note: str
+    at: datetime
+
+
+class OrderDetailOut(Schema):
+    order: OrderOut
+    lines: list[OrderLineOut] = Field(description="银行代发的笔数（含重发）")
+    entries: list[FundEntryOut] = Field(description="本单的资金台账记录（现金发放、追回）")
+    cash: CashOut | None = Field(description="现金发放收据")
+    paid: bool = Field(description="已发放（现金，或银行回盘成功）")
+    recovered: Decimal = Field(description="已追回金额")
+
+
+class OrderFilter(Schema):
+    status: str = Field(
+        "", max_length=10, pattern=r"^(awaiting|ready|batched|cash_paid|cancelled|)$", description="状态"
+    )
+    county: str = Field("", max_length=6, pattern=r"^(\d{6})?$", description="县（区）代码")
+
+
+class MethodIn(Schema):
+    method: Literal["bank", "cash"] = Field(description="bank 银行代发，cash 备用金现金发放")
+    bank_name: str = Field("", max_length=60, pattern=r"^[^\x00]*$", description="开户银行（银行代发时必填）")
+    account_number: str = Field(
+        "", max_length=40, pattern=r"^[\d ]*$", description="银行账号（银行代发时必填；加密保存）"
+    )
+
+
+class CashIn(Schema):
+    receipt_number: str = Field(min_length=1, max_length=40, pattern=r"^[^\x00]*$", description="收据编号")
+    paid_on: BoundedDate = Field(description="发放日期（不晚于今天）")
+    recipient_name: str = Field(min_length=1, max_length=60, pattern=r"^[^\x00]*$", description="领款人")
+    recipient_signed: bool = Field(description="领款人已在收据上签字（须为 true）")
+    note: str = Field("", max_length=300, pattern=r"^[^\x00]*$")
+
+
+class CancelIn(Schema):
+    reason: Reason
+
+
+class RecoverIn(Schema):
+    amount: BenefitMoney = Field(description="追回金额（元），合计不超过发放金额")
+    reason: Reason
+
+
+class BatchIn(Schema):
+    county: str = Field(min_length=6, max_length=6, pattern=r"^\d{6}$", description="县（区）代码")
+
+
+class FundOut(Schema):
+    township_code: str
+    township_name: str
+    kind: str
+    kind_label: str
+    balance: Decimal
+
+
+class LedgerRowOut(Schema):
+    township_code: str
+    township_name: str
+    kind: str
+    kind_label: str
+    month: date
+    budget: Decimal = Field(description="拨入")
+    paid: Decimal = Field(description="支出（已发放）")
+    recovered: Decimal = Field(description="追回")
+    pending: Decimal = Field(description="本月生成、尚未发放的支付单金额")
+    balance: Decimal = Field(description="月末余额")
+
+    @field_validator("budget", "paid", "recovered", "pending", "balance")
+    @classmethod
+    def _to_the_fen(cls, value: Decimal) -> Decimal:
+        return value.quantize(FEN)  # sums read from the database may come without their places
+
+
+class LedgerFilter(Schema):
+    county: str = Field("", max_length=6, pattern=r"^(\d{6})?$", description="县（区）代码")
+
+
+class AllocateIn(Schema):
+    township_code: str = Field(
+        min_length=12, max_length=12, pattern=r"^\d{9}000$", description="乡镇（街道）区划代码"
+    )
+    kind: Literal["assistance", "reserve"] = Field(description="assistance 临时救助资金，reserve 备用金")
+    amount: Money = Field(description="拨入金额（元）")
+    month: Month = Field(description="所属月份（取该月1日）")
+    note: str = Field(min_length=1, max_length=300, pattern=r"^[^\x00]*$", description="拨款依据（文号）")
+
+
+class BackPayOrderIn(Schema):
+    amount: BenefitMoney = Field(description="补发金额（元）")
+    month: Month = Field(description="补发所属月份（取该月1日）")
+    reason: Reason
+
+
+def _order(request: HttpRequest, order_id: int) -> selectors.OrderDetail:
+    """The order in scope (404 otherwise), before anything is done to it."""
+    return selectors.order_get(actor=actor(request), order_id=order_id)
+
+
+@router.get(
+    "/payments/orders", response=list[OrderOut], summary="一次性救助支付单（按状态、县筛选，新的在前）"
+)
+@paginate(BoundedPageNumberPagination, page_size=50)
+def order_list(request: HttpRequest, filters: Query[OrderFilter]) -> object:
+    return selectors.order_list(
+        actor=actor(request), status=filters.status, county=filters.county
+    ).select_related("created_by")
+
+
+@router.post(
+    "/payments/orders/batch",
+    response={201: RunDetailOut, **_WRITE_ERRORS},
+    summary="生成一次性救助代发批次：县内待编入的银行代发支付单一批（乡镇临时救助资金不足时不生成，返回409）",
+)
+def orders_batch(request: HttpRequest, payload: BatchIn) -> Status:
+    run = orders.orders_batch(actor=actor(request), county=payload.county)
+    return Status(201, _run_detail(request, run.pk))
+
+
+@router.get(
+    "/payments/orders/{order_id}",
+    response={200: OrderDetailOut, 403: ErrorOut, 404: ErrorOut},
+    summary="支付单：依据、发放方式、代发记录、资金台账记录、现金收据",
+)
+def order_detail(request: HttpRequest, order_id: int) -> selectors.OrderDetail:
+    return _order(request, order_id)
+
+
+@router.post(
+    "/payments/orders/{order_id}/method",
+    response={200: OrderDetailOut, **_WRITE_ERRORS},
+    summary="确定发放方式：银行代发（开户银行、账号）或备用金现金发放；代发失败的更正账户后可重发",
+)
+def order_method(request: HttpRequest, order_id: int, payload: MethodIn) -> selectors.OrderDetail:
+    _order(request, order_id)
+    orders.order_set_method(
+        actor=actor(request),
+        order_id=order_id,
+        method=payload.method,
+        bank_name=payload.bank_name,
+        account_number=payload.account_number,
+    )
+    return _order(request, order_id)
+
+
+@router.post(
+    "/payments/orders/{order_id}/cash",
+    response={200: OrderDetailOut, **_WRITE_ERRORS},
+    summary="现金发放：从乡镇备用金支出，凭领款人签字的收据（备用金不足返回409）",
+)
+def order_cash(request: HttpRequest, order_id: int, payload: CashIn) -> selectors.OrderDetail:
+    _order(request, order_id)
+    orders.order_pay_cash(
+        actor=actor(request),
+        order_id=order_id,
+        receipt_number=payload.receipt_number,
+        paid_on=payload.paid_on,
+        recipient_name=payload.recipient_name,
+        recipient_signed=payload.recipient_signed,
+        note=payload.note,
+    )
+    return _order(request, order_id)
+
+
+@router.post(
+    "/payments/orders/{order_id}/cancel",
+    response={200: OrderDetailOut, **_WRITE_ERRORS},
+    summary="撤销尚未发放、尚未编入批次的支付单（须说明原因）",
+)
+def order_cancel(request: HttpRequest, order_id: int, payload: CancelIn) -> selectors.OrderDetail:
+    _order(request, order_id)
+    orders.order_cancel(actor=actor(request), order_id=order_id, reason=payload.reason)
+    return _order(request, order_id)
+
+
+@router.post(
+    "/payments/orders/{order_id}/recover",
+    response={200: OrderDetailOut, **_WRITE_ERRORS},
+    summary="追回已发放的金额，退回所支出的资金（合计不超过发放金额）",
+)
+def order_recover(request: HttpRequest, order_id: int, payload: RecoverIn) -> selectors.OrderDetail:
+    _order(request, order_id)
+    orders.order_recover(
+        actor=actor(request), order_id=order_id, amount=payload.amount, reason=payload.reason
+    )
+    return _order(request, order_id)
+
+
+@router.post(
+    "/payments/enrolments/{enrolment_id}/back-pay-order",
+    response={201: OrderDetailOut, **_WRITE_ERRORS},
+    summary="补发（单独发放）：生成一次性救助支付单，由代发批次发放，不随月度名册发放",
+)
+def enrolment_back_pay_order(request: HttpRequest, enrolment_id: int, payload: BackPayOrderIn) -> Status:
+    _enrolment(request, enrolment_id)
+    order = orders.back_pay_order(
+        actor=actor(request),
+        enrolment_id=enrolment_id,
+        amount=payload.amount,
+        month=payload.month,
+        reason=payload.reason,
+    )
+    return Status(201, _order(request, order.pk))
+
+
+def _fund_rows(request: HttpRequest) -> list[FundOut]:
+    funds = selectors.funds_of(actor=actor(request))
+    codes = {f.township_code for f in funds}
+    names = dict(Division.objects.filter(code__in=codes).values_list("code", "name")) if codes else {}
+    return [
+        FundOut(
+            township_code=f.township_code,
+            township_name=names.get(f.township_code, f.township_code),
+            kind=f.kind,
+            kind_label=str(f.get_kind_display()),
+            balance=f.balance,
+        )
+        for f in funds
+    ]
+
+
+@router.get(
+    "/payments/funds",
+    response={200: list[FundOut], 403: ErrorOut},
+    summary="各乡镇（街道）的临时救助资金和备用金余额",
+)
+def funds(request: HttpRequest) -> list[FundOut]:
+    return _fund_rows(request)
+
+
+@router.get(
+    "/payments/funds/ledger",
+    response={200: list[LedgerRowOut], **_READ_ERRORS},
+    summary="资金台账：各乡镇各资金按月的拨入、支出、追回、待发放和月末余额",
+)
+def fund_ledger(request: HttpRequest, filters: Query[LedgerFilter]) -> list[selectors.LedgerRow]:
+    return selectors.fund_ledger(actor=actor(request), county=filters.county)
+
+
+@router.post(
+    "/payments/funds/allocate",
+    response={201: FundEntryOut, **_WRITE_ERRORS},
+    summary="拨入资金（县级）：乡镇临时救助资金或备用金，须有拨款依据（文号）",
+)
+def fund_allocate(request: HttpRequest, payload: AllocateIn) -> Status:
+    entry = orders.fund_allocate(
+        actor=actor(request),
+        township_code=payload.township_code,
+        kind=payload.kind,
+        amount=payload.amount,
+        month=payload.month,
+        note=payload.note,
+    )
+    return Status(201, entry)
