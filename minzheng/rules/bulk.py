@@ -186,12 +186,14 @@ def _read_group(
             _read_dibao(view, standard, group)
         if "extreme_poverty" in programmes:
             _read_extreme_poverty(view, standard, day, group)
-        if "elderly_allowance" in programmes:
+        # The elderly allowance and the disability living subsidy are both welfare living allowances:
+        # a person qualifying for both takes the higher (国发〔2015〕52号), so each reads the other's.
+        if "elderly_allowance" in programmes or "disability_subsidy" in programmes:
             bands = sorted(view.table_rows("elderly.bands"), key=lambda b: b["from_age"])
             group.bands = [(age_cutoff(day, b["from_age"]), to_fen(b["amount"])) for b in reversed(bands)]
-        if "disability_subsidy" in programmes:
             v["living_covers_near_poor"] = view.choice("disability.living.coverage") == "dibao_or_near_poor"
             v["living_amount"] = to_fen(view.money("disability.living.amount"))
+        if "disability_subsidy" in programmes:
             v["care_severe"] = to_fen(view.money("disability.care.severe_amount"))
             covers = view.flag("disability.care.covers_grade34_intellectual_mental")
             v["care_nonsevere"] = to_fen(view.money("disability.care.nonsevere_amount")) if covers else 0
@@ -639,15 +641,37 @@ def _extreme_poverty(pop: _Population) -> list[str]:
     return ["extreme_poverty_eligible", "extreme_poverty_amount_fen"]
 
 
+def _elderly_band(pop: _Population) -> pl.Expr:
+    """The member's elderly allowance: the amount of the highest band reached, null below the first."""
+    P = pop.P
+    born = pl.col("_born")
+    return _when_chain(
+        ((born <= P(f"band{k}_cutoff"), P(f"band{k}_fen")) for k in range(P.count("band"))),
+        pl.lit(None, dtype=pl.Int64),
+    )
+
+
+def _living_subsidy_basis(pop: _Population) -> pl.Expr:
+    """disability.living_basis: a disabled member of a covered household, not in extreme-poverty
+    support and not protected as an orphan or unsupported child."""
+    P = pop.P
+    status = pop.on_members("household_status")
+    in_extreme = pl.col("extreme_poverty_supported") | (status == "extreme_poverty")
+    covered = (status == "dibao") | (P("living_covers_near_poor") & (status == "near_poor"))
+    return (
+        pl.col("disability_category").is_not_null() & covered & ~in_extreme & pl.col("child_status").is_null()
+    )
+
+
 def _elderly_allowance(pop: _Population) -> list[str]:
-    """elderly.calculate: each member in the highest band reached."""
+    """elderly.calculate: each member in the highest band reached, unless the disability living
+    subsidy they also qualify for is higher (the higher of the two, not both)."""
     P = pop.P
     born = pl.col("_born")
     bands = P.count("band")
-    band = _when_chain(
-        ((born <= P(f"band{k}_cutoff"), P(f"band{k}_fen")) for k in range(bands)),
-        pl.lit(None, dtype=pl.Int64),
-    )
+    reached = _elderly_band(pop)
+    living_higher = _living_subsidy_basis(pop) & (P("living_amount") > reached)
+    band = pl.when(living_higher).then(pl.lit(None, dtype=pl.Int64)).otherwise(reached)
     # only members old enough for some band of some group are looked at
     oldest = max((c for k in range(bands) for c in P.values[f"band{k}_cutoff"]), default=NEVER)
     sums = pop.sparse(born <= oldest, {"_elderly_members": band.is_not_null(), "_elderly": band.fill_null(0)})
@@ -667,8 +691,8 @@ def _disability_subsidy(pop: _Population) -> list[str]:
     grade = pl.col("disability_grade")
     status = pop.on_members("household_status")
     in_extreme = pl.col("extreme_poverty_supported") | (status == "extreme_poverty")
-    covered = (status == "dibao") | (P("living_covers_near_poor") & (status == "near_poor"))
-    living_ok = covered & ~in_extreme
+    elderly = _elderly_band(pop)
+    living_ok = _living_subsidy_basis(pop) & ~(elderly.is_not_null() & (elderly >= P("living_amount")))
     care_amount = (
         pl.when(grade <= 2)
         .then(P("care_severe"))

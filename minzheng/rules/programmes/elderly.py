@@ -1,10 +1,13 @@
-"""Elderly allowance (高龄津贴) by age band: the highest band whose age the member has reached."""
+"""Elderly allowance (高龄津贴) by age band: the highest band whose age the member has reached — unless
+the member qualifies for a higher disability living subsidy: both are welfare living allowances and a
+person takes the higher one (就高, 国发〔2015〕52号; a tie keeps the elderly allowance)."""
 
 from __future__ import annotations
 
 from minzheng.rules.facts import HouseholdFacts
 from minzheng.rules.money import yuan
 from minzheng.rules.policy import ParameterView
+from minzheng.rules.programmes.disability import living_basis
 from minzheng.rules.results import Result
 
 
@@ -22,6 +25,17 @@ def calculate(facts: HouseholdFacts, params: ParameterView) -> Result:
             band is not None,
             member.id,
         )
+        if band is not None and member.disability is not None and living_basis(member, facts, params):
+            living = params.money("disability.living.amount")
+            if living > band["amount"]:
+                result.reason(
+                    "higher_of",
+                    f"成员{member.id}：困难残疾人生活补贴每月{yuan(living)}元高于高龄津贴"
+                    f"{yuan(band['amount'])}元，按就高原则享受生活补贴，高龄津贴不重复享受",
+                    False,
+                    member.id,
+                )
+                continue
         if band is not None:
             result.eligible = True
             result.amount += result.line(
