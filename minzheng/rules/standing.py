@@ -97,13 +97,20 @@ def statuses_sql(vendor: str) -> str:
     status_of_calculation = (
         "c.result ->> 'status'" if vendor == "postgresql" else "json_extract(c.result, '$.status')"
     )
+    # Extreme-poverty support at home or in an institution, as the case recorded it (cases.care).
+    support_mode = (
+        "cs.details ->> 'support_mode'"
+        if vendor == "postgresql"
+        else "json_extract(cs.details, '$.support_mode')"
+    )
     return f"""
     SELECT c.programme AS status, cs.household_id,
            CASE WHEN c.programme = 'extreme_poverty' THEN cs.applicant_id END AS person_id,
            {_month_before(vendor, "d.start_month")} AS valid_from,
            {_day_before(vendor, "e.end_month")} AS valid_until,
            'decision' AS source, d.case_id AS source_id,
-           CAST(NULL AS VARCHAR(16)) AS care, CAST(NULL AS BIGINT) AS other_fen
+           CAST(CASE WHEN c.programme = 'extreme_poverty' THEN {support_mode} END AS VARCHAR(16)) AS care,
+           CAST(NULL AS BIGINT) AS other_fen
     FROM cases_decision d
     JOIN cases_case cs ON cs.id = d.case_id
     JOIN rules_calculation c ON c.id = d.calculation_id
@@ -113,8 +120,9 @@ def statuses_sql(vendor: str) -> str:
     UNION ALL
     SELECT e.programme, e.household_id, CASE WHEN e.programme = 'extreme_poverty' THEN e.payee_id END,
            {_month_before(vendor, "e.start_month")}, {_day_before(vendor, "e.end_month")},
-           'enrolment', e.case_id, NULL, NULL
+           'enrolment', e.case_id, CASE WHEN e.programme = 'extreme_poverty' THEN {support_mode} END, NULL
     FROM payments_enrolment e
+    JOIN cases_case cs ON cs.id = e.case_id
     WHERE e.programme IN ('dibao', 'extreme_poverty') AND NOT EXISTS (
         SELECT 1 FROM cases_decision d WHERE d.case_id = e.case_id AND d.outcome = 'approved'
           AND d.start_month IS NOT NULL AND d.calculation_id IS NOT NULL)
@@ -172,10 +180,19 @@ def apply_standing(population: Population, statuses: pl.DataFrame) -> Population
     """The frames with the columns a status gives (`statuses`: rows in force on the frames' day, of
     at least their households): household_status (the strongest of the household's and its
     members' statuses), each member's extreme_poverty_supported, child_status, child_care and
-    other_child_payments_fen. Set-based: joins, no loop."""
+    other_child_payments_fen, and a supported person's support_mode. Set-based: joins, no loop."""
     members, households = population
     person_rows = statuses.filter(pl.col("person_id").is_not_null())
     supported = person_rows.filter(pl.col("status") == "extreme_poverty")["person_id"].unique()
+    # The form of support of a supported person: at home or in an institution, as decided.
+    modes = (
+        person_rows.filter(
+            (pl.col("status") == "extreme_poverty") & pl.col("care").is_in(["home", "institutional"])
+        )
+        .sort("valid_from", descending=True)
+        .unique(subset="person_id", keep="first")
+        .select(pl.col("person_id").alias("member_id"), pl.col("care").alias("_support_mode"))
+    )
     child = (
         person_rows.filter(pl.col("status").is_in(["orphan", "unsupported_child"]))
         .sort("valid_from", descending=True)
@@ -192,7 +209,11 @@ def apply_standing(population: Population, statuses: pl.DataFrame) -> Population
     )
     members = (
         members.join(child, on="member_id", how="left")
+        .join(modes, on="member_id", how="left")
         .with_columns(
+            pl.coalesce(pl.col("_support_mode"), pl.col("support_mode").cast(pl.String))
+            .cast(bulk.SUPPORT_MODE)
+            .alias("support_mode"),
             (pl.col("extreme_poverty_supported") | pl.col("member_id").is_in(supported.implode())).alias(
                 "extreme_poverty_supported"
             ),
@@ -206,7 +227,7 @@ def apply_standing(population: Population, statuses: pl.DataFrame) -> Population
                 "other_child_payments_fen"
             ),
         )
-        .drop("_child_status", "_child_care", "_other_fen")
+        .drop("_child_status", "_child_care", "_other_fen", "_support_mode")
     )
     # A household's statuses: its own rows, and its members' (a supported person makes the
     # household one in extreme-poverty support for every rule keyed on it).

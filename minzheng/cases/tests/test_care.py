@@ -19,6 +19,8 @@ from minzheng.org.testing import make_staff
 from minzheng.registry.models import Household
 from minzheng.registry.services import MemberInput, household_create
 from minzheng.registry.testing import resident_id
+from minzheng.rules import standing
+from minzheng.rules.population import household_facts
 
 MONDAY = date(2026, 11, 2)
 AFTER_NOTICE = date(2026, 11, 9)
@@ -359,3 +361,24 @@ def test_the_due_list_shows_overdue_and_soon_due_visits_of_the_jurisdiction(
     with pytest.raises(NotFound):
         care.care_plan_get(actor=other_village, plan_id=plan.pk)
     assert care.care_plan_get(actor=people["approver"], plan_id=plan.pk) == plan
+
+
+def test_an_approved_case_makes_the_person_supported_in_the_mode_decided_for_every_rule(
+    people: dict[str, Staff], clock: Callable[[date], None]
+) -> None:
+    case = approved(people, clock, "特困集中", mode=SupportMode.INSTITUTIONAL)
+    assert case.household is not None
+    assert case.decision is not None
+    # Dated from the month of the decision (the month before payment starts).
+    on = case.decision.start_month
+    rows = standing.statuses_of(case.household.pk, on=on)
+    assert {(r.status, r.person_id) for r in rows} >= {("extreme_poverty", case.applicant_id)}
+    facts = household_facts(case.household, on)
+    member = facts.member(str(case.applicant_id))
+    assert (facts.household_status, member.extreme_poverty_supported, member.support_mode) == (
+        "extreme_poverty",
+        True,
+        "institutional",
+    )
+    before = date(on.year - 1, 1, 1)
+    assert not standing.statuses_of(case.household.pk, on=before)
