@@ -34,7 +34,7 @@ from minzheng.core.errors import DomainError
 from minzheng.core.inputs import BoundedDate, Code, Line
 from minzheng.org.models import Staff
 from minzheng.registry import selectors as registry_selectors
-from minzheng.rules.facts import HouseholdStatus, MedicalFacts, TemporaryFacts
+from minzheng.rules.facts import MedicalFacts, TemporaryFacts
 from minzheng.rules.models import Calculation
 
 router = Router(tags=["申请案件 cases"])
@@ -339,7 +339,6 @@ class DetailsIn(In):
 
     reason: str = Field("", max_length=1000, description="申请事由")
     individual: bool = Field(False, description="单人户申请（重残、重病成员单独申请）")
-    household_status: HouseholdStatus | None = Field(None, description="家庭当前救助身份")
     temporary: TemporaryFacts | None = Field(None, description="临时救助：类型、事由、金额")
     medical: MedicalFacts | None = Field(None, description="医疗救助：就医成员、费用")
 
