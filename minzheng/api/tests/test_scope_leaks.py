@@ -38,6 +38,12 @@ from minzheng.org.testing import VILLAGES, make_staff
 from minzheng.payments.models import (
     BankExport,
     Enrolment,
+    Fund,
+    FundEntry,
+    OrderBasis,
+    OrderStatus,
+    PaymentMethod,
+    PaymentOrder,
     PayrollLine,
     PayrollRun,
     PayrollTotal,
@@ -89,6 +95,7 @@ class World:
     runs: dict[str, PayrollRun] = field(default_factory=dict)  # by county
     exports: dict[str, BankExport] = field(default_factory=dict)  # by county
     reports: dict[str, ReconciliationReport] = field(default_factory=dict)  # by county
+    orders: dict[str, PaymentOrder] = field(default_factory=dict)  # one-off payment orders
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -279,12 +286,44 @@ def add_payments(world: World, creator: Staff) -> None:
             total_amount=run.total_amount,
             created_by=creator,
         )
+        for township in sorted({v[:9] for v in villages}):  # each township's funds, with money in
+            for kind in ("assistance", "reserve"):
+                fund = Fund.objects.create(
+                    kind=kind, township_code=f"{township}000", balance=Decimal("5000.00")
+                )
+                FundEntry.objects.create(
+                    fund=fund,
+                    kind="budget",
+                    month=PAYROLL_MONTH,
+                    amount=Decimal("5000.00"),
+                    balance_after=Decimal("5000.00"),
+                    note=f"拨款 {township}",
+                    created_by=creator,
+                )
         world.reports[county] = ReconciliationReport.objects.create(
             run=run,
             file_name=f"回盘 {county}.csv",
             sha256="0" * 64,
             rows=len(villages),
             errors=[{"row": 2, "reference": "1", "message": f"银行 {v}"} for v in villages],
+            created_by=creator,
+        )
+    for village in VILLAGES:  # a one-off payment order ready to pay, to the village's bank
+        world.orders[village] = PaymentOrder.objects.create(
+            county=village[:6],
+            division_id=village,
+            township_code=village[:9] + "000",
+            programme="temporary_assistance",
+            basis=OrderBasis.DECISION,
+            case=world.cases[village],
+            payee=world.households[village].head,
+            amount=Decimal("800.00"),
+            reason=f"临时救助 {village}",
+            status=OrderStatus.READY,
+            method=PaymentMethod.BANK,
+            bank_name=f"银行 {village}",
+            account_encrypted="-",
+            account_masked="6222***********3446",
             created_by=creator,
         )
 
@@ -307,8 +346,16 @@ def payments_state(world: World, foreign: list[str]) -> list[Any]:
                 (run.status, run.approved_by_id, run.exports.count(), run.lines.count()),
                 run.reconciliations.count(),
                 sorted(PayrollLine.objects.filter(division_code=v).values_list("pk", "status")),
+                PaymentOrder.objects.filter(pk=world.orders[v].pk).values_list(
+                    "status", "method", "bank_name", "account_encrypted", "run_id"
+                )[0],
+                PaymentOrder.objects.filter(division_id=v).count(),
             )
         )
+    townships = {v[:9] + "000" for v in foreign}
+    rows.append(sorted(Fund.objects.filter(township_code__in=townships).values_list("pk", "balance")))
+    rows.append(FundEntry.objects.filter(fund__township_code__in=townships).count())
+    rows.append(PayrollRun.objects.filter(county__in={v[:6] for v in foreign}).count())
     rows.append(Enrolment.objects.filter(division_id__in=foreign).count())
     return rows
 
@@ -329,6 +376,7 @@ def markers(world: World, village: str) -> list[str]:
         f"doc {village}",
         f"cadre {village}",
         f"银行 {village}",
+        f"临时救助 {village}",  # the reason of its payment order
     ]
 
 
@@ -427,6 +475,7 @@ PATH_PARAMS = {
     "line_id": lambda w, v: PayrollLine.objects.filter(run=w.runs[v[:6]]).order_by("pk").first().pk,  # type: ignore[union-attr]
     "export_id": lambda w, v: w.exports[v[:6]].pk,
     "report_id": lambda w, v: w.reports[v[:6]].pk,
+    "order_id": lambda w, v: w.orders[v].pk,
 }
 # Reads whose path parameter names no record (a parameter name): they answer 200, and must still
 # show nothing of another jurisdiction.
@@ -631,6 +680,28 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         ("post", "/api/v1/payments/runs/{run_id}/reconciliations"): results_upload(world, village),
         ("post", "/api/v1/payments/runs/{run_id}/reissue"): None,
         ("post", "/api/v1/payments/reviews/{task_id}/complete"): {"outcome": "stop", "reason": "越权"},
+        ("post", "/api/v1/payments/orders/batch"): {"county": village[:6]},
+        ("post", "/api/v1/payments/orders/{order_id}/method"): {"method": "cash"},
+        ("post", "/api/v1/payments/orders/{order_id}/cash"): {
+            "receipt_number": f"越权{village}",
+            "paid_on": "2026-01-05",
+            "recipient_name": "越权",
+            "recipient_signed": True,
+        },
+        ("post", "/api/v1/payments/orders/{order_id}/cancel"): {"reason": "越权"},
+        ("post", "/api/v1/payments/orders/{order_id}/recover"): {"amount": "1.00", "reason": "越权"},
+        ("post", "/api/v1/payments/enrolments/{enrolment_id}/back-pay-order"): {
+            "amount": "1.00",
+            "month": "2027-01-01",
+            "reason": "越权",
+        },
+        ("post", "/api/v1/payments/funds/allocate"): {
+            "township_code": village[:9] + "000",
+            "kind": "assistance",
+            "amount": "100.00",
+            "month": "2027-01-01",
+            "note": "越权",
+        },
     }
     key = (method, path)
     if key not in payloads:
@@ -678,9 +749,7 @@ def cases_state(world: World, foreign: list[str]) -> list[Any]:
         )
     rows.append(Case.objects.filter(division_id__in=foreign).count())
     rows.append(
-        sorted(
-            CareVisitPlan.objects.filter(division_id__in=foreign).values_list("pk", "next_due", "active")
-        )
+        sorted(CareVisitPlan.objects.filter(division_id__in=foreign).values_list("pk", "next_due", "active"))
     )
     rows.append(CareVisitPlan.objects.filter(division_id__in=foreign, visits__isnull=False).count())
     return rows
@@ -785,6 +854,9 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
         assert client.get("/api/v1/payments/enrolments").json()["count"] == len(local)
         counties = {v[:6] for v in VILLAGES if v[:6].startswith(prefix)}
         assert client.get("/api/v1/payments/runs").json()["count"] == len(counties)
+        assert client.get("/api/v1/payments/orders").json()["count"] == len(local)
+        townships = {v[:9] for v in local} if len(prefix) <= 9 else {prefix[:9]}
+        assert len(client.get("/api/v1/payments/funds").json()) == 2 * len(townships)
         for village in foreign:
             found = client.get("/api/v1/payments/enrolments", {"search": HEAD_NAMES[village]}).json()
             assert found["count"] == 0
@@ -819,6 +891,7 @@ PAGE_PARAMS = {
     "task_id": lambda w, v: w.reviews[v].pk,
     "export_id": lambda w, v: w.exports[v[:6]].pk,
     "report_id": lambda w, v: w.reports[v[:6]].pk,
+    "order_id": lambda w, v: w.orders[v].pk,
 }
 # Pages whose path parameter names no record (a parameter name): they answer 200 and show nothing
 # of another jurisdiction; a proposal posted there for a foreign region is refused.
@@ -846,6 +919,10 @@ POST_ONLY = {
     "web:payroll_export",
     "web:payroll_reconcile",
     "web:payroll_reissue",
+    "web:order_method",
+    "web:order_cash",
+    "web:order_cancel",
+    "web:order_recover",
 }
 # Pages for everyone (no login); the case pages among them are walked by test_public_case_pages.
 PUBLIC = {
