@@ -451,3 +451,19 @@ def test_the_county_allocates_funds_and_the_ledger_shows_them(people: dict[str, 
     assert "长胜街道" not in "\n".join(
         excel.workbook_text(logged_in(people["outsider"]).get(reverse("web:funds_xlsx")).content)
     )
+
+
+def test_the_pages_in_english(people: dict[str, Staff]) -> None:
+    order = back_pay(people)
+    admin = logged_in(people["admin"])
+    admin.cookies["django_language"] = "en"
+    listing = text(admin.get(reverse("web:orders")))
+    assert "One-off payment orders" in listing
+    assert "Back pay (outside the monthly payroll)" in listing
+    assert "Make bank batch" in listing
+    detail = text(admin.get(reverse("web:order", args=[order.pk])))
+    assert "Decide how it is paid" in detail
+    assert "Ready for a bank batch" in detail
+    ledger = text(admin.get(reverse("web:funds")))
+    assert "Fund ledger" in ledger
+    assert "Allocate funds" in ledger
