@@ -316,7 +316,7 @@ def add_payments(world: World, creator: Staff) -> None:
             programme="temporary_assistance",
             basis=OrderBasis.DECISION,
             case=world.cases[village],
-            payee=world.households[village].head,
+            payee=world.households[village].head,  # type: ignore[misc]
             amount=Decimal("800.00"),
             reason=f"临时救助 {village}",
             status=OrderStatus.READY,
