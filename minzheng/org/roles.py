@@ -43,6 +43,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ID_NUMBER_VIEW_FULL,
             Perm.REPORT_VIEW,
             Perm.EXPORT,
+            # The township's payment orders (cash from its reserve fund) and rosters.
+            Perm.PAYMENT_VIEW,
         }
     ),
     Role.TOWNSHIP_HEAD: frozenset(

@@ -337,7 +337,8 @@ def test_the_township_reviewer_completes_a_review_with_a_reason(people: dict[str
     [
         (Role.COUNTY_ADMIN, "640202000000", {"在保对象", "发放批次"}),
         (Role.COUNTY_APPROVER, "640202000000", {"在保对象", "发放批次"}),
-        (Role.TOWNSHIP_REVIEWER, "640202001000", {"复核任务"}),
+        # The township's enrolments, rosters and payment orders (cash from its reserve fund).
+        (Role.TOWNSHIP_REVIEWER, "640202001000", {"在保对象", "发放批次", "复核任务"}),
         (Role.VILLAGE_ASSISTANT, "640202001001", set()),
     ],
 )
