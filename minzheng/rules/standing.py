@@ -92,8 +92,16 @@ def _months_later_less_a_day(vendor: str, expression: str, months: int) -> str:
     return f"date({expression}, '+{months} months', '-1 day')"
 
 
-def statuses_sql(vendor: str) -> str:
-    """Every status row (SCHEMA's columns), in force or not: the one definition."""
+def statuses_sql(vendor: str, *, households: str = "", persons: str = "") -> str:
+    """Every status row (SCHEMA's columns), in force or not: the one definition. `households` and
+    `persons` (SQL conditions such as "IN (SELECT ...)", both or neither) restrict each branch to
+    rows of those households or persons, so that a read for a few households uses the indexes."""
+    by_household = by_person = applicant = payee = ""
+    if households:
+        by_household = f"AND cs.household_id {households}"
+        applicant = f"AND (cs.household_id {households} OR cs.applicant_id {persons})"
+        payee = f"AND (e.household_id {households} OR e.payee_id {persons})"
+        by_person = f"AND {{alias}}.person_id {persons}"
     status_of_calculation = (
         "c.result ->> 'status'" if vendor == "postgresql" else "json_extract(c.result, '$.status')"
     )
@@ -116,14 +124,14 @@ def statuses_sql(vendor: str) -> str:
     JOIN rules_calculation c ON c.id = d.calculation_id
     LEFT JOIN payments_enrolment e ON e.case_id = d.case_id
     WHERE d.outcome = 'approved' AND d.start_month IS NOT NULL AND cs.household_id IS NOT NULL
-      AND c.programme IN ('dibao', 'extreme_poverty')
+      AND c.programme IN ('dibao', 'extreme_poverty') {applicant}
     UNION ALL
     SELECT e.programme, e.household_id, CASE WHEN e.programme = 'extreme_poverty' THEN e.payee_id END,
            {_month_before(vendor, "e.start_month")}, {_day_before(vendor, "e.end_month")},
            'enrolment', e.case_id, CASE WHEN e.programme = 'extreme_poverty' THEN {support_mode} END, NULL
     FROM payments_enrolment e
     JOIN cases_case cs ON cs.id = e.case_id
-    WHERE e.programme IN ('dibao', 'extreme_poverty') AND NOT EXISTS (
+    WHERE e.programme IN ('dibao', 'extreme_poverty') {payee} AND NOT EXISTS (
         SELECT 1 FROM cases_decision d WHERE d.case_id = e.case_id AND d.outcome = 'approved'
           AND d.start_month IS NOT NULL AND d.calculation_id IS NOT NULL)
     UNION ALL
@@ -134,28 +142,43 @@ def statuses_sql(vendor: str) -> str:
     JOIN cases_case cs ON cs.id = d.case_id
     JOIN rules_calculation c ON c.id = d.calculation_id
     WHERE c.programme = 'dibao' AND {status_of_calculation} = 'near_poor' AND cs.household_id IS NOT NULL
+      {by_household}
     UNION ALL
     SELECT CASE WHEN k.kind = 'orphan' THEN 'orphan' ELSE 'unsupported_child' END, NULL, k.person_id,
            k.valid_from, k.valid_until, 'child_status', k.id, k.care,
            CAST(ROUND(k.other_payments * 100) AS BIGINT)
-    FROM registry_childstatus k
+    FROM registry_childstatus k WHERE TRUE {by_person.format(alias="k")}
     UNION ALL
     SELECT 'severely_disabled', NULL, r.person_id, r.valid_from, r.valid_until, 'disability', r.id, NULL, NULL
     FROM registry_disability r
-    WHERE r.grade <= 2 OR (r.grade = 3 AND r.category IN ('intellectual', 'mental'))"""  # noqa: S608
+    WHERE (r.grade <= 2 OR (r.grade = 3 AND r.category IN ('intellectual', 'mental')))
+      {by_person.format(alias="r")}"""  # noqa: S608
 
 
 def _in_force_sql(vendor: str, *, restricted: bool) -> str:
     """The rows in force on %(day)s; `restricted`: only those of the households in %(ids)s (by
     household, or by a person who is a member of one on the day)."""
     where = "s.valid_from <= %(day)s AND (s.valid_until IS NULL OR s.valid_until >= %(day)s)"
-    if restricted:
-        inside = "= ANY(%(ids)s)" if vendor == "postgresql" else "IN (SELECT value FROM json_each(%(ids)s))"
-        where += f""" AND (s.household_id {inside} OR s.person_id IN (
-            SELECT m.person_id FROM registry_membership m
-            WHERE m.household_id {inside}
-              AND m.start_date <= %(day)s AND (m.end_date IS NULL OR m.end_date >= %(day)s)))"""  # noqa: S608
-    return f"SELECT * FROM ({statuses_sql(vendor)}) s WHERE {where}"  # noqa: S608
+    if not restricted:
+        return f"SELECT * FROM ({statuses_sql(vendor)}) s WHERE {where}"  # noqa: S608
+    listed = (
+        "SELECT unnest(CAST(%(ids)s AS BIGINT[])) AS household_id"
+        if vendor == "postgresql"
+        else "SELECT value AS household_id FROM json_each(%(ids)s)"
+    )
+    materialized = "MATERIALIZED" if vendor == "postgresql" else ""
+    scoped = statuses_sql(
+        vendor,
+        households="IN (SELECT household_id FROM status_ids)",
+        persons="IN (SELECT person_id FROM status_members)",
+    )
+    return f"""WITH status_ids AS {materialized} ({listed}),
+    status_members AS {materialized} (
+        SELECT m.person_id FROM registry_membership m
+        WHERE m.household_id IN (SELECT household_id FROM status_ids)
+          AND m.start_date <= %(day)s AND (m.end_date IS NULL OR m.end_date >= %(day)s)
+    )
+    SELECT * FROM ({scoped}) s WHERE {where}"""  # noqa: S608
 
 
 def statuses_on(
