@@ -96,11 +96,12 @@ def statuses_sql(vendor: str, *, households: str = "", persons: str = "") -> str
     """Every status row (SCHEMA's columns), in force or not: the one definition. `households` and
     `persons` (SQL conditions such as "IN (SELECT ...)", both or neither) restrict each branch to
     rows of those households or persons, so that a read for a few households uses the indexes."""
-    by_household = by_person = applicant = payee = ""
+    by_household = by_person = enrolled = ""
     if households:
+        # A decision's or enrolment's statuses are found through its household (a supported person
+        # is a member of it), by the household indexes.
         by_household = f"AND cs.household_id {households}"
-        applicant = f"AND (cs.household_id {households} OR cs.applicant_id {persons})"
-        payee = f"AND (e.household_id {households} OR e.payee_id {persons})"
+        enrolled = f"AND e.household_id {households}"
         by_person = f"AND {{alias}}.person_id {persons}"
     status_of_calculation = (
         "c.result ->> 'status'" if vendor == "postgresql" else "json_extract(c.result, '$.status')"
@@ -124,14 +125,14 @@ def statuses_sql(vendor: str, *, households: str = "", persons: str = "") -> str
     JOIN rules_calculation c ON c.id = d.calculation_id
     LEFT JOIN payments_enrolment e ON e.case_id = d.case_id
     WHERE d.outcome = 'approved' AND d.start_month IS NOT NULL AND cs.household_id IS NOT NULL
-      AND c.programme IN ('dibao', 'extreme_poverty') {applicant}
+      AND c.programme IN ('dibao', 'extreme_poverty') {by_household}
     UNION ALL
     SELECT e.programme, e.household_id, CASE WHEN e.programme = 'extreme_poverty' THEN e.payee_id END,
            {_month_before(vendor, "e.start_month")}, {_day_before(vendor, "e.end_month")},
            'enrolment', e.case_id, CASE WHEN e.programme = 'extreme_poverty' THEN {support_mode} END, NULL
     FROM payments_enrolment e
     JOIN cases_case cs ON cs.id = e.case_id
-    WHERE e.programme IN ('dibao', 'extreme_poverty') {payee} AND NOT EXISTS (
+    WHERE e.programme IN ('dibao', 'extreme_poverty') {enrolled} AND NOT EXISTS (
         SELECT 1 FROM cases_decision d WHERE d.case_id = e.case_id AND d.outcome = 'approved'
           AND d.start_month IS NOT NULL AND d.calculation_id IS NOT NULL)
     UNION ALL
