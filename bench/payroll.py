@@ -294,7 +294,7 @@ def amounts_now(cursor: Any) -> None:
 
     import polars as pl
 
-    from minzheng.rules import bulk
+    from minzheng.rules import bulk, standing
     from minzheng.rules.population import read_population
     from minzheng.rules.selectors import policy_table
 
@@ -617,6 +617,7 @@ def main() -> None:
     timer.wrap(payroll, "_recalculate", "  recalculation (changed households)")
     timer.wrap(payroll, "_facts", "    facts read")
     timer.wrap(bulk, "calculate", "    bulk.calculate")
+    timer.wrap(standing, "statuses_on", "    statuses read")
     timer.wrap(payroll, "_store_parameters", "  parameters")
 
     def timed_run(label: str, month: date) -> dict[str, Any]:

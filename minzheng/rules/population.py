@@ -308,7 +308,14 @@ def read_population(
         from minzheng.rules.standing import apply_standing, statuses_on
 
         return apply_standing(
-            population, statuses_on(day, household_ids=ids if with_ids else None, using=using)
+            population,
+            statuses_on(
+                day,
+                household_ids=population.households["household_id"].to_list() if with_ids else None,
+                person_ids=population.members["member_id"].to_list() if with_ids else None,
+                for_rules=True,
+                using=using,
+            ),
         )
 
 

@@ -92,7 +92,7 @@ def _months_later_less_a_day(vendor: str, expression: str, months: int) -> str:
     return f"date({expression}, '+{months} months', '-1 day')"
 
 
-def statuses_sql(vendor: str, *, households: str = "", persons: str = "") -> str:
+def statuses_sql(vendor: str, *, households: str = "", persons: str = "", for_rules: bool = False) -> str:
     """Every status row (SCHEMA's columns), in force or not: the one definition. `households` and
     `persons` (SQL conditions such as "IN (SELECT ...)", both or neither) restrict each branch to
     rows of those households or persons, so that a read for a few households uses the indexes."""
@@ -112,6 +112,16 @@ def statuses_sql(vendor: str, *, households: str = "", persons: str = "") -> str
         if vendor == "postgresql"
         else "json_extract(cs.details, '$.support_mode')"
     )
+    disability = (
+        ""
+        if for_rules
+        else f"""
+    UNION ALL
+    SELECT 'severely_disabled', NULL, r.person_id, r.valid_from, r.valid_until, 'disability', r.id, NULL, NULL
+    FROM registry_disability r
+    WHERE (r.grade <= 2 OR (r.grade = 3 AND r.category IN ('intellectual', 'mental')))
+      {by_person.format(alias="r")}"""  # noqa: S608
+    )
     return f"""
     SELECT c.programme AS status, cs.household_id,
            CASE WHEN c.programme = 'extreme_poverty' THEN cs.applicant_id END AS person_id,
@@ -129,9 +139,11 @@ def statuses_sql(vendor: str, *, households: str = "", persons: str = "") -> str
     UNION ALL
     SELECT e.programme, e.household_id, CASE WHEN e.programme = 'extreme_poverty' THEN e.payee_id END,
            {_month_before(vendor, "e.start_month")}, {_day_before(vendor, "e.end_month")},
-           'enrolment', e.case_id, CASE WHEN e.programme = 'extreme_poverty' THEN {support_mode} END, NULL
+           'enrolment', e.case_id,
+           CASE WHEN e.programme = 'extreme_poverty'
+                THEN (SELECT {support_mode} FROM cases_case cs WHERE cs.id = e.case_id) END,
+           NULL
     FROM payments_enrolment e
-    JOIN cases_case cs ON cs.id = e.case_id
     WHERE e.programme IN ('dibao', 'extreme_poverty') {enrolled} AND NOT EXISTS (
         SELECT 1 FROM cases_decision d WHERE d.case_id = e.case_id AND d.outcome = 'approved'
           AND d.start_month IS NOT NULL AND d.calculation_id IS NOT NULL)
@@ -148,44 +160,56 @@ def statuses_sql(vendor: str, *, households: str = "", persons: str = "") -> str
     SELECT CASE WHEN k.kind = 'orphan' THEN 'orphan' ELSE 'unsupported_child' END, NULL, k.person_id,
            k.valid_from, k.valid_until, 'child_status', k.id, k.care,
            CAST(ROUND(k.other_payments * 100) AS BIGINT)
-    FROM registry_childstatus k WHERE TRUE {by_person.format(alias="k")}
-    UNION ALL
-    SELECT 'severely_disabled', NULL, r.person_id, r.valid_from, r.valid_until, 'disability', r.id, NULL, NULL
-    FROM registry_disability r
-    WHERE (r.grade <= 2 OR (r.grade = 3 AND r.category IN ('intellectual', 'mental')))
-      {by_person.format(alias="r")}"""  # noqa: S608
+    FROM registry_childstatus k WHERE TRUE {by_person.format(alias="k")}{disability}"""  # noqa: S608
 
 
-def _in_force_sql(vendor: str, *, restricted: bool) -> str:
+def _ids_sql(vendor: str, param: str, column: str) -> str:
+    if vendor == "postgresql":
+        return f"SELECT unnest(CAST(%({param})s AS BIGINT[])) AS {column}"
+    return f"SELECT value AS {column} FROM json_each(%({param})s)"  # noqa: S608 (constant names)
+
+
+def _in_force_sql(
+    vendor: str, *, restricted: bool, persons_listed: bool = False, for_rules: bool = False
+) -> str:
     """The rows in force on %(day)s; `restricted`: only those of the households in %(ids)s (by
-    household, or by a person who is a member of one on the day)."""
+    household, or by a person who is a member of one on the day: those in %(persons)s when
+    `persons_listed`, else found through the memberships). `for_rules`: only the statuses the rules
+    read (a severe disability is a fact the rules take from the certificate itself)."""
     where = "s.valid_from <= %(day)s AND (s.valid_until IS NULL OR s.valid_until >= %(day)s)"
+    if for_rules:
+        where += " AND s.status <> 'severely_disabled'"
     if not restricted:
         return f"SELECT * FROM ({statuses_sql(vendor)}) s WHERE {where}"  # noqa: S608
-    listed = (
-        "SELECT unnest(CAST(%(ids)s AS BIGINT[])) AS household_id"
-        if vendor == "postgresql"
-        else "SELECT value AS household_id FROM json_each(%(ids)s)"
-    )
     materialized = "MATERIALIZED" if vendor == "postgresql" else ""
     scoped = statuses_sql(
         vendor,
         households="IN (SELECT household_id FROM status_ids)",
         persons="IN (SELECT person_id FROM status_members)",
+        for_rules=for_rules,
     )
-    return f"""WITH status_ids AS {materialized} ({listed}),
-    status_members AS {materialized} (
-        SELECT m.person_id FROM registry_membership m
+    members = (
+        _ids_sql(vendor, "persons", "person_id")
+        if persons_listed
+        else """SELECT m.person_id FROM registry_membership m
         WHERE m.household_id IN (SELECT household_id FROM status_ids)
-          AND m.start_date <= %(day)s AND (m.end_date IS NULL OR m.end_date >= %(day)s)
+          AND m.start_date <= %(day)s AND (m.end_date IS NULL OR m.end_date >= %(day)s)"""
     )
+    return f"""WITH status_ids AS {materialized} ({_ids_sql(vendor, "ids", "household_id")}),
+    status_members AS {materialized} ({members})
     SELECT * FROM ({scoped}) s WHERE {where}"""  # noqa: S608
 
 
 def statuses_on(
-    day: date, *, household_ids: Sequence[int] | None = None, using: str = "default"
+    day: date,
+    *,
+    household_ids: Sequence[int] | None = None,
+    person_ids: Sequence[int] | None = None,
+    for_rules: bool = False,
+    using: str = "default",
 ) -> pl.DataFrame:
-    """The status rows in force on `day` (SCHEMA), of the households listed (or all)."""
+    """The status rows in force on `day` (SCHEMA), of the households listed (or all) and, if given,
+    their members `person_ids` (saves looking the memberships up); `for_rules`: those the rules read."""
     connection = connections[using]
     vendor = connection.vendor
     params: dict[str, Any] = {"day": day}
@@ -195,7 +219,15 @@ def statuses_on(
         if not ids:
             return pl.DataFrame(schema=SCHEMA)
         params["ids"] = ids if vendor == "postgresql" else json.dumps(ids)
-    sql = _in_force_sql(vendor, restricted=restricted)
+        if person_ids is not None:
+            persons = [int(i) for i in person_ids]
+            params["persons"] = persons if vendor == "postgresql" else json.dumps(persons)
+    sql = _in_force_sql(
+        vendor,
+        restricted=restricted,
+        persons_listed=restricted and person_ids is not None,
+        for_rules=for_rules,
+    )
     copy = not restricted or len(params["ids"]) > 1000
     return read_rows(using, sql, params, SCHEMA, copy=copy)
 
@@ -290,7 +322,10 @@ def apply_standing(population: Population, statuses: pl.DataFrame) -> Population
 def with_standing(population: Population, day: date, *, using: str = "default") -> Population:
     """`apply_standing` with the statuses read for the frames' households on `day`."""
     ids = population.households["household_id"].to_list()
-    return apply_standing(population, statuses_on(day, household_ids=ids, using=using))
+    persons = population.members["member_id"].to_list()
+    return apply_standing(
+        population, statuses_on(day, household_ids=ids, person_ids=persons, for_rules=True, using=using)
+    )
 
 
 # --- For people to read --------------------------------------------------------------------------
