@@ -294,7 +294,7 @@ def amounts_now(cursor: Any) -> None:
 
     import polars as pl
 
-    from minzheng.rules import bulk, standing
+    from minzheng.rules import bulk
     from minzheng.rules.population import read_population
     from minzheng.rules.selectors import policy_table
 
@@ -576,7 +576,7 @@ def main() -> None:
     from minzheng.payments import payroll, services
     from minzheng.payments.models import AmountProposal, PayrollLine, PayrollRun, ReviewTask
     from minzheng.payments.testing import wide_payroll_window
-    from minzheng.rules import bulk
+    from minzheng.rules import bulk, standing
 
     n = args.households
     started = time.perf_counter()
