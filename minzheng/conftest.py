@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+from minzheng.exchange.testing import department_simulator, department_simulator_process  # noqa: F401 (fixtures)
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import build_tree, make_staff
