@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "minzheng.rules",
     "minzheng.cases",
     "minzheng.payments",
+    "minzheng.verification",
     "minzheng.demo",
     "minzheng.api",
     "minzheng.web",

@@ -1,0 +1,172 @@
+"""Economic-status verification (家庭经济状况核对, MZ/T 072-2024): the members' authorisations, one
+request per case fanned out to the departments, each department's query, what they answered about
+each member (findings, compared with the household's declaration), and the report the decision rests
+on."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from minzheng.cases.models import Case
+from minzheng.registry.models import Household, Person
+
+
+class SignerRole(models.TextChoices):
+    MEMBER = "member", "家庭成员本人"
+    GUARDIAN = "guardian", "监护人（未成年人、无民事行为能力人）"
+    SUPPORTER = "supporter", "赡养、抚养、扶养义务人"
+
+
+class Authorisation(models.Model):
+    """A person's signed authorisation to verify their economic status (核对授权书): every member of
+    the household (a guardian signs for a minor) and every person with a duty of support."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="authorisations")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name="被核对人")
+    role = models.CharField("签署身份", max_length=10, choices=SignerRole.choices)
+    signer_name = models.CharField("签署人", max_length=60)
+    signed_on = models.DateField("签署日期")
+    reference = models.CharField("授权书编号", max_length=60, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "核对授权"
+        ordering = ["case_id", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "person"], name="authorisation_once_per_person"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.person_id}"
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", "核对中"
+    ANSWERED = "answered", "已全部反馈，待出具报告"
+    REPORTED = "reported", "已出具核对报告"
+    SUPERSEDED = "superseded", "已被复核替代"
+
+
+class VerificationRequest(models.Model):
+    """One verification of a household: for a case, sent to every department at once."""
+
+    case = models.ForeignKey(Case, null=True, on_delete=models.PROTECT, related_name="verifications")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    county = models.CharField("县（区）代码", max_length=6)
+    transaction_id = models.CharField("事务编号", max_length=64, unique=True)
+    as_of = models.DateField("核对时点")
+    status = models.CharField(
+        "状态", max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN
+    )
+    supersedes = models.OneToOneField(
+        "self",
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+        verbose_name="复核所替代的核对",
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "核对请求"
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.transaction_id
+
+
+class QueryStatus(models.TextChoices):
+    QUEUED = "queued", "待发送"
+    ACKNOWLEDGED = "acknowledged", "已受理，待反馈"
+    ANSWERED = "answered", "已反馈"
+    REJECTED = "rejected", "部门拒绝"
+    FAILED = "failed", "发送失败"
+    TIMED_OUT = "timed_out", "超时未反馈"
+
+
+class DepartmentQuery(models.Model):
+    """A request's query to one department, with its state and time limit in working days."""
+
+    request = models.ForeignKey(VerificationRequest, on_delete=models.CASCADE, related_name="queries")
+    counterparty = models.CharField("核对部门", max_length=40)
+    status = models.CharField("状态", max_length=14, choices=QueryStatus.choices, default=QueryStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField("发送次数", default=0)
+    due_on = models.DateField("反馈期限")
+    correlation_id = models.CharField(max_length=100, blank=True)
+    sent_at = models.DateTimeField(null=True)
+    answered_at = models.DateTimeField(null=True)
+    error = models.CharField("错误", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "部门核对查询"
+        ordering = ["request_id", "counterparty"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "counterparty"], name="query_once_per_department"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.counterparty}"
+
+
+class Disposition(models.TextChoices):
+    PENDING = "pending", "待处理"
+    ACCEPTED = "accepted", "采信核对结果"
+    EXPLAINED = "explained", "已核实说明（不采信）"
+    CONTESTED = "contested", "申请人提出异议"
+
+
+class Finding(models.Model):
+    """What a department answered about one member, against what the household declared."""
+
+    request = models.ForeignKey(VerificationRequest, on_delete=models.CASCADE, related_name="findings")
+    query = models.ForeignKey(DepartmentQuery, on_delete=models.CASCADE, related_name="findings")
+    person = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+")
+    person_key = models.CharField("匹配键", max_length=64)
+    item = models.CharField("核对项目", max_length=24)
+    description = models.CharField("说明", max_length=200)
+    amount = models.DecimalField("金额（元）", max_digits=14, decimal_places=2, null=True)
+    quantity = models.DecimalField("数量", max_digits=12, decimal_places=2, null=True)
+    unit = models.CharField("单位", max_length=20, blank=True)
+    period_start = models.DateField(null=True)
+    period_end = models.DateField(null=True)
+    source_ref = models.CharField("来源记录", max_length=100, blank=True)
+    declared = models.DecimalField("申报值", max_digits=14, decimal_places=2, null=True)
+    discrepancy = models.BooleanField("与申报不符", default=False)
+    disposition = models.CharField(
+        "处理", max_length=10, choices=Disposition.choices, default=Disposition.PENDING
+    )
+    disposition_note = models.CharField("处理说明", max_length=300, blank=True)
+    disposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    disposed_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = "核对发现"
+        ordering = ["request_id", "person_id", "item", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.item} {self.amount}"
+
+
+class Report(models.Model):
+    """The verification report (核对报告) of a request: its content frozen when issued, sealed with a
+    digest; a re-check's report supersedes it and both are kept."""
+
+    request = models.OneToOneField(VerificationRequest, on_delete=models.PROTECT, related_name="report")
+    number = models.CharField("报告编号", max_length=40, unique=True)
+    content = models.JSONField("报告内容")
+    sha256 = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "核对报告"
+        ordering = ["-issued_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.number

@@ -1,0 +1,187 @@
+"""A case's verification against the department simulator, a real process answering over signed
+callbacks to the live server: authorisations, the request to every department, answers as findings
+against the declaration, dispositions and the sealed report; refusals and unknown answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from minzheng.cases import services as case_services
+from minzheng.cases.models import Case
+from minzheng.cases.testing import complete_materials
+from minzheng.catalogue.services import catalogue_load
+from minzheng.core.errors import Conflict, InvalidInput, PermissionDenied
+from minzheng.core.identifiers import parse_resident_id
+from minzheng.exchange.testing import DepartmentSimulator, wait_for
+from minzheng.org.models import Staff
+from minzheng.org.roles import Role
+from minzheng.org.testing import build_tree, make_staff
+from minzheng.registry.models import Household, Membership
+from minzheng.registry.services import MemberInput, household_create
+from minzheng.registry.testing import resident_id
+from minzheng.verification import services
+from minzheng.verification.models import Disposition, QueryStatus, RequestStatus
+from simulators.departments.data import records_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VILLAGE = "640202001001"
+SEED = 1
+
+
+def earner(born: date) -> str:
+    """A resident ID the simulated tax bureau holds a monthly wage for (its data is a function of
+    the number and the seed)."""
+    today = timezone.localdate()
+    for _ in range(400):
+        number = resident_id("640202", born)
+        if any(
+            r["item_type"] == "wage"
+            for r in records_for("tax", parse_resident_id(number), seed=SEED, as_of=today)
+        ):
+            return number
+    raise AssertionError("no wage earner found")
+
+
+@pytest.fixture
+def staff(transactional_db: None) -> dict[str, Staff]:
+    build_tree()
+    catalogue_load(actor=None)
+    return {
+        "clerk": make_staff("v_clerk", "640202001000", [Role.TOWNSHIP_CLERK]),
+        "reviewer": make_staff("v_reviewer", "640202001000", [Role.TOWNSHIP_REVIEWER]),
+        "county": make_staff("v_county", "640202000000", [Role.COUNTY_REVIEWER]),
+    }
+
+
+def dibao_case(staff: dict[str, Staff]) -> tuple[Case, Household]:
+    household = household_create(
+        actor=staff["clerk"],
+        division_code=VILLAGE,
+        address="核对户住址1号",
+        area="urban",
+        members=[
+            MemberInput(name="核对甲", id_number=earner(date(1980, 5, 17)), relationship="head"),
+            MemberInput(
+                name="核对乙", id_number=resident_id("640202", date(2014, 3, 1)), relationship="child"
+            ),
+        ],
+    )
+    Membership.objects.filter(household=household).update(start_date=date(2020, 1, 1))
+    case = case_services.case_intake(
+        actor=staff["clerk"],
+        item_code="dibao",
+        household=household,
+        applicant=household.head,  # type: ignore[arg-type]
+        materials=complete_materials("dibao"),
+    )
+    return case, household
+
+
+def sign_all(staff: dict[str, Staff], case: Case, household: Household) -> None:
+    today = timezone.localdate()
+    for m in Membership.objects.filter(household=household).select_related("person"):
+        minor = m.person.name == "核对乙"
+        services.authorisation_record(
+            actor=staff["reviewer"],
+            case_id=case.pk,
+            person_id=m.person_id,
+            role="guardian" if minor else "member",
+            signer_name="核对甲" if minor else m.person.name,
+            signed_on=today,
+        )
+
+
+def test_a_case_from_authorisation_to_a_sealed_report(
+    staff: dict[str, Staff], department_simulator: DepartmentSimulator
+) -> None:
+    case, household = dibao_case(staff)
+    callback = department_simulator.callback_base
+    with pytest.raises(InvalidInput) as incomplete:
+        services.request_send(actor=staff["county"], case_id=case.pk, site=callback)
+    assert "核对甲" in incomplete.value.message
+    assert "核对乙" in incomplete.value.message
+    child = Membership.objects.get(household=household, person__name="核对乙").person
+    with pytest.raises(InvalidInput) as minor:
+        services.authorisation_record(
+            actor=staff["reviewer"],
+            case_id=case.pk,
+            person_id=child.pk,
+            role="member",
+            signer_name="核对乙",
+            signed_on=timezone.localdate(),
+        )
+    assert "role" in minor.value.field_errors
+    sign_all(staff, case, household)
+    with pytest.raises(PermissionDenied):
+        services.request_send(actor=staff["reviewer"], case_id=case.pk, site=callback)
+
+    department_simulator.fault("vehicles", "refuse")
+    # Answers one after another, after our requests are all out: with SQLite the live server's
+    # threads and this one share a connection (on PostgreSQL they would not need to wait).
+    departments = ["market", "provident_fund", "public_security", "real_estate", "social_insurance", "tax"]
+    for i, code in enumerate(departments):
+        department_simulator.configure(code, delay_seconds=2.0 + 0.5 * i)
+    request = services.request_send(actor=staff["county"], case_id=case.pk, site=callback)
+    assert request.queries.count() == 7  # the departments that exchange by API (the bank: files)
+    assert request.queries.get(counterparty="vehicles").status == QueryStatus.REJECTED
+    with pytest.raises(Conflict):  # one request at a time
+        services.request_send(actor=staff["county"], case_id=case.pk, site=callback)
+
+    def delivered() -> bool:
+        state = [department_simulator.transaction(code, request.transaction_id) for code in departments]
+        return all(txn and 200 in txn["callbacks"] for txn in state)
+
+    wait_for(delivered, timeout=30)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.ANSWERED
+    wage = request.findings.get(item="wage_income", person__name="核对甲")
+    assert wage.amount is not None
+    assert wage.amount > 0
+    assert (wage.declared, wage.discrepancy) == (Decimal("0.00"), True)  # nothing declared
+    with pytest.raises(Conflict) as undisposed:
+        services.report_issue(actor=staff["county"], request_id=request.pk)
+    assert "未处理" in undisposed.value.message
+
+    for finding in request.findings.filter(discrepancy=True):
+        services.finding_dispose(
+            actor=staff["county"],
+            finding_id=finding.pk,
+            disposition=Disposition.ACCEPTED,
+            note="采信部门数据",
+        )
+    report = services.report_issue(actor=staff["county"], request_id=request.pk)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.REPORTED
+    content: dict[str, Any] = report.content
+    assert (
+        report.sha256
+        == hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    )
+    refused = next(d for d in content["departments"] if d["code"] == "vehicles")
+    assert refused["status"] == "rejected"
+    assert any(f["item"] == "wage_income" and f["discrepancy"] for f in content["findings"])
+    assert all(len(f["person"]) < 10 for f in content["findings"])  # names, never ID numbers
+    with pytest.raises(Conflict):
+        services.report_issue(actor=staff["county"], request_id=request.pk)
+
+
+def test_an_answer_for_an_unknown_transaction_is_refused(
+    staff: dict[str, Staff], department_simulator: DepartmentSimulator
+) -> None:
+    from minzheng.core.errors import NotFound
+    from minzheng.exchange.models import Counterparty, Message
+
+    record = Message(counterparty=Counterparty.objects.get(code="tax"))
+    with pytest.raises(NotFound), transaction.atomic():
+        services.take_answer(
+            record=record, header={}, message={"transaction_id": "nope", "search_response": []}
+        )
