@@ -371,6 +371,7 @@ def test_an_approved_case_makes_the_person_supported_in_the_mode_decided_for_eve
     assert case.decision is not None
     # Dated from the month of the decision (the month before payment starts).
     on = case.decision.start_month
+    assert on is not None
     rows = standing.statuses_of(case.household.pk, on=on)
     assert {(r.status, r.person_id) for r in rows} >= {("extreme_poverty", case.applicant_id)}
     facts = household_facts(case.household, on)

@@ -126,7 +126,8 @@ def test_a_second_decision_in_the_same_programme_is_refused_and_changes_nothing(
         review_case(staff, household, "disability_living")
     assert "已有批准的同一项目" in refused.value.message
     second = Case.objects.exclude(pk=first.pk).get(household=household)
-    assert second.state == "county_review" and not hasattr(second, "decision")
+    assert second.state == "county_review"
+    assert not hasattr(second, "decision")
 
 
 def test_an_orphan_record_needs_evidence_and_parents_who_are_gone(staff: dict[str, Staff]) -> None:
@@ -255,7 +256,8 @@ def test_temporary_aid_decision_order_batch_bank_file_reconciliation_and_ledger(
     services.payroll_approve(actor=staff["approver"], run_id=run.pk)
     export = services.bank_export(actor=staff["admin"], run_id=run.pk, layout="ningxia_bank_csv")
     _, _, content = services.bank_export_file(actor=staff["admin"], export_id=export.pk)
-    assert ACCOUNT in content.decode("gbk") and export.total_amount == amount
+    assert ACCOUNT in content.decode("gbk")
+    assert export.total_amount == amount
 
     line = PayrollLine.objects.get(run=run)
     report = services.reconciliation_import(
@@ -264,7 +266,8 @@ def test_temporary_aid_decision_order_batch_bank_file_reconciliation_and_ledger(
         file_name="回盘.csv",
         content=results_csv([(line.pk, "失败", "账户已冻结")]),
     )
-    assert report.accepted and report.failed == 1
+    assert report.accepted
+    assert report.failed == 1
     assert not FundEntry.objects.filter(kind="paid").exists()  # nothing left the fund
 
     orders.order_set_method(
@@ -334,7 +337,8 @@ def test_emergency_aid_first_is_paid_in_cash_from_the_reserve_fund_with_a_receip
 
     with pytest.raises(Conflict):  # the reserve fund is empty: nothing is paid, nothing recorded
         pay()
-    assert not CashPayment.objects.exists() and not FundEntry.objects.exists()
+    assert not CashPayment.objects.exists()
+    assert not FundEntry.objects.exists()
     orders.fund_allocate(
         actor=staff["admin"],
         township_code=TOWNSHIP,
@@ -440,6 +444,7 @@ def test_back_pay_outside_the_run_is_ordered_and_never_paid_by_the_run_too(staff
         "bank",
         enrolment.account_masked,
     )
+    assert order.change_id is not None
     change = EnrolmentChange.objects.get(pk=order.change_id)
     assert change.one_off_amount == Decimal("650.00")
     assert not PendingOneOff.objects.filter(change=change).exists()
