@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.http.request import RawPostDataException
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
@@ -92,8 +93,8 @@ def callback(request: HttpRequest, counterparty: str) -> Status:
             401,
             {
                 "code": "bad_signature",
-                "message": f"消息签名无效，已拒收并记录：{exc.message}",
-                "field_errors": {},
+                "message": _("消息签名无效，已拒收并记录"),
+                "field_errors": {"signature": [exc.message]},
             },
         )
     return Status(

@@ -143,6 +143,8 @@ def test_a_bad_signature_is_refused_and_logged(tax: Counterparty, handled: list[
     assert record.message_id == "M1"
     assert "err.signature.invalid" in record.error
     assert AuditEvent.objects.filter(action="exchange.bad_signature").count() == 1
+    english = Client().post(URL, data=forged, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.json()["message"] == "The message's signature is invalid: it was refused and logged"
 
 
 def test_a_tampered_answer_is_refused(
