@@ -77,6 +77,9 @@ class Env(BaseSettings):
     exchange_key: str = ""
     exchange_sender_id: str = Field(default="minzheng", min_length=1, max_length=100)
     exchange_timeout: float = Field(default=10.0, gt=0, le=300)
+    # The absolute base URL departments call back (…/api/v1/exchange/{code}/callback); empty: the
+    # address the request that sent the query came in on.
+    exchange_callback_base: str = Field(default="", max_length=300)
 
     @model_validator(mode="after")
     def _secrets_in_production(self) -> Self:

@@ -236,6 +236,8 @@ MINZHENG_RECOVERY_SECONDS = ENV.recovery_seconds
 MINZHENG_EXCHANGE_KEY = ENV.exchange_key
 MINZHENG_EXCHANGE_SENDER_ID = ENV.exchange_sender_id
 MINZHENG_EXCHANGE_TIMEOUT = ENV.exchange_timeout
+# Where departments call us back (empty: the address the sending request came in on).
+MINZHENG_EXCHANGE_CALLBACK_BASE = ENV.exchange_callback_base
 
 LOGGING = {
     "version": 1,

@@ -23,6 +23,7 @@ from minzheng.api import (
     registry,
     registry_excel,
     rules,
+    verification,
     workdays,
 )
 from minzheng.api.auth import StaffSession, StaffToken
@@ -224,3 +225,4 @@ api.add_router("/", cases.public_router)
 api.add_router("/", care.router)
 api.add_router("/", payments.router)
 api.add_router("/", exchange.router)
+api.add_router("/", verification.router)

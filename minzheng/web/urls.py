@@ -12,6 +12,7 @@ from minzheng.web import (
     registry_excel_views,
     registry_views,
     rules_views,
+    verification_views,
     views,
     workdays_views,
 )
@@ -90,6 +91,44 @@ urlpatterns = [
     path("care/", care_views.care_worklist, name="care_worklist"),
     path("care/plans/<int:plan_id>/", care_views.care_plan, name="care_plan"),
     path("care/plans/<int:plan_id>/visits/", care_views.care_visit_record, name="care_visit_record"),
+    # Economic-status verification (家庭经济状况核对).
+    path(
+        "cases/<int:case_id>/verification/",
+        verification_views.case_verification,
+        name="case_verification",
+    ),
+    path(
+        "cases/<int:case_id>/verification/authorisations/",
+        verification_views.case_authorisation,
+        name="case_authorisation",
+    ),
+    path(
+        "cases/<int:case_id>/verification/send/",
+        verification_views.case_verification_send,
+        name="case_verification_send",
+    ),
+    path("verification/", verification_views.request_list, name="verifications"),
+    path("verification/<int:verification_id>/", verification_views.request_detail, name="verification"),
+    path(
+        "verification/<int:verification_id>/resend/",
+        verification_views.request_resend,
+        name="verification_resend",
+    ),
+    path(
+        "verification/<int:verification_id>/report/",
+        verification_views.report_issue,
+        name="verification_report_issue",
+    ),
+    path(
+        "verification/findings/<int:finding_id>/dispose/",
+        verification_views.finding_dispose,
+        name="finding_dispose",
+    ),
+    path(
+        "verification/reports/<int:verification_report_id>/",
+        verification_views.report_print,
+        name="verification_report",
+    ),
     path("persons/", registry_views.person_list, name="persons"),
     path("persons/duplicates/", registry_views.likely_duplicates, name="person_duplicates"),
     path("persons/<int:person_id>/id-number/", registry_views.person_reveal, name="person_reveal"),

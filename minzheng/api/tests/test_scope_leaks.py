@@ -58,6 +58,14 @@ from minzheng.registry.services import circumstance_record
 from minzheng.registry.testing import make_household, resident_id
 from minzheng.rules.models import ParameterValue
 from minzheng.rules.services import parameter_propose
+from minzheng.verification.models import (
+    DepartmentQuery,
+    Finding,
+    QueryStatus,
+    Report,
+    RequestStatus,
+    VerificationRequest,
+)
 from minzheng.web import urls as web_urls
 
 HOME_OF: dict[Role, str] = {
@@ -96,6 +104,9 @@ class World:
     exports: dict[str, BankExport] = field(default_factory=dict)  # by county
     reports: dict[str, ReconciliationReport] = field(default_factory=dict)  # by county
     orders: dict[str, PaymentOrder] = field(default_factory=dict)  # one-off payment orders
+    verifications: dict[str, VerificationRequest] = field(default_factory=dict)  # answered, by village
+    findings: dict[str, Finding] = field(default_factory=dict)  # a pending discrepancy, by village
+    verification_reports: dict[str, Report] = field(default_factory=dict)  # by village
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -153,6 +164,7 @@ def world(tree: dict[str, Division]) -> World:
         )
     add_cases(world, creator)
     add_payments(world, creator)
+    add_verifications(world, creator)
     return world
 
 
@@ -328,6 +340,51 @@ def add_payments(world: World, creator: Staff) -> None:
         )
 
 
+def add_verifications(world: World, creator: Staff) -> None:
+    """Per village: its case's earlier verification with its report, and one answered by the tax
+    department with a discrepancy still to dispose of. Written directly: test_verification drives
+    the services against the department simulator."""
+    today = timezone.localdate()
+    for village in VILLAGES:
+        case = world.cases[village]
+        reported, answered = (
+            VerificationRequest.objects.create(
+                case=case,
+                household=world.households[village],
+                county=village[:6],
+                transaction_id=f"txn{village}{status}",
+                as_of=today,
+                status=status,
+                requested_by=creator,
+            )
+            for status in (RequestStatus.REPORTED, RequestStatus.ANSWERED)
+        )
+        for request in (reported, answered):
+            query = DepartmentQuery.objects.create(
+                request=request, counterparty="tax", status=QueryStatus.ANSWERED, due_on=today
+            )
+            finding = Finding.objects.create(
+                request=request,
+                query=query,
+                person=world.households[village].head,
+                person_key="0" * 64,
+                item="wage_income",
+                description=f"核对发现 {village}",
+                amount=Decimal("3000.00"),
+                declared=Decimal("0.00"),
+                discrepancy=True,
+            )
+        world.verifications[village] = answered
+        world.findings[village] = finding
+        world.verification_reports[village] = Report.objects.create(
+            request=reported,
+            number=f"HD{village}",
+            content={"findings": [{"description": f"核对发现 {village}"}]},
+            sha256="0" * 64,
+            issued_by=creator,
+        )
+
+
 def payments_state(world: World, foreign: list[str]) -> list[Any]:
     """Everything a payments endpoint could change about the foreign enrolments and runs."""
     rows: list[Any] = []
@@ -377,6 +434,7 @@ def markers(world: World, village: str) -> list[str]:
         f"cadre {village}",
         f"银行 {village}",
         f"临时救助 {village}",  # the reason of its payment order
+        f"核对发现 {village}",  # a verification finding and its report
     ]
 
 
@@ -476,6 +534,9 @@ PATH_PARAMS = {
     "export_id": lambda w, v: w.exports[v[:6]].pk,
     "report_id": lambda w, v: w.reports[v[:6]].pk,
     "order_id": lambda w, v: w.orders[v].pk,
+    "verification_id": lambda w, v: w.verifications[v].pk,
+    "finding_id": lambda w, v: w.findings[v].pk,
+    "verification_report_id": lambda w, v: w.verification_reports[v].pk,
     # A department's callback names a department, not a jurisdiction's record; no department is
     # registered here, so every call is refused (test_callback covers signed ones).
     "counterparty": lambda w, v: f"dept{v}",
@@ -698,6 +759,19 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "month": "2027-01-01",
             "reason": "越权",
         },
+        ("post", "/api/v1/cases/{case_id}/authorisations"): {
+            "person_id": world.households[village].head_id,
+            "role": "member",
+            "signer_name": "越权",
+            "signed_on": "2026-01-05",
+        },
+        ("post", "/api/v1/cases/{case_id}/verification-requests"): None,
+        ("post", "/api/v1/verification/requests/{verification_id}/resend"): None,
+        ("post", "/api/v1/verification/requests/{verification_id}/report"): None,
+        ("post", "/api/v1/verification/findings/{finding_id}/dispose"): {
+            "disposition": "accepted",
+            "note": "越权",
+        },
         # Authenticated by the envelope's signature, not the session: unsigned, it is refused.
         ("post", "/api/v1/exchange/{counterparty}/callback"): None,
         ("post", "/api/v1/payments/funds/allocate"): {
@@ -757,6 +831,21 @@ def cases_state(world: World, foreign: list[str]) -> list[Any]:
         sorted(CareVisitPlan.objects.filter(division_id__in=foreign).values_list("pk", "next_due", "active"))
     )
     rows.append(CareVisitPlan.objects.filter(division_id__in=foreign, visits__isnull=False).count())
+    rows.append(
+        sorted(
+            VerificationRequest.objects.filter(case__division_id__in=foreign).values_list(
+                "pk", "status", "case__authorisations"
+            )
+        )
+    )
+    rows.append(
+        sorted(
+            Finding.objects.filter(request__case__division_id__in=foreign).values_list(
+                "pk", "disposition", "disposition_note"
+            )
+        )
+    )
+    rows.append(Report.objects.filter(request__case__division_id__in=foreign).count())
     return rows
 
 
@@ -852,6 +941,10 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
         assert client.get("/api/v1/notices").json()["count"] == len(local)
         assert client.get("/api/v1/conflict-registrations").json()["count"] == len(local)
         assert client.get("/api/v1/care/plans").json()["count"] == len(local)
+        assert client.get("/api/v1/verification/requests").json()["count"] == len(local)
+        assert client.get("/api/v1/verification/requests", {"status": "reported"}).json()["count"] == len(
+            local
+        )
         for village in foreign:
             found = client.get("/api/v1/cases", {"search": world.cases[village].number}).json()
             assert found["count"] == 0
@@ -897,6 +990,9 @@ PAGE_PARAMS = {
     "export_id": lambda w, v: w.exports[v[:6]].pk,
     "report_id": lambda w, v: w.reports[v[:6]].pk,
     "order_id": lambda w, v: w.orders[v].pk,
+    "verification_id": lambda w, v: w.verifications[v].pk,
+    "finding_id": lambda w, v: w.findings[v].pk,
+    "verification_report_id": lambda w, v: w.verification_reports[v].pk,
 }
 # Pages whose path parameter names no record (a parameter name): they answer 200 and show nothing
 # of another jurisdiction; a proposal posted there for a foreign region is refused.
@@ -928,6 +1024,11 @@ POST_ONLY = {
     "web:order_cash",
     "web:order_cancel",
     "web:order_recover",
+    "web:case_authorisation",
+    "web:case_verification_send",
+    "web:verification_resend",
+    "web:verification_report_issue",
+    "web:finding_dispose",
 }
 # Pages for everyone (no login); the case pages among them are walked by test_public_case_pages.
 PUBLIC = {
