@@ -42,6 +42,7 @@ __all__ = [
     "load_private_key",
     "load_public_key",
     "make_header",
+    "now_ts",
     "parse",
     "public_key_pem",
     "sign",

@@ -107,7 +107,7 @@ class DepartmentSimulator:
         return None
 
 
-def wait_for(check: Callable[[], T], *, timeout: float = 15.0, interval: float = 0.05) -> T:
+def wait_for(check: Callable[[], T | None], *, timeout: float = 15.0, interval: float = 0.05) -> T:
     """Poll `check` until it returns something truthy; fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:

@@ -3,19 +3,21 @@ through the exchange services as a user of them would see it (an error, a log en
 
 from __future__ import annotations
 
+import io
 import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from minzheng.core.errors import InvalidInput
 from minzheng.core.models import AuditEvent
 from minzheng.exchange import services
 from minzheng.exchange.envelope import BadSignature
 from minzheng.exchange.matching import person_key
-from minzheng.exchange.models import Message
+from minzheng.exchange.models import Counterparty, Message
 from minzheng.exchange.services import ExchangeError
 from minzheng.exchange.testing import DepartmentSimulator, handling, wait_for
 
@@ -290,5 +292,10 @@ def test_a_refused_batch(department_simulator: DepartmentSimulator) -> None:
 
 def test_load_counterparties_is_idempotent(department_simulator: DepartmentSimulator) -> None:
     before = AuditEvent.objects.filter(action="exchange.counterparty_register").count()
-    services.counterparties_load(url=department_simulator.url)
+    assert before == 8
+    out = io.StringIO()
+    call_command("load_counterparties", "--url", department_simulator.url, stdout=out)
+    assert "已登记 8 个交换部门" in out.getvalue()
     assert AuditEvent.objects.filter(action="exchange.counterparty_register").count() == before
+    bank = Counterparty.objects.get(code="bank")
+    assert (bank.mode, bank.base_url) == ("file", f"{department_simulator.url}/dept/bank")
