@@ -104,6 +104,9 @@ def test_the_checklist_says_who_is_missing_and_records_an_authorisation(people: 
     assert "该人员的核对授权已登记" in again.content.decode()
     page = reviewer.get(url).content.decode()
     assert "尚缺以下成员的核对授权：核对乙" in page
+    english = reviewer.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Authorisations still missing for: 核对乙" in english
+    assert "Record an authorisation" in english
     assert Authorisation.objects.count() == 1
 
     # Another county sees nothing of this case, and cannot sign for it.
