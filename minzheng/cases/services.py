@@ -469,6 +469,9 @@ def latest_calculation(case: Case) -> Calculation | None:
 # emergency aid is given first: the payments layer registers here what follows a decision (the
 # payment order of one-off aid, payments.orders) without the cases layer importing it.
 DECISION_HOOKS: list[Callable[[Case, Staff], object]] = []
+# Guards a higher layer checks (by name in a transition's guards): None when it holds, else the reason
+# in Chinese. The verification app registers "verification_report_issued".
+GUARD_HOOKS: dict[str, Callable[[Case], str | None]] = {}
 
 
 def _after_decision(case: Case, workflow: Workflow, actor: Staff, note: str, data: Mapping[str, Any]) -> None:
@@ -514,6 +517,8 @@ def _guard(case: Case, name: str, actor: Staff, note: str, data: Mapping[str, An
         return None
     if name == "feedback_given":
         return None if str(data.get("feedback", "")).strip() else "须填写承办部门的反馈结果"
+    if name in GUARD_HOOKS:
+        return GUARD_HOOKS[name](case)
     raise AssertionError(f"unknown guard {name}")
 
 

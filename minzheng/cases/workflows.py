@@ -170,7 +170,14 @@ def _notice_transitions(*, delegable: bool) -> tuple[Transition, ...]:
             Perm.CASE_INVESTIGATE,
             ("visit_recorded",),
         ),
-        Transition("verifying", "record_verification", "opinion", "录入核对结果", Perm.CASE_REVIEW_COUNTY),
+        Transition(
+            "verifying",
+            "record_verification",
+            "opinion",
+            "录入核对结果",
+            Perm.CASE_REVIEW_COUNTY,
+            ("verification_report_issued",),
+        ),
         Transition(
             "opinion",
             "propose_approval",

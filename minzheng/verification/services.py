@@ -28,7 +28,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -47,7 +47,7 @@ from minzheng.exchange.matching import person_key
 from minzheng.exchange.models import Counterparty, Message, Mode
 from minzheng.org.models import Staff
 from minzheng.org.scope import require_in_scope
-from minzheng.registry.circumstances import Asset, IncomeItem
+from minzheng.registry.circumstances import EXCLUDED_INCOME, Asset, IncomeItem
 from minzheng.registry.models import Membership, Person
 from minzheng.rules.selectors import policy_table
 from minzheng.verification.models import (
@@ -119,6 +119,12 @@ def _case(actor: Staff, case_id: int, *, lock: bool = False) -> Case:
         raise NotFound("没有找到该申请")
     require_in_scope(actor, found.division_id)
     return found
+
+
+def _scope(request: VerificationRequest) -> str:
+    """The division a request belongs to: its case's village (township staff see their own), else
+    its county."""
+    return request.case.division_id if request.case is not None else request.county
 
 
 def _members(case: Case, on: date | None = None) -> list[Person]:
@@ -262,10 +268,24 @@ def _create_request(actor: Staff, case_id: int) -> VerificationRequest:
     return request
 
 
-def _queries_for(request: VerificationRequest) -> list[dict[str, Any]]:
+def _asked(request: VerificationRequest) -> list[Person]:
+    """Whom a request asks about: the members on its day; for a re-check, those whose findings were
+    contested."""
     assert request.case is not None  # noqa: S101 (a case's request)
+    members = _members(request.case, request.as_of)
+    if request.supersedes_id is None:
+        return members
+    contested = set(
+        Finding.objects.filter(
+            request_id=request.supersedes_id, disposition=Disposition.CONTESTED
+        ).values_list("person_id", flat=True)
+    )
+    return [p for p in members if p.pk in contested]
+
+
+def _queries_for(request: VerificationRequest) -> list[dict[str, Any]]:
     out = []
-    for person in _members(request.case, request.as_of):
+    for person in _asked(request):
         number = protect.decrypt(person.id_encrypted)
         out.append(
             {
@@ -329,7 +349,7 @@ def request_resend(*, actor: Staff, request_id: int, site: str) -> VerificationR
     request = VerificationRequest.objects.filter(pk=request_id).first()
     if request is None:
         raise NotFound("没有找到该核对请求")
-    require_in_scope(actor, request.county)
+    require_in_scope(actor, _scope(request))
     if request.status != RequestStatus.OPEN:
         raise Conflict("该核对已不在进行中")
     failed = list(request.queries.filter(status=QueryStatus.FAILED))
@@ -416,7 +436,7 @@ def take_answer(*, record: Message, header: dict[str, Any], message: dict[str, A
         RequestStatus.ANSWERED,
     ):
         return
-    asked = {str(p.pk): p for p in _members(request.case, request.as_of)} if request.case else {}
+    asked = {str(p.pk): p for p in _asked(request)} if request.case else {}
     findings: list[Finding] = []
     for response in message.get("search_response") or []:
         person = asked.get(str(response.get("reference_id", "")))
@@ -505,7 +525,7 @@ def finding_dispose(*, actor: Staff, finding_id: int, disposition: str, note: st
     finding = Finding.objects.select_for_update().select_related("request").filter(pk=finding_id).first()
     if finding is None:
         raise NotFound("没有找到该核对发现")
-    require_in_scope(actor, finding.request.county)
+    require_in_scope(actor, _scope(finding.request))
     if finding.request.status == RequestStatus.REPORTED or finding.request.status == RequestStatus.SUPERSEDED:
         raise Conflict("核对报告已出具，不能再处理")
     if disposition not in (Disposition.ACCEPTED, Disposition.EXPLAINED):
@@ -586,7 +606,7 @@ def report_issue(*, actor: Staff, request_id: int) -> Report:
     request = VerificationRequest.objects.select_for_update().filter(pk=request_id).first()
     if request is None:
         raise NotFound("没有找到该核对请求")
-    require_in_scope(actor, request.county)
+    require_in_scope(actor, _scope(request))
     if request.status == RequestStatus.REPORTED:
         raise Conflict("核对报告已出具")
     waiting = request.queries.exclude(status__in=FINAL)
@@ -609,5 +629,137 @@ def report_issue(*, actor: Staff, request_id: int) -> Report:
     )
     request.status = RequestStatus.REPORTED
     request.save(update_fields=["status"])
-    _audit(actor, "report_issued", request, report=report.number, sha256=digest)
+    if request.supersedes_id is not None:
+        VerificationRequest.objects.filter(pk=request.supersedes_id).update(status=RequestStatus.SUPERSEDED)
+    recorded = _record_verified(request, report)
+    _audit(actor, "report_issued", request, report=report.number, sha256=digest, registry_records=recorded)
     return report
+
+
+def _record_verified(request: VerificationRequest, report: Report) -> int:
+    """The accepted figures that differ from the declaration, taken into the registry from the report's
+    date as dated circumstances (source: the report), so that every calculation reads the verified
+    figures: a member's income of the category (their open items of it end the day before), the
+    household's assets of the kind (likewise). Deaths and real estate counts are stated in the report
+    for the case worker; nothing is changed for them here."""
+    day = timezone.localdate()
+    source = f"核对报告{report.number}"[:80]
+    accepted = request.findings.filter(
+        discrepancy=True, disposition=Disposition.ACCEPTED, amount__isnull=False
+    )
+    incomes: dict[tuple[int, str], Decimal] = {}
+    assets: dict[str, Decimal] = {}
+    for finding in accepted.select_related("person"):
+        mapped = next((m for m in ITEMS.values() if m and m[0] == finding.item), None)
+        if mapped is None or finding.amount is None or finding.person_id is None:
+            continue
+        _, comparison, kinds = mapped
+        if comparison == "income":
+            key = (finding.person_id, kinds[0])
+            incomes[key] = incomes.get(key, Decimal("0")) + finding.amount
+        elif comparison == "assets":
+            assets[kinds[0]] = assets.get(kinds[0], Decimal("0")) + finding.amount
+    ended = day - timedelta(days=1)
+    for (person_id, category), amount in incomes.items():
+        IncomeItem.objects.filter(
+            person_id=person_id, category=category, valid_until__isnull=True, valid_from__lte=ended
+        ).update(valid_until=ended)
+        IncomeItem.objects.create(
+            person_id=person_id,
+            category=category,
+            monthly_amount=amount,
+            counted=category not in EXCLUDED_INCOME,
+            valid_from=day,
+            source=source,
+            note="依核对报告采信的部门数据",
+            recorded_by=report.issued_by,
+        )
+    for kind, value in assets.items():
+        Asset.objects.filter(
+            household_id=request.household_id, kind=kind, valid_until__isnull=True, valid_from__lte=ended
+        ).update(valid_until=ended)
+        Asset.objects.create(
+            household_id=request.household_id,
+            kind=kind,
+            value=value,
+            description="依核对报告采信的部门数据",
+            valid_from=day,
+            source=source,
+            recorded_by=report.issued_by,
+        )
+    return len(incomes) + len(assets)
+
+
+# --- Contest and re-check -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def finding_contest(*, actor: Staff, finding_id: int, statement: str, evidence: str) -> Finding:
+    """The applicant contests a finding of an issued report, with their statement and evidence
+    (recorded by the township or county): it will be checked again by `recheck_send`."""
+    _require(actor, Perm.CASE_INVESTIGATE, "您没有登记核对异议的权限")
+    finding = Finding.objects.select_for_update().select_related("request").filter(pk=finding_id).first()
+    if finding is None:
+        raise NotFound("没有找到该核对发现")
+    require_in_scope(actor, _scope(finding.request))
+    if finding.request.status != RequestStatus.REPORTED:
+        raise Conflict("只有已出具报告的核对结果可以提出异议")
+    if not statement.strip() or not evidence.strip():
+        raise InvalidInput(
+            "请填写异议内容和证明材料",
+            field_errors={
+                **({"statement": ["必填"]} if not statement.strip() else {}),
+                **({"evidence": ["必填"]} if not evidence.strip() else {}),
+            },
+        )
+    finding.disposition = Disposition.CONTESTED
+    finding.disposition_note = f"异议：{statement.strip()}；材料：{evidence.strip()}"[:300]
+    finding.disposed_by = actor
+    finding.disposed_at = timezone.now()
+    finding.save(update_fields=["disposition", "disposition_note", "disposed_by", "disposed_at"])
+    _audit(actor, "finding_contested", finding.request, finding=finding.pk)
+    return finding
+
+
+@transaction.atomic
+def _create_recheck(actor: Staff, request_id: int) -> VerificationRequest:
+    old = VerificationRequest.objects.select_for_update().filter(pk=request_id).first()
+    if old is None:
+        raise NotFound("没有找到该核对请求")
+    require_in_scope(actor, _scope(old))
+    if old.status != RequestStatus.REPORTED:
+        raise Conflict("只有已出具报告的核对可以复核")
+    contested = list(old.findings.filter(disposition=Disposition.CONTESTED).select_related("query"))
+    if not contested:
+        raise Conflict("没有提出异议的核对结果，无需复核")
+    if hasattr(old, "superseded_by"):
+        raise Conflict("该核对已在复核")
+    today = timezone.localdate()
+    days = int(policy_table().lookup(DAYS_PARAMETER, today, old.county, "urban").value)
+    recheck = VerificationRequest.objects.create(
+        case=old.case,
+        household_id=old.household_id,
+        county=old.county,
+        transaction_id=uuid.uuid4().hex,
+        as_of=today,
+        supersedes=old,
+        requested_by=actor,
+    )
+    DepartmentQuery.objects.bulk_create(
+        DepartmentQuery(request=recheck, counterparty=code, due_on=add_working_days(today, days))
+        for code in sorted({f.query.counterparty for f in contested})
+    )
+    _audit(actor, "recheck_created", recheck, supersedes=old.pk, contested=[f.pk for f in contested])
+    return recheck
+
+
+def recheck_send(*, actor: Staff, request_id: int, site: str) -> VerificationRequest:
+    """Check the contested items again: a new request to the departments that gave them, about the
+    members concerned only; its report supersedes the old one (both kept)."""
+    _require(actor, Perm.CASE_REVIEW_COUNTY, "您没有提请复核的权限")
+    recheck = _create_recheck(actor, request_id)
+    for query in recheck.queries.all():
+        _send(recheck, query, site)
+    _refresh_status(recheck.pk)
+    recheck.refresh_from_db()
+    return recheck

@@ -18,12 +18,13 @@ from minzheng.cases import services as case_services
 from minzheng.cases.models import Case
 from minzheng.cases.testing import complete_materials
 from minzheng.catalogue.services import catalogue_load
-from minzheng.core.errors import Conflict, InvalidInput, PermissionDenied
+from minzheng.core.errors import Conflict, InvalidInput, PermissionDenied, TransitionNotAllowed
 from minzheng.core.identifiers import parse_resident_id
 from minzheng.exchange.testing import DepartmentSimulator, wait_for
 from minzheng.org.models import Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import build_tree, make_staff
+from minzheng.registry.circumstances import IncomeItem
 from minzheng.registry.models import Household, Membership
 from minzheng.registry.services import MemberInput, household_create
 from minzheng.registry.testing import resident_id
@@ -83,7 +84,17 @@ def dibao_case(staff: dict[str, Staff]) -> tuple[Case, Household]:
         applicant=household.head,  # type: ignore[arg-type]
         materials=complete_materials("dibao"),
     )
-    return case, household
+    case_services.case_transition(actor=staff["reviewer"], case_id=case.pk, action="start_investigation")
+    case_services.visit_record(
+        actor=staff["reviewer"],
+        case_id=case.pk,
+        visited_on=timezone.localdate(),
+        investigators=["调查员甲", "调查员乙"],
+        findings="入户核实",
+        signed_by_applicant=True,
+    )
+    case_services.case_transition(actor=staff["reviewer"], case_id=case.pk, action="request_verification")
+    return Case.objects.get(pk=case.pk), household
 
 
 def sign_all(staff: dict[str, Staff], case: Case, household: Household) -> None:
@@ -151,6 +162,9 @@ def test_a_case_from_authorisation_to_a_sealed_report(
         services.report_issue(actor=staff["county"], request_id=request.pk)
     assert "未处理" in undisposed.value.message
 
+    with pytest.raises(TransitionNotAllowed) as no_report:  # the step needs the report
+        case_services.case_transition(actor=staff["county"], case_id=case.pk, action="record_verification")
+    assert "核对报告" in no_report.value.message
     for finding in request.findings.filter(discrepancy=True):
         services.finding_dispose(
             actor=staff["county"],
@@ -172,6 +186,42 @@ def test_a_case_from_authorisation_to_a_sealed_report(
     assert all(len(f["person"]) < 10 for f in content["findings"])  # names, never ID numbers
     with pytest.raises(Conflict):
         services.report_issue(actor=staff["county"], request_id=request.pk)
+
+    # The calculation reads the verified figure: the wage is in the registry from the report's date.
+    verified = IncomeItem.objects.get(person=wage.person, category="wages", valid_until__isnull=True)
+    assert (verified.monthly_amount, verified.source) == (wage.amount, f"核对报告{report.number}")
+    case_services.case_transition(actor=staff["county"], case_id=case.pk, action="record_verification")
+    assert Case.objects.get(pk=case.pk).state == "opinion"
+
+    # The applicant contests the wage; the re-check asks the tax bureau about that member only, and
+    # its report supersedes the first (both kept).
+    with pytest.raises(InvalidInput):
+        services.finding_contest(actor=staff["reviewer"], finding_id=wage.pk, statement="已离职", evidence="")
+    services.finding_contest(
+        actor=staff["reviewer"], finding_id=wage.pk, statement="2026年10月已离职", evidence="离职证明"
+    )
+    department_simulator.configure("tax", delay_seconds=1.0)
+    recheck = services.recheck_send(actor=staff["county"], request_id=request.pk, site=callback)
+    assert list(recheck.queries.values_list("counterparty", flat=True)) == ["tax"]
+
+    def rechecked() -> bool:
+        txn = department_simulator.transaction("tax", recheck.transaction_id)
+        return bool(txn and 200 in txn["callbacks"] and txn["persons"] == 1)
+
+    wait_for(rechecked, timeout=30)
+    recheck.refresh_from_db()
+    assert recheck.status == RequestStatus.ANSWERED
+    for finding in recheck.findings.filter(discrepancy=True):
+        services.finding_dispose(
+            actor=staff["county"],
+            finding_id=finding.pk,
+            disposition=Disposition.EXPLAINED,
+            note="离职证明属实",
+        )
+    second = services.report_issue(actor=staff["county"], request_id=recheck.pk)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.SUPERSEDED
+    assert second.number != report.number
 
 
 def test_an_answer_for_an_unknown_transaction_is_refused(
