@@ -228,7 +228,7 @@ def authorisation_missing(case: Case) -> list[Person]:
 
 
 def _departments() -> list[Counterparty]:
-    return list(Counterparty.objects.filter(active=True, mode=Mode.API).order_by("code"))
+    return list(Counterparty.objects.filter(active=True).order_by("code"))
 
 
 @transaction.atomic
@@ -306,13 +306,22 @@ def callback_url(site: str, code: str) -> str:
 
 def _send(request: VerificationRequest, query: DepartmentQuery, site: str) -> None:
     """Ask one department, outside any transaction of ours; the query's new state saved after."""
+    file_mode = Counterparty.objects.filter(code=query.counterparty, mode=Mode.FILE).exists()
     try:
-        ack = exchange.send_search(
-            counterparty_code=query.counterparty,
-            transaction_id=request.transaction_id,
-            queries=_queries_for(request),
-            callback_url=callback_url(site, query.counterparty),
-        )
+        if file_mode:  # a request file; its result file is fetched later (`collect`)
+            receipt = exchange.send_batch(
+                counterparty_code=query.counterparty,
+                transaction_id=request.transaction_id,
+                queries=_queries_for(request),
+            )
+            ack = {"message": {"correlation_id": receipt["batch_id"]}}
+        else:
+            ack = exchange.send_search(
+                counterparty_code=query.counterparty,
+                transaction_id=request.transaction_id,
+                queries=_queries_for(request),
+                callback_url=callback_url(site, query.counterparty),
+            )
     except exchange.ExchangeError as exc:
         refused = getattr(exc, "code", "") == "exchange.refused"
         DepartmentQuery.objects.filter(pk=query.pk).exclude(status__in=FINAL).update(
@@ -431,6 +440,12 @@ def take_answer(*, record: Message, header: dict[str, Any], message: dict[str, A
     )
     if query is None:
         raise NotFound("该部门不在本次核对范围内")
+    _take(request, query, message.get("search_response") or [])
+
+
+def _take(request: VerificationRequest, query: DepartmentQuery, responses: list[dict[str, Any]]) -> None:
+    """A department's answers (search responses, from a callback, a status query or a result file)
+    as findings; the query answered. Both rows locked by the caller. Taken once."""
     if query.status in (QueryStatus.ANSWERED, QueryStatus.TIMED_OUT) or request.status not in (
         RequestStatus.OPEN,
         RequestStatus.ANSWERED,
@@ -438,7 +453,7 @@ def take_answer(*, record: Message, header: dict[str, Any], message: dict[str, A
         return
     asked = {str(p.pk): p for p in _asked(request)} if request.case else {}
     findings: list[Finding] = []
-    for response in message.get("search_response") or []:
+    for response in responses:
         person = asked.get(str(response.get("reference_id", "")))
         if person is None:
             raise InvalidInput("反馈中含有未查询的人员")
@@ -512,6 +527,84 @@ def queries_time_out(*, today: date | None = None) -> int:
     for request_id in set(ids):
         _refresh_status(request_id)
     return count
+
+
+def _file_responses(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """A result file's rows (one per record, or one per person without any) as search responses."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        response = grouped.setdefault(
+            row.get("reference_id", ""),
+            {
+                "reference_id": row.get("reference_id", ""),
+                "status": row.get("status", "succ"),
+                "data": {"person": {"identifier_value": row.get("id_number", "")}, "reg_records": []},
+            },
+        )
+        if row.get("category"):
+            response["data"]["reg_records"].append(
+                {
+                    k: row.get(k) or None
+                    for k in (
+                        "category",
+                        "item_type",
+                        "description",
+                        "amount",
+                        "quantity",
+                        "unit",
+                        "period_start",
+                        "period_end",
+                        "source_ref",
+                    )
+                }
+            )
+    return list(grouped.values())
+
+
+def collect(*, query_id: int) -> bool:
+    """An acknowledged query's answer fetched rather than waited for: a file department's result
+    file, or an API department's answer through a status query (a callback that never arrived).
+    True when it was taken."""
+    query = DepartmentQuery.objects.select_related("request").filter(pk=query_id).first()
+    if query is None or query.status != QueryStatus.ACKNOWLEDGED:
+        return False
+    request = query.request
+    if Counterparty.objects.filter(code=query.counterparty, mode=Mode.FILE).exists():
+        result = exchange.fetch_batch_result(
+            counterparty_code=query.counterparty, batch_id=query.correlation_id
+        )
+        if result is None:
+            return False
+        responses = _file_responses(result.rows)
+    else:
+        status = exchange.txn_status(
+            counterparty_code=query.counterparty, transaction_id=request.transaction_id
+        )
+        answer = status["message"].get("txnstatus_response") or {}
+        if answer.get("txn_status") != "succ":
+            return False
+        responses = list(answer.get("search_response") or [])
+    with transaction.atomic():
+        locked_request = VerificationRequest.objects.select_for_update().get(pk=request.pk)
+        locked = DepartmentQuery.objects.select_for_update().get(pk=query.pk)
+        _take(locked_request, locked, responses)
+    return True
+
+
+def sweep(*, older_than_minutes: int = 10) -> int:
+    """The worker's periodic sweep (core.recovery): queries past their time limit end TIMED_OUT;
+    acknowledged ones waiting longer than `older_than_minutes` are collected (result files, lost
+    callbacks). A department that cannot be reached now is tried at the next sweep."""
+    handled = queries_time_out()
+    since = timezone.now() - timedelta(minutes=older_than_minutes)
+    for query_id in DepartmentQuery.objects.filter(
+        status=QueryStatus.ACKNOWLEDGED, sent_at__lt=since
+    ).values_list("pk", flat=True)[:500]:
+        try:
+            handled += int(collect(query_id=query_id))
+        except (exchange.ExchangeError, exchange.BadSignature):
+            continue  # logged by the exchange; tried again at the next sweep
+    return handled
 
 
 # --- Dispositions and the report ------------------------------------------------------------------

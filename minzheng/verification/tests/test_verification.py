@@ -142,7 +142,7 @@ def test_a_case_from_authorisation_to_a_sealed_report(
     for i, code in enumerate(departments):
         department_simulator.configure(code, delay_seconds=2.0 + 0.5 * i)
     request = services.request_send(actor=staff["county"], case_id=case.pk, site=callback)
-    assert request.queries.count() == 7  # the departments that exchange by API (the bank: files)
+    assert request.queries.count() == 8
     assert request.queries.get(counterparty="vehicles").status == QueryStatus.REJECTED
     with pytest.raises(Conflict):  # one request at a time
         services.request_send(actor=staff["county"], case_id=case.pk, site=callback)
@@ -152,6 +152,11 @@ def test_a_case_from_authorisation_to_a_sealed_report(
         return all(txn and 200 in txn["callbacks"] for txn in state)
 
     wait_for(delivered, timeout=30)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.OPEN  # the bank exchanges files: its result is fetched
+    bank = request.queries.get(counterparty="bank")
+    assert bank.status == QueryStatus.ACKNOWLEDGED
+    wait_for(lambda: services.collect(query_id=bank.pk), timeout=30)
     request.refresh_from_db()
     assert request.status == RequestStatus.ANSWERED
     wage = request.findings.get(item="wage_income", person__name="核对甲")
