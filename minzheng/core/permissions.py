@@ -40,6 +40,9 @@ class Perm(StrEnum):
     SYSTEM_MANAGE = "system.manage"
     SECURITY_MANAGE = "security.manage"
     AUDIT_VIEW = "audit.view"
+    # Other departments as users (协作部门): their transferred items and status inquiries
+    DEPARTMENT_FEEDBACK = "cases.department_feedback"
+    STATUS_INQUIRY = "inquiries.status_inquiry"
 
 
 PERMISSION_LABELS: dict[Perm, str] = {
@@ -66,4 +69,6 @@ PERMISSION_LABELS: dict[Perm, str] = {
     Perm.SYSTEM_MANAGE: "系统管理",
     Perm.SECURITY_MANAGE: "安全管理",
     Perm.AUDIT_VIEW: "审计查询",
+    Perm.DEPARTMENT_FEEDBACK: "反馈本部门承办的转办事项",
+    Perm.STATUS_INQUIRY: "查询服务对象的救助身份",
 }

@@ -113,6 +113,18 @@ class Office(models.Model):
         return self.name
 
 
+class PartnerDepartment(models.TextChoices):
+    """Another department whose staff use the system (协作部门): the departments items are transferred
+    to (catalogue.Department, civil affairs aside) and the disability federation, which asks statuses."""
+
+    DISABILITY_FEDERATION = "disability_federation", "残疾人联合会"
+    EDUCATION = "education", "教育局"
+    MEDICAL_INSURANCE = "medical_insurance", "医疗保障局"
+    HOUSING = "housing", "住房和城乡建设局"
+    HUMAN_RESOURCES = "human_resources", "人力资源和社会保障局"
+    PETITIONS = "petitions", "信访局"
+
+
 class StaffManager(BaseUserManager["Staff"]):
     def get_by_natural_key(self, username: str | None) -> Staff:
         return self.get(username=username)
@@ -125,6 +137,11 @@ class Staff(AbstractBaseUser):
     full_name = models.CharField("姓名", max_length=60)
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="staff")
     phone = models.CharField("手机号", max_length=20, blank=True)
+    # Blank for civil-affairs staff. A partner department's account belongs to the civil-affairs
+    # office whose jurisdiction it works in (its county bureau) and names its own department here.
+    department = models.CharField(
+        "所属部门", max_length=24, choices=PartnerDepartment.choices, blank=True, default=""
+    )
     is_active = models.BooleanField("启用", default=True)
     is_demo = models.BooleanField("演示账号", default=False)
     must_change_password = models.BooleanField("须修改密码", default=False)
@@ -151,6 +168,12 @@ class Staff(AbstractBaseUser):
     class Meta:
         ordering = ["username"]
         verbose_name = "工作人员"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(department="") | models.Q(department__in=PartnerDepartment.values),
+                name="staff_department_known",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name}（{self.username}）"

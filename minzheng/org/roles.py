@@ -17,6 +17,9 @@ class Role(models.TextChoices):
     COUNTY_ADMIN = "county_admin", "县级业务管理员"
     SUPERVISOR = "supervisor", "市/区督导（只读）"
     AUDITOR = "auditor", "审计员"
+    # An account of another department (残联, 教育局, 医保局, 住建局 …; Staff.department): answers the
+    # items transferred to it and asks the assistance status of the people it serves.
+    DEPARTMENT_STAFF = "department_staff", "协作部门工作人员"
     # 三员分立: no account may hold two of these three.
     SYSTEM_ADMIN = "system_admin", "系统管理员"
     SECURITY_ADMIN = "security_admin", "安全管理员"
@@ -84,6 +87,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         }
     ),
     Role.SUPERVISOR: frozenset(_READ | {Perm.PAYMENT_VIEW, Perm.REPORT_VIEW}),
+    Role.DEPARTMENT_STAFF: frozenset({Perm.DEPARTMENT_FEEDBACK, Perm.STATUS_INQUIRY}),
     Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW, Perm.HOUSEHOLD_VIEW, Perm.CASE_VIEW}),
     Role.SYSTEM_ADMIN: frozenset(
         {Perm.ORG_VIEW, Perm.SYSTEM_MANAGE, Perm.DIVISION_MANAGE, Perm.STAFF_MANAGE}

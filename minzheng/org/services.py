@@ -35,6 +35,7 @@ from minzheng.org.models import (
     Division,
     DivisionKind,
     Office,
+    PartnerDepartment,
     RevokeReason,
     Staff,
     StaffChangeRequest,
@@ -264,12 +265,30 @@ def _check_roles(roles: Iterable[str]) -> list[Role]:
     return parsed
 
 
+def _check_department(department: str, roles: Iterable[str]) -> str:
+    """A partner department's account holds the department role and nothing else; the department
+    role needs a department (it is what scopes the account's transferred items)."""
+    department = department.strip()
+    if department and department not in PartnerDepartment.values:
+        raise InvalidInput("未知部门", field_errors={"department": ["未知部门"]})
+    roles = set(roles)
+    if Role.DEPARTMENT_STAFF in roles and not department:
+        raise InvalidInput("协作部门工作人员须注明所属部门", field_errors={"department": ["请选择所属部门"]})
+    if department and roles - {Role.DEPARTMENT_STAFF}:
+        raise InvalidInput(
+            "协作部门的账号只能授予“协作部门工作人员”角色",
+            field_errors={"roles": ["协作部门的账号只能授予“协作部门工作人员”角色"]},
+        )
+    return department
+
+
 def _staff_snapshot(staff: Staff) -> dict[str, object]:
     return {
         "username": staff.username,
         "full_name": staff.full_name,
         "office": staff.office_id,
         "office_code": staff.office.division_id,
+        "department": staff.department,
         "is_active": staff.is_active,
         "roles": sorted(staff.role_grants.values_list("role", flat=True)),
         "roles_granted_by": staff.roles_granted_by_id,
@@ -394,11 +413,13 @@ def staff_create(
     must_change_password: bool = True,
     is_demo: bool = False,
     reason: str = "",
+    department: str = "",
 ) -> Staff:
     """A new account. `actor=None` is the server's own path (create_first_admin, demo data): the
     only way to make an administrator or an approver in one step."""
     _require_can_manage(actor, office)
     parsed = _check_roles(roles)
+    department = _check_department(department, parsed)
     if actor is not None and SEPARATED_ROLES.intersection(parsed):
         raise PermissionDenied(
             "不能直接建立三员账号：请先建立无角色的账号，再提交角色变更申请，由另一类管理员确认",
@@ -420,6 +441,7 @@ def staff_create(
         full_name=full_name.strip(),
         office=office,
         phone=phone,
+        department=department,
         must_change_password=must_change_password,
         is_demo=is_demo,
         created_by=actor,
@@ -527,6 +549,7 @@ def _apply_change(
 @transaction.atomic
 def staff_set_roles(*, actor: Staff, staff: Staff, roles: Iterable[str], reason: str) -> Staff:
     parsed = _check_roles(roles)
+    _check_department(staff.department, parsed)
     _require_alone(staff_change_authority(actor=actor, staff=staff, kind=ChangeKind.SET_ROLES, roles=parsed))
     _apply_change(actor=actor, staff=staff, kind=ChangeKind.SET_ROLES, roles=list(parsed), reason=reason)
     return staff
@@ -610,6 +633,8 @@ def staff_change_request(
         raise InvalidInput("未知的变更类型", field_errors={"kind": ["未知"]})
     _require_reason(reason)
     parsed = _check_roles(roles or []) if kind == ChangeKind.SET_ROLES else []
+    if kind == ChangeKind.SET_ROLES:
+        _check_department(staff.department, parsed)
     authority = staff_change_authority(actor=actor, staff=staff, kind=kind, roles=parsed)
     if authority.alone:
         raise Conflict("该变更无须他人确认，请直接办理", code="no_confirmation_needed")

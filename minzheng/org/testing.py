@@ -57,13 +57,16 @@ def build_tree() -> dict[str, Division]:
     return divisions
 
 
-def make_staff(username: str, division_code: str, roles: Iterable[str], *, active: bool = True) -> Staff:
+def make_staff(
+    username: str, division_code: str, roles: Iterable[str], *, active: bool = True, department: str = ""
+) -> Staff:
     """Create an account directly (tests of the staff services use the services themselves)."""
     staff = Staff(
         username=username,
         full_name=username,
         office=Office.objects.get(division_id=division_code),
         is_active=active,
+        department=department,
     )
     staff.set_password(TEST_PASSWORD)
     staff.save()
