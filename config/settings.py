@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "minzheng.cases",
     "minzheng.payments",
     "minzheng.verification",
+    "minzheng.inquiries",
     "minzheng.demo",
     "minzheng.api",
     "minzheng.web",
