@@ -19,7 +19,7 @@ from minzheng.exchange.testing import DepartmentSimulator, wait_for
 from minzheng.org.models import Staff
 from minzheng.registry.models import Membership
 from minzheng.verification.models import Authorisation, Finding, Report, VerificationRequest
-from minzheng.verification.tests.test_pages import ANSWERING, delivered, people
+from minzheng.verification.tests.test_pages import ANSWERING, collect_bank, delivered, people
 from minzheng.verification.tests.test_verification import dibao_case
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,6 +131,10 @@ def test_a_request_answered_disposed_of_and_reported_through_the_api(
     assert nothing_failed.json()["message"] == "没有发送失败的部门查询"
 
     wait_for(delivered(department_simulator, len(ANSWERING)), timeout=40)
+    waiting = county.get(f"/api/v1/verification/requests/{request['id']}").json()
+    assert waiting["status"] == "open"
+    assert [q["department"] for q in waiting["queries"] if q["status"] == "acknowledged"] == ["bank"]
+    collect_bank(VerificationRequest.objects.get(pk=request["id"]))
     detail = county.get(f"/api/v1/verification/requests/{request['id']}").json()
     assert detail["status"] == "answered"
     wage = next(f for f in detail["findings"] if f["item"] == "wage_income")

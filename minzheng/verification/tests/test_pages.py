@@ -22,6 +22,7 @@ from minzheng.org.models import Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import build_tree, make_staff
 from minzheng.registry.models import Membership
+from minzheng.verification import services
 from minzheng.verification.models import (
     Authorisation,
     Disposition,
@@ -131,6 +132,13 @@ def test_a_request_is_refused_until_every_member_has_signed(people: dict[str, St
     assert not VerificationRequest.objects.exists()
 
 
+def collect_bank(request: VerificationRequest) -> None:
+    """The bank exchanges files: its result file is fetched (the worker's sweep does it in service),
+    once the API departments' callbacks are all in."""
+    bank = request.queries.get(counterparty="bank")
+    wait_for(lambda: services.collect(query_id=bank.pk), timeout=30)
+
+
 def delivered(simulator: DepartmentSimulator, count: int) -> Any:
     def check() -> bool:
         txns = simulator.state()["transactions"]
@@ -164,6 +172,8 @@ def test_a_request_followed_on_its_page_disposed_of_and_reported(
 
     wait_for(delivered(department_simulator, len(ANSWERING)), timeout=40)
     url = reverse("web:verification", args=[request.pk])
+    assert 'data-testid="query-bank" data-state="acknowledged"' in county.get(url).content.decode()
+    collect_bank(request)
     polled = county.get(url, headers={"HX-Request": "true"})
     assert polled["HX-Refresh"] == "true"  # the answers are in: the whole page again
     page = county.get(url).content.decode()

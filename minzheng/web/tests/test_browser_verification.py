@@ -2,7 +2,7 @@
 authorisations, asks every department at once (提请核对), and watches the departments' states on the
 request page — the vehicle office refuses, the others are waiting (a request in progress, also in
 the county's list) — until the department simulator, a real process, calls back with the answers;
-the page then shows the findings, a discrepancy against the declaration highlighted, and the
+the bank's result file is fetched; the page then shows the findings, a discrepancy against the declaration highlighted, and the
 reviewer disposes of it.
 
 The site's callback address is the one the browser reached it on (no MINZHENG_EXCHANGE_CALLBACK_BASE).
@@ -23,7 +23,7 @@ from minzheng.exchange.testing import DepartmentSimulator, wait_for
 from minzheng.org.roles import Role
 from minzheng.org.testing import TEST_PASSWORD, build_tree, make_staff
 from minzheng.verification.models import Disposition, Finding, VerificationRequest
-from minzheng.verification.tests.test_pages import ANSWERING, delivered
+from minzheng.verification.tests.test_pages import ANSWERING, collect_bank, delivered
 from minzheng.verification.tests.test_verification import dibao_case, sign_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -97,6 +97,7 @@ def test_a_county_reviewer_watches_a_request_until_the_answers_arrive(
 
     # The departments answer one after another (the page's polling held back meanwhile).
     wait_for(delivered(department_simulator, len(ANSWERING)), timeout=60)
+    collect_bank(VerificationRequest.objects.get(case=signed_case))  # the bank's result file
     page.unroute(POLLED)
     page.wait_for_selector("[data-testid=queries][data-status=answered]", timeout=20_000)
     page.wait_for_selector("[data-testid=finding-wage_income]")
