@@ -17,6 +17,7 @@ from minzheng.api import (
     care,
     cases,
     catalogue,
+    departments,
     exchange,
     org,
     payments,
@@ -226,3 +227,4 @@ api.add_router("/", care.router)
 api.add_router("/", payments.router)
 api.add_router("/", exchange.router)
 api.add_router("/", verification.router)
+api.add_router("/", departments.router)

@@ -8,6 +8,7 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.urls import reverse
 
+from minzheng.cases import departments
 from minzheng.core.permissions import Perm
 from minzheng.org import selectors as org_selectors
 from minzheng.org.models import Staff
@@ -32,6 +33,15 @@ def pending_work(staff: Staff) -> list[WorkItem]:
                 "管辖范围内登记家庭",
                 registry_selectors.household_count(actor=staff),
                 reverse("web:households"),
+            )
+        )
+    if staff.can(Perm.DEPARTMENT_FEEDBACK):
+        items.append(
+            WorkItem(
+                "待反馈的转办事项",
+                departments.department_transfers(actor=staff).count(),
+                reverse("web:department_transfers"),
+                "warning",
             )
         )
     if staff.can(Perm.SECURITY_MANAGE):

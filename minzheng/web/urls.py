@@ -7,6 +7,7 @@ from minzheng.web import (
     cases_public_views,
     cases_views,
     catalogue_views,
+    department_views,
     org_views,
     payments_views,
     registry_excel_views,
@@ -129,6 +130,14 @@ urlpatterns = [
         verification_views.report_print,
         name="verification_report",
     ),
+    # Other departments as users (协作部门): their transferred items and status inquiries.
+    path("department/transfers/", department_views.transfer_list, name="department_transfers"),
+    path(
+        "department/transfers/<int:case_id>/feedback/",
+        department_views.transfer_feedback,
+        name="department_transfer_feedback",
+    ),
+    path("department/status-inquiry/", department_views.status_inquiry, name="status_inquiry"),
     path("persons/", registry_views.person_list, name="persons"),
     path("persons/duplicates/", registry_views.likely_duplicates, name="person_duplicates"),
     path("persons/<int:person_id>/id-number/", registry_views.person_reveal, name="person_reveal"),

@@ -26,12 +26,13 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from minzheng.api.main import api
-from minzheng.cases.models import CareVisitPlan, Case, Document, PublicNotice
+from minzheng.cases.models import CareVisitPlan, Case, Document, PublicNotice, Transfer
 from minzheng.cases.services import case_intake, conflict_register, document_upload
-from minzheng.catalogue.models import MaterialRequirement
+from minzheng.catalogue.models import MaterialRequirement, ServiceItem
 from minzheng.catalogue.testing import make_service_item
+from minzheng.core import protect
 from minzheng.core.models import AuditEvent
-from minzheng.org.models import ApiToken, ChangeKind, Division, Staff, StaffChangeRequest
+from minzheng.org.models import ApiToken, ChangeKind, Division, PartnerDepartment, Staff, StaffChangeRequest
 from minzheng.org.roles import Role
 from minzheng.org.services import api_token_issue
 from minzheng.org.testing import VILLAGES, make_staff
@@ -78,10 +79,14 @@ HOME_OF: dict[Role, str] = {
     Role.COUNTY_ADMIN: "640202000000",
     Role.SUPERVISOR: "640200000000",
     Role.AUDITOR: "640202000000",
+    Role.DEPARTMENT_STAFF: "640202000000",
     Role.SYSTEM_ADMIN: "640202000000",
     Role.SECURITY_ADMIN: "640202000000",
     Role.AUDIT_ADMIN: "640202000000",
 }
+
+# A partner department's account belongs to the department its transferred items name.
+DEPARTMENT_OF: dict[Role, str] = {Role.DEPARTMENT_STAFF: PartnerDepartment.EDUCATION}
 
 HEAD_NAMES = {code: f"户主{i}号" for i, code in enumerate(VILLAGES)}
 
@@ -107,6 +112,7 @@ class World:
     verifications: dict[str, VerificationRequest] = field(default_factory=dict)  # answered, by village
     findings: dict[str, Finding] = field(default_factory=dict)  # a pending discrepancy, by village
     verification_reports: dict[str, Report] = field(default_factory=dict)  # by village
+    transfers: dict[str, Case] = field(default_factory=dict)  # an item transferred to 教育局, by village
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -165,7 +171,35 @@ def world(tree: dict[str, Division]) -> World:
     add_cases(world, creator)
     add_payments(world, creator)
     add_verifications(world, creator)
+    add_transfers(world)
     return world
+
+
+def add_transfers(world: World) -> None:
+    """Per village: an education-aid application transferred to the education bureau, awaiting its
+    feedback. Written directly: test_departments drives the services."""
+    item = make_service_item("education_aid", "教育救助")
+    ServiceItem.objects.filter(pk=item.pk).update(department="education", intake_mode="transfer")
+    today = timezone.localdate()
+    for village in VILLAGES:
+        head = world.households[village].head
+        case = Case.objects.create(
+            number=f"T{village}",
+            item=item,
+            workflow="transfer",
+            division_id=village,
+            household=world.households[village],
+            applicant=head,
+            applicant_name=HEAD_NAMES[village],
+            applicant_id_digest=head.id_digest,  # type: ignore[union-attr]
+            applicant_id_masked=head.id_masked,  # type: ignore[union-attr]
+            channel="window",
+            state="transferred",
+        )
+        Transfer.objects.create(
+            case=case, department="education", sent_on=today, feedback_due=today + timedelta(days=14)
+        )
+        world.transfers[village] = case
 
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -435,6 +469,7 @@ def markers(world: World, village: str) -> list[str]:
         f"银行 {village}",
         f"临时救助 {village}",  # the reason of its payment order
         f"核对发现 {village}",  # a verification finding and its report
+        f"T{village}",  # the number of its item transferred to the education bureau
     ]
 
 
@@ -774,6 +809,7 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         },
         # Authenticated by the envelope's signature, not the session: unsigned, it is refused.
         ("post", "/api/v1/exchange/{counterparty}/callback"): None,
+        ("post", "/api/v1/department/transfers/{case_id}/feedback"): {"feedback": "越权"},
         ("post", "/api/v1/payments/funds/allocate"): {
             "township_code": village[:9] + "000",
             "kind": "assistance",
@@ -791,6 +827,21 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
 # Public reads (no login) of case data: they must show one village's or one applicant's data and
 # nothing of anyone else.
 PUBLIC_READS = {"/api/v1/public/notices/{village_code}", "/api/v1/public/status"}
+# Reads about a person named by ID number (a department's status inquiry): asked about each foreign
+# village's head, they answer as for nobody at all (or 403 without the permission).
+PERSON_READS = {"/api/v1/status-inquiries"}
+
+
+def check_person_read(client: Client, path: str, world: World, foreign: list[str], where: str) -> None:
+    for village in foreign:
+        head = world.households[village].head
+        number = protect.decrypt(head.id_encrypted)  # type: ignore[union-attr]
+        response = client.get(path, {"id_number": number, "purpose": "越权查询救助身份"})
+        assert response.status_code in (200, 403), (where, village, response.content)
+        if response.status_code == 200:
+            assert response.json()["statuses"] == []
+            assert response.json()["message"] == "未查到该人员的救助身份"
+        assert_no_leak(response.content.decode(), world, foreign, f"GET {path} for {village} {where}")
 
 
 def check_public_read(client: Client, path: str, world: World, where: str) -> None:
@@ -846,6 +897,13 @@ def cases_state(world: World, foreign: list[str]) -> list[Any]:
         )
     )
     rows.append(Report.objects.filter(request__case__division_id__in=foreign).count())
+    rows.append(
+        sorted(
+            Transfer.objects.filter(case__division_id__in=foreign).values_list(
+                "case_id", "case__state", "feedback", "feedback_on"
+            )
+        )
+    )
     return rows
 
 
@@ -875,7 +933,7 @@ def call(client: Client, method: str, url: str, body: dict[str, Any] | None) -> 
 
 @pytest.mark.parametrize("role", list(Role))
 def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World) -> None:
-    me = make_staff(f"me_{role}", HOME_OF[role], [role])
+    me = make_staff(f"me_{role}", HOME_OF[role], [role], department=DEPARTMENT_OF.get(role, ""))
     prefix = Division.objects.get(code=HOME_OF[role]).prefix
     foreign, local = world.foreign(prefix), world.local(prefix)
     assert foreign, "every role must have records outside its jurisdiction in this test"
@@ -888,6 +946,9 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
     for method, path in operations:
         if method == "get" and path in PUBLIC_READS:
             check_public_read(client, path, world, f"as {role}")
+            continue
+        if method == "get" and path in PERSON_READS:
+            check_person_read(client, path, world, foreign, f"as {role}")
             continue
         if (method, path) in SHARED_TARGETS:
             url, body = SHARED_TARGETS[(method, path)]
@@ -937,7 +998,8 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
             found = client.get("/api/v1/households", {"search": HEAD_NAMES[village]}).json()
             assert found["count"] == 0
     if me.can("cases.view"):  # type: ignore[arg-type]
-        assert client.get("/api/v1/cases").json()["count"] == len(local)
+        # Each village's dibao case and its item transferred to the education bureau.
+        assert client.get("/api/v1/cases").json()["count"] == 2 * len(local)
         assert client.get("/api/v1/notices").json()["count"] == len(local)
         assert client.get("/api/v1/conflict-registrations").json()["count"] == len(local)
         assert client.get("/api/v1/care/plans").json()["count"] == len(local)
@@ -958,6 +1020,8 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
         for village in foreign:
             found = client.get("/api/v1/payments/enrolments", {"search": HEAD_NAMES[village]}).json()
             assert found["count"] == 0
+    if me.can("cases.department_feedback"):  # type: ignore[arg-type]
+        assert client.get("/api/v1/department/transfers").json()["count"] == len(local)
     # Without login, the public reads behave the same.
     for path in sorted(PUBLIC_READS):
         check_public_read(Client(), path, world, "without login")
@@ -1029,6 +1093,7 @@ POST_ONLY = {
     "web:verification_resend",
     "web:verification_report_issue",
     "web:finding_dispose",
+    "web:department_transfer_feedback",
 }
 # Pages for everyone (no login); the case pages among them are walked by test_public_case_pages.
 PUBLIC = {
@@ -1051,7 +1116,7 @@ def web_routes() -> list[tuple[str, list[str]]]:
 
 @pytest.mark.parametrize("role", list(Role))
 def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
-    me = make_staff(f"me_{role}", HOME_OF[role], [role])
+    me = make_staff(f"me_{role}", HOME_OF[role], [role], department=DEPARTMENT_OF.get(role, ""))
     prefix = Division.objects.get(code=HOME_OF[role]).prefix
     foreign, local = world.foreign(prefix), world.local(prefix)
     client = Client()
@@ -1143,6 +1208,17 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
             assert "共 0 条" in found
             found = client.get(reverse("web:case_intake"), {"q": HEAD_NAMES[village]}).content.decode()
             assert world.households[village].number not in found
+    # A department's feedback aimed at another jurisdiction's transferred item; its own are listed.
+    for village in foreign:
+        transfer = world.transfers[village]
+        posted = client.post(
+            reverse("web:department_transfer_feedback", args=[transfer.pk]),
+            {f"t{transfer.pk}-feedback": "越权"},
+        )
+        assert posted.status_code in (403, 404), (role, posted.status_code)
+    if me.can("cases.department_feedback"):  # type: ignore[arg-type]
+        listed = client.get(reverse("web:department_transfers")).content.decode()
+        assert all(f"T{village}" in listed for village in local)
     # Payments pages: a change, an enrolment, a review and a payroll aimed at another jurisdiction.
     for village in foreign:
         for url, data in (

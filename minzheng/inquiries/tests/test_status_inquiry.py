@@ -11,7 +11,7 @@ from minzheng.core.models import AuditEvent
 from minzheng.inquiries import selectors
 from minzheng.inquiries.models import StatusInquiry
 from minzheng.inquiries.services import NO_STATUS, status_inquire
-from minzheng.inquiries.tests.conftest import Served
+from minzheng.inquiries.testing import Served
 from minzheng.org.models import Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
