@@ -32,7 +32,7 @@ from minzheng.core.audit import audit_record
 from minzheng.core.errors import InvalidInput, PermissionDenied
 from minzheng.core.identifiers import DivisionLevel, mask_resident_id, resident_id_check_char
 from minzheng.demo.names import given_name_pools, person_name, surname_pool
-from minzheng.org.models import Division, DivisionKind, Office, Staff
+from minzheng.org.models import Division, DivisionKind, Office, PartnerDepartment, Staff
 from minzheng.org.roles import Role
 from minzheng.org.services import divisions_load, staff_create
 from minzheng.registry.models import Household, Membership, Person, Relationship
@@ -72,6 +72,7 @@ class DemoAccount:
     role: Role
     # Office division; None means the first township of the neighbouring county.
     division_code: str | None
+    department: str = ""  # a partner department's account (协作部门)
 
 
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
@@ -89,6 +90,13 @@ DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount("szs_supervisor", "何永刚", Role.SUPERVISOR, "640200000000"),
     DemoAccount("nx_supervisor", "郭淑珍", Role.SUPERVISOR, "640000000000"),
     DemoAccount("hn_township_clerk", "丁雪梅", Role.TOWNSHIP_CLERK, None),
+    DemoAccount(
+        "dwk_disability_federation",
+        "马建国",
+        Role.DEPARTMENT_STAFF,
+        "640202000000",
+        PartnerDepartment.DISABILITY_FEDERATION,
+    ),
 )
 
 
@@ -128,6 +136,7 @@ def ensure_accounts() -> list[str]:
             office=office,
             password=DEMO_PASSWORD,
             roles=[account.role],
+            department=account.department,
             must_change_password=False,
             is_demo=True,
             reason="演示数据",
@@ -149,7 +158,7 @@ def demo_logins() -> list[DemoLogin]:
     order = {a.username: i for i, a in enumerate(DEMO_ACCOUNTS)}
     staff = (
         Staff.objects.filter(username__in=order, is_demo=True)
-        .select_related("office")
+        .select_related("office__division")
         .prefetch_related("role_grants")
     )
     rows = [
@@ -157,7 +166,10 @@ def demo_logins() -> list[DemoLogin]:
             username=s.username,
             full_name=s.full_name,
             role_label="、".join(Role(g.role).label for g in s.role_grants.all()),
-            office_name=s.office.name,
+            # A partner department's account works in the county bureau's jurisdiction as its own department.
+            office_name=f"{s.office.division.name}{s.get_department_display()}"
+            if s.department
+            else s.office.name,
         )
         for s in staff
     ]

@@ -32,6 +32,7 @@ EXPECTED_LEVELS = {
     "szs_supervisor": ("640200000000", DivisionLevel.CITY),
     "nx_supervisor": ("640000000000", DivisionLevel.PROVINCE),
     "hn_township_clerk": ("640205001000", DivisionLevel.TOWNSHIP),
+    "dwk_disability_federation": ("640202000000", DivisionLevel.COUNTY),
 }
 
 
