@@ -203,3 +203,15 @@ def test_transfer_api_lists_and_takes_feedback(served: Served, clerk: Staff, edu
     assert done.status_code == 200, done.content
     assert (done.json()["state"], done.json()["feedback"]) == ("closed", "已资助")
     assert client.get("/api/v1/department/transfers", headers=auth).json()["count"] == 0
+
+
+def test_department_pages_read_in_english(served: Served, federation: Staff, education: Staff) -> None:
+    inquiry = logged_in(federation).post(
+        reverse("web:status_inquiry"),
+        {"id_number": served.id_number(served.elsewhere.head), "purpose": "困难残疾人生活补贴资格审核"},  # type: ignore[arg-type]
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert "No status found for this person" in inquiry.content.decode()
+    assert "My recent inquiries" in inquiry.content.decode()
+    worklist = logged_in(education).get(reverse("web:department_transfers"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "No transferred items await your result" in worklist.content.decode()
