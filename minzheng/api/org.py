@@ -48,6 +48,7 @@ class StaffOut(Schema):
     office_id: int
     office_name: str = Field(alias="office.name")
     office_code: str = Field(alias="office.division_id")
+    department: str = Field("", description="协作部门的账号所属部门；民政工作人员为空")
     is_active: bool
     roles: list[str]
     created_by: str | None = Field(None, description="创建此账号的人（用户名）")
@@ -119,6 +120,7 @@ class StaffIn(Schema):
     roles: list[str]
     phone: str = ""
     reason: str = ""
+    department: str = Field("", max_length=24, description="协作部门的账号：所属部门")
 
 
 class RolesIn(Schema):
@@ -243,6 +245,7 @@ def staff_create(request: HttpRequest, payload: StaffIn) -> Status:
         roles=payload.roles,
         phone=payload.phone,
         reason=payload.reason,
+        department=payload.department,
     )
     return Status(201, staff)
 

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from minzheng.core.errors import Conflict, DomainError, InvalidInput
 from minzheng.core.permissions import Perm
 from minzheng.org import selectors, services
-from minzheng.org.models import ChangeKind, Division, Staff, StaffChangeRequest
+from minzheng.org.models import ChangeKind, Division, PartnerDepartment, Staff, StaffChangeRequest
 from minzheng.org.roles import ROLE_PERMISSIONS, SEPARATED_ROLES, Role
 from minzheng.org.scope import jurisdiction_of
 from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, paginate, staff_view
@@ -71,6 +71,12 @@ class StaffForm(BootstrapForm):
         help_text="至少10位，含大小写字母、数字、符号中的至少3类；首次登录须修改。",
     )
     roles = forms.MultipleChoiceField(label="角色", choices=Role.choices, widget=forms.CheckboxSelectMultiple)
+    department = forms.ChoiceField(
+        label="所属部门",
+        choices=[("", "—"), *PartnerDepartment.choices],
+        required=False,
+        help_text="仅协作部门（残联、教育局等）的账号填写：只能授予“协作部门工作人员”角色",
+    )
 
     def __init__(self, *args: object, offices: list[tuple[int, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -94,6 +100,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"],
                 roles=form.cleaned_data["roles"],
                 phone=form.cleaned_data["phone"],
+                department=form.cleaned_data["department"],
             )
         except DomainError as exc:
             apply_domain_error(form, exc)

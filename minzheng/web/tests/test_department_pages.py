@@ -14,7 +14,7 @@ from minzheng.catalogue.models import ServiceItem
 from minzheng.catalogue.selectors import item_materials
 from minzheng.inquiries.models import StatusInquiry
 from minzheng.inquiries.testing import Served, make_federation, make_served
-from minzheng.org.models import Division, PartnerDepartment, Staff
+from minzheng.org.models import Division, Office, PartnerDepartment, Staff
 from minzheng.org.roles import Role
 from minzheng.org.services import api_token_issue
 from minzheng.org.testing import make_staff
@@ -215,3 +215,35 @@ def test_department_pages_read_in_english(served: Served, federation: Staff, edu
     assert "My recent inquiries" in inquiry.content.decode()
     worklist = logged_in(education).get(reverse("web:department_transfers"), HTTP_ACCEPT_LANGUAGE="en")
     assert "No transferred items await your result" in worklist.content.decode()
+
+
+def test_county_admin_creates_a_department_account(served: Served) -> None:
+    admin = make_staff("dept_admin", "640202000000", [Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN])
+    office = Office.objects.get(division_id="640202000000")
+    form = {
+        "username": "cl_new",
+        "full_name": "残联新人",
+        "office": office.pk,
+        "password": "Strong-Passw0rd!",
+        "roles": [Role.DEPARTMENT_STAFF],
+        "department": "",
+    }
+    client = logged_in(admin)
+    refused = client.post(reverse("web:staff_create"), form)
+    assert "请选择所属部门" in refused.content.decode()
+    mixed = client.post(
+        reverse("web:staff_create"),
+        {
+            **form,
+            "department": "disability_federation",
+            "roles": [Role.DEPARTMENT_STAFF, Role.VILLAGE_ASSISTANT],
+        },
+    )
+    assert "只能授予" in mixed.content.decode()
+    assert not Staff.objects.filter(username="cl_new").exists()
+    created = client.post(reverse("web:staff_create"), {**form, "department": "disability_federation"})
+    assert created.status_code == 302
+    staff = Staff.objects.get(username="cl_new")
+    assert (staff.department, sorted(staff.roles)) == ("disability_federation", [Role.DEPARTMENT_STAFF])
+    api = client.get(f"/api/v1/staff/{staff.pk}").json()
+    assert api["department"] == "disability_federation"
