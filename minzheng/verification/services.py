@@ -47,6 +47,7 @@ from minzheng.exchange.matching import person_key
 from minzheng.exchange.models import Counterparty, Message, Mode
 from minzheng.org.models import Staff
 from minzheng.org.scope import require_in_scope
+from minzheng.payments.models import Enrolment, EnrolmentStatus, ReviewTask
 from minzheng.registry.circumstances import EXCLUDED_INCOME, Asset, IncomeItem
 from minzheng.registry.models import Membership, Person
 from minzheng.rules.selectors import policy_table
@@ -121,6 +122,14 @@ def _case(actor: Staff, case_id: int, *, lock: bool = False) -> Case:
     return found
 
 
+def _verifiable(case: Case) -> bool:
+    """A case under way, or one whose benefit is still paid (its recipients are re-checked)."""
+    return (
+        case.is_open
+        or Enrolment.objects.filter(case=case).exclude(status=EnrolmentStatus.TERMINATED).exists()
+    )
+
+
 def _scope(request: VerificationRequest) -> str:
     """The division a request belongs to: its case's village (township staff see their own), else
     its county."""
@@ -169,8 +178,8 @@ def authorisation_record(
     person with a duty of support, kept with the case."""
     _require(actor, Perm.CASE_INVESTIGATE, "您没有登记核对授权的权限")
     case = _case(actor, case_id, lock=True)
-    if case.household_id is None or not case.is_open:
-        raise Conflict("只有已关联家庭、尚未办结的申请可以登记核对授权")
+    if case.household_id is None or not _verifiable(case):
+        raise Conflict("只有已关联家庭、尚未办结（或仍在发放）的申请可以登记核对授权")
     person = Person.objects.filter(pk=person_id).first()
     if person is None:
         raise NotFound("没有找到该人员")
@@ -234,8 +243,8 @@ def _departments() -> list[Counterparty]:
 @transaction.atomic
 def _create_request(actor: Staff, case_id: int) -> VerificationRequest:
     case = _case(actor, case_id, lock=True)
-    if case.household_id is None or not case.is_open:
-        raise Conflict("只有已关联家庭、尚未办结的申请可以提请核对")
+    if case.household_id is None or not _verifiable(case):
+        raise Conflict("只有已关联家庭、尚未办结（或仍在发放）的申请可以提请核对")
     missing = authorisation_missing(case)
     if missing:
         names = "、".join(p.name for p in missing)
@@ -350,6 +359,21 @@ def request_send(*, actor: Staff, case_id: int, site: str) -> VerificationReques
     _refresh_status(request.pk)
     request.refresh_from_db()
     return request
+
+
+def recipient_recheck_send(*, actor: Staff, enrolment_id: int, site: str) -> VerificationRequest:
+    """A recipient household verified again on its re-review (复核: yearly, half-yearly for unstable
+    income): a request for the enrolment's case while its re-review task is open. What it finds is
+    for the re-review to decide (keep, change or stop, with the notice); a finding never stops a
+    payment by itself."""
+    _require(actor, Perm.CASE_REVIEW_COUNTY, "您没有提请家庭经济状况核对的权限")
+    enrolment = Enrolment.objects.filter(pk=enrolment_id).first()
+    if enrolment is None:
+        raise NotFound("没有找到该在保对象")
+    require_in_scope(actor, enrolment.division_id)
+    if not ReviewTask.objects.filter(enrolment=enrolment, done_at__isnull=True).exists():
+        raise Conflict("该在保对象没有待办的复核任务，复核时方可提请核对")
+    return request_send(actor=actor, case_id=enrolment.case_id, site=site)
 
 
 def request_resend(*, actor: Staff, request_id: int, site: str) -> VerificationRequest:

@@ -240,3 +240,62 @@ def test_an_answer_for_an_unknown_transaction_is_refused(
         services.take_answer(
             record=record, header={}, message={"transaction_id": "nope", "search_response": []}
         )
+
+
+def test_a_recipient_is_verified_again_on_re_review_only(
+    staff: dict[str, Staff], department_simulator: DepartmentSimulator
+) -> None:
+    from minzheng.cases.testing import approved_dibao_case, registered_long_ago
+    from minzheng.exchange.models import Counterparty
+    from minzheng.payments import services as payments
+    from minzheng.payments.models import ReviewTask
+    from minzheng.payments.testing import wide_payroll_window
+    from minzheng.registry.testing import make_household
+
+    wide_payroll_window()
+    approver = make_staff("v_approver", "640202000000", [Role.COUNTY_APPROVER])
+    admin = make_staff("v_admin", "640202000000", [Role.COUNTY_ADMIN])
+    # Approved before the county was connected to any department (the result recorded by hand).
+    Counterparty.objects.update(active=False)
+    household = registered_long_ago(make_household(staff["clerk"], VILLAGE, "复核户", members=2))
+    case = approved_dibao_case(
+        household,
+        clerk=staff["clerk"],
+        reviewer=staff["reviewer"],
+        county_reviewer=staff["county"],
+        approver=approver,
+    )
+    enrolment = payments.enrolment_create(
+        actor=admin, case_id=case.pk, bank_name="宁夏银行", account_number="6222020200112233446"
+    )
+    Counterparty.objects.update(active=True)
+    site = department_simulator.callback_base
+    with pytest.raises(Conflict) as no_task:
+        services.recipient_recheck_send(actor=staff["county"], enrolment_id=enrolment.pk, site=site)
+    assert "复核任务" in no_task.value.message
+    payments.reviews_schedule(on=enrolment.next_review)
+    assert ReviewTask.objects.filter(enrolment=enrolment, done_at__isnull=True).exists()
+    with pytest.raises(InvalidInput):  # the members sign again for the re-check
+        services.recipient_recheck_send(actor=staff["county"], enrolment_id=enrolment.pk, site=site)
+    for m in Membership.objects.filter(household=household).select_related("person"):
+        services.authorisation_record(
+            actor=staff["reviewer"],
+            case_id=case.pk,
+            person_id=m.person_id,
+            role="member",
+            signer_name=m.person.name,
+            signed_on=timezone.localdate(),
+        )
+    for code in (
+        "market",
+        "provident_fund",
+        "public_security",
+        "real_estate",
+        "social_insurance",
+        "tax",
+        "vehicles",
+    ):
+        department_simulator.configure(code, delay_seconds=60)  # no answer while this test runs
+    request = services.recipient_recheck_send(actor=staff["county"], enrolment_id=enrolment.pk, site=site)
+    assert request.case_id == case.pk
+    assert request.queries.count() == 8
