@@ -31,7 +31,7 @@ from minzheng.verification.models import (
     RequestStatus,
     VerificationRequest,
 )
-from minzheng.verification.services import FINAL, ITEM_LABELS, _members
+from minzheng.verification.services import FINAL, ITEM_LABELS, _members, _verifiable
 
 # States in which a department is still to answer.
 WAITING = (QueryStatus.QUEUED, QueryStatus.ACKNOWLEDGED, QueryStatus.FAILED)
@@ -67,6 +67,7 @@ class CaseVerification:
     supporters: list[Authorisation]  # persons with a duty of support who signed
     missing: list[Person]
     requests: list[VerificationRequest]
+    verifiable: bool  # under way, or its benefit still paid (re-checked on re-review)
 
     @property
     def complete(self) -> bool:
@@ -97,6 +98,7 @@ def case_verification(*, actor: Staff, case_id: int) -> CaseVerification:
         supporters=[a for pid, a in signed.items() if pid not in member_ids],
         missing=[p for p in members if p.pk not in signed],
         requests=requests,
+        verifiable=case.household_id is not None and _verifiable(case),
     )
 
 

@@ -86,7 +86,7 @@ def _case_page(
 ) -> HttpResponse:
     who = actor(request)
     view = selectors.case_verification(actor=who, case_id=case_id)
-    can_record = view.case.is_open and who.can(Perm.CASE_INVESTIGATE)
+    can_record = view.verifiable and who.can(Perm.CASE_INVESTIGATE)
     if form is None and can_record:
         form = AuthorisationForm(
             members=[m.person for m in view.members], initial={"signed_on": timezone.localdate()}
@@ -96,7 +96,7 @@ def _case_page(
         "case": view.case,
         "view": view,
         "form": form if can_record else None,
-        "can_send": view.case.is_open and who.can(Perm.CASE_REVIEW_COUNTY) and view.current is None,
+        "can_send": view.verifiable and who.can(Perm.CASE_REVIEW_COUNTY) and view.current is None,
         "send_error": send_error,
         "requests": [(r, selectors.query_rows(r, names)) for r in view.requests],
     }

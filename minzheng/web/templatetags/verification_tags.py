@@ -18,7 +18,7 @@ def verification_panel(context: dict[str, Any], case: Case) -> dict[str, Any]:
     if case.household_id is None:
         return {"hidden": True}
     view = selectors.case_verification(actor=context["request"].user, case_id=case.pk)
-    if not view.requests and not case.is_open:
+    if not view.requests and not view.verifiable:
         return {"hidden": True}
     latest = view.requests[0] if view.requests else None
     return {"case": case, "view": view, "latest": latest, "report": getattr(latest, "report", None)}
