@@ -2,7 +2,6 @@
 list of requests, each request with its departments' queries and findings, resending failed
 queries, dispositions of discrepancies, and the sealed report."""
 
-
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 

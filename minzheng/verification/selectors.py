@@ -31,7 +31,7 @@ from minzheng.verification.models import (
     RequestStatus,
     VerificationRequest,
 )
-from minzheng.verification.services import FINAL, ITEM_LABELS, _members, _verifiable
+from minzheng.verification.services import FINAL, ITEM_LABELS, members_on, verifiable
 
 # States in which a department is still to answer.
 WAITING = (QueryStatus.QUEUED, QueryStatus.ACKNOWLEDGED, QueryStatus.FAILED)
@@ -84,7 +84,7 @@ def case_verification(*, actor: Staff, case_id: int) -> CaseVerification:
     verification requests, newest first."""
     case = case_selectors.case_get(actor=actor, case_id=case_id)
     signed = {a.person_id: a for a in Authorisation.objects.filter(case=case).select_related("person")}
-    members = _members(case)
+    members = members_on(case)
     member_ids = {p.pk for p in members}
     requests = list(
         _requests(actor)
@@ -98,7 +98,7 @@ def case_verification(*, actor: Staff, case_id: int) -> CaseVerification:
         supporters=[a for pid, a in signed.items() if pid not in member_ids],
         missing=[p for p in members if p.pk not in signed],
         requests=requests,
-        verifiable=case.household_id is not None and _verifiable(case),
+        verifiable=case.household_id is not None and verifiable(case),
     )
 
 

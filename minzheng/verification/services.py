@@ -122,7 +122,7 @@ def _case(actor: Staff, case_id: int, *, lock: bool = False) -> Case:
     return found
 
 
-def _verifiable(case: Case) -> bool:
+def verifiable(case: Case) -> bool:
     """A case under way, or one whose benefit is still paid (its recipients are re-checked)."""
     return (
         case.is_open
@@ -136,7 +136,7 @@ def _scope(request: VerificationRequest) -> str:
     return request.case.division_id if request.case is not None else request.county
 
 
-def _members(case: Case, on: date | None = None) -> list[Person]:
+def members_on(case: Case, on: date | None = None) -> list[Person]:
     day = on or timezone.localdate()
     if case.household_id is None:
         return []
@@ -178,13 +178,13 @@ def authorisation_record(
     person with a duty of support, kept with the case."""
     _require(actor, Perm.CASE_INVESTIGATE, "您没有登记核对授权的权限")
     case = _case(actor, case_id, lock=True)
-    if case.household_id is None or not _verifiable(case):
+    if case.household_id is None or not verifiable(case):
         raise Conflict("只有已关联家庭、尚未办结（或仍在发放）的申请可以登记核对授权")
     person = Person.objects.filter(pk=person_id).first()
     if person is None:
         raise NotFound("没有找到该人员")
     errors: dict[str, list[str]] = {}
-    members = {p.pk for p in _members(case)}
+    members = {p.pk for p in members_on(case)}
     if role not in SignerRole.values:
         errors["role"] = ["请选择签署身份"]
     elif role != SignerRole.SUPPORTER and person.pk not in members:
@@ -230,7 +230,7 @@ def _age(born: date, on: date) -> int:
 def authorisation_missing(case: Case) -> list[Person]:
     """The current members of the case's household without a signed authorisation."""
     signed = set(Authorisation.objects.filter(case=case).values_list("person_id", flat=True))
-    return [p for p in _members(case) if p.pk not in signed]
+    return [p for p in members_on(case) if p.pk not in signed]
 
 
 # --- Request ------------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ def _departments() -> list[Counterparty]:
 @transaction.atomic
 def _create_request(actor: Staff, case_id: int) -> VerificationRequest:
     case = _case(actor, case_id, lock=True)
-    if case.household_id is None or not _verifiable(case):
+    if case.household_id is None or not verifiable(case):
         raise Conflict("只有已关联家庭、尚未办结（或仍在发放）的申请可以提请核对")
     missing = authorisation_missing(case)
     if missing:
@@ -281,7 +281,7 @@ def _asked(request: VerificationRequest) -> list[Person]:
     """Whom a request asks about: the members on its day; for a re-check, those whose findings were
     contested."""
     assert request.case is not None  # noqa: S101 (a case's request)
-    members = _members(request.case, request.as_of)
+    members = members_on(request.case, request.as_of)
     if request.supersedes_id is None:
         return members
     contested = set(
