@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 __all__ = [
     "ACTIONS",
+    "BATCH_COLUMNS",
+    "RESULT_COLUMNS",
     "STATUSES",
     "VERSION",
     "BadSignature",
@@ -72,6 +74,25 @@ class BadSignature(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+# The file mode's columns: a request file (one row per person) and a result file (one row per record,
+# or one per person without any), the same on both sides of the exchange.
+BATCH_COLUMNS = ("reference_id", "id_type", "id_number", "name", "items", "as_of")
+RESULT_COLUMNS = (
+    "reference_id",
+    "id_number",
+    "status",
+    "category",
+    "item_type",
+    "description",
+    "amount",
+    "quantity",
+    "unit",
+    "period_start",
+    "period_end",
+    "source_ref",
+)
 
 
 def canonical_json(value: Any) -> bytes:

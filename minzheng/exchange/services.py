@@ -47,28 +47,13 @@ from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import DomainError, InvalidInput, NotFound
 from minzheng.exchange import envelope, keys
-from minzheng.exchange.envelope import BadSignature
+from minzheng.exchange.envelope import BATCH_COLUMNS, BadSignature
 from minzheng.exchange.models import Counterparty, Direction, Message, MessageAction, Mode
 
 logger = logging.getLogger("minzheng.exchange")
 
 MAX_QUERIES = 1000
 MAX_RESPONSE_BYTES = 50 * 1024 * 1024
-BATCH_COLUMNS = ("reference_id", "id_type", "id_number", "name", "items", "as_of")
-RESULT_COLUMNS = (
-    "reference_id",
-    "id_number",
-    "status",
-    "category",
-    "item_type",
-    "description",
-    "amount",
-    "quantity",
-    "unit",
-    "period_start",
-    "period_end",
-    "source_ref",
-)
 
 
 class ExchangeAudit(StrEnum):

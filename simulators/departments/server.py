@@ -62,21 +62,6 @@ FAULTS = frozenset(
 RETRY_DELAYS = (0.5, 1.0, 2.0)
 MAX_BODY = 20 * 1024 * 1024
 MAX_QUERIES = 1000
-BATCH_COLUMNS = ("reference_id", "id_type", "id_number", "name", "items", "as_of")
-RESULT_COLUMNS = (
-    "reference_id",
-    "id_number",
-    "status",
-    "category",
-    "item_type",
-    "description",
-    "amount",
-    "quantity",
-    "unit",
-    "period_start",
-    "period_end",
-    "source_ref",
-)
 
 
 def department_key(seed: int, code: str) -> Ed25519PrivateKey:
@@ -259,7 +244,7 @@ class Simulator:
         as_of = self.today()
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(RESULT_COLUMNS)
+        writer.writerow(envelope.RESULT_COLUMNS)
         for row in batch.rows:
             reference, number = row.get("reference_id", ""), row.get("id_number", "")
             rid = parse(number, as_of)
@@ -274,7 +259,9 @@ class Simulator:
             if not records:
                 writer.writerow([reference, shown, "none"] + [""] * 9)
             for r in records:
-                writer.writerow([reference, shown, "found"] + [r[c] or "" for c in RESULT_COLUMNS[3:]])
+                writer.writerow(
+                    [reference, shown, "found"] + [r[c] or "" for c in envelope.RESULT_COLUMNS[3:]]
+                )
         return buffer.getvalue().encode("utf-8")
 
     # --- the release loop ----------------------------------------------------------------------
@@ -689,11 +676,11 @@ class Handler(BaseHTTPRequestHandler):
             rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
         except (UnicodeDecodeError, csv.Error):
             raise HttpProblem(400, "err.request.bad", "请求文件不是 UTF-8 CSV") from None
-        if not rows or len(rows) > MAX_QUERIES or any(set(BATCH_COLUMNS) - set(r) for r in rows[:1]):
+        if not rows or len(rows) > MAX_QUERIES or any(set(envelope.BATCH_COLUMNS) - set(r) for r in rows[:1]):
             raise HttpProblem(
                 400,
                 "rjct.search_criteria.invalid",
-                "请求文件应有列 " + ",".join(BATCH_COLUMNS) + f"，1至{MAX_QUERIES}行",
+                "请求文件应有列 " + ",".join(envelope.BATCH_COLUMNS) + f"，1至{MAX_QUERIES}行",
             )
         late = fault.mode == "late_callback"
         with sim.lock:
