@@ -16,11 +16,9 @@ from django.utils import timezone
 
 from minzheng.cases import services as case_services
 from minzheng.cases.models import Case
-from minzheng.cases.testing import approved_dibao_case, complete_materials, registered_long_ago
+from minzheng.cases.testing import complete_materials, registered_long_ago
 from minzheng.catalogue.services import catalogue_load
 from minzheng.org.models import Division, Staff
-from minzheng.org.roles import Role
-from minzheng.org.testing import make_staff
 from minzheng.payments import orders, services
 from minzheng.payments.models import (
     CashPayment,
@@ -35,7 +33,7 @@ from minzheng.payments.models import (
     PayrollRun,
     RunKind,
 )
-from minzheng.payments.testing import wide_payroll_window
+from minzheng.payments.testing import county_people, enrolled_household, wide_payroll_window
 from minzheng.registry import excel
 from minzheng.registry.testing import make_household
 
@@ -48,29 +46,11 @@ TOWNSHIP = "640202001000"
 def people(tree: dict[str, Division]) -> dict[str, Staff]:
     catalogue_load(actor=None)
     wide_payroll_window()
-    return {
-        "clerk": make_staff("o_clerk", TOWNSHIP, [Role.TOWNSHIP_CLERK]),
-        "reviewer": make_staff("o_reviewer", TOWNSHIP, [Role.TOWNSHIP_REVIEWER]),
-        "head": make_staff("o_head", TOWNSHIP, [Role.TOWNSHIP_HEAD]),
-        "county_reviewer": make_staff("o_county_reviewer", "640202000000", [Role.COUNTY_REVIEWER]),
-        "approver": make_staff("o_approver", "640202000000", [Role.COUNTY_APPROVER]),
-        "admin": make_staff("o_admin", "640202000000", [Role.COUNTY_ADMIN]),
-        "outsider": make_staff("o_outsider", "640205000000", [Role.COUNTY_ADMIN]),
-    }
+    return county_people("o")
 
 
 def enrolled(people: dict[str, Staff], name: str = "补发户") -> Enrolment:
-    household = registered_long_ago(make_household(people["clerk"], "640202001001", name, members=2))
-    case = approved_dibao_case(
-        household,
-        clerk=people["clerk"],
-        reviewer=people["reviewer"],
-        county_reviewer=people["county_reviewer"],
-        approver=people["approver"],
-    )
-    return services.enrolment_create(
-        actor=people["admin"], case_id=case.pk, bank_name="宁夏银行", account_number=ACCOUNT
-    )
+    return enrolled_household(people, name)
 
 
 def back_pay(people: dict[str, Staff], name: str = "补发户", amount: str = "600.00") -> PaymentOrder:
