@@ -88,7 +88,7 @@ class CaseOut(Schema):
         return getattr(obj, "open_due", None)
 
 
-class StepOut(Schema):
+class CaseStepOut(Schema):
     state: str
     label: str
     started_on: date
@@ -109,7 +109,7 @@ class EventOut(Schema):
     data: dict[str, Any]
 
 
-class MaterialOut(Schema):
+class CaseMaterialOut(Schema):
     requirement_id: int
     name: str = Field(alias="requirement.name")
     required: bool = Field(alias="requirement.required")
@@ -221,9 +221,9 @@ class CaseDetailOut(CaseOut):
     conflict_note: str
     decided_at_township: bool
     sampled_for_county_visit: bool
-    steps: list[StepOut]
+    steps: list[CaseStepOut]
     events: list[EventOut]
-    materials: list[MaterialOut]
+    materials: list[CaseMaterialOut]
     visits: list[VisitOut]
     notices: list[NoticeOut]
     documents: list[DocumentOut]

@@ -12,7 +12,7 @@ from minzheng.catalogue.models import ServiceItem
 router = Router(tags=["事项目录 catalogue"])
 
 
-class MaterialOut(Schema):
+class GuideMaterialOut(Schema):
     order: int
     name: str
     required: bool
@@ -21,7 +21,7 @@ class MaterialOut(Schema):
     note: str
 
 
-class StepOut(Schema):
+class GuideStepOut(Schema):
     name: str
     who: str
     days: int | None = Field(None, description="工作日")
@@ -54,8 +54,8 @@ class ItemSummaryOut(Schema):
 class ItemOut(ItemSummaryOut):
     legal_basis: str
     conditions: str
-    materials: list[MaterialOut]
-    steps: list[StepOut]
+    materials: list[GuideMaterialOut]
+    steps: list[GuideStepOut]
     time_limit_note: str
     forms: list[FormOut]
     fee: str

@@ -30,7 +30,7 @@ _READ_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 _WRITE_ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
-class TransferOut(Schema):
+class DepartmentTransferOut(Schema):
     case_id: int
     number: str
     item: str
@@ -47,9 +47,9 @@ class TransferOut(Schema):
     feedback: str
 
 
-def _transfer(t: Transfer) -> TransferOut:
+def _transfer(t: Transfer) -> DepartmentTransferOut:
     case = t.case
-    return TransferOut(
+    return DepartmentTransferOut(
         case_id=case.pk,
         number=case.number,
         item=case.item.name,
@@ -73,7 +73,7 @@ class TransferFilter(Schema):
 
 @router.get(
     "/department/transfers",
-    response={200: list[TransferOut], 403: ErrorOut},
+    response={200: list[DepartmentTransferOut], 403: ErrorOut},
     summary="转本部门办理的事项（默认：待反馈的）",
 )
 @paginate(BoundedPageNumberPagination, page_size=50)
@@ -94,16 +94,16 @@ class _Page:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index: slice) -> list[TransferOut]:
+    def __getitem__(self, index: slice) -> list[DepartmentTransferOut]:
         return [_transfer(t) for t in self.qs[index]]
 
 
 @router.get(
     "/department/transfers/{case_id}",
-    response={200: TransferOut, **_READ_ERRORS},
+    response={200: DepartmentTransferOut, **_READ_ERRORS},
     summary="转本部门办理的一件事项",
 )
-def transfer_get(request: HttpRequest, case_id: Id) -> TransferOut:
+def transfer_get(request: HttpRequest, case_id: Id) -> DepartmentTransferOut:
     return _transfer(departments.department_transfer_get(actor=actor(request), case_id=case_id))
 
 
@@ -113,10 +113,10 @@ class FeedbackIn(In):
 
 @router.post(
     "/department/transfers/{case_id}/feedback",
-    response={200: TransferOut, **_WRITE_ERRORS},
+    response={200: DepartmentTransferOut, **_WRITE_ERRORS},
     summary="反馈办理结果（办结转办事项）",
 )
-def transfer_feedback(request: HttpRequest, case_id: Id, payload: FeedbackIn) -> TransferOut:
+def transfer_feedback(request: HttpRequest, case_id: Id, payload: FeedbackIn) -> DepartmentTransferOut:
     departments.transfer_feedback_record(actor=actor(request), case_id=case_id, feedback=payload.feedback)
     return _transfer(departments.department_transfer_get(actor=actor(request), case_id=case_id))
 
@@ -128,7 +128,7 @@ class InquiryQuery(Schema):
     on: BoundedDate | None = Field(None, description="身份日期，默认今天")
 
 
-class StatusOut(Schema):
+class InquiryStatusOut(Schema):
     status: str
     label: str
     subject: str = Field(description="person：本人的身份；household：所在家庭的身份")
@@ -139,7 +139,7 @@ class StatusOut(Schema):
 class InquiryOut(Schema):
     inquiry_id: int
     on: date
-    statuses: list[StatusOut]
+    statuses: list[InquiryStatusOut]
     message: str
 
 
@@ -159,6 +159,6 @@ def status_inquiry(request: HttpRequest, query: Query[InquiryQuery]) -> InquiryO
     return InquiryOut(
         inquiry_id=result.inquiry.pk,
         on=result.on,
-        statuses=[StatusOut(**s.__dict__) for s in result.statuses],
+        statuses=[InquiryStatusOut(**s.__dict__) for s in result.statuses],
         message=result.message,
     )

@@ -95,7 +95,7 @@ class ChangeRequestOut(Schema):
         return obj.decided_by.username if obj.decided_by_id else None  # type: ignore[union-attr]
 
 
-class DecisionIn(Schema):
+class StaffChangeDecisionIn(Schema):
     note: str = Field("", max_length=200)
 
 
@@ -343,7 +343,9 @@ def change_requests(request: HttpRequest, status: str = "pending") -> object:
     response={200: ChangeRequestOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     summary="确认账号变更申请（另一管理员）",
 )
-def change_confirm(request: HttpRequest, request_id: int, payload: DecisionIn) -> StaffChangeRequest:
+def change_confirm(
+    request: HttpRequest, request_id: int, payload: StaffChangeDecisionIn
+) -> StaffChangeRequest:
     return services.staff_change_confirm(actor=actor(request), request_id=request_id, note=payload.note)
 
 
@@ -352,7 +354,9 @@ def change_confirm(request: HttpRequest, request_id: int, payload: DecisionIn) -
     response={200: ChangeRequestOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
     summary="驳回或撤回账号变更申请",
 )
-def change_reject(request: HttpRequest, request_id: int, payload: DecisionIn) -> StaffChangeRequest:
+def change_reject(
+    request: HttpRequest, request_id: int, payload: StaffChangeDecisionIn
+) -> StaffChangeRequest:
     return services.staff_change_reject(actor=actor(request), request_id=request_id, note=payload.note)
 
 

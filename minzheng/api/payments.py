@@ -508,7 +508,7 @@ class ApproveIn(Schema):
     note: str = Field("", max_length=300, pattern=r"^[^\x00]*$", description="审批意见")
 
 
-class LineOut(Schema):
+class PayrollLineOut(Schema):
     id: int
     enrolment_id: int | None = Field(description="在保对象（月度名册的笔数）")
     order_id: int | None = Field(description="一次性救助支付单（代发批次的笔数）")
@@ -586,7 +586,7 @@ def run_detail(request: HttpRequest, run_id: int) -> selectors.RunDetail:
 
 @router.get(
     "/payments/runs/{run_id}/lines",
-    response={200: list[LineOut], **_READ_ERRORS},
+    response={200: list[PayrollLineOut], **_READ_ERRORS},
     summary="发放明细（按村（社区）、发放状态筛选，分页）",
 )
 @paginate(BoundedPageNumberPagination, page_size=100)
@@ -669,7 +669,7 @@ class OneOffOut(Schema):
 
 
 class LineExplanationOut(Schema):
-    line: LineOut
+    line: PayrollLineOut
     amount_set_by: AmountSetByOut | None = Field(description="确定本月标准金额的变更（纳入或批准的调整）")
     decision: DecisionRefOut | None = Field(description="纳入所依据的审批决定（含测算记录）")
     proposal: ProposalOut | None = Field(
@@ -748,7 +748,7 @@ def run_proposals_decide(request: HttpRequest, run_id: int, payload: ProposalDec
 # --- Bank files and reconciliation ------------------------------------------------------------------
 
 
-class FileTooLarge(DomainError):
+class BankFileTooLarge(DomainError):
     code = "file_too_large"
     status = 413
     default_message = "文件不能超过20MB"
@@ -887,7 +887,7 @@ def reconciliation_create(
 ) -> Status:
     selectors.run_get(actor=actor(request), run_id=run_id)
     if (file.size or 0) > RESULTS_MAX_BYTES:
-        raise FileTooLarge(field_errors={"file": ["文件不能超过20MB"]})
+        raise BankFileTooLarge(field_errors={"file": ["文件不能超过20MB"]})
     report = services.reconciliation_import(
         actor=actor(request),
         run_id=run_id,

@@ -227,7 +227,7 @@ def _circumstance_out(row: selectors.CircumstanceRow) -> dict[str, Any]:
     }
 
 
-class StatusOut(Schema):
+class HouseholdStatusOut(Schema):
     status: str = Field(
         description="dibao 低保家庭 / extreme_poverty 特困供养 / near_poor 低保边缘 / orphan 孤儿 / unsupported_child 事实无人抚养儿童 / severely_disabled 重度残疾"
     )
@@ -244,7 +244,7 @@ class StatusOut(Schema):
 
 @router.get(
     "/households/{household_id}/statuses",
-    response=list[StatusOut],
+    response=list[HouseholdStatusOut],
     summary="家庭及成员的救助身份（由审批决定、在保发放和登记状况得出，带起止日期），可按日期查询",
 )
 def household_statuses(request: HttpRequest, household_id: int, on: date | None = None) -> list[Any]:

@@ -62,7 +62,7 @@ class ProposalIn(Schema):
     reason: Text = Field(max_length=300)
 
 
-class DecisionIn(Schema):
+class ParameterDecisionIn(Schema):
     note: Text = Field("", max_length=300)
 
 
@@ -79,7 +79,7 @@ class ReasonOut(Schema):
     member: str | None
 
 
-class LineOut(Schema):
+class CalculationLineOut(Schema):
     code: str
     label: str
     amount: str
@@ -113,7 +113,7 @@ class CalculationOut(Schema):
     rounding: str
     overridden: bool
     reasons: list[ReasonOut]
-    lines: list[LineOut]
+    lines: list[CalculationLineOut]
     parameters: list[ParameterUsedOut]
     facts: dict[str, Any]
 
@@ -166,7 +166,7 @@ def proposal_create(request: HttpRequest, payload: ProposalIn) -> Any:
     "/parameter-proposals/{value_id}/approve",
     response={200: ParameterValueOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
 )
-def proposal_approve(request: HttpRequest, value_id: int, payload: DecisionIn) -> Any:
+def proposal_approve(request: HttpRequest, value_id: int, payload: ParameterDecisionIn) -> Any:
     return services.parameter_approve(actor=actor(request), value_id=value_id, note=payload.note)
 
 
@@ -174,7 +174,7 @@ def proposal_approve(request: HttpRequest, value_id: int, payload: DecisionIn) -
     "/parameter-proposals/{value_id}/reject",
     response={200: ParameterValueOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
 )
-def proposal_reject(request: HttpRequest, value_id: int, payload: DecisionIn) -> Any:
+def proposal_reject(request: HttpRequest, value_id: int, payload: ParameterDecisionIn) -> Any:
     return services.parameter_reject(actor=actor(request), value_id=value_id, note=payload.note)
 
 

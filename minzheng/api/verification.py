@@ -42,7 +42,7 @@ def callback_site(request: HttpRequest) -> str:
 # --- Output ----------------------------------------------------------------------------------------
 
 
-class PersonOut(Schema):
+class VerificationPersonOut(Schema):
     id: int
     name: str
     id_masked: str
@@ -119,7 +119,7 @@ class CaseVerificationOut(Schema):
     case_id: int
     complete: bool = Field(description="家庭成员的核对授权是否齐全")
     authorisations: list[AuthorisationOut]
-    missing: list[PersonOut] = Field(description="尚未签署核对授权的家庭成员")
+    missing: list[VerificationPersonOut] = Field(description="尚未签署核对授权的家庭成员")
     requests: list[RequestOut]
 
 
