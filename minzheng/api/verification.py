@@ -232,6 +232,11 @@ class DisposeIn(In):
     note: Line = Field(min_length=1, max_length=300, description="处理说明")
 
 
+class ContestIn(In):
+    statement: Line = Field(min_length=1, max_length=200, description="申请人的异议内容")
+    evidence: Line = Field(min_length=1, max_length=200, description="申请人提供的证明材料")
+
+
 class RequestFilter(In):
     status: Literal["", "open", "answered", "reported", "superseded"] = Field(
         "", description="状态；不填为进行中（核对中、待出具报告）"
@@ -343,6 +348,32 @@ def finding_dispose(request: HttpRequest, finding_id: int, payload: DisposeIn) -
         actor=staff, finding_id=found.pk, disposition=payload.disposition, note=payload.note
     )
     return _finding(selectors.finding_get(actor=staff, finding_id=found.pk), selectors.department_names())
+
+
+@router.post(
+    "/verification/findings/{finding_id}/contest",
+    response={200: FindingOut, **_WRITE_ERRORS},
+    summary="登记申请人对已出具报告中核对结果的异议（附证明材料），待复核",
+)
+def finding_contest(request: HttpRequest, finding_id: int, payload: ContestIn) -> dict[str, Any]:
+    staff = actor(request)
+    found = selectors.finding_get(actor=staff, finding_id=finding_id)
+    services.finding_contest(
+        actor=staff, finding_id=found.pk, statement=payload.statement, evidence=payload.evidence
+    )
+    return _finding(selectors.finding_get(actor=staff, finding_id=found.pk), selectors.department_names())
+
+
+@router.post(
+    "/verification/requests/{verification_id}/recheck",
+    response={201: RequestDetailOut, **_WRITE_ERRORS},
+    summary="复核有异议的核对结果：只向相关部门查询相关成员，新报告替代原报告（均保留）",
+)
+def request_recheck(request: HttpRequest, verification_id: int) -> Status:
+    staff = actor(request)
+    found = selectors.request_get(actor=staff, request_id=verification_id)
+    recheck = services.recheck_send(actor=staff, request_id=found.pk, site=callback_site(request))
+    return Status(201, _detail(request, recheck.pk))
 
 
 @router.post(

@@ -121,6 +121,16 @@ urlpatterns = [
         name="verification_report_issue",
     ),
     path(
+        "verification/findings/<int:finding_id>/contest/",
+        verification_views.finding_contest,
+        name="finding_contest",
+    ),
+    path(
+        "verification/<int:verification_id>/recheck/",
+        verification_views.request_recheck,
+        name="verification_recheck",
+    ),
+    path(
         "verification/findings/<int:finding_id>/dispose/",
         verification_views.finding_dispose,
         name="finding_dispose",

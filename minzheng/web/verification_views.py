@@ -262,6 +262,11 @@ def _request_context(
         and any(r.query.status == "failed" for r in rows),
         "can_report": may_work and found.status == RequestStatus.ANSWERED and report is None,
         "report": report,
+        # After the report: the applicant's objection to a finding, and the re-check of those contested.
+        "can_contest": who.can(Perm.CASE_INVESTIGATE) and found.status == RequestStatus.REPORTED,
+        "can_recheck": may_work
+        and found.status == RequestStatus.REPORTED
+        and found.findings.filter(disposition="contested").exists(),
         "polling": found.status == RequestStatus.OPEN,
     }
 
@@ -323,6 +328,41 @@ def finding_dispose(request: HttpRequest, finding_id: int) -> HttpResponse:
         error = _("请选择采信或说明，并填写处理说明")
     context = _request_context(request, finding.request_id, failed=(finding.pk, form, error))
     return render(request, "web/verification/request.html", context, status=422)
+
+
+@staff_view(Perm.CASE_INVESTIGATE)
+@require_POST
+def finding_contest(request: HttpRequest, finding_id: int) -> HttpResponse:
+    """登记异议: the applicant's statement and evidence against a finding of an issued report."""
+    who = actor(request)
+    finding = selectors.finding_get(actor=who, finding_id=finding_id)
+    try:
+        services.finding_contest(
+            actor=who,
+            finding_id=finding.pk,
+            statement=request.POST.get("statement", ""),
+            evidence=request.POST.get("evidence", ""),
+        )
+    except SHOWN_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        flash_done(request, _("已登记异议，待复核"))
+    return _back(finding.request_id, "findings")
+
+
+@staff_view(Perm.CASE_REVIEW_COUNTY)
+@require_POST
+def request_recheck(request: HttpRequest, verification_id: int) -> HttpResponse:
+    """复核: the contested items asked again; the new request's page."""
+    who = actor(request)
+    found = selectors.request_get(actor=who, request_id=verification_id)
+    try:
+        recheck = services.recheck_send(actor=who, request_id=found.pk, site=callback_site(request))
+    except SHOWN_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+        return _back(found.pk)
+    flash_done(request, _("已提请复核"))
+    return _back(recheck.pk)
 
 
 @staff_view(Perm.CASE_REVIEW_COUNTY)

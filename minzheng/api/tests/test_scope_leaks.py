@@ -807,6 +807,11 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "disposition": "accepted",
             "note": "越权",
         },
+        ("post", "/api/v1/verification/findings/{finding_id}/contest"): {
+            "statement": "越权",
+            "evidence": "越权",
+        },
+        ("post", "/api/v1/verification/requests/{verification_id}/recheck"): None,
         # Authenticated by the envelope's signature, not the session: unsigned, it is refused.
         ("post", "/api/v1/exchange/{counterparty}/callback"): None,
         ("post", "/api/v1/department/transfers/{case_id}/feedback"): {"feedback": "越权"},
@@ -1092,6 +1097,8 @@ POST_ONLY = {
     "web:case_verification_send",
     "web:verification_resend",
     "web:verification_report_issue",
+    "web:verification_recheck",
+    "web:finding_contest",
     "web:finding_dispose",
     "web:department_transfer_feedback",
 }

@@ -185,3 +185,27 @@ def test_a_request_answered_disposed_of_and_reported_through_the_api(
     assert county.get("/api/v1/verification/requests").json()["count"] == 0  # none in progress
     assert county.get("/api/v1/verification/requests", {"status": "reported"}).json()["count"] == 1
     assert post(county, report_url).status_code == 409
+
+    # The applicant contests a finding of the issued report; the re-check asks again about it only.
+    detail = county.get(f"/api/v1/verification/requests/{request['id']}").json()
+    contested = next(f for f in detail["findings"] if f["discrepancy"])
+    contest = f"/api/v1/verification/findings/{contested['id']}/contest"
+    assert post(reviewer, contest, {"statement": "已离职", "evidence": ""}).status_code == 422
+    assert post(other, contest, {"statement": "越权", "evidence": "越权"}).status_code == 404
+    answered = post(reviewer, contest, {"statement": "2026年10月已离职", "evidence": "离职证明"})
+    assert answered.status_code == 200, answered.content
+    assert answered.json()["disposition"] == "contested"
+    for code in (
+        "market",
+        "provident_fund",
+        "public_security",
+        "real_estate",
+        "social_insurance",
+        "tax",
+        "vehicles",
+    ):
+        department_simulator.configure(code, delay_seconds=60)  # no answer while this test runs
+    recheck = post(county, f"/api/v1/verification/requests/{request['id']}/recheck")
+    assert recheck.status_code == 201, recheck.content
+    assert [q["department_name"] for q in recheck.json()["queries"]] == [contested["department"]]
+    assert post(county, f"/api/v1/verification/requests/{request['id']}/recheck").status_code == 409

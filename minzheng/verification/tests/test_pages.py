@@ -230,3 +230,55 @@ def test_a_request_followed_on_its_page_disposed_of_and_reported(
     listing = county.get(reverse("web:verifications"), {"status": "reported"}).content.decode()
     assert case.number in listing
     assert case.number not in county.get(reverse("web:verifications")).content.decode()  # not in progress
+
+
+def test_a_finding_of_an_issued_report_is_contested_on_its_page(people: dict[str, Staff]) -> None:
+    from decimal import Decimal
+
+    from minzheng.verification.models import DepartmentQuery
+
+    case, household = dibao_case(people)
+    today = timezone.localdate()
+    reported = VerificationRequest.objects.create(
+        case=case,
+        household=household,
+        county="640202",
+        transaction_id="txn-contest",
+        as_of=today,
+        status=RequestStatus.REPORTED,
+        requested_by=people["county"],
+    )
+    query = DepartmentQuery.objects.create(
+        request=reported, counterparty="tax", status=QueryStatus.ANSWERED, due_on=today
+    )
+    finding = Finding.objects.create(
+        request=reported,
+        query=query,
+        person=household.head,
+        person_key="0" * 64,
+        item="wage_income",
+        description="工资薪金所得（月均）",
+        amount=Decimal("3000.00"),
+        declared=Decimal("0.00"),
+        discrepancy=True,
+        disposition=Disposition.ACCEPTED,
+        disposition_note="采信",
+    )
+    Report.objects.create(
+        request=reported, number="HD-contest", content={}, sha256="0" * 64, issued_by=people["county"]
+    )
+    page = reverse("web:verification", args=[reported.pk])
+    reviewer = client_for(people["reviewer"])
+    assert f'data-testid="contest-{finding.pk}"' in reviewer.get(page).content.decode()
+    url = reverse("web:finding_contest", args=[finding.pk])
+    refused = reviewer.post(url, {"statement": "已离职", "evidence": ""}, follow=True)
+    assert "请填写异议内容和证明材料" in refused.content.decode()
+    finding.refresh_from_db()
+    assert finding.disposition == Disposition.ACCEPTED
+    reviewer.post(url, {"statement": "2026年10月已离职", "evidence": "离职证明"})
+    finding.refresh_from_db()
+    assert finding.disposition == Disposition.CONTESTED
+    assert 'data-testid="recheck"' in client_for(people["county"]).get(page).content.decode()
+    assert (
+        client_for(people["other_county"]).post(url, {"statement": "x", "evidence": "y"}).status_code == 404
+    )
