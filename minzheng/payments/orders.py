@@ -26,12 +26,11 @@ Money: Decimal yuan with two places throughout, no rounding (amounts are decided
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from minzheng.cases.models import Case, Decision, Outcome
@@ -419,23 +418,17 @@ def orders_batch(*, actor: Staff, county: str) -> PayrollRun:
             [run.pk, connection.ops.adapt_datefield_value(run.month)],
         )
     PaymentOrder.objects.filter(pk__in=ids).update(status=OrderStatus.BATCHED, run=run)
-    totals = (
+    totals = list(
         PayrollLine.objects.filter(run=run)
-        .values("programme", township=F("division_code"))
+        .values_list("order__township_code", "programme")
         .order_by()
         .annotate(n=Count("pk"), t=Sum("amount"))
     )
-    grouped: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [Decimal("0"), Decimal("0")])
-    for row in totals:
-        key = (_township(row["township"]), row["programme"])
-        grouped[key][0] += row["n"]
-        grouped[key][1] += row["t"]
     PayrollTotal.objects.bulk_create(
-        PayrollTotal(run=run, township_code=t, programme=p, line_count=int(n), amount=a)
-        for (t, p), (n, a) in grouped.items()
+        PayrollTotal(run=run, township_code=t, programme=p, line_count=n, amount=a) for t, p, n, a in totals
     )
     run.line_count = len(ids)
-    run.total_amount = sum((a for _, a in grouped.values()), Decimal("0"))
+    run.total_amount = sum((a for *_, a in totals), Decimal("0"))
     run.progress_done = run.progress_total = len(ids)
     run.save(update_fields=["line_count", "total_amount", "progress_done", "progress_total"])
     audit_record(
@@ -455,13 +448,13 @@ def post_reconciled(run: PayrollRun, *, actor: Staff, at: datetime) -> None:
     whose fund no longer covers them fails the whole reconciliation (nothing is applied)."""
     if run.kind != RunKind.ONE_OFF:
         return
-    paid = PayrollLine.objects.filter(run=run, result_at=at, status=LineStatus.PAID).values_list(
-        "division_code", "amount"
+    paid = (
+        PayrollLine.objects.filter(run=run, result_at=at, status=LineStatus.PAID)
+        .values_list("order__township_code")
+        .annotate(total=Sum("amount"))
+        .order_by("order__township_code")
     )
-    by_township: dict[str, Decimal] = defaultdict(Decimal)
-    for code, amount in paid:
-        by_township[_township(code)] += amount
-    for township, total in sorted(by_township.items()):
+    for township, total in paid:  # summed by the database, one row per township
         _move(
             _fund(FundKind.ASSISTANCE, township),
             kind=EntryKind.PAID,
