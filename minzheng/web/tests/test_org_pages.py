@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from minzheng.org.models import ApiToken, ChangeStatus, Division, Office, Staff, StaffChangeRequest
 from minzheng.org.roles import Role
@@ -102,4 +103,5 @@ def test_token_page_issues_a_read_only_token_with_its_expiry(township_clerk: Sta
     assert token.read_only
     body = page.content.decode()
     assert "只读" in body
-    assert token.expires_at.strftime("%Y-%m-%d") in body
+    # The page shows local time (Asia/Shanghai); compare in that zone so the test holds at any hour.
+    assert timezone.localtime(token.expires_at).strftime("%Y-%m-%d %H:%M") in body
