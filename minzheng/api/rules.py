@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
 from minzheng.api.org import ErrorOut, actor
@@ -136,7 +137,7 @@ def parameter_list(request: HttpRequest, filters: Query[ParameterFilter]) -> lis
     day, place = filters.date, filters.place or jurisdiction_of(staff).division_code
     if not (place.isdigit() and len(place) in (6, 9, 12)):
         raise InvalidInput("区划代码格式不正确", field_errors={"place": ["应为6、9或12位数字"]})
-    return [p.as_dict() for p in selectors.parameters_in_force(day=day or date.today(), place=place)]
+    return [p.as_dict() for p in selectors.parameters_in_force(day=day or timezone.localdate(), place=place)]
 
 
 @router.get("/parameters/{name}/values", response=list[ParameterValueOut])

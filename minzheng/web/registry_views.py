@@ -58,7 +58,7 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
             "rows": rows,
             "as_of": as_of,
             "kinds": kinds,
-            "today": date.today(),
+            "today": timezone.localdate(),
             "statuses": statuses,
             "sources": standing.SOURCES,
         },

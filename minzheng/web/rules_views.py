@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from minzheng.core.errors import DomainError, NotFound
@@ -29,7 +28,7 @@ class InForceForm(BootstrapForm):
 @staff_view(Perm.ORG_VIEW)
 def parameter_list(request: HttpRequest) -> HttpResponse:
     form = InForceForm(request.GET or None)
-    day, place = date.today(), jurisdiction_of(actor(request)).division_code
+    day, place = timezone.localdate(), jurisdiction_of(actor(request)).division_code
     if form.is_valid():
         day = form.cleaned_data["day"] or day
         place = form.cleaned_data["place"] or place
