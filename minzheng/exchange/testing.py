@@ -11,13 +11,7 @@ transactional database: callbacks arrive on the server's own thread and must see
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,8 +28,8 @@ from minzheng.exchange.services import (
     registered_handler,
     unregister_handler,
 )
+from simulators import harness
 
-ROOT = Path(__file__).resolve().parents[2]
 SEED = 1
 T = TypeVar("T")
 
@@ -54,25 +48,12 @@ def handling(action: str, fn: Handler) -> Iterator[None]:
             register_handler(action, previous)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+free_port = harness.free_port
 
 
 @dataclass
-class DepartmentSimulator:
-    url: str
-    callback_base: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)  # noqa: S310 (local)
-        request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (local)
-            return json.loads(response.read())
+class DepartmentSimulator(harness.SimulatorProcess):
+    callback_base: str = ""
 
     def fault(self, dept: str, mode: str, *, delay_seconds: float = 0, delay_days: int = 3) -> None:
         self.call(
@@ -87,15 +68,6 @@ class DepartmentSimulator:
             "/admin/config",
             {"dept": dept, "answer_days": answer_days, "delay_seconds": delay_seconds},
         )
-
-    def advance(self, working_days: int) -> None:
-        self.call("POST", "/admin/clock", {"advance_working_days": working_days})
-
-    def state(self) -> dict[str, Any]:
-        return self.call("GET", "/admin/state")  # type: ignore[no-any-return]
-
-    def reset(self) -> None:
-        self.call("POST", "/admin/reset", {})
 
     def callback_url(self, code: str) -> str:
         return f"{self.callback_base}/api/v1/exchange/{code}/callback"
@@ -120,54 +92,28 @@ def wait_for(check: Callable[[], T | None], *, timeout: float = 15.0, interval: 
 
 
 def start_simulator(callback_base: str, log: Path, *, seed: int = SEED) -> DepartmentSimulator:
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603 (our own module, fixed arguments)
-            [
-                sys.executable,
-                "-m",
-                "simulators.departments",
-                "--port",
-                str(port),
-                "--callback-base",
-                callback_base,
-                "--seed",
-                str(seed),
-                # Answers leave at least this long after the acknowledgement: with SQLite's shared
-                # in-memory test database the live server's thread and the test's use one
-                # connection, so a callback must not arrive while the test still logs the ack.
-                "--delay-seconds",
-                "0.3",
-                "--verbose",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    simulator = DepartmentSimulator(f"http://127.0.0.1:{port}", callback_base, process, log)
-    deadline = time.monotonic() + 20
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"the department simulator exited ({process.returncode}): {log.read_text()}")
-        try:
-            simulator.call("GET", "/admin/health")
-            return simulator
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"the department simulator did not start: {log.read_text()}") from None
-            time.sleep(0.1)
+    process, url = harness.start_process(
+        "department simulator",
+        "simulators.departments",
+        [
+            "--callback-base",
+            callback_base,
+            "--seed",
+            str(seed),
+            # Answers leave at least this long after the acknowledgement: with SQLite's shared
+            # in-memory test database the live server's thread and the test's use one
+            # connection, so a callback must not arrive while the test still logs the ack.
+            "--delay-seconds",
+            "0.3",
+            "--verbose",
+        ],
+        log,
+    )
+    return DepartmentSimulator("department simulator", url, process, log, callback_base)
 
 
 def stop_simulator(simulator: DepartmentSimulator) -> None:
-    simulator.process.terminate()
-    try:
-        simulator.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        simulator.process.kill()
-        simulator.process.wait(timeout=10)
+    simulator.stop()
 
 
 @pytest.fixture(scope="session")

@@ -34,13 +34,14 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import date
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from minzheng.exchange import envelope
+from simulators import harness
 from simulators.departments.data import DEPARTMENTS, Department, old_number, parse, records_for
 
 log = logging.getLogger("simulators.departments")
@@ -60,7 +61,6 @@ FAULTS = frozenset(
     }
 )
 RETRY_DELAYS = (0.5, 1.0, 2.0)
-MAX_BODY = 20 * 1024 * 1024
 MAX_QUERIES = 1000
 
 
@@ -150,12 +150,7 @@ class Simulator:
 
     def today(self) -> date:
         """The simulator's date: today moved on by the working days the clock was advanced."""
-        day, left = date.today(), self.workday
-        while left > 0:
-            day += timedelta(days=1)
-            if day.weekday() < 5:
-                left -= 1
-        return day
+        return harness.workday_date(date.today(), self.workday)
 
     def advance(self, days: int) -> None:
         with self.lock:
@@ -393,60 +388,13 @@ class Simulator:
             }
 
 
-class HttpProblem(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+HttpProblem = harness.HttpProblem
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(harness.JsonHandler):
     server_version = "MinzhengDepartmentSimulator/1.0"
     sim: Simulator  # set on the subclass made by make_server
-
-    # --- plumbing ------------------------------------------------------------------------------
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.info("%s %s", self.address_string(), format % args)
-
-    def send(self, status: int, body: bytes, content_type: str = "application/json; charset=utf-8") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def send_json(self, status: int, value: Any) -> None:
-        self.send(status, json.dumps(value, ensure_ascii=False).encode("utf-8"))
-
-    def body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            raise HttpProblem(413, "err.request.too_large", "请求过大")
-        return self.rfile.read(length) if length else b""
-
-    def json_body(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.body() or b"{}")
-        except ValueError:
-            raise HttpProblem(400, "err.request.bad", "请求不是有效的 JSON") from None
-        if not isinstance(value, dict):
-            raise HttpProblem(400, "err.request.bad", "请求应为 JSON 对象")
-        return value
-
-    def route(self, method: str) -> None:
-        try:
-            parts = [p for p in self.path.split("?", 1)[0].split("/") if p]
-            self.dispatch(method, parts)
-        except HttpProblem as exc:
-            self.send_json(exc.status, {"error": {"code": exc.code, "message": exc.message}})
-        except BrokenPipeError:
-            pass
-
-    def do_GET(self) -> None:
-        self.route("GET")
-
-    def do_POST(self) -> None:
-        self.route("POST")
+    logger = log
 
     def dispatch(self, method: str, parts: list[str]) -> None:
         sim = self.sim
@@ -737,9 +685,7 @@ class Handler(BaseHTTPRequestHandler):
             sim.reset()
             return self.send_json(200, sim.state())
         if method == "POST" and parts == ["clock"]:
-            days = self.json_body().get("advance_working_days")
-            if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 366:
-                raise HttpProblem(400, "err.request.bad", "advance_working_days 应为0至366的整数")
+            days = harness.check_int(self.json_body().get("advance_working_days"), "advance_working_days")
             sim.advance(days)
             return self.send_json(200, sim.state()["clock"])
         if method == "POST" and parts in (["faults"], ["config"]):
@@ -780,10 +726,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def make_server(sim: Simulator, host: str, port: int) -> ThreadingHTTPServer:
-    handler = type("BoundHandler", (Handler,), {"sim": sim})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    return harness.make_server(Handler, {"sim": sim}, host, port)
 
 
 def serve(
