@@ -39,6 +39,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import quote
 
+import polars as pl
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -625,13 +626,18 @@ def _csv(rows: Sequence[Sequence[str]], columns: Sequence[str]) -> bytes:
 
 
 def send_batch(
-    *, counterparty_code: str, transaction_id: str, queries: list[dict[str, Any]]
+    *,
+    counterparty_code: str,
+    transaction_id: str,
+    queries: list[dict[str, Any]],
+    any_mode: bool = False,
 ) -> dict[str, Any]:
     """Send a request file (CSV, one row per person: 证件类型、证件号码、姓名、核对内容、核对时点) to a
     department that exchanges files, signed with a detached signature. Returns the department's
     receipt ``{"batch_id", "rows", "sha256"}``; a receipt that does not count our rows or digest our
-    file as sent raises ExchangeError (logged)."""
-    counterparty = _counterparty(counterparty_code, mode=Mode.FILE)
+    file as sent raises ExchangeError (logged). `any_mode`: a department that answers searches one by
+    one takes a file too (the monthly re-check of every recipient is a file for every department)."""
+    counterparty = _counterparty(counterparty_code, mode=None if any_mode else Mode.FILE)
     _search_request(queries)  # the same checks as for a search
     rows = [
         (
@@ -699,20 +705,37 @@ def send_batch(
 @dataclass(frozen=True)
 class BatchResult:
     batch_id: str
-    rows: list[dict[str, str]]
+    frame: pl.DataFrame  # every column text, an empty field an empty string
     sha256: str
     record: Message
     duplicate: bool
 
+    @property
+    def rows(self) -> list[dict[str, str]]:
+        return self.frame.to_dicts()
 
-def fetch_batch_result(*, counterparty_code: str, batch_id: str) -> BatchResult | None:
+
+def _read_result(data: bytes) -> pl.DataFrame | None:
+    """A result file as text columns (None: not a UTF-8 CSV file with the result columns)."""
+    if not data.strip():
+        return None
+    try:
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False, empty_string_is_null=False)
+    except pl.exceptions.PolarsError:
+        return None
+    return frame if set(envelope.RESULT_COLUMNS) <= set(frame.columns) else None
+
+
+def fetch_batch_result(
+    *, counterparty_code: str, batch_id: str, any_mode: bool = False
+) -> BatchResult | None:
     """The department's result file for `batch_id`, verified, or None while it is not ready.
 
     The manifest states the row count and SHA-256 of the result file; the file carries a detached
     Ed25519 signature. A bad signature raises BadSignature, a wrong row count or digest
     ExchangeError (exchange.bad_response); both are logged and nothing is returned.
     """
-    counterparty = _counterparty(counterparty_code, mode=Mode.FILE)
+    counterparty = _counterparty(counterparty_code, mode=None if any_mode else Mode.FILE)
     base = f"{counterparty.base_url}/batch/{quote(batch_id, safe='')}"
     manifest_reply = _http(f"{base}/manifest")
     if manifest_reply.status == 202:
@@ -757,18 +780,15 @@ def fetch_batch_result(*, counterparty_code: str, batch_id: str) -> BatchResult 
             error=f"{exc.code}: {exc.message}",
         )
         raise
-    try:
-        parsed = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
-    except (UnicodeDecodeError, csv.Error):
-        parsed = None
+    parsed = _read_result(data)
     sha = envelope.digest(data)
     problem = ""
     if parsed is None:
         problem = "结果文件不是有效的 UTF-8 CSV 文件"
     elif manifest.get("sha256") != sha:
         problem = "结果文件的摘要与清单不符：文件不完整或被更改"
-    elif manifest.get("rows") != len(parsed):
-        problem = f"结果文件行数（{len(parsed)}）与清单（{manifest.get('rows')}）不符"
+    elif manifest.get("rows") != parsed.height:
+        problem = f"结果文件行数（{parsed.height}）与清单（{manifest.get('rows')}）不符"
     if problem or parsed is None:
         _log(**common, audit=ExchangeAudit.REJECTED, signature_ok=True, error=problem)
         raise ExchangeError(problem, code="exchange.bad_response")

@@ -34,7 +34,6 @@ over many rows in integer fen (`ROUND(x * 100)`), exact on both.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from typing import Any
 import polars as pl
 from django.db import IntegrityError, connection, transaction
 
+from minzheng.core.frames import postgres, read_frame, sql_params, write_frame
 from minzheng.payments.months import add_months
 from minzheng.rules import bulk
 from minzheng.rules.policy import PolicyError, PolicyTable
@@ -278,66 +278,11 @@ SCHEDULE_REVIEWS_SQL = """INSERT INTO payments_reviewtask (enrolment_id, kind, d
     ON CONFLICT DO NOTHING"""
 
 
-def _postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _params(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Dates and datetimes as the backend stores them (SQLite: text)."""
-    ops = connection.ops
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, datetime):
-            out[key] = ops.adapt_datetimefield_value(value)
-        elif isinstance(value, date):
-            out[key] = ops.adapt_datefield_value(value)
-        else:
-            out[key] = value
-    return out
-
-
 def schedule_reviews(*, horizon: date, at: datetime) -> int:
     """Run SCHEDULE_REVIEWS_SQL; the number of tasks created."""
     with connection.cursor() as cursor:
-        cursor.execute(SCHEDULE_REVIEWS_SQL, _params({"horizon": horizon, "at": at}))
+        cursor.execute(SCHEDULE_REVIEWS_SQL, sql_params({"horizon": horizon, "at": at}))
         return int(cursor.rowcount)
-
-
-def read_frame(sql: str, params: Mapping[str, Any], schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """The rows of one SELECT as a frame with `schema` (its columns in order): streamed out with COPY
-    on PostgreSQL, read through a cursor on SQLite."""
-    with connection.cursor() as cursor:
-        if _postgres():
-            buffer = bytearray()
-            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", _params(params)) as copy:
-                while block := copy.read():
-                    buffer += block
-            if not buffer:
-                return pl.DataFrame(schema=dict(schema))
-            return pl.read_csv(io.BytesIO(buffer), has_header=False, schema=dict(schema))
-        cursor.execute(sql, _params(params))
-        rows = cursor.fetchall()
-    return pl.DataFrame(rows, schema=dict(schema), orient="row")
-
-
-def write_frame(table: str, frame: pl.DataFrame) -> None:
-    """Append a frame to a table (its columns named as the frame's): COPY on PostgreSQL,
-    executemany on SQLite."""
-    if frame.is_empty():
-        return
-    columns = ", ".join(frame.columns)
-    with connection.cursor() as cursor:
-        if _postgres():
-            buffer = io.BytesIO()
-            frame.write_csv(buffer, include_header=False)
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-                copy.write(buffer.getvalue())
-        else:
-            marks = ", ".join(["%s"] * frame.width)
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 (constant names)
-                frame.rows(),
-            )
 
 
 # --- Locks -------------------------------------------------------------------------------------------
@@ -346,7 +291,7 @@ def write_frame(table: str, frame: pl.DataFrame) -> None:
 def lock_county(county: str, *, shared: bool) -> None:
     """An enrolment change (shared) waits for a payroll computing its county, to the end of the
     transaction. (SQLite has one writer at a time anyway.)"""
-    if not _postgres():
+    if not postgres():
         return
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
@@ -374,7 +319,7 @@ def run_lease(run_id: int) -> Iterator[bool]:
 
 def run_alive(run_id: int) -> bool | None:
     """Whether a process holds the run's lease (PostgreSQL); None where that cannot be known (SQLite)."""
-    if not _postgres():
+    if not postgres():
         return None
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LEASE_SPACE, run_id])
@@ -386,7 +331,7 @@ def run_alive(run_id: int) -> bool | None:
 
 @contextmanager
 def _session_lock(space: int, key: int, *, wait: bool) -> Iterator[bool]:
-    if not _postgres():
+    if not postgres():
         yield True
         return
     with connection.cursor() as cursor:
@@ -407,7 +352,7 @@ def _session_lock(space: int, key: int, *, wait: bool) -> Iterator[bool]:
 def one_snapshot() -> None:
     """Make the transaction just begun read one snapshot throughout (PostgreSQL: REPEATABLE READ;
     it must be its first statement). SQLite transactions are serializable already."""
-    if _postgres():
+    if postgres():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor.execute("SET LOCAL jit = off")  # compiling cost more than it saved, bench/README.md
@@ -471,7 +416,7 @@ def compute(
     """Steps 1-7 of the module docstring, in the caller's transaction (which holds the county's
     lock). Computing a run again adds what is missing and changes nothing twice."""
     since = previous.started_at - CHANGES_MARGIN if previous is not None else None
-    params = _params(
+    params = sql_params(
         {
             "run": run_id,
             "county": county,
@@ -540,14 +485,14 @@ def _insert_lines(cursor: Any, params: Mapping[str, Any]) -> bool:
 
 def _analyzed(cursor: Any, *tables: str) -> None:
     """Statistics for freshly filled work tables (PostgreSQL), for the plans that read them."""
-    if _postgres():
+    if postgres():
         for table in tables:
             cursor.execute(f"ANALYZE {table}")
 
 
 def _temporary(cursor: Any, name: str, ddl: str) -> None:
     cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    cursor.execute(ddl + (" ON COMMIT DROP" if _postgres() else ""))
+    cursor.execute(ddl + (" ON COMMIT DROP" if postgres() else ""))
 
 
 # --- Recalculation (step 6) --------------------------------------------------------------------------
@@ -783,6 +728,6 @@ def summarize_run_index() -> None:
     once a run's lines are committed: autosummarize asks autovacuum for it as each range fills, but
     autovacuum drops such requests when lines come faster, and a later read of one run's lines then
     rechecks other runs' rows (bench/README.md)."""
-    if _postgres():
+    if postgres():
         with connection.cursor() as cursor:
             cursor.execute("SELECT brin_summarize_new_values('payrollline_run')")

@@ -32,6 +32,7 @@ from minzheng.cases.models import Case, Outcome
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from minzheng.core.frames import read_frame, write_frame
 from minzheng.core.inputs import InputRuleError, MoneyKind, check_money
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
@@ -971,7 +972,7 @@ def bank_export(*, actor: Staff, run_id: int, layout: str) -> BankExport:
     run = _run_for_update(actor, run_id)
     if run.status not in EXPORTABLE:
         raise Conflict(f"发放批次状态为“{run.get_status_display()}”：须经审批后才能生成银行文件")
-    frame = payroll.read_frame(EXPORT_SQL, {"run": run.pk}, EXPORT_SCHEMA)
+    frame = read_frame(EXPORT_SQL, {"run": run.pk}, EXPORT_SCHEMA)
     if frame.is_empty():
         raise Conflict("该批次没有待发放的笔数，无需生成银行文件")
     tokens = frame["account_encrypted"].unique().to_list()
@@ -1103,7 +1104,7 @@ def _check_results(run: PayrollRun, rows: pl.DataFrame) -> tuple[pl.DataFrame, l
     first = (
         frame.filter(pl.col("id").is_not_null()).group_by("id").agg(pl.col("row").min().alias("first_row"))
     )
-    lines = payroll.read_frame(RUN_LINES_SQL, {"run": run.pk}, RUN_LINES_SCHEMA)
+    lines = read_frame(RUN_LINES_SQL, {"run": run.pk}, RUN_LINES_SCHEMA)
     frame = frame.join(first, on="id", how="left").join(lines, on="id", how="left")
     foreign_ids = frame.filter(pl.col("id").is_not_null() & pl.col("line_status").is_null())["id"].unique()
     runs = _runs_of(sorted(foreign_ids.to_list())[:MAX_LOOKED_UP])
@@ -1238,7 +1239,7 @@ def reconciliation_import(
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS payroll_results")
         cursor.execute(RESULTS_DDL + (" ON COMMIT DROP" if connection.vendor == "postgresql" else ""))
-        payroll.write_frame("payroll_results", results)
+        write_frame("payroll_results", results)
         cursor.execute(APPLY_RESULTS_SQL, {"at": connection.ops.adapt_datetimefield_value(now)})
         applied = cursor.rowcount
         cursor.execute("DROP TABLE payroll_results")
@@ -1392,7 +1393,7 @@ def roster_workbook(*, actor: Staff, run_id: int, village_code: str | None = Non
         scope = village_code
     else:
         scope = prefix if len(prefix) > len(run.county) else run.county
-    frame = payroll.read_frame(
+    frame = read_frame(
         ROSTER_SQL, {"run": run.pk, "month": run.month, "low": scope, "high": f"{scope}:"}, ROSTER_SCHEMA
     )
     if frame.is_empty():

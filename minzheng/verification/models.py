@@ -88,10 +88,57 @@ class QueryStatus(models.TextChoices):
     TIMED_OUT = "timed_out", "超时未反馈"
 
 
-class DepartmentQuery(models.Model):
-    """A request's query to one department, with its state and time limit in working days."""
+class RecheckBatch(models.Model):
+    """A county's monthly re-check of its recipients (在保对象定期核对): every member of each household
+    whose re-review falls due by the end of the month, asked of every department in one request file
+    each. What the departments answer is compared with the declarations set-based; a difference opens
+    a re-review task (`RecheckHit`), never a stop."""
 
-    request = models.ForeignKey(VerificationRequest, on_delete=models.CASCADE, related_name="queries")
+    county = models.CharField("县（区）代码", max_length=6)
+    month = models.DateField("核对月份")
+    transaction_id = models.CharField("事务编号", max_length=64, unique=True)
+    as_of = models.DateField("核对时点")
+    status = models.CharField(
+        "状态", max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN
+    )
+    households = models.PositiveIntegerField("家庭数", default=0)
+    persons = models.PositiveIntegerField("人数", default=0)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "在保对象定期核对批次"
+        ordering = ["-month", "county"]
+        constraints = [models.UniqueConstraint(fields=["county", "month"], name="recheck_once_per_month")]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.month:%Y-%m}"
+
+
+class RecheckSubject(models.Model):
+    """A person asked about in a re-check batch (the request file's reference is this row's id)."""
+
+    batch = models.ForeignKey(RecheckBatch, on_delete=models.CASCADE, related_name="subjects")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    person_key = models.CharField("匹配键", max_length=64)
+
+    class Meta:
+        verbose_name = "定期核对对象"
+        constraints = [models.UniqueConstraint(fields=["batch", "person"], name="recheck_subject_once")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} {self.person_id}"
+
+
+class DepartmentQuery(models.Model):
+    """A query to one department — for a case's request or a re-check batch — with its state and
+    time limit in working days."""
+
+    request = models.ForeignKey(
+        VerificationRequest, null=True, on_delete=models.CASCADE, related_name="queries"
+    )
+    batch = models.ForeignKey(RecheckBatch, null=True, on_delete=models.CASCADE, related_name="queries")
     counterparty = models.CharField("核对部门", max_length=40)
     status = models.CharField("状态", max_length=14, choices=QueryStatus.choices, default=QueryStatus.QUEUED)
     attempts = models.PositiveSmallIntegerField("发送次数", default=0)
@@ -100,12 +147,19 @@ class DepartmentQuery(models.Model):
     sent_at = models.DateTimeField(null=True)
     answered_at = models.DateTimeField(null=True)
     error = models.CharField("错误", max_length=300, blank=True)
+    records = models.PositiveIntegerField("反馈记录数", default=0)
 
     class Meta:
         verbose_name = "部门核对查询"
         ordering = ["request_id", "counterparty"]
         constraints = [
             models.UniqueConstraint(fields=["request", "counterparty"], name="query_once_per_department"),
+            models.UniqueConstraint(fields=["batch", "counterparty"], name="batch_query_once_per_department"),
+            models.CheckConstraint(
+                condition=models.Q(request__isnull=True, batch__isnull=False)
+                | models.Q(request__isnull=False, batch__isnull=True),
+                name="query_of_a_request_or_a_batch",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -170,3 +224,29 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class RecheckHit(models.Model):
+    """What a department holds on a recipient that differs from the declaration (income or assets above
+    what was declared, undeclared real estate, a death): the records summed per member and item. It
+    opens a re-review task of the household's enrolments (复核) and never stops a payment by itself."""
+
+    batch = models.ForeignKey(RecheckBatch, on_delete=models.CASCADE, related_name="hits")
+    query = models.ForeignKey(DepartmentQuery, on_delete=models.CASCADE, related_name="hits")
+    subject = models.ForeignKey(RecheckSubject, on_delete=models.CASCADE, related_name="hits")
+    item = models.CharField("核对项目", max_length=24)
+    amount = models.DecimalField("部门数据（合计）", max_digits=14, decimal_places=2, null=True)
+    records = models.PositiveIntegerField("记录数")
+    declared = models.DecimalField("申报值", max_digits=14, decimal_places=2, null=True)
+    source_ref = models.CharField("来源记录", max_length=100, blank=True)
+    description = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "定期核对发现"
+        ordering = ["batch_id", "subject_id", "item"]
+        constraints = [
+            models.UniqueConstraint(fields=["query", "subject", "item"], name="recheck_hit_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id} {self.subject_id} {self.item}"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -50,6 +51,7 @@ from minzheng.org.scope import require_in_scope
 from minzheng.payments.models import Enrolment, EnrolmentStatus, ReviewTask
 from minzheng.registry.circumstances import EXCLUDED_INCOME, Asset, IncomeItem
 from minzheng.registry.models import Membership, Person
+from minzheng.rules.policy import PolicyError, parameter_specs
 from minzheng.rules.selectors import policy_table
 from minzheng.verification.models import (
     Authorisation,
@@ -240,6 +242,17 @@ def _departments() -> list[Counterparty]:
     return list(Counterparty.objects.filter(active=True).order_by("code"))
 
 
+def department_days(code: str, day: date, county: str) -> int:
+    """A department's time limit in working days: its own dated parameter where one exists
+    (``verification.department_working_days.<code>``, e.g. the banks), else the general one."""
+    table = policy_table()
+    own = f"{DAYS_PARAMETER}.{code}"
+    if own in parameter_specs():
+        with suppress(PolicyError):
+            return int(table.lookup(own, day, county, "urban").value)
+    return int(table.lookup(DAYS_PARAMETER, day, county, "urban").value)
+
+
 @transaction.atomic
 def _create_request(actor: Staff, case_id: int) -> VerificationRequest:
     case = _case(actor, case_id, lock=True)
@@ -260,7 +273,7 @@ def _create_request(actor: Staff, case_id: int) -> VerificationRequest:
         raise Conflict("尚未接入任何核对部门，请联系系统管理员")
     today = timezone.localdate()
     county = case.division_id[:6]
-    days = int(policy_table().lookup(DAYS_PARAMETER, today, county, "urban").value)
+    days = {d.code: department_days(d.code, today, county) for d in departments}
     request = VerificationRequest.objects.create(
         case=case,
         household_id=case.household_id,
@@ -270,7 +283,7 @@ def _create_request(actor: Staff, case_id: int) -> VerificationRequest:
         requested_by=actor,
     )
     DepartmentQuery.objects.bulk_create(
-        DepartmentQuery(request=request, counterparty=d.code, due_on=add_working_days(today, days))
+        DepartmentQuery(request=request, counterparty=d.code, due_on=add_working_days(today, days[d.code]))
         for d in departments
     )
     _audit(actor, "request_created", request, departments=[d.code for d in departments], due_days=days)
@@ -539,17 +552,18 @@ def _finding(
 
 def queries_time_out(*, today: date | None = None) -> int:
     """Queries still unanswered after their time limit: TIMED_OUT (stated so in the report)."""
+    from minzheng.verification import recheck
+
     day = today or timezone.localdate()
-    ids = list(
-        DepartmentQuery.objects.filter(
-            status__in=(QueryStatus.QUEUED, QueryStatus.ACKNOWLEDGED, QueryStatus.FAILED), due_on__lt=day
-        ).values_list("request_id", flat=True)
-    )
-    count = DepartmentQuery.objects.filter(
+    late = DepartmentQuery.objects.filter(
         status__in=(QueryStatus.QUEUED, QueryStatus.ACKNOWLEDGED, QueryStatus.FAILED), due_on__lt=day
-    ).update(status=QueryStatus.TIMED_OUT, error="超过反馈期限未反馈")
-    for request_id in set(ids):
+    )
+    ids = list(late.values_list("request_id", "batch_id"))
+    count = late.update(status=QueryStatus.TIMED_OUT, error="超过反馈期限未反馈")
+    for request_id in {r for r, _ in ids if r is not None}:
         _refresh_status(request_id)
+    for batch_id in {b for _, b in ids if b is not None}:
+        recheck.refresh_status(batch_id)
     return count
 
 
@@ -589,10 +603,15 @@ def collect(*, query_id: int) -> bool:
     """An acknowledged query's answer fetched rather than waited for: a file department's result
     file, or an API department's answer through a status query (a callback that never arrived).
     True when it was taken."""
+    from minzheng.verification import recheck
+
     query = DepartmentQuery.objects.select_related("request").filter(pk=query_id).first()
     if query is None or query.status != QueryStatus.ACKNOWLEDGED:
         return False
+    if query.batch_id is not None:
+        return recheck.batch_collect(query_id=query_id)
     request = query.request
+    assert request is not None  # noqa: S101 (a query of a request or of a batch)
     if Counterparty.objects.filter(code=query.counterparty, mode=Mode.FILE).exists():
         result = exchange.fetch_batch_result(
             counterparty_code=query.counterparty, batch_id=query.correlation_id
