@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "minzheng.payments",
     "minzheng.verification",
     "minzheng.inquiries",
+    "minzheng.oversight",
     "minzheng.demo",
     "minzheng.api",
     "minzheng.web",

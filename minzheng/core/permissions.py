@@ -43,6 +43,12 @@ class Perm(StrEnum):
     # Other departments as users (协作部门): their transferred items and status inquiries
     DEPARTMENT_FEEDBACK = "cases.department_feedback"
     STATUS_INQUIRY = "inquiries.status_inquiry"
+    # Grassroots capacity (基层民政服务能力): norms, resources, training, purchased services, supervision
+    OVERSIGHT_VIEW = "oversight.view"
+    OVERSIGHT_RECORD = "oversight.record"
+    OVERSIGHT_NORMS = "oversight.manage_norms"
+    OVERSIGHT_PURCHASE = "oversight.manage_purchases"
+    OVERSIGHT_SUPERVISE = "oversight.supervise"
 
 
 PERMISSION_LABELS: dict[Perm, str] = {
@@ -71,4 +77,9 @@ PERMISSION_LABELS: dict[Perm, str] = {
     Perm.AUDIT_VIEW: "审计查询",
     Perm.DEPARTMENT_FEEDBACK: "反馈本部门承办的转办事项",
     Perm.STATUS_INQUIRY: "查询服务对象的救助身份",
+    Perm.OVERSIGHT_VIEW: "查看基层能力建设达标情况",
+    Perm.OVERSIGHT_RECORD: "登记人员、经费、设施和培训",
+    Perm.OVERSIGHT_NORMS: "管理能力建设标准和岗前培训规则",
+    Perm.OVERSIGHT_PURCHASE: "管理政府购买服务",
+    Perm.OVERSIGHT_SUPERVISE: "督导检查和月通报",
 }

@@ -97,6 +97,29 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 }
 
 
+# Grassroots capacity (minzheng.oversight): the township office records its own resources; the
+# county bureau sets norms, buys services and supervises; a city or region supervisor reads and
+# supervises (spot checks, tasks, bulletins) but never touches cases or payments.
+_OVERSIGHT_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.TOWNSHIP_REVIEWER: frozenset({Perm.OVERSIGHT_VIEW}),
+    Role.TOWNSHIP_HEAD: frozenset({Perm.OVERSIGHT_VIEW, Perm.OVERSIGHT_RECORD}),
+    Role.COUNTY_REVIEWER: frozenset({Perm.OVERSIGHT_VIEW}),
+    Role.COUNTY_APPROVER: frozenset({Perm.OVERSIGHT_VIEW, Perm.OVERSIGHT_SUPERVISE}),
+    Role.COUNTY_ADMIN: frozenset(
+        {
+            Perm.OVERSIGHT_VIEW,
+            Perm.OVERSIGHT_RECORD,
+            Perm.OVERSIGHT_NORMS,
+            Perm.OVERSIGHT_PURCHASE,
+            Perm.OVERSIGHT_SUPERVISE,
+        }
+    ),
+    Role.SUPERVISOR: frozenset({Perm.OVERSIGHT_VIEW, Perm.OVERSIGHT_SUPERVISE}),
+}
+for _role, _perms in _OVERSIGHT_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
+
+
 def permissions_for(roles: set[str] | frozenset[str]) -> frozenset[Perm]:
     result: set[Perm] = set()
     for role in roles:

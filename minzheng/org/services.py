@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -282,6 +282,19 @@ def _check_department(department: str, roles: Iterable[str]) -> str:
     return department
 
 
+# Checks a higher app makes before roles are granted to an account (oversight: no case-handling role
+# without recorded pre-job training). Each is called with the account, the roles being added and the
+# actor, inside the granting transaction, and refuses by raising a DomainError.
+ROLE_GRANT_GUARDS: list[Callable[..., None]] = []
+
+
+def _guard_role_grant(*, staff: Staff, added: Iterable[str], actor: Staff | None) -> None:
+    roles = frozenset(added)
+    if roles:
+        for guard in ROLE_GRANT_GUARDS:
+            guard(staff=staff, roles=roles, actor=actor)
+
+
 def _staff_snapshot(staff: Staff) -> dict[str, object]:
     return {
         "username": staff.username,
@@ -452,6 +465,7 @@ def staff_create(
     staff.set_password(password)
     staff.password_changed_at = now
     staff.save()
+    _guard_role_grant(staff=staff, added=parsed, actor=actor)
     StaffRole.objects.bulk_create([StaffRole(staff=staff, role=r) for r in parsed])
     audit_record(
         actor=actor,
@@ -503,6 +517,7 @@ def _apply_change(
         wanted = sorted(roles or [])
         StaffRole.objects.filter(staff=staff).exclude(role__in=wanted).delete()
         have = set(StaffRole.objects.filter(staff=staff).values_list("role", flat=True))
+        _guard_role_grant(staff=staff, added=set(wanted) - have, actor=actor)
         try:
             with transaction.atomic():
                 StaffRole.objects.bulk_create(
