@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "minzheng.verification",
     "minzheng.inquiries",
     "minzheng.oversight",
+    "minzheng.feedback",
     "minzheng.demo",
     "minzheng.api",
     "minzheng.web",

@@ -475,6 +475,9 @@ GUARD_HOOKS: dict[str, Callable[[Case], str | None]] = {}
 # Who may take a transition without its permission, by (case, actor, action): cases.departments lets a
 # partner department's account record the feedback of the items transferred to its own department.
 ACTOR_HOOKS: list[Callable[[Case, Staff, str], bool]] = []
+# Called with (case, actor) inside the workflow's transaction when a case closes (its final state):
+# the feedback app issues the service-quality receipt (服务质量回执) of a finished service.
+CLOSE_HOOKS: list[Callable[[Case, Staff], object]] = []
 
 
 def _after_decision(case: Case, workflow: Workflow, actor: Staff, note: str, data: Mapping[str, Any]) -> None:
@@ -582,6 +585,8 @@ def _apply(
             "refused": Outcome.REFUSED,
             "withdrawn": Outcome.WITHDRAWN,
         }.get(t.target, Outcome.TRANSFERRED)
+        for hook in CLOSE_HOOKS:
+            hook(case, actor)
     else:
         _open_step(case, target, today)
     case.save()

@@ -49,6 +49,11 @@ class Perm(StrEnum):
     OVERSIGHT_NORMS = "oversight.manage_norms"
     OVERSIGHT_PURCHASE = "oversight.manage_purchases"
     OVERSIGHT_SUPERVISE = "oversight.supervise"
+    # The public's voice (群众诉求, 12345 work orders, service-quality receipts)
+    FEEDBACK_VIEW = "feedback.view"
+    FEEDBACK_INTAKE = "feedback.intake"
+    FEEDBACK_HANDLE = "feedback.handle"
+    FEEDBACK_DISPATCH = "feedback.dispatch"
 
 
 PERMISSION_LABELS: dict[Perm, str] = {
@@ -82,4 +87,8 @@ PERMISSION_LABELS: dict[Perm, str] = {
     Perm.OVERSIGHT_NORMS: "管理能力建设标准和岗前培训规则",
     Perm.OVERSIGHT_PURCHASE: "管理政府购买服务",
     Perm.OVERSIGHT_SUPERVISE: "督导检查和月通报",
+    Perm.FEEDBACK_VIEW: "查看群众诉求",
+    Perm.FEEDBACK_INTAKE: "登记群众诉求",
+    Perm.FEEDBACK_HANDLE: "签收、退单和答复诉求",
+    Perm.FEEDBACK_DISPATCH: "派单、回访和办结诉求",
 }

@@ -28,17 +28,19 @@ class Role(models.TextChoices):
 
 SEPARATED_ROLES: frozenset[str] = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
-_READ = {Perm.ORG_VIEW, Perm.HOUSEHOLD_VIEW, Perm.CASE_VIEW}
+_READ = {Perm.ORG_VIEW, Perm.HOUSEHOLD_VIEW, Perm.CASE_VIEW, Perm.FEEDBACK_VIEW}
+_TICKETS = {Perm.FEEDBACK_INTAKE, Perm.FEEDBACK_HANDLE}  # register, sign for, return, reply
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.VILLAGE_ASSISTANT: frozenset(
-        _READ | {Perm.HOUSEHOLD_CHANGE, Perm.CASE_INTAKE, Perm.CASE_INVESTIGATE}
+        _READ | {Perm.HOUSEHOLD_CHANGE, Perm.CASE_INTAKE, Perm.CASE_INVESTIGATE, Perm.FEEDBACK_INTAKE}
     ),
     Role.TOWNSHIP_CLERK: frozenset(
-        _READ | {Perm.HOUSEHOLD_CHANGE, Perm.CASE_INTAKE, Perm.ID_NUMBER_VIEW_FULL, Perm.EXPORT}
+        _READ | _TICKETS | {Perm.HOUSEHOLD_CHANGE, Perm.CASE_INTAKE, Perm.ID_NUMBER_VIEW_FULL, Perm.EXPORT}
     ),
     Role.TOWNSHIP_REVIEWER: frozenset(
         _READ
+        | _TICKETS
         | {
             Perm.HOUSEHOLD_CHANGE,
             Perm.CASE_INVESTIGATE,
@@ -51,7 +53,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         }
     ),
     Role.TOWNSHIP_HEAD: frozenset(
-        _READ | {Perm.CASE_APPROVE_TOWNSHIP, Perm.REPORT_VIEW, Perm.EXPORT, Perm.PAYMENT_VIEW}
+        _READ
+        | _TICKETS
+        | {
+            Perm.CASE_APPROVE_TOWNSHIP,
+            Perm.REPORT_VIEW,
+            Perm.EXPORT,
+            Perm.PAYMENT_VIEW,
+            Perm.FEEDBACK_DISPATCH,  # the office head dispatches, calls back and closes
+        }
     ),
     Role.COUNTY_REVIEWER: frozenset(
         _READ
@@ -81,6 +91,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.STAFF_MANAGE,
             Perm.PARAMETER_PROPOSE,
             Perm.PAYROLL_RUN,
+            # The county's 12345 desk: takes the hotline's orders, dispatches, calls back, closes.
+            Perm.FEEDBACK_INTAKE,
+            Perm.FEEDBACK_DISPATCH,
             Perm.PAYMENT_VIEW,
             Perm.REPORT_VIEW,
             Perm.EXPORT,
@@ -88,14 +101,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     ),
     Role.SUPERVISOR: frozenset(_READ | {Perm.PAYMENT_VIEW, Perm.REPORT_VIEW}),
     Role.DEPARTMENT_STAFF: frozenset({Perm.DEPARTMENT_FEEDBACK, Perm.STATUS_INQUIRY}),
-    Role.AUDITOR: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW, Perm.HOUSEHOLD_VIEW, Perm.CASE_VIEW}),
+    Role.AUDITOR: frozenset(
+        {Perm.ORG_VIEW, Perm.AUDIT_VIEW, Perm.HOUSEHOLD_VIEW, Perm.CASE_VIEW, Perm.FEEDBACK_VIEW}
+    ),
     Role.SYSTEM_ADMIN: frozenset(
         {Perm.ORG_VIEW, Perm.SYSTEM_MANAGE, Perm.DIVISION_MANAGE, Perm.STAFF_MANAGE}
     ),
     Role.SECURITY_ADMIN: frozenset({Perm.ORG_VIEW, Perm.SECURITY_MANAGE}),
     Role.AUDIT_ADMIN: frozenset({Perm.ORG_VIEW, Perm.AUDIT_VIEW}),
 }
-
 
 # Grassroots capacity (minzheng.oversight): the township office records its own resources; the
 # county bureau sets norms, buys services and supervises; a city or region supervisor reads and

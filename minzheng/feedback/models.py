@@ -1,0 +1,325 @@
+"""The public's voice (群众诉求): tickets from every channel (complaints, 12345 work orders, poor
+ratings, letters and visits), their dispatches to the offices that must act, their typed history,
+the hotline platform they came from, and the service-quality receipts (服务质量回执, 一次一评)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from minzheng.cases.models import Case
+from minzheng.org.models import Division, Office
+
+
+class TicketChannel(models.TextChoices):
+    WINDOW = "window", "窗口"
+    PHONE = "phone", "来电"
+    HOTLINE = "hotline", "12345热线"
+    ONLINE = "online", "网上"
+    MAILBOX = "mailbox", "意见箱"
+    SUPERVISION_PHONE = "supervision_phone", "监督电话"
+    GRID = "grid", "网格"
+    REVIEW = "review", "好差评"
+    LETTERS_VISITS = "letters_visits", "信访"
+
+
+class TicketKind(models.TextChoices):
+    CONSULTATION = "consultation", "咨询"
+    HELP = "help", "求助"
+    COMPLAINT = "complaint", "投诉"
+    REPORT = "report", "举报"
+    SUGGESTION = "suggestion", "建议"
+    PRAISE = "praise", "表扬"
+    BAD_REVIEW = "bad_review", "差评"
+
+
+class Sensitivity(models.TextChoices):
+    STANDARD = "standard", "一般"
+    SENSITIVE = "sensitive", "敏感"
+    HIGHLY_SENSITIVE = "highly_sensitive", "高度敏感"
+
+
+class TicketState(models.TextChoices):
+    RECEIVED = "received", "已受理"
+    DISPATCHED = "dispatched", "已派单"
+    RETURNED = "returned", "已退单"
+    PROCESSING = "processing", "办理中"
+    REPLIED = "replied", "已答复"
+    CALLED_BACK = "called_back", "已回访"
+    REOPENED = "reopened", "重新办理"
+    CLOSED = "closed", "已办结"
+    MERGED = "merged", "已并单"
+
+
+OPEN_STATES = frozenset(
+    {
+        TicketState.RECEIVED,
+        TicketState.DISPATCHED,
+        TicketState.RETURNED,
+        TicketState.PROCESSING,
+        TicketState.REPLIED,
+        TicketState.CALLED_BACK,
+        TicketState.REOPENED,
+    }
+)
+
+
+class Decision(models.TextChoices):
+    """The finding a ticket closes with (spp_grm: closing requires a decision)."""
+
+    UPHELD = "upheld", "诉求属实，已解决"
+    PARTIALLY_UPHELD = "partially_upheld", "部分属实"
+    REJECTED = "rejected", "诉求不属实"
+    EXPLAINED = "explained", "已解释说明"
+    WITHDRAWN = "withdrawn", "诉求人撤回"
+    REFERRED = "referred", "已转有关部门"
+
+
+class CaseReviewOutcome(models.TextChoices):
+    KEPT = "kept", "维持原决定"
+    CHANGED = "changed", "变更原决定"
+    REVOKED = "revoked", "撤销原决定"
+
+
+class Ticket(models.Model):
+    number = models.CharField("诉求编号", max_length=24, unique=True)
+    channel = models.CharField("来源渠道", max_length=20, choices=TicketChannel.choices)
+    # The hotline's work-order number (12345 工单号), a grid case number, a receipt code …
+    external_ref = models.CharField("外部编号", max_length=40, blank=True)
+    kind = models.CharField("诉求类型", max_length=16, choices=TicketKind.choices)
+    category_code = models.CharField("诉求分类（GB/T 39666）", max_length=6)
+    title = models.CharField("标题", max_length=120)
+    content = models.TextField("诉求内容")
+    complainant_name = models.CharField("诉求人", max_length=60, blank=True)
+    complainant_phone = models.CharField("联系电话", max_length=20, blank=True)
+    anonymous = models.BooleanField("匿名", default=False)
+    # Where the matter is; with the responsible office, what decides who sees the ticket.
+    division = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name="所涉区划"
+    )
+    office = models.ForeignKey(
+        Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="承办机构"
+    )
+    about_case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="所涉案件"
+    )
+    about_office = models.ForeignKey(
+        Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="所涉机构"
+    )
+    about_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="所涉工作人员",
+    )
+    sensitivity = models.CharField(
+        "敏感程度", max_length=16, choices=Sensitivity.choices, default=Sensitivity.STANDARD
+    )
+    urgent = models.BooleanField("紧急", default=False)
+    state = models.CharField("状态", max_length=12, choices=TicketState.choices, default=TicketState.RECEIVED)
+    received_on = models.DateField("受理日期")
+    due_date = models.DateField("办理时限")
+    limit_reference = models.CharField("时限依据", max_length=200, blank=True)
+    reminded_on = models.DateField("催办日期", null=True, blank=True)
+    escalated_on = models.DateField("通报日期", null=True, blank=True)
+    reply = models.TextField("答复内容", blank=True)
+    replied_at = models.DateTimeField("答复时间", null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField("满意度（1-5）", null=True, blank=True)
+    called_back_at = models.DateTimeField("回访时间", null=True, blank=True)
+    callback_due = models.DateField("回访时限", null=True, blank=True)
+    rectify_due = models.DateField("整改时限", null=True, blank=True)
+    rectified_at = models.DateTimeField("整改完成时间", null=True, blank=True)
+    rectification = models.TextField("整改情况", blank=True)
+    decision = models.CharField("处理结论", max_length=20, choices=Decision.choices, blank=True)
+    # A complaint about a benefit decision: closed only with the case review's outcome.
+    case_review_required = models.BooleanField("须复查所涉案件", default=False)
+    case_review_outcome = models.CharField(
+        "案件复查结论", max_length=10, choices=CaseReviewOutcome.choices, blank=True
+    )
+    case_review_note = models.CharField("复查说明", max_length=300, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged", verbose_name="并入"
+    )
+    repeat_count = models.PositiveSmallIntegerField("重复诉求次数", default=0)
+    reopen_count = models.PositiveSmallIntegerField("重新办理次数", default=0)
+    return_count = models.PositiveSmallIntegerField("退单次数", default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "群众诉求"
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_ref"],
+                condition=~models.Q(external_ref=""),
+                name="ticket_external_ref_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(category_code__regex=r"^[0-9]{6}$"), name="ticket_category_6"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="closed") | ~models.Q(decision=""),
+                name="ticket_closed_has_decision",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(satisfaction__isnull=True)
+                | models.Q(satisfaction__gte=1, satisfaction__lte=5),
+                name="ticket_satisfaction_1_5",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "due_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+class TicketEvent(models.Model):
+    """One step of a ticket (typed history): who, when, which action, from and to which state, why."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    actor_name = models.CharField(max_length=60, blank=True)
+    action = models.CharField("操作", max_length=20)
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12, blank=True)
+    note = models.TextField("说明", blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.action}"
+
+
+class Dispatch(models.Model):
+    """A ticket sent to an office (派单); signed for (签收) or returned with a reason (退单)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="dispatches")
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+", verbose_name="承办机构")
+    dispatched_at = models.DateTimeField(default=timezone.now)
+    dispatched_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField("签收时间", null=True, blank=True)
+    returned_at = models.DateTimeField("退单时间", null=True, blank=True)
+    return_reason = models.CharField("退单理由", max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["dispatched_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(returned_at__isnull=True) | ~models.Q(return_reason=""),
+                name="dispatch_return_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} → {self.office_id}"
+
+
+class HotlinePlatform(models.Model):
+    """The 12345 hotline platform (政务服务便民热线) Minzheng takes work orders from and reports to."""
+
+    code = models.SlugField("代码", max_length=40, unique=True)
+    name = models.CharField("名称", max_length=100)
+    base_url = models.URLField("接口地址", max_length=300)
+    public_key_pem = models.TextField("签名公钥（PEM）")
+    # Orders with no division of their own (a county-wide matter) are filed under this division.
+    default_division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
+    active = models.BooleanField("启用", default=True)
+    last_pulled_at = models.DateTimeField("最近拉取", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "12345热线平台"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SyncStatus(models.TextChoices):
+    PENDING = "pending", "待同步"
+    SENT = "sent", "已同步"
+
+
+class HotlineSync(models.Model):
+    """A status a hotline work order reached, to be reported back to the platform (an outbox: written
+    in the transaction of the change, sent after it, retried by the sweep until the platform has it)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="syncs")
+    status = models.CharField(max_length=20)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=8, choices=SyncStatus.choices, default=SyncStatus.PENDING)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.status} {self.state}"
+
+
+class ServiceReceipt(models.Model):
+    """服务质量回执 (一次一评): issued when a service at the window or online is finished; the citizen
+    rates it once, on five levels, without logging in, by its short code."""
+
+    code = models.CharField("回执码", max_length=10, unique=True)
+    case = models.OneToOneField(
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="案件"
+    )
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+", verbose_name="服务机构")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    service_name = models.CharField("服务事项", max_length=120)
+    channel = models.CharField("服务方式", max_length=8)
+    served_at = models.DateTimeField("办结时间", default=timezone.now)
+    rating = models.PositiveSmallIntegerField("评价（1-5）", null=True, blank=True)
+    comment = models.CharField("评价意见", max_length=300, blank=True)
+    rated_at = models.DateTimeField("评价时间", null=True, blank=True)
+    ticket = models.OneToOneField(
+        Ticket,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="receipt",
+        verbose_name="差评工单",
+    )
+
+    class Meta:
+        verbose_name = "服务质量回执"
+        ordering = ["-served_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(rating__isnull=True) | models.Q(rating__gte=1, rating__lte=5),
+                name="receipt_rating_1_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.service_name}"
+
+
+class TicketCounter(models.Model):
+    """The last ticket number given out on a day (MZT-YYYYMMDD-NNNNN), taken under a row lock."""
+
+    day = models.DateField(unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.last}"
