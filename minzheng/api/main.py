@@ -20,6 +20,7 @@ from minzheng.api import (
     departments,
     exchange,
     org,
+    oversight,
     payments,
     registry,
     registry_excel,
@@ -228,3 +229,4 @@ api.add_router("/", payments.router)
 api.add_router("/", exchange.router)
 api.add_router("/", verification.router)
 api.add_router("/", departments.router)
+api.add_router("/", oversight.router)

@@ -34,6 +34,7 @@ DEFAULT_LIMITS: dict[str, tuple[int, int]] = {
     "status_lookup": (20, 600),  # 20 look-ups per 10 minutes
     "online_application": (10, 3600),  # 10 applications per hour
     "exchange_callback": (600, 60),  # departments' callbacks (minzheng.exchange), per address
+    "receipt_rating": (30, 600),  # ratings of service-quality receipts (minzheng.feedback)
 }
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network

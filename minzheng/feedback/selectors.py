@@ -88,7 +88,7 @@ def platform() -> HotlinePlatform | None:
 def receipts(*, actor: Staff) -> QuerySet[ServiceReceipt]:
     _may_view(actor)
     return scoped(
-        ServiceReceipt.objects.select_related("office", "ticket"), actor, field="office__division_id"
+        ServiceReceipt.objects.select_related("office", "ticket"), actor, field="office__division__code"
     )
 
 

@@ -32,6 +32,8 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem(_("家庭经济状况核对"), "web:verifications", Perm.CASE_REVIEW_COUNTY, "cases"),
     MenuItem(_("转办事项反馈"), "web:department_transfers", Perm.DEPARTMENT_FEEDBACK, "departments"),
     MenuItem(_("救助身份查询"), "web:status_inquiry", Perm.STATUS_INQUIRY, "departments"),
+    MenuItem(_("群众诉求"), "web:feedback_tickets", Perm.FEEDBACK_VIEW, "feedback"),
+    MenuItem(_("服务评价"), "web:feedback_receipts", Perm.FEEDBACK_VIEW, "feedback"),
     MenuItem(_("在保对象"), "web:enrolments", Perm.PAYMENT_VIEW, "payments"),
     MenuItem(_("发放批次"), "web:payroll_runs", Perm.PAYMENT_VIEW, "payments"),
     MenuItem(_("复核任务"), "web:payment_reviews", Perm.CASE_REVIEW_TOWNSHIP, "payments"),

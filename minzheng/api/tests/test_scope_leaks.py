@@ -36,6 +36,16 @@ from minzheng.org.models import ApiToken, ChangeKind, Division, PartnerDepartmen
 from minzheng.org.roles import Role
 from minzheng.org.services import api_token_issue
 from minzheng.org.testing import VILLAGES, make_staff
+from minzheng.oversight.models import (
+    Bulletin,
+    CountyNormChoice,
+    Evidence,
+    FacilityCheck,
+    PopulationRecord,
+    ProviderEvaluation,
+    ServiceContract,
+    ServiceProvider,
+)
 from minzheng.payments.models import (
     BankExport,
     Enrolment,
@@ -113,6 +123,9 @@ class World:
     findings: dict[str, Finding] = field(default_factory=dict)  # a pending discrepancy, by village
     verification_reports: dict[str, Report] = field(default_factory=dict)  # by village
     transfers: dict[str, Case] = field(default_factory=dict)  # an item transferred to 教育局, by village
+    contracts: dict[str, ServiceContract] = field(default_factory=dict)  # purchased services, by village
+    bulletins: dict[str, Bulletin] = field(default_factory=dict)  # a monthly bulletin, by village
+    evidence: dict[str, Evidence] = field(default_factory=dict)  # a facility check's photo, by village
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -172,7 +185,72 @@ def world(tree: dict[str, Division]) -> World:
     add_payments(world, creator)
     add_verifications(world, creator)
     add_transfers(world)
+    add_oversight(world)
     return world
+
+
+def add_oversight(world: World) -> None:
+    """Per village: a purchased-service contract of its county, a bulletin and a facility check's
+    photo. Written directly: minzheng/oversight/tests drive the services."""
+    for i, village in enumerate(VILLAGES):
+        county = village[:6] + "000000"
+        provider = ServiceProvider.objects.create(
+            name=f"承接 {village}",
+            uscc=f"5264020200000{i:04d}X",
+            kind="social_organisation",
+            county_id=county,
+        )
+        world.contracts[village] = ServiceContract.objects.create(
+            county_id=county,
+            provider=provider,
+            number=f"GM{village}",
+            title=f"购买 {village}",
+            mode="project",
+            category="service",
+            items=["照料护理"],
+            amount=Decimal("1000.00"),
+            funding_source="local_budget",
+            start_on=date(2026, 1, 1),
+            end_on=date(2026, 12, 31),
+        )
+        world.bulletins[village] = Bulletin.objects.create(
+            division_id=village,
+            month=date(2026, 1, 1),
+            as_of=date(2026, 1, 31),
+            content={"ranking": []},
+            sha256="0" * 64,
+        )
+        check = FacilityCheck.objects.create(
+            division_id=village,
+            checked_on=date(2026, 1, 5),
+            office_area_m2=Decimal("40"),
+            window_has_sign=True,
+        )
+        world.evidence[village] = Evidence.objects.create(
+            facility_check=check,
+            division_id=village,
+            file_name=f"photo {village}.png",
+            content_type="image/png",
+            size=8,
+            sha256="0" * 64,
+            content=PNG_SIGNATURE,
+        )
+
+
+PNG_SIGNATURE = bytes([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
+
+
+def oversight_state(world: World, foreign: list[str]) -> list[Any]:
+    """Everything an oversight endpoint could change about the foreign jurisdictions."""
+    counties = {v[:6] + "000000" for v in foreign}
+    contracts = [world.contracts[v].pk for v in foreign]
+    return [
+        CountyNormChoice.objects.filter(county_id__in=counties).count(),
+        PopulationRecord.objects.filter(division_id__in=foreign).count(),
+        sorted(ServiceContract.objects.filter(pk__in=contracts).values_list("pk", "status")),
+        ProviderEvaluation.objects.filter(contract__in=contracts).count(),
+        Bulletin.objects.filter(division__code__in=counties | set(foreign)).count(),
+    ]
 
 
 def add_transfers(world: World) -> None:
@@ -532,6 +610,7 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
     )
     rows.append(Staff.objects.filter(office__division_id__in=foreign).count())
     rows.extend(payments_state(world, foreign))
+    rows.extend(oversight_state(world, foreign))
     counties = {v[:6] for v in foreign}
     rows.append(
         sorted(
@@ -575,6 +654,8 @@ PATH_PARAMS = {
     # A department's callback names a department, not a jurisdiction's record; no department is
     # registered here, so every call is refused (test_callback covers signed ones).
     "counterparty": lambda w, v: f"dept{v}",
+    "contract_id": lambda w, v: w.contracts[v].pk,
+    "bulletin_id": lambda w, v: w.bulletins[v].pk,
 }
 # Reads whose path parameter names no record (a parameter name): they answer 200, and must still
 # show nothing of another jurisdiction.
@@ -815,6 +896,29 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         # Authenticated by the envelope's signature, not the session: unsigned, it is refused.
         ("post", "/api/v1/exchange/{counterparty}/callback"): None,
         ("post", "/api/v1/department/transfers/{case_id}/feedback"): {"feedback": "越权"},
+        ("post", "/api/v1/oversight/norm-choices"): {
+            "county_code": village[:6] + "000000",
+            "norm_set": "yinchuan_2018",
+            "valid_from": "2026-01-01",
+            "reason": "越权",
+        },
+        ("post", "/api/v1/oversight/population"): {
+            "division_code": village,
+            "year": 2026,
+            "resident_population": 1000,
+            "source": "越权",
+        },
+        ("post", "/api/v1/oversight/contracts/{contract_id}/evaluations"): {
+            "stage": "final",
+            "evaluator": "bureau",
+            "evaluated_on": "2026-06-30",
+            "score": "10",
+            "outcome": "terminate",
+        },
+        ("post", "/api/v1/oversight/bulletins"): {
+            "division_code": village[:6] + "000000",
+            "month": "2026-02",
+        },
         ("post", "/api/v1/payments/funds/allocate"): {
             "township_code": village[:9] + "000",
             "kind": "assistance",
@@ -1062,6 +1166,10 @@ PAGE_PARAMS = {
     "verification_id": lambda w, v: w.verifications[v].pk,
     "finding_id": lambda w, v: w.findings[v].pk,
     "verification_report_id": lambda w, v: w.verification_reports[v].pk,
+    "code": lambda w, v: v,
+    "contract_id": lambda w, v: w.contracts[v].pk,
+    "bulletin_id": lambda w, v: w.bulletins[v].pk,
+    "evidence_id": lambda w, v: w.evidence[v].pk,
 }
 # Pages whose path parameter names no record (a parameter name): they answer 200 and show nothing
 # of another jurisdiction; a proposal posted there for a foreign region is refused.
@@ -1101,6 +1209,8 @@ POST_ONLY = {
     "web:finding_contest",
     "web:finding_dispose",
     "web:department_transfer_feedback",
+    "web:oversight_norm_choose",
+    "web:oversight_bulletin_freeze",
 }
 # Pages for everyone (no login); the case pages among them are walked by test_public_case_pages.
 PUBLIC = {
