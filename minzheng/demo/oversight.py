@@ -186,12 +186,12 @@ def build_demo_oversight(seed: int = 7) -> int:
             start_on=date(year, 1, 1),
             contract_id=contract.pk,
         )
-        village = Division.objects.filter(parent_id=township.code, level=DivisionLevel.VILLAGE).first()
-        if village is not None and date(year, 2, 10) <= today:
+        first_village = Division.objects.filter(parent_id=township.code, level=DivisionLevel.VILLAGE).first()
+        if first_village is not None and date(year, 2, 10) <= today:
             services.delivery_record(
                 actor=None,
                 contract_id=contract.pk,
-                division_code=village.code,
+                division_code=first_village.code,
                 delivered_on=date(year, 2, 10),
                 service_type="家庭经济状况调查",
                 recipient_name=_name(rng),

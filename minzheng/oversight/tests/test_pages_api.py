@@ -27,10 +27,18 @@ VILLAGE = "640202001001"
 def supervisor(tree: dict[str, Division]) -> Staff:
     services.normsets_load(actor=None)
     services.county_norm_choose(
-        actor=None, county_code=COUNTY, norm_set_code="xinzheng_2017", valid_from=date(2020, 1, 1), reason="测试"
+        actor=None,
+        county_code=COUNTY,
+        norm_set_code="xinzheng_2017",
+        valid_from=date(2020, 1, 1),
+        reason="测试",
     )
     services.population_record(
-        actor=None, division_code=TOWNSHIP, year=timezone.localdate().year, resident_population=31000, source="统计"
+        actor=None,
+        division_code=TOWNSHIP,
+        year=timezone.localdate().year,
+        resident_population=31000,
+        source="统计",
     )
     return make_staff("city_supervisor", "640200000000", [Role.SUPERVISOR])
 
@@ -41,7 +49,8 @@ def test_a_city_supervisor_drills_from_the_city_to_a_village(supervisor: Staff) 
     city = client.get("/oversight/")
     assert city.status_code == 200
     page = city.content.decode()
-    assert 'data-testid="county-640202000000"' in page and 'data-testid="county-640205000000"' in page
+    assert 'data-testid="county-640202000000"' in page
+    assert 'data-testid="county-640205000000"' in page
     assert "兴庆区" not in page  # another city
     county = client.get(f"/oversight/d/{COUNTY}/").content.decode()
     assert 'data-testid="township-640202001000"' in county
@@ -68,7 +77,8 @@ def test_the_api_with_a_bearer_token(supervisor: Staff) -> None:
     body = api.get("/api/v1/oversight/compliance").json()
     assert [t["code"] for t in body["townships"]][:1] == [TOWNSHIP]
     staff_cell = next(c for c in body["townships"][0]["cells"] if c["metric"] == "township_staff")
-    assert staff_cell["required"] == "4.00" and staff_cell["short"] is True
+    assert staff_cell["required"] == "4.00"
+    assert staff_cell["short"] is True
     events = AuditEvent.objects.count()
     missing_year = api.post(
         "/api/v1/oversight/population",
@@ -80,7 +90,12 @@ def test_the_api_with_a_bearer_token(supervisor: Staff) -> None:
     assert AuditEvent.objects.count() == events
     switched = api.post(
         "/api/v1/oversight/norm-choices",
-        {"county_code": COUNTY, "norm_set": "yinchuan_2018", "valid_from": "2021-01-01", "reason": "改用银川标准"},
+        {
+            "county_code": COUNTY,
+            "norm_set": "yinchuan_2018",
+            "valid_from": "2021-01-01",
+            "reason": "改用银川标准",
+        },
         content_type="application/json",
     )
     assert switched.status_code == 201
@@ -91,11 +106,15 @@ def test_the_api_with_a_bearer_token(supervisor: Staff) -> None:
     assert {s["code"] for s in sets} == {"yinchuan_2018", "xinzheng_2017", "zhangjiakou_2018"}
     last_month = (timezone.localdate().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     frozen = api.post(
-        "/api/v1/oversight/bulletins", {"division_code": COUNTY, "month": last_month}, content_type="application/json"
+        "/api/v1/oversight/bulletins",
+        {"division_code": COUNTY, "month": last_month},
+        content_type="application/json",
     )
     assert frozen.status_code == 201, frozen.content
     again = api.post(
-        "/api/v1/oversight/bulletins", {"division_code": COUNTY, "month": last_month}, content_type="application/json"
+        "/api/v1/oversight/bulletins",
+        {"division_code": COUNTY, "month": last_month},
+        content_type="application/json",
     )
     assert again.status_code == 409
     bulletin = Bulletin.objects.get()
@@ -114,9 +133,11 @@ def test_bulletin_print_and_excel(supervisor: Staff) -> None:
     assert response.status_code == 302
     bulletin = Bulletin.objects.get()
     page = client.get(f"/oversight/bulletins/{bulletin.pk}/").content.decode()
-    assert "长胜街道" in page and 'data-testid="ranking"' in page
+    assert "长胜街道" in page
+    assert 'data-testid="ranking"' in page
     xlsx = client.get(f"/oversight/bulletins/{bulletin.pk}/bulletin.xlsx")
-    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert xlsx.status_code == 200
+    assert xlsx.content[:2] == b"PK"
 
 
 @pytest.mark.django_db
