@@ -10,6 +10,7 @@ from minzheng.web import (
     department_views,
     feedback_views,
     org_views,
+    oversight_views,
     payments_views,
     registry_excel_views,
     registry_views,
@@ -234,6 +235,22 @@ urlpatterns = [
         org_views.staff_change_decide,
         name="staff_change_decide",
     ),
+    # Grassroots capacity (基层能力建设): compliance from region to village, norms, contracts, bulletins.
+    path("oversight/", oversight_views.home, name="oversight"),
+    path("oversight/norms/", oversight_views.norms, name="oversight_norms"),
+    path("oversight/d/<str:code>/", oversight_views.division, name="oversight_division"),
+    path("oversight/d/<str:code>/norm-set/", oversight_views.norm_choose, name="oversight_norm_choose"),
+    path(
+        "oversight/d/<str:code>/bulletin/", oversight_views.bulletin_freeze, name="oversight_bulletin_freeze"
+    ),
+    path("oversight/contracts/<int:contract_id>/", oversight_views.contract, name="oversight_contract"),
+    path("oversight/bulletins/<int:bulletin_id>/", oversight_views.bulletin, name="oversight_bulletin"),
+    path(
+        "oversight/bulletins/<int:bulletin_id>/bulletin.xlsx",
+        oversight_views.bulletin_xlsx,
+        name="oversight_bulletin_xlsx",
+    ),
+    path("oversight/evidence/<int:evidence_id>/", oversight_views.evidence, name="oversight_evidence"),
     path("audit/", audit_views.audit_search, name="audit"),
     path("audit/integrity/", audit_views.audit_integrity, name="audit_integrity"),
     path("workdays/", workdays_views.calendar_page, name="workdays"),
