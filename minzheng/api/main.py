@@ -19,6 +19,7 @@ from minzheng.api import (
     catalogue,
     departments,
     exchange,
+    feedback,
     org,
     oversight,
     payments,
@@ -229,4 +230,5 @@ api.add_router("/", payments.router)
 api.add_router("/", exchange.router)
 api.add_router("/", verification.router)
 api.add_router("/", departments.router)
+api.add_router("/", feedback.router)
 api.add_router("/", oversight.router)

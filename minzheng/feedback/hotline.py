@@ -22,16 +22,19 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from minzheng.core.errors import DomainError
 from minzheng.exchange import envelope, keys
 from minzheng.feedback.models import HotlinePlatform
 
 TIMEOUT = 10
 
 
-class HotlineError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class HotlineError(DomainError):
+    """The platform could not be reached, refused, or answered with a bad signature."""
+
+    code = "hotline_unavailable"
+    status = 502
+    default_message = "12345热线平台暂时无法连接"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from minzheng.core import throttle
 from minzheng.core.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from minzheng.core.permissions import Perm
 from minzheng.feedback import catalogue, receipts, selectors, services
-from minzheng.feedback.hotline import HotlineError
 from minzheng.feedback.models import (
     CaseReviewOutcome,
     Decision,
@@ -196,9 +195,9 @@ def hotline_page(request: HttpRequest) -> HttpResponse:
         try:
             result = services.hotline_pull(actor=me)
             services.hotline_push()
-        except (DomainError, HotlineError) as exc:
+        except DomainError as exc:
             error = exc.message
-            status = getattr(exc, "status", 502)
+            status = exc.status
     platform = selectors.platform()
     return render(
         request,

@@ -1,0 +1,249 @@
+"""The public's voice over the API: tickets (群众诉求) and their loop, the 12345 platform (pull now),
+and the offices' receipt rates. Thin: schemas in, one service or selector call, schemas out."""
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
+
+from minzheng.api.cases import In
+from minzheng.api.org import ErrorOut, actor
+from minzheng.api.pagination import BoundedPageNumberPagination
+from minzheng.core.inputs import Code, Line, Text
+from minzheng.feedback import catalogue, selectors, services
+from minzheng.feedback.models import Ticket
+
+router = Router(tags=["群众诉求 feedback"])
+
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+_READ_ERRORS = {403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+_WRITE_ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+class TicketOut(Schema):
+    id: int
+    number: str
+    channel: str
+    external_ref: str
+    kind: str
+    category_code: str
+    category_name: str
+    title: str
+    content: str
+    division_code: str
+    office_id: int | None
+    office_name: str
+    about_case_id: int | None
+    sensitivity: str
+    urgent: bool
+    state: str
+    received_on: date
+    due_date: date
+    overdue: bool
+    reminded_on: date | None
+    escalated_on: date | None
+    reply: str
+    satisfaction: int | None
+    decision: str
+    case_review_required: bool
+    case_review_outcome: str
+    merged_into_id: int | None
+    repeat_count: int
+    return_count: int
+    reopen_count: int
+    closed_at: datetime | None
+
+
+def _out(t: Ticket) -> TicketOut:
+    category = catalogue.category(t.category_code)
+    return TicketOut(
+        id=t.pk,
+        number=t.number,
+        channel=t.channel,
+        external_ref=t.external_ref,
+        kind=t.kind,
+        category_code=t.category_code,
+        category_name=category.name if category else "",
+        title=t.title,
+        content=t.content,
+        division_code=t.division_id,
+        office_id=t.office_id,
+        office_name=t.office.name if t.office_id else "",  # type: ignore[union-attr]
+        about_case_id=t.about_case_id,
+        sensitivity=t.sensitivity,
+        urgent=t.urgent,
+        state=t.state,
+        received_on=t.received_on,
+        due_date=t.due_date,
+        overdue=t.is_open and t.due_date < timezone.localdate(),
+        reminded_on=t.reminded_on,
+        escalated_on=t.escalated_on,
+        reply=t.reply,
+        satisfaction=t.satisfaction,
+        decision=t.decision,
+        case_review_required=t.case_review_required,
+        case_review_outcome=t.case_review_outcome,
+        merged_into_id=t.merged_into_id,
+        repeat_count=t.repeat_count,
+        return_count=t.return_count,
+        reopen_count=t.reopen_count,
+        closed_at=t.closed_at,
+    )
+
+
+class _TicketPage:
+    def __init__(self, qs: QuerySet[Ticket]) -> None:
+        self.qs = qs
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[TicketOut]:
+        return [_out(t) for t in self.qs[index]]
+
+
+class TicketFilter(Schema):
+    state: Line = Field("", max_length=20)
+    overdue: bool = False
+    search: Line = Field("", max_length=40)
+
+
+@router.get("/feedback/tickets", response={200: list[TicketOut], 403: ErrorOut}, summary="群众诉求列表")
+@paginate(BoundedPageNumberPagination, page_size=50)
+def ticket_list(request: HttpRequest, filters: Query[TicketFilter]) -> object:
+    qs = selectors.tickets(
+        actor=actor(request), state=filters.state, overdue=filters.overdue, search=filters.search
+    )
+    return _TicketPage(qs)
+
+
+@router.get("/feedback/tickets/{ticket_id}", response={200: TicketOut, **_READ_ERRORS}, summary="一件诉求")
+def ticket_get(request: HttpRequest, ticket_id: Id) -> TicketOut:
+    return _out(selectors.ticket_get(actor=actor(request), ticket_id=ticket_id))
+
+
+class TicketIn(In):
+    channel: Literal["window", "phone", "online", "mailbox", "supervision_phone", "grid", "letters_visits"]
+    kind: Line = Field(max_length=16)
+    category_code: Code = Field(min_length=6, max_length=6)
+    title: Line = Field(min_length=1, max_length=120)
+    content: Text = Field(min_length=1, max_length=services.TEXT_MAX)
+    division_code: Code = Field(min_length=12, max_length=12)
+    complainant_name: Line = Field("", max_length=60)
+    complainant_phone: Line = Field("", max_length=20)
+    anonymous: bool = False
+    urgent: bool = False
+    sensitivity: Literal["standard", "sensitive", "highly_sensitive"] = "standard"
+    about_case_id: Id | None = None
+    about_office_id: Id | None = None
+    about_staff_id: Id | None = None
+
+
+@router.post("/feedback/tickets", response={201: TicketOut, **_WRITE_ERRORS}, summary="登记诉求")
+def ticket_create(request: HttpRequest, payload: TicketIn) -> tuple[int, TicketOut]:
+    ticket = services.ticket_register(actor=actor(request), **payload.dict())
+    return 201, _out(selectors.ticket_get(actor=actor(request), ticket_id=ticket.pk))
+
+
+class TicketActionIn(In):
+    action: Literal[
+        "dispatch", "sign", "return", "accept", "reply", "callback", "rectify", "close", "reopen", "merge"
+    ]
+    note: Text = Field("", max_length=services.TEXT_MAX)
+    office_id: Id | None = None
+    satisfaction: int | None = Field(None, ge=1, le=5)
+    decision: Line = Field("", max_length=20)
+    into_id: Id | None = None
+
+
+@router.post(
+    "/feedback/tickets/{ticket_id}/actions",
+    response={200: TicketOut, **_WRITE_ERRORS},
+    summary="办理一步（派单、签收、退单、答复、回访、办结…）",
+)
+def ticket_action(request: HttpRequest, ticket_id: Id, payload: TicketActionIn) -> TicketOut:
+    data = {
+        k: v for k, v in payload.dict().items() if k in ("office_id", "satisfaction", "decision", "into_id")
+    }
+    services.ticket_act(
+        actor=actor(request), ticket_id=ticket_id, action=payload.action, note=payload.note, data=data
+    )
+    return _out(selectors.ticket_get(actor=actor(request), ticket_id=ticket_id))
+
+
+class CaseReviewIn(In):
+    outcome: Literal["kept", "changed", "revoked"]
+    note: Line = Field(min_length=1, max_length=300)
+
+
+@router.post(
+    "/feedback/tickets/{ticket_id}/case-review",
+    response={200: TicketOut, **_WRITE_ERRORS},
+    summary="录入所涉案件的复查结论",
+)
+def ticket_case_review(request: HttpRequest, ticket_id: Id, payload: CaseReviewIn) -> TicketOut:
+    services.ticket_case_review(
+        actor=actor(request), ticket_id=ticket_id, outcome=payload.outcome, note=payload.note
+    )
+    return _out(selectors.ticket_get(actor=actor(request), ticket_id=ticket_id))
+
+
+class HotlinePullOut(Schema):
+    created: list[str]
+    merged: list[str]
+    refused: dict[str, str]
+    evaluated: list[str]
+
+
+@router.post(
+    "/feedback/hotline/pull",
+    response={200: HotlinePullOut, 403: ErrorOut, 409: ErrorOut, 502: ErrorOut},
+    summary="从12345平台拉取工单",
+)
+def hotline_pull(request: HttpRequest) -> HotlinePullOut:
+    result = services.hotline_pull(actor=actor(request))
+    services.hotline_push()
+    return HotlinePullOut(
+        created=result.created, merged=result.merged, refused=result.refused, evaluated=result.evaluated
+    )
+
+
+class OfficeRatesOut(Schema):
+    office: str
+    receipts: int
+    rated: int
+    poor: int
+    called_back_in_time: int
+    rectified: int
+    callback_rate: float | None
+    rectification_rate: float | None
+    satisfaction_rate: float | None
+
+
+@router.get(
+    "/feedback/receipt-rates",
+    response={200: list[OfficeRatesOut], 403: ErrorOut},
+    summary="各机构服务评价回访率、整改率",
+)
+def receipt_rates(request: HttpRequest) -> list[OfficeRatesOut]:
+    return [
+        OfficeRatesOut(
+            office=r.office,
+            receipts=r.receipts,
+            rated=r.rated,
+            poor=r.poor,
+            called_back_in_time=r.called_back_in_time,
+            rectified=r.rectified,
+            callback_rate=r.callback_rate,
+            rectification_rate=r.rectification_rate,
+            satisfaction_rate=r.satisfaction_rate,
+        )
+        for r in selectors.office_rates(actor=actor(request))
+    ]
