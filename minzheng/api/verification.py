@@ -15,7 +15,7 @@ from minzheng.api.cases import In
 from minzheng.api.org import ErrorOut, actor
 from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.core.inputs import BoundedDate, Line
-from minzheng.verification import selectors, services
+from minzheng.verification import recheck, selectors, services
 from minzheng.verification.models import (
     Authorisation,
     DepartmentQuery,
@@ -395,3 +395,139 @@ def report_issue(request: HttpRequest, verification_id: int) -> Status:
 )
 def report_detail(request: HttpRequest, verification_report_id: int) -> Report:
     return selectors.report_get(actor=actor(request), report_id=verification_report_id)
+
+
+# --- The monthly re-check of recipients -------------------------------------------------------
+
+
+class RecheckQueryOut(QueryOut):
+    records: int = Field(description="部门结果文件中的记录数")
+
+
+class RecheckBatchOut(Schema):
+    id: int
+    county: str
+    month: date
+    transaction_id: str
+    as_of: date
+    status: str
+    status_label: str
+    households: int
+    persons: int
+    hits: int = Field(description="与申报不符的核对结果数")
+    requested_at: datetime
+    queries: list[RecheckQueryOut]
+
+
+class RecheckHitOut(Schema):
+    id: int
+    batch_id: int
+    household_id: int
+    household_number: str
+    village: str
+    person_id: int
+    person_name: str
+    department: str
+    item: str
+    item_label: str
+    amount: str | None = Field(description="部门数据（按成员和项目合计）")
+    records: int
+    declared: str | None = Field(description="核对时点的申报值")
+    source_ref: str
+
+
+class RecheckIn(In):
+    county: Annotated[str, Field(pattern=r"^\d{6}$", description="县（区）代码")]
+    month: BoundedDate = Field(description="核对月份（任一日期，取其所在月份）")
+
+
+def _batch(b: Any, names: dict[str, str]) -> dict[str, Any]:
+    today = timezone.localdate()
+    return {
+        "id": b.pk,
+        "county": b.county,
+        "month": b.month,
+        "transaction_id": b.transaction_id,
+        "as_of": b.as_of,
+        "status": b.status,
+        "status_label": str(RequestStatus(b.status).label),
+        "households": b.households,
+        "persons": b.persons,
+        "hits": getattr(b, "hit_count", 0),
+        "requested_at": b.requested_at,
+        "queries": [{**_query(q, names, today), "records": q.records} for q in b.queries.all()],
+    }
+
+
+def _hit(h: Any, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": h.pk,
+        "batch_id": h.batch_id,
+        "household_id": h.subject.household_id,
+        "household_number": h.subject.household.number,
+        "village": h.subject.household.division.name,
+        "person_id": h.subject.person_id,
+        "person_name": h.subject.person.name,
+        "department": h.query.counterparty,
+        "item": h.item,
+        "item_label": selectors.item_label(h.item),
+        "amount": _dec(h.amount),
+        "records": h.records,
+        "declared": _dec(h.declared),
+        "source_ref": h.source_ref,
+    }
+
+
+@router.get("/verification/rechecks", response=list[RecheckBatchOut], summary="在保对象定期核对批次")
+@paginate(BoundedPageNumberPagination, page_size=50)
+def recheck_list(request: HttpRequest) -> object:
+    names = selectors.department_names()
+    return _Mapped(selectors.recheck_batches(actor=actor(request)), lambda b: _batch(b, names))
+
+
+@router.post(
+    "/verification/rechecks",
+    response={201: RecheckBatchOut, **_WRITE_ERRORS},
+    summary="生成某县（区）某月的定期核对批次（该月底前到期复核的在保家庭全部成员），并向各部门发送核对文件",
+)
+def recheck_create(request: HttpRequest, payload: RecheckIn) -> Status[dict[str, Any]]:
+    staff = actor(request)
+    batch = recheck.batch_create(actor=staff, county=payload.county, month=payload.month)
+    recheck.batch_send(batch_id=batch.pk, actor=staff)
+    found = selectors.recheck_batch_get(actor=staff, batch_id=batch.pk)
+    return Status(201, _batch(found, selectors.department_names()))
+
+
+@router.get(
+    "/verification/rechecks/{batch_id}",
+    response={200: RecheckBatchOut, **_READ_ERRORS},
+    summary="定期核对批次：各部门状态",
+)
+def recheck_detail(request: HttpRequest, batch_id: Id) -> dict[str, Any]:
+    found = selectors.recheck_batch_get(actor=actor(request), batch_id=batch_id)
+    return _batch(found, selectors.department_names())
+
+
+@router.post(
+    "/verification/rechecks/{batch_id}/send",
+    response={200: RecheckBatchOut, **_WRITE_ERRORS},
+    summary="重新发送未送达（待发送或发送失败）的核对文件",
+)
+def recheck_send(request: HttpRequest, batch_id: Id) -> dict[str, Any]:
+    staff = actor(request)
+    found = selectors.recheck_batch_get(actor=staff, batch_id=batch_id)
+    recheck.batch_send(batch_id=found.pk, actor=staff)
+    return _batch(selectors.recheck_batch_get(actor=staff, batch_id=found.pk), selectors.department_names())
+
+
+@router.get(
+    "/verification/rechecks/{batch_id}/hits",
+    response=list[RecheckHitOut],
+    summary="定期核对批次中与申报不符的核对结果（每户已生成复核任务）",
+)
+@paginate(BoundedPageNumberPagination, page_size=100)
+def recheck_hits(request: HttpRequest, batch_id: Id) -> object:
+    staff = actor(request)
+    found = selectors.recheck_batch_get(actor=staff, batch_id=batch_id)
+    names = selectors.department_names()
+    return _Mapped(selectors.recheck_hits(actor=staff, batch_id=found.pk), lambda h: _hit(h, names))

@@ -264,8 +264,8 @@ def batch_collect(*, query_id: int) -> bool:
         if locked.status != QueryStatus.ACKNOWLEDGED:
             return False
         taken = take_file(locked, result.frame)
+        _audit(None, "answer_taken", query.batch, department=query.counterparty, **taken.as_dict())
     refresh_status(query.batch.pk)
-    _audit(None, "answer_taken", query.batch, department=query.counterparty, **taken.as_dict())
     return True
 
 
@@ -311,7 +311,7 @@ def hits_of(batch: RecheckBatch, frame: pl.DataFrame) -> tuple[int, pl.DataFrame
     rows = frame.with_columns(pl.col("reference_id").cast(pl.Int64(), strict=False).alias("subject_id"))
     if rows.join(subjects, on="subject_id", how="anti").height:
         raise InvalidInput("结果文件中含有本批次未查询的人员")
-    records = rows.filter((pl.col("status") == "succ") & (pl.col("category") != "")).join(
+    records = rows.filter((pl.col("status") == "found") & (pl.col("category") != "")).join(
         subjects, on="subject_id"
     )
     _check_identities(records)

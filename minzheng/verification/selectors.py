@@ -27,6 +27,8 @@ from minzheng.verification.models import (
     Disposition,
     Finding,
     QueryStatus,
+    RecheckBatch,
+    RecheckHit,
     Report,
     RequestStatus,
     VerificationRequest,
@@ -178,7 +180,7 @@ class QueryRow:
 
 
 def query_rows(
-    request: VerificationRequest, names: dict[str, str], today: date | None = None
+    request: VerificationRequest | RecheckBatch, names: dict[str, str], today: date | None = None
 ) -> list[QueryRow]:
     day = today or timezone.localdate()
     return [
@@ -190,3 +192,42 @@ def query_rows(
 def pending_dispositions(request: VerificationRequest) -> int:
     """Discrepancies still to be accepted or explained before the report (prefetched findings)."""
     return sum(1 for f in request.findings.all() if f.discrepancy and f.disposition == Disposition.PENDING)
+
+
+# --- The monthly re-check of recipients --------------------------------------------------------
+
+
+def recheck_batches(*, actor: Staff) -> QuerySet[RecheckBatch]:
+    """The re-check batches of the counties in the actor's jurisdiction (county staff and above),
+    newest month first, with the number of hits each."""
+    require(actor, Perm.CASE_VIEW)
+    return (
+        scoped(RecheckBatch.objects.all(), actor, field="county")
+        .select_related("requested_by")
+        .prefetch_related(Prefetch("queries", queryset=DepartmentQuery.objects.order_by("counterparty")))
+        .annotate(hit_count=Count("hits", distinct=True))
+        .order_by("-month", "county")
+    )
+
+
+def recheck_batch_get(*, actor: Staff, batch_id: int) -> RecheckBatch:
+    found = recheck_batches(actor=actor).filter(pk=batch_id).first()
+    if found is None:
+        raise NotFound("没有找到该定期核对批次")
+    return found
+
+
+def recheck_hits(
+    *, actor: Staff, batch_id: int | None = None, household_id: int | None = None
+) -> QuerySet[RecheckHit]:
+    """Hits of a batch, or of one household across batches, within the actor's jurisdiction (by
+    the household's village: a township sees its own households' hits)."""
+    require(actor, Perm.CASE_VIEW)
+    qs = scoped(RecheckHit.objects.all(), actor, field="subject__household__division__code")
+    if batch_id is not None:
+        qs = qs.filter(batch_id=batch_id)
+    if household_id is not None:
+        qs = qs.filter(subject__household_id=household_id)
+    return qs.select_related(
+        "batch", "query", "subject__person", "subject__household", "subject__household__division"
+    ).order_by("-batch__month", "subject__household_id", "subject_id", "item")

@@ -575,7 +575,8 @@ def _file_responses(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
             row.get("reference_id", ""),
             {
                 "reference_id": row.get("reference_id", ""),
-                "status": row.get("status", "succ"),
+                # A file row says found/none (answered) or not_found/invalid (no such person).
+                "status": "succ" if row.get("status") in ("found", "none") else "rjct",
                 "data": {"person": {"identifier_value": row.get("id_number", "")}, "reg_records": []},
             },
         )

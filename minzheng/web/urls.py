@@ -111,6 +111,9 @@ urlpatterns = [
         name="case_verification_send",
     ),
     path("verification/", verification_views.request_list, name="verifications"),
+    path("verification/rechecks/", verification_views.recheck_list, name="rechecks"),
+    path("verification/rechecks/<int:batch_id>/", verification_views.recheck_detail, name="recheck"),
+    path("verification/rechecks/<int:batch_id>/send/", verification_views.recheck_send, name="recheck_send"),
     path("verification/<int:verification_id>/", verification_views.request_detail, name="verification"),
     path(
         "verification/<int:verification_id>/resend/",

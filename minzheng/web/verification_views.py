@@ -21,13 +21,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from minzheng.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from minzheng.core.errors import Conflict, DomainError, InvalidInput, NotFound, OutOfScope, PermissionDenied
 from minzheng.core.identifiers import InvalidIdentifier, parse_resident_id
 from minzheng.core.permissions import Perm
+from minzheng.org.scope import jurisdiction_of
 from minzheng.registry import selectors as registry_selectors
-from minzheng.verification import selectors, services
+from minzheng.verification import recheck, selectors, services
 from minzheng.verification.models import Disposition, Finding, RequestStatus, SignerRole
 from minzheng.web.base import BootstrapForm, actor, flash_done, paginate, staff_view
 
@@ -396,3 +397,94 @@ def report_print(request: HttpRequest, verification_report_id: int) -> HttpRespo
             "county": case.division.parent.parent if case and case.division.parent else None,
         },
     )
+
+
+# --- The monthly re-check of recipients -----------------------------------------------------------
+
+
+class RecheckForm(BootstrapForm):
+    county = forms.CharField(label=gettext_lazy("县（区）代码"), max_length=6, min_length=6)
+    month = forms.DateField(
+        label=gettext_lazy("核对月份"),
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        help_text=gettext_lazy("该月底前到期复核的在保家庭，全部成员向各部门批量核对"),
+    )
+
+
+def _recheck_list_page(request: HttpRequest, form: RecheckForm, status: int = 200) -> HttpResponse:
+    who = actor(request)
+    page = paginate(request, selectors.recheck_batches(actor=who))
+    names = selectors.department_names()
+    rows = [(b, selectors.query_rows(b, names)) for b in page]
+    return render(
+        request,
+        "web/verification/recheck_list.html",
+        {"form": form, "page": page, "rows": rows, "may_create": who.can(Perm.CASE_REVIEW_COUNTY)},
+        status=status,
+    )
+
+
+@staff_view(Perm.CASE_REVIEW_COUNTY)
+@require_http_methods(["GET", "POST"])
+def recheck_list(request: HttpRequest) -> HttpResponse:
+    """在保对象定期核对: the county's monthly batches; the form starts a month's batch and sends its
+    files to every department."""
+    who = actor(request)
+    if request.method != "POST":
+        initial = {"county": jurisdiction_of(who).division_code[:6], "month": timezone.localdate()}
+        return _recheck_list_page(request, RecheckForm(initial=initial))
+    form = RecheckForm(request.POST)
+    if not form.is_valid():
+        return _recheck_list_page(request, form, status=422)
+    try:
+        batch = recheck.batch_create(
+            actor=who, county=form.cleaned_data["county"], month=form.cleaned_data["month"]
+        )
+    except (*SHOWN_ERRORS, OutOfScope) as exc:
+        form.add_error(None, _error_text(exc))
+        return _recheck_list_page(request, form, status=422)
+    recheck.batch_send(batch_id=batch.pk, actor=who)
+    flash_done(request, _("已生成定期核对批次并向各部门发送核对文件"))
+    return redirect("web:recheck", batch.pk)
+
+
+@staff_view(Perm.CASE_REVIEW_COUNTY)
+@require_safe
+def recheck_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """A batch: each department's state, and what differs from the declarations (each hit with the
+    re-review task it opened for the township)."""
+    who = actor(request)
+    batch = selectors.recheck_batch_get(actor=who, batch_id=batch_id)
+    names = selectors.department_names()
+    rows = selectors.query_rows(batch, names)
+    page = paginate(request, selectors.recheck_hits(actor=who, batch_id=batch.pk))
+    hits = [
+        (h, selectors.item_label(h.item), names.get(h.query.counterparty, h.query.counterparty)) for h in page
+    ]
+    return render(
+        request,
+        "web/verification/recheck.html",
+        {
+            "batch": batch,
+            "queries": rows,
+            "page": page,
+            "hits": hits,
+            "can_resend": batch.status == RequestStatus.OPEN
+            and any(r.query.status in ("queued", "failed") for r in rows),
+        },
+    )
+
+
+@staff_view(Perm.CASE_REVIEW_COUNTY)
+@require_POST
+def recheck_send(request: HttpRequest, batch_id: int) -> HttpResponse:
+    who = actor(request)
+    batch = selectors.recheck_batch_get(actor=who, batch_id=batch_id)
+    try:
+        recheck.batch_send(batch_id=batch.pk, actor=who)
+    except SHOWN_ERRORS as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        flash_done(request, _("已重新发送未送达的核对文件"))
+    return redirect("web:recheck", batch.pk)

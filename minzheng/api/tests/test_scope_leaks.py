@@ -32,7 +32,16 @@ from minzheng.catalogue.models import MaterialRequirement, ServiceItem
 from minzheng.catalogue.testing import make_service_item
 from minzheng.core import protect
 from minzheng.core.models import AuditEvent
-from minzheng.org.models import ApiToken, ChangeKind, Division, PartnerDepartment, Staff, StaffChangeRequest
+from minzheng.feedback.models import Ticket, TicketChannel
+from minzheng.org.models import (
+    ApiToken,
+    ChangeKind,
+    Division,
+    Office,
+    PartnerDepartment,
+    Staff,
+    StaffChangeRequest,
+)
 from minzheng.org.roles import Role
 from minzheng.org.services import api_token_issue
 from minzheng.org.testing import VILLAGES, make_staff
@@ -73,6 +82,9 @@ from minzheng.verification.models import (
     DepartmentQuery,
     Finding,
     QueryStatus,
+    RecheckBatch,
+    RecheckHit,
+    RecheckSubject,
     Report,
     RequestStatus,
     VerificationRequest,
@@ -123,9 +135,11 @@ class World:
     findings: dict[str, Finding] = field(default_factory=dict)  # a pending discrepancy, by village
     verification_reports: dict[str, Report] = field(default_factory=dict)  # by village
     transfers: dict[str, Case] = field(default_factory=dict)  # an item transferred to 教育局, by village
+    tickets: dict[str, Ticket] = field(default_factory=dict)  # a complaint being handled, by village
     contracts: dict[str, ServiceContract] = field(default_factory=dict)  # purchased services, by village
     bulletins: dict[str, Bulletin] = field(default_factory=dict)  # a monthly bulletin, by village
     evidence: dict[str, Evidence] = field(default_factory=dict)  # a facility check's photo, by village
+    rechecks: dict[str, RecheckBatch] = field(default_factory=dict)  # a monthly re-check, by county
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -185,6 +199,7 @@ def world(tree: dict[str, Division]) -> World:
     add_payments(world, creator)
     add_verifications(world, creator)
     add_transfers(world)
+    add_tickets(world)
     add_oversight(world)
     return world
 
@@ -251,6 +266,26 @@ def oversight_state(world: World, foreign: list[str]) -> list[Any]:
         ProviderEvaluation.objects.filter(contract__in=contracts).count(),
         Bulletin.objects.filter(division__code__in=counties | set(foreign)).count(),
     ]
+
+
+def add_tickets(world: World) -> None:
+    """Per village: a complaint its township office is handling (群众诉求). Written directly:
+    minzheng/feedback/tests drive the services."""
+    today = timezone.localdate()
+    for village in VILLAGES:
+        world.tickets[village] = Ticket.objects.create(
+            number=f"MZT-{village}",
+            channel=TicketChannel.PHONE,
+            kind="complaint",
+            category_code="100701",
+            title=f"诉求 {village}",
+            content=f"诉求 {village}",
+            division_id=village,
+            office=Office.objects.get(division_id=village[:9] + "000"),
+            state="processing",
+            received_on=today,
+            due_date=today + timedelta(days=20),
+        )
 
 
 def add_transfers(world: World) -> None:
@@ -488,6 +523,33 @@ def add_verifications(world: World, creator: Staff) -> None:
             )
         world.verifications[village] = answered
         world.findings[village] = finding
+        batch = world.rechecks.get(village[:6]) or RecheckBatch.objects.create(
+            county=village[:6],
+            month=today.replace(day=1),
+            transaction_id=f"recheck{village[:6]}",
+            as_of=today,
+            requested_by=creator,
+        )
+        world.rechecks[village[:6]] = batch
+        batch_query, _ = DepartmentQuery.objects.get_or_create(
+            batch=batch, counterparty="tax", defaults={"status": QueryStatus.ANSWERED, "due_on": today}
+        )
+        subject = RecheckSubject.objects.create(
+            batch=batch,
+            household=world.households[village],
+            person=world.households[village].head,
+            person_key="1" * 64,
+        )
+        RecheckHit.objects.create(
+            batch=batch,
+            query=batch_query,
+            subject=subject,
+            item="wage_income",
+            amount=Decimal("2000.00"),
+            records=1,
+            declared=Decimal("0.00"),
+            source_ref=f"核对发现 {village}",
+        )
         world.verification_reports[village] = Report.objects.create(
             request=reported,
             number=f"HD{village}",
@@ -548,6 +610,7 @@ def markers(world: World, village: str) -> list[str]:
         f"临时救助 {village}",  # the reason of its payment order
         f"核对发现 {village}",  # a verification finding and its report
         f"T{village}",  # the number of its item transferred to the education bureau
+        f"诉求 {village}",  # its complaint (群众诉求)
     ]
 
 
@@ -651,9 +714,11 @@ PATH_PARAMS = {
     "verification_id": lambda w, v: w.verifications[v].pk,
     "finding_id": lambda w, v: w.findings[v].pk,
     "verification_report_id": lambda w, v: w.verification_reports[v].pk,
+    "batch_id": lambda w, v: w.rechecks[v[:6]].pk,
     # A department's callback names a department, not a jurisdiction's record; no department is
     # registered here, so every call is refused (test_callback covers signed ones).
     "counterparty": lambda w, v: f"dept{v}",
+    "ticket_id": lambda w, v: w.tickets[v].pk,
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
 }
@@ -893,9 +958,25 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "evidence": "越权",
         },
         ("post", "/api/v1/verification/requests/{verification_id}/recheck"): None,
+        ("post", "/api/v1/verification/rechecks"): {"county": village[:6], "month": "2026-12-01"},
+        # Sends the batch's files to the departments (none registered here): refused out of scope.
+        ("post", "/api/v1/verification/rechecks/{batch_id}/send"): {},
         # Authenticated by the envelope's signature, not the session: unsigned, it is refused.
         ("post", "/api/v1/exchange/{counterparty}/callback"): None,
         ("post", "/api/v1/department/transfers/{case_id}/feedback"): {"feedback": "越权"},
+        ("post", "/api/v1/feedback/tickets"): {
+            "channel": "phone",
+            "kind": "complaint",
+            "category_code": "100701",
+            "title": "越权",
+            "content": "越权",
+            "division_code": village,
+            "about_case_id": world.cases[village].pk,
+        },
+        ("post", "/api/v1/feedback/tickets/{ticket_id}/actions"): {"action": "reply", "note": "越权"},
+        ("post", "/api/v1/feedback/tickets/{ticket_id}/case-review"): {"outcome": "revoked", "note": "越权"},
+        # Takes the hotline platform's orders for the platform's own county; none is registered here.
+        ("post", "/api/v1/feedback/hotline/pull"): None,
         ("post", "/api/v1/oversight/norm-choices"): {
             "county_code": village[:6] + "000000",
             "norm_set": "yinchuan_2018",
@@ -1013,6 +1094,14 @@ def cases_state(world: World, foreign: list[str]) -> list[Any]:
             )
         )
     )
+    rows.append(
+        sorted(
+            Ticket.objects.filter(division_id__in=foreign).values_list(
+                "pk", "state", "office_id", "reply", "decision", "case_review_outcome"
+            )
+        )
+    )
+    rows.append(Ticket.objects.filter(division_id__in=foreign).count())
     return rows
 
 
@@ -1131,6 +1220,8 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
             assert found["count"] == 0
     if me.can("cases.department_feedback"):  # type: ignore[arg-type]
         assert client.get("/api/v1/department/transfers").json()["count"] == len(local)
+    if me.can("feedback.view"):  # type: ignore[arg-type]
+        assert client.get("/api/v1/feedback/tickets", {"state": "all"}).json()["count"] == len(local)
     # Without login, the public reads behave the same.
     for path in sorted(PUBLIC_READS):
         check_public_read(Client(), path, world, "without login")
@@ -1167,9 +1258,11 @@ PAGE_PARAMS = {
     "finding_id": lambda w, v: w.findings[v].pk,
     "verification_report_id": lambda w, v: w.verification_reports[v].pk,
     "code": lambda w, v: v,
+    "ticket_id": lambda w, v: w.tickets[v].pk,
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
     "evidence_id": lambda w, v: w.evidence[v].pk,
+    "batch_id": lambda w, v: w.rechecks[v[:6]].pk,
 }
 # Pages whose path parameter names no record (a parameter name): they answer 200 and show nothing
 # of another jurisdiction; a proposal posted there for a foreign region is refused.
@@ -1206,9 +1299,11 @@ POST_ONLY = {
     "web:verification_resend",
     "web:verification_report_issue",
     "web:verification_recheck",
+    "web:recheck_send",
     "web:finding_contest",
     "web:finding_dispose",
     "web:department_transfer_feedback",
+    "web:feedback_ticket_action",
     "web:oversight_norm_choose",
     "web:oversight_bulletin_freeze",
 }
@@ -1220,6 +1315,8 @@ PUBLIC = {
     "web:status",
     "web:notice_boards",
     "web:village_notices",
+    "web:receipt_lookup",  # rating a service receipt by its code (minzheng/feedback/tests)
+    "web:receipt_rate",
 }
 
 
