@@ -37,7 +37,7 @@ def tickets(
     qs = Ticket.objects.filter(in_jurisdiction(actor)).select_related("division", "office")
     if state == "open":
         qs = qs.filter(state__in=OPEN_STATES)
-    elif state:
+    elif state and state != "all":
         qs = qs.filter(state=state)
     if overdue:
         qs = qs.filter(state__in=OPEN_STATES, due_date__lt=today or timezone.localdate())

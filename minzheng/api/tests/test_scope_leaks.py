@@ -33,6 +33,7 @@ from minzheng.catalogue.testing import make_service_item
 from minzheng.core import protect
 from minzheng.core.models import AuditEvent
 from minzheng.feedback.models import Ticket, TicketChannel
+from minzheng.feedback.models import Ticket, TicketChannel
 from minzheng.org.models import (
     ApiToken,
     ChangeKind,
@@ -136,6 +137,7 @@ class World:
     verification_reports: dict[str, Report] = field(default_factory=dict)  # by village
     transfers: dict[str, Case] = field(default_factory=dict)  # an item transferred to 教育局, by village
     tickets: dict[str, Ticket] = field(default_factory=dict)  # a complaint being handled, by village
+    tickets: dict[str, Ticket] = field(default_factory=dict)  # a complaint being handled, by village
     contracts: dict[str, ServiceContract] = field(default_factory=dict)  # purchased services, by village
     bulletins: dict[str, Bulletin] = field(default_factory=dict)  # a monthly bulletin, by village
     evidence: dict[str, Evidence] = field(default_factory=dict)  # a facility check's photo, by village
@@ -199,6 +201,7 @@ def world(tree: dict[str, Division]) -> World:
     add_payments(world, creator)
     add_verifications(world, creator)
     add_transfers(world)
+    add_tickets(world)
     add_tickets(world)
     add_oversight(world)
     return world
@@ -266,6 +269,26 @@ def oversight_state(world: World, foreign: list[str]) -> list[Any]:
         ProviderEvaluation.objects.filter(contract__in=contracts).count(),
         Bulletin.objects.filter(division__code__in=counties | set(foreign)).count(),
     ]
+
+
+def add_tickets(world: World) -> None:
+    """Per village: a complaint its township office is handling (群众诉求). Written directly:
+    minzheng/feedback/tests drive the services."""
+    today = timezone.localdate()
+    for village in VILLAGES:
+        world.tickets[village] = Ticket.objects.create(
+            number=f"MZT-{village}",
+            channel=TicketChannel.PHONE,
+            kind="complaint",
+            category_code="100701",
+            title=f"诉求 {village}",
+            content=f"诉求 {village}",
+            division_id=village,
+            office=Office.objects.get(division_id=village[:9] + "000"),
+            state="processing",
+            received_on=today,
+            due_date=today + timedelta(days=20),
+        )
 
 
 def add_tickets(world: World) -> None:
@@ -611,6 +634,7 @@ def markers(world: World, village: str) -> list[str]:
         f"核对发现 {village}",  # a verification finding and its report
         f"T{village}",  # the number of its item transferred to the education bureau
         f"诉求 {village}",  # its complaint (群众诉求)
+        f"诉求 {village}",  # its complaint (群众诉求)
     ]
 
 
@@ -718,6 +742,7 @@ PATH_PARAMS = {
     # A department's callback names a department, not a jurisdiction's record; no department is
     # registered here, so every call is refused (test_callback covers signed ones).
     "counterparty": lambda w, v: f"dept{v}",
+    "ticket_id": lambda w, v: w.tickets[v].pk,
     "ticket_id": lambda w, v: w.tickets[v].pk,
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
@@ -977,6 +1002,19 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         ("post", "/api/v1/feedback/tickets/{ticket_id}/case-review"): {"outcome": "revoked", "note": "越权"},
         # Takes the hotline platform's orders for the platform's own county; none is registered here.
         ("post", "/api/v1/feedback/hotline/pull"): None,
+        ("post", "/api/v1/feedback/tickets"): {
+            "channel": "phone",
+            "kind": "complaint",
+            "category_code": "100701",
+            "title": "越权",
+            "content": "越权",
+            "division_code": village,
+            "about_case_id": world.cases[village].pk,
+        },
+        ("post", "/api/v1/feedback/tickets/{ticket_id}/actions"): {"action": "reply", "note": "越权"},
+        ("post", "/api/v1/feedback/tickets/{ticket_id}/case-review"): {"outcome": "revoked", "note": "越权"},
+        # Takes the hotline platform's orders for the platform's own county; none is registered here.
+        ("post", "/api/v1/feedback/hotline/pull"): None,
         ("post", "/api/v1/oversight/norm-choices"): {
             "county_code": village[:6] + "000000",
             "norm_set": "yinchuan_2018",
@@ -1222,6 +1260,8 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
         assert client.get("/api/v1/department/transfers").json()["count"] == len(local)
     if me.can("feedback.view"):  # type: ignore[arg-type]
         assert client.get("/api/v1/feedback/tickets", {"state": "all"}).json()["count"] == len(local)
+    if me.can("feedback.view"):  # type: ignore[arg-type]
+        assert client.get("/api/v1/feedback/tickets", {"state": "all"}).json()["count"] == len(local)
     # Without login, the public reads behave the same.
     for path in sorted(PUBLIC_READS):
         check_public_read(Client(), path, world, "without login")
@@ -1258,6 +1298,7 @@ PAGE_PARAMS = {
     "finding_id": lambda w, v: w.findings[v].pk,
     "verification_report_id": lambda w, v: w.verification_reports[v].pk,
     "code": lambda w, v: v,
+    "ticket_id": lambda w, v: w.tickets[v].pk,
     "ticket_id": lambda w, v: w.tickets[v].pk,
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
