@@ -516,10 +516,13 @@ def _merge(ticket: Ticket, actor: Staff | None, data: Mapping[str, Any]) -> dict
         into_id = int(data.get("into_id") or 0)
     except (TypeError, ValueError):
         into_id = 0
-    qs = Ticket.objects.select_for_update().filter(pk=into_id)
+    visible = Ticket.objects.filter(pk=into_id)
     if actor is not None:
-        qs = qs.filter(in_jurisdiction(actor))
-    into = qs.first()
+        visible = visible.filter(in_jurisdiction(actor))
+    # Locked by key alone: PostgreSQL cannot lock through the outer join of the jurisdiction filter.
+    into = (
+        Ticket.objects.select_for_update().filter(pk__in=list(visible.values_list("pk", flat=True))).first()
+    )
     if into is None or into.pk == ticket.pk:
         raise InvalidInput("请选择要并入的诉求", field_errors={"into_id": ["无效"]})
     while into.merged_into_id is not None:  # always into the first of the chain

@@ -11,6 +11,7 @@ from django.utils import timezone
 from minzheng.catalogue.services import catalogue_load
 from minzheng.core.errors import DomainError
 from minzheng.demo.cases import build_demo_cases
+from minzheng.demo.feedback import build_demo_feedback
 from minzheng.demo.oversight import build_demo_oversight
 from minzheng.demo.services import (
     DEFAULT_HOUSEHOLDS,
@@ -73,12 +74,13 @@ class Command(BaseCommand):
             guides = catalogue_load(actor=None)
             demo_cases = build_demo_cases()
             oversight = build_demo_oversight()
+            feedback = build_demo_feedback()
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
             f"工作日历：{this_year}、{this_year + 1}年新增 {calendar.created} 天，更新 {calendar.updated} 天；"
             f"办事指南：新增 {len(guides.created)} 项，更新 {len(guides.updated)} 项；演示申请：新增 {demo_cases} 件；"
-            f"基层能力建设：{oversight} 个乡镇（街道）"
+            f"基层能力建设：{oversight} 个乡镇（街道）；群众诉求：新增 {feedback} 件"
         )
         h = result.households
         self.stdout.write(
