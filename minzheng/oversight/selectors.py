@@ -36,13 +36,16 @@ from minzheng.oversight.models import (
     PostKind,
     Rectification,
     RectificationStatus,
+    SampledCase,
     ServiceContract,
+    ServiceProvider,
     SpotCheck,
     StaffAssignment,
     SupervisionTask,
     TrainingAttendance,
     TrainingEvent,
     TrainingKind,
+    TrainingPlan,
     Worker,
 )
 
@@ -708,6 +711,155 @@ def bulletin_content(*, actor: Staff, division_code: str, month: date) -> dict[s
             for r in open_items
         ],
     }
+
+
+# --- Offices, training, purchased services and supervision: what the forms work on ------------------
+
+
+@dataclass
+class Office:
+    """One township's or village's resources as recorded: population by year, people and their
+    posts, funding by year, facility checks with their evidence."""
+
+    division: Division
+    population: list[PopulationRecord]
+    workers: list[Worker]
+    funding: list[FundingRecord]
+    checks: list[FacilityCheck]
+    facility_items: list[tuple[str, str]]  # (code, label) of the applicable checklist
+
+
+def office(*, actor: Staff, code: str) -> Office:
+    require(actor, Perm.OVERSIGHT_VIEW)
+    division = _in_scope_division(actor, code)
+    if division.level not in (DivisionLevel.COUNTY, DivisionLevel.TOWNSHIP, DivisionLevel.VILLAGE):
+        raise NotFound("只有县（区）、乡镇（街道）和村（社区）登记人员、经费和设施")
+    norm_set = applicable_norm_set(division.code, timezone.localdate())
+    return Office(
+        division=division,
+        population=list(PopulationRecord.objects.filter(division=division).order_by("-year")),
+        workers=list(
+            Worker.objects.filter(Q(division=division) | Q(assignments__division=division))
+            .distinct()
+            .select_related("staff")
+            .prefetch_related("assignments", "assignments__division", "qualifications")
+            .order_by("full_name", "pk")
+        ),
+        funding=list(FundingRecord.objects.filter(division=division).order_by("-year")),
+        checks=list(
+            FacilityCheck.objects.filter(division=division)
+            .prefetch_related("items", "evidence")
+            .order_by("-checked_on", "-pk")[:20]
+        ),
+        facility_items=[(f.code, f.label) for f in norm_set.facility_items.all()] if norm_set else [],
+    )
+
+
+def providers(*, actor: Staff) -> QuerySet[ServiceProvider]:
+    require(actor, Perm.OVERSIGHT_VIEW)
+    return scoped(ServiceProvider.objects.select_related("county"), actor, field="county__code").order_by(
+        "name", "pk"
+    )
+
+
+def training_plans(*, actor: Staff, year: int | None = None) -> QuerySet[TrainingPlan]:
+    require(actor, Perm.OVERSIGHT_VIEW)
+    qs = scoped(TrainingPlan.objects.select_related("division"), actor)
+    if year:
+        qs = qs.filter(year=year)
+    return qs.annotate(held=Count("events", distinct=True)).order_by("-year", "division_id", "pk")
+
+
+@dataclass
+class PersonDays:
+    worker: Worker
+    post: str
+    days: Decimal
+    required: Decimal | None
+    pre_job: bool
+
+    @property
+    def short(self) -> bool:
+        return self.required is not None and self.days < self.required
+
+
+def training_days_per_person(*, actor: Staff, year: int) -> list[PersonDays]:
+    """Each person holding a post in the actor's jurisdiction at the year's end (today for this
+    year): the days of training they attended that year against the norm of their county's set
+    (人均培训时间), and whether their pre-job training is recorded."""
+    require(actor, Perm.OVERSIGHT_VIEW)
+    today = timezone.localdate()
+    on = today if year >= today.year else date(year, 12, 31)
+    posts = list(
+        scoped(StaffAssignment.objects.filter(_active(on)), actor)
+        .select_related("worker", "worker__division")
+        .order_by("division_id", "worker__full_name", "pk")
+    )
+    ids = {a.worker_id for a in posts}
+    days = dict(
+        TrainingAttendance.objects.filter(worker_id__in=ids, event__start_on__year=year)
+        .values("worker_id")
+        .annotate(d=Sum("days_attended"))
+        .values_list("worker_id", "d")
+    )
+    trained = set(
+        TrainingAttendance.objects.filter(
+            worker_id__in=ids, event__kind=TrainingKind.PRE_JOB, passed=True, event__start_on__lte=on
+        ).values_list("worker_id", flat=True)
+    )
+    norms: dict[str, Decimal | None] = {}
+    rows: list[PersonDays] = []
+    seen: set[int] = set()
+    for assignment in posts:
+        if assignment.worker_id in seen:
+            continue
+        seen.add(assignment.worker_id)
+        county = assignment.division_id[:6]
+        if county not in norms:
+            norm_set = applicable_norm_set(county, on)
+            bands = list(norm_set.bands.all()) if norm_set else []
+            norms[county] = band_value(bands, Metric.TRAINING_DAYS, 0)
+        rows.append(
+            PersonDays(
+                assignment.worker,
+                assignment.get_post_display(),
+                (days.get(assignment.worker_id) or Decimal(0)).quantize(Decimal("0.1")),
+                norms[county],
+                assignment.worker_id in trained,
+            )
+        )
+    return rows
+
+
+def sample_get(*, actor: Staff, sample_id: int) -> SampledCase:
+    require(actor, Perm.OVERSIGHT_VIEW)
+    found = (
+        scoped(SampledCase.objects.select_related("spot_check", "case"), actor).filter(pk=sample_id).first()
+    )
+    if found is None:
+        raise NotFound("没有该抽查案件")
+    return found
+
+
+def rectification_get(*, actor: Staff, rectification_id: int) -> Rectification:
+    found = rectifications(actor=actor).filter(pk=rectification_id).first()
+    if found is None:
+        raise NotFound("没有该整改事项")
+    return found
+
+
+def supervision_task_get(*, actor: Staff, task_id: int) -> SupervisionTask:
+    found = supervision_tasks(actor=actor).filter(pk=task_id).first()
+    if found is None:
+        raise NotFound("没有该督导事项")
+    return found
+
+
+def worker_get(*, actor: Staff, worker_id: int) -> Worker:
+    found = workers(actor=actor).filter(pk=worker_id).first()
+    if found is None:
+        raise NotFound("没有该工作人员")
+    return found
 
 
 def as_dict(row: UnitRow) -> dict[str, Any]:

@@ -145,6 +145,11 @@ urlpatterns = [
         verification_views.report_print,
         name="verification_report",
     ),
+    path(
+        "verification/reports/<int:verification_report_id>/pdf/",
+        verification_views.report_pdf,
+        name="verification_report_pdf",
+    ),
     # Other departments as users (协作部门): their transferred items and status inquiries.
     path("department/transfers/", department_views.transfer_list, name="department_transfers"),
     path(
@@ -247,6 +252,71 @@ urlpatterns = [
         "oversight/d/<str:code>/bulletin/", oversight_views.bulletin_freeze, name="oversight_bulletin_freeze"
     ),
     path("oversight/contracts/<int:contract_id>/", oversight_views.contract, name="oversight_contract"),
+    path("oversight/d/<str:code>/office/", oversight_views.office, name="oversight_office"),
+    path(
+        "oversight/d/<str:code>/population/", oversight_views.population_record, name="oversight_population"
+    ),
+    path("oversight/d/<str:code>/workers/", oversight_views.worker_create, name="oversight_worker"),
+    path(
+        "oversight/d/<str:code>/assignments/", oversight_views.assignment_create, name="oversight_assignment"
+    ),
+    path(
+        "oversight/d/<str:code>/qualifications/",
+        oversight_views.qualification_record,
+        name="oversight_qualification",
+    ),
+    path("oversight/d/<str:code>/funding/", oversight_views.funding_record, name="oversight_funding"),
+    path(
+        "oversight/d/<str:code>/facility-checks/",
+        oversight_views.facility_check_record,
+        name="oversight_facility_check",
+    ),
+    path("oversight/training/", oversight_views.training, name="oversight_training"),
+    path(
+        "oversight/training/<int:event_id>/", oversight_views.training_event, name="oversight_training_event"
+    ),
+    path(
+        "oversight/training/<int:event_id>/attendance/",
+        oversight_views.attendance_record,
+        name="oversight_attendance",
+    ),
+    path("oversight/purchases/", oversight_views.purchases, name="oversight_purchases"),
+    path(
+        "oversight/contracts/<int:contract_id>/posts/",
+        oversight_views.contract_post,
+        name="oversight_contract_post",
+    ),
+    path(
+        "oversight/contracts/<int:contract_id>/deliveries/",
+        oversight_views.delivery_record,
+        name="oversight_delivery",
+    ),
+    path(
+        "oversight/contracts/<int:contract_id>/evaluations/",
+        oversight_views.evaluation_record,
+        name="oversight_evaluation",
+    ),
+    path("oversight/supervision/", oversight_views.supervision, name="oversight_supervision"),
+    path(
+        "oversight/samples/<int:sample_id>/finding/",
+        oversight_views.sample_finding,
+        name="oversight_sample_finding",
+    ),
+    path(
+        "oversight/tasks/<int:supervision_task_id>/done/",
+        oversight_views.task_done,
+        name="oversight_task_done",
+    ),
+    path(
+        "oversight/rectifications/<int:rectification_id>/submit/",
+        oversight_views.rectification_submit,
+        name="oversight_rectification_submit",
+    ),
+    path(
+        "oversight/rectifications/<int:rectification_id>/verify/",
+        oversight_views.rectification_verify,
+        name="oversight_rectification_verify",
+    ),
     path("oversight/bulletins/<int:bulletin_id>/", oversight_views.bulletin, name="oversight_bulletin"),
     path(
         "oversight/bulletins/<int:bulletin_id>/bulletin.xlsx",
