@@ -4,9 +4,10 @@ queries, dispositions of discrepancies, and the sealed report."""
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -15,7 +16,7 @@ from minzheng.api.cases import In
 from minzheng.api.org import ErrorOut, actor
 from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.core.inputs import BoundedDate, Line
-from minzheng.verification import recheck, selectors, services
+from minzheng.verification import pdf, recheck, selectors, services
 from minzheng.verification.models import (
     Authorisation,
     DepartmentQuery,
@@ -395,6 +396,22 @@ def report_issue(request: HttpRequest, verification_id: int) -> Status:
 )
 def report_detail(request: HttpRequest, verification_report_id: int) -> Report:
     return selectors.report_get(actor=actor(request), report_id=verification_report_id)
+
+
+@router.get(
+    "/verification/reports/{verification_report_id}/pdf",
+    response=_READ_ERRORS,
+    summary="核对报告 PDF 文件（A4，按出具时固定的内容生成）",
+    openapi_extra={
+        "responses": {200: {"description": "核对报告 (.pdf)", "content": {"application/pdf": {}}}}
+    },
+)
+def report_pdf(request: HttpRequest, verification_report_id: int) -> HttpResponse:
+    report = selectors.report_get(actor=actor(request), report_id=verification_report_id)
+    name, data = pdf.report_file(report)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
 
 
 # --- The monthly re-check of recipients -------------------------------------------------------

@@ -12,15 +12,17 @@ the number) and audited.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
-from minzheng.core.errors import InvalidInput
+from minzheng.core.errors import InvalidInput, TooManyRequests
 from minzheng.core.identifiers import InvalidIdentifier, parse_resident_id
 from minzheng.core.permissions import Perm
 from minzheng.inquiries.models import InquiryChannel, StatusInquiry
@@ -95,6 +97,25 @@ def _answers(actor: Staff, id_digest: str, on: date) -> list[StatusAnswer]:
     ]
 
 
+def daily_limit() -> int:
+    """How many persons one account may ask about in 24 hours (MINZHENG_STATUS_INQUIRY_DAILY_LIMIT,
+    default 200): a department serves its own applicants one by one; more is trawling the registry."""
+    return int(getattr(settings, "MINZHENG_STATUS_INQUIRY_DAILY_LIMIT", 200))
+
+
+def _within_daily_limit(actor: Staff) -> None:
+    """Counted from the inquiries' own log (the database, the same for every host), the account's
+    inquiries of the last 24 hours; the caller's transaction holds the account's row so that two
+    inquiries at once cannot both take the last one."""
+    Staff.objects.select_for_update().filter(pk=actor.pk).first()
+    since = timezone.now() - timedelta(hours=24)
+    used = StatusInquiry.objects.filter(asked_by=actor, asked_at__gte=since).count()
+    if used >= daily_limit():
+        raise TooManyRequests(
+            f"本账号24小时内已查询{used}次，达到上限（{daily_limit()}次），请次日再查询或联系民政部门"
+        )
+
+
 @transaction.atomic
 def status_inquire(
     *, actor: Staff, id_number: str, purpose: str, on: date, channel: str = InquiryChannel.WEB
@@ -114,6 +135,7 @@ def status_inquire(
         raise InvalidInput("身份证号无效", field_errors={"id_number": [exc.message]}) from exc
     if channel not in InquiryChannel.values:
         raise InvalidInput("未知的查询方式", field_errors={"channel": ["未知"]})
+    _within_daily_limit(actor)
     id_digest = protect.lookup_digest(rid.number)
     statuses = _answers(actor, id_digest, on)
     inquiry = StatusInquiry.objects.create(

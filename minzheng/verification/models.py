@@ -118,9 +118,18 @@ class RecheckBatch(models.Model):
 class RecheckSubject(models.Model):
     """A person asked about in a re-check batch (the request file's reference is this row's id)."""
 
-    batch = models.ForeignKey(RecheckBatch, on_delete=models.CASCADE, related_name="subjects")
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    # Written set-based (one INSERT ... SELECT of a million rows from the rows they point to): the
+    # database's per-row foreign-key checks at commit would cost more than the batch itself, and
+    # registry rows are never deleted.
+    batch = models.ForeignKey(  # indexed by the unique (batch, person) below
+        RecheckBatch, on_delete=models.CASCADE, related_name="subjects", db_constraint=False, db_index=False
+    )
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     person_key = models.CharField("匹配键", max_length=64)
 
     class Meta:
@@ -231,9 +240,16 @@ class RecheckHit(models.Model):
     what was declared, undeclared real estate, a death): the records summed per member and item. It
     opens a re-review task of the household's enrolments (复核) and never stops a payment by itself."""
 
-    batch = models.ForeignKey(RecheckBatch, on_delete=models.CASCADE, related_name="hits")
-    query = models.ForeignKey(DepartmentQuery, on_delete=models.CASCADE, related_name="hits")
-    subject = models.ForeignKey(RecheckSubject, on_delete=models.CASCADE, related_name="hits")
+    # Written with COPY from the batch's own rows (see RecheckSubject on the foreign keys).
+    batch = models.ForeignKey(
+        RecheckBatch, on_delete=models.CASCADE, related_name="hits", db_constraint=False
+    )
+    query = models.ForeignKey(
+        DepartmentQuery, on_delete=models.CASCADE, related_name="hits", db_constraint=False
+    )
+    subject = models.ForeignKey(
+        RecheckSubject, on_delete=models.CASCADE, related_name="hits", db_constraint=False
+    )
     item = models.CharField("核对项目", max_length=24)
     amount = models.DecimalField("部门数据（合计）", max_digits=14, decimal_places=2, null=True)
     records = models.PositiveIntegerField("记录数")

@@ -9,7 +9,7 @@
 3. `batch_collect` (the verification sweep calls it for acknowledged queries): the department's signed
    result file is fetched and verified by the exchange (signature, row count, digest; stored in the
    message log), then taken whole or not at all (`_take_file`): every row must answer a person of the
-   batch, and every person with records must carry the ID number we asked with (keyed digest). The
+   batch, and every person with a hit must carry the ID number we asked with (keyed digest). The
    records are summed per person and item and compared with what the household declared on the day
    of the batch, in frames (Polars), not row by row. A difference that may end eligibility — income
    or assets above what was declared, undeclared real estate, a death — is a `RecheckHit`, and the
@@ -32,7 +32,7 @@ from django.utils import timezone
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import Conflict, InvalidInput, NotFound
-from minzheng.core.frames import read_frame, sql_params, write_frame
+from minzheng.core.frames import sql_params, write_frame
 from minzheng.core.identifiers import InvalidIdentifier
 from minzheng.core.permissions import Perm
 from minzheng.exchange import services as exchange
@@ -43,6 +43,7 @@ from minzheng.verification.models import (
     DepartmentQuery,
     QueryStatus,
     RecheckBatch,
+    RecheckSubject,
     RequestStatus,
 )
 from minzheng.verification.services import FINAL, ITEMS, _departments, _require, department_days
@@ -51,34 +52,18 @@ from minzheng.workdays.selectors import add_working_days
 # Every current member of each household with a payable enrolment in the county whose re-review is
 # due by the end of the month. A person belongs to one household at a time.
 SUBJECTS_SQL = """INSERT INTO verification_rechecksubject (batch_id, household_id, person_id, person_key)
-    SELECT DISTINCT %(batch)s, m.household_id, m.person_id, p.id_digest
-    FROM payments_enrolment e
-    JOIN registry_membership m ON m.household_id = e.household_id
-         AND m.start_date <= %(as_of)s AND (m.end_date IS NULL OR m.end_date >= %(as_of)s)
+    SELECT %(batch)s, m.household_id, m.person_id, p.id_digest
+    FROM registry_membership m
     JOIN registry_person p ON p.id = m.person_id
-    WHERE e.status IN ('active', 'exiting') AND e.division_id LIKE %(county_like)s
-      AND e.next_review <= %(month_end)s"""
+    WHERE m.start_date <= %(as_of)s AND (m.end_date IS NULL OR m.end_date >= %(as_of)s)
+      AND m.household_id IN (
+          SELECT e.household_id FROM payments_enrolment e
+          WHERE e.status IN ('active', 'exiting') AND e.division_id LIKE %(county_like)s
+            AND e.next_review <= %(month_end)s)"""
 
-SUBJECT_SCHEMA = {
-    "subject_id": pl.Int64(),
-    "household_id": pl.Int64(),
-    "person_id": pl.Int64(),
-    "person_key": pl.String(),
-}
-SUBJECTS_OF_BATCH = """SELECT id, household_id, person_id, person_key FROM verification_rechecksubject
-    WHERE batch_id = %(batch)s"""
-# What the batch's households declared on the batch's day: income per person and category, assets per
-# household and kind (their sum and number).
-DECLARED_INCOME = """SELECT i.person_id, i.category, SUM(i.monthly_amount)
-    FROM registry_incomeitem i
-    WHERE i.person_id IN (SELECT person_id FROM verification_rechecksubject WHERE batch_id = %(batch)s)
-      AND i.valid_from <= %(as_of)s AND (i.valid_until IS NULL OR i.valid_until >= %(as_of)s)
-    GROUP BY i.person_id, i.category"""
-DECLARED_ASSETS = """SELECT a.household_id, a.kind, SUM(a.value), COUNT(*)
-    FROM registry_asset a
-    WHERE a.household_id IN (SELECT household_id FROM verification_rechecksubject WHERE batch_id = %(batch)s)
-      AND a.valid_from <= %(as_of)s AND (a.valid_until IS NULL OR a.valid_until >= %(as_of)s)
-    GROUP BY a.household_id, a.kind"""
+# References in a result file (a temporary table) that are not persons of the batch.
+UNKNOWN_REFS_SQL = """SELECT COUNT(*) FROM recheck_refs r WHERE NOT EXISTS (
+    SELECT 1 FROM verification_rechecksubject s WHERE s.id = r.subject_id AND s.batch_id = %(batch)s)"""
 # One open re-review task per payable enrolment of every household with a hit in the query.
 TASKS_SQL = """INSERT INTO payments_reviewtask (enrolment_id, kind, due_date, office_code,
     created_at, done_at, outcome, note, done_by_id)
@@ -101,7 +86,12 @@ ITEM_FRAME = pl.DataFrame(
         for (category, item_type), mapped in ITEMS.items()
         if mapped is not None
     ],
-    schema={"category": pl.String(), "item_type": pl.String(), "item": pl.String(), "comparison": pl.String()},
+    schema={
+        "category": pl.String(),
+        "item_type": pl.String(),
+        "item": pl.String(),
+        "comparison": pl.String(),
+    },
     orient="row",
 )
 # Each item's declared kinds (income categories or asset kinds).
@@ -110,6 +100,49 @@ KIND_FRAME = pl.DataFrame(
     schema={"item": pl.String(), "kind": pl.String()},
     orient="row",
 )
+
+
+# The items' declared kinds as SQL rows (income categories or asset kinds), from ITEMS.
+KINDS_SQL = " UNION ALL ".join(
+    f"SELECT '{item}' AS item, '{kind}' AS kind" for item, kind in KIND_FRAME.iter_rows()
+)
+# A department's records summed per person and item (the temporary table recheck_found) against what
+# the household declared on the batch's day — a member's income of the item's categories, the
+# household's assets of its kinds (their value, or their number for real estate) — written as hits
+# where they differ: more income or assets than declared, undeclared real estate, a death.
+HITS_SQL = f"""INSERT INTO verification_recheckhit (batch_id, query_id, subject_id, item, amount, records,
+        declared, source_ref, description)
+    WITH kinds AS ({KINDS_SQL}),
+    declared_income AS (
+        SELECT i.person_id, k.item, SUM(i.monthly_amount) AS value
+        FROM registry_incomeitem i JOIN kinds k ON k.kind = i.category
+        WHERE i.valid_from <= %(as_of)s AND (i.valid_until IS NULL OR i.valid_until >= %(as_of)s)
+          AND i.person_id IN (SELECT s.person_id FROM recheck_found f
+                              JOIN verification_rechecksubject s ON s.id = f.subject_id)
+        GROUP BY i.person_id, k.item),
+    declared_assets AS (
+        SELECT a.household_id, k.item, SUM(a.value) AS value, COUNT(*) AS number
+        FROM registry_asset a JOIN kinds k ON k.kind = a.kind
+        WHERE a.valid_from <= %(as_of)s AND (a.valid_until IS NULL OR a.valid_until >= %(as_of)s)
+          AND a.household_id IN (SELECT s.household_id FROM recheck_found f
+                                 JOIN verification_rechecksubject s ON s.id = f.subject_id)
+        GROUP BY a.household_id, k.item),
+    compared AS (
+        SELECT f.subject_id, f.item, f.comparison, f.amount, f.records, f.source_ref, f.description,
+            CASE f.comparison
+                WHEN 'income' THEN COALESCE(di.value, 0)
+                WHEN 'assets' THEN COALESCE(da.value, 0)
+                WHEN 'count' THEN COALESCE(da.number, 0)
+            END AS declared
+        FROM recheck_found f
+        JOIN verification_rechecksubject s ON s.id = f.subject_id
+        LEFT JOIN declared_income di ON di.person_id = s.person_id AND di.item = f.item
+        LEFT JOIN declared_assets da ON da.household_id = s.household_id AND da.item = f.item)
+    SELECT %(batch)s, %(query)s, subject_id, item, amount, records, declared, source_ref, description
+    FROM compared
+    WHERE comparison = 'death'
+       OR (comparison = 'count' AND declared < 1)
+       OR (comparison IN ('income', 'assets') AND amount IS NOT NULL AND amount > declared)"""  # noqa: S608 (items and kinds are constants of ITEMS)
 
 
 def month_end(month: date) -> date:
@@ -153,12 +186,16 @@ def batch_create(*, actor: Staff, county: str, month: date) -> RecheckBatch:
         cursor.execute(
             SUBJECTS_SQL,
             sql_params(
-                {"batch": batch.pk, "as_of": today, "county_like": f"{county}%", "month_end": month_end(month)}
+                {
+                    "batch": batch.pk,
+                    "as_of": today,
+                    "county_like": f"{county}%",
+                    "month_end": month_end(month),
+                }
             ),
         )
-    subjects = batch.subjects.all()
-    batch.persons = subjects.count()
-    batch.households = subjects.values("household_id").distinct().count()
+        batch.persons = int(cursor.rowcount)
+    batch.households = batch.subjects.values("household_id").distinct().count()
     if batch.persons == 0:
         raise Conflict(f"{month:%Y年%m月}没有到期复核的在保对象")
     batch.save(update_fields=["persons", "households"])
@@ -280,42 +317,40 @@ class Taken:
 
 
 def _check_identities(records: pl.DataFrame) -> None:
-    """Every person with records carries the ID number we asked with (old 15-digit numbers too)."""
-    pairs = records.select("subject_id", "id_number", "person_key").unique()
-    for number, key in pairs.select("id_number", "person_key").iter_rows():
+    """The records carry the ID number we asked with (old 15-digit numbers too)."""
+    pairs = records.select("subject_id", "id_number").unique()
+    ids = pairs["subject_id"].unique().to_list()
+    keys: dict[int, str] = {}
+    for start in range(0, len(ids), 5000):
+        keys.update(
+            RecheckSubject.objects.filter(pk__in=ids[start : start + 5000]).values_list("pk", "person_key")
+        )
+    for subject_id, number in pairs.iter_rows():
         try:
-            found = person_key(number) if number else key
+            found = person_key(number) if number else keys[subject_id]
         except InvalidIdentifier as exc:
             raise InvalidInput("结果文件中的证件号码无效") from exc
-        if found != key:
+        if found != keys[subject_id]:
             raise InvalidInput("结果文件中的证件号码与查询人员不符")
 
 
-def _declared(batch: RecheckBatch) -> tuple[pl.DataFrame, pl.DataFrame]:
-    params = {"batch": batch.pk, "as_of": batch.as_of}
-    income = read_frame(
-        DECLARED_INCOME, params, {"person_id": pl.Int64(), "kind": pl.String(), "declared": MONEY}
-    )
-    assets = read_frame(
-        DECLARED_ASSETS,
-        params,
-        {"household_id": pl.Int64(), "kind": pl.String(), "declared": MONEY, "count": pl.Int64()},
-    )
-    return income, assets
+def _temp(name: str, columns: str, frame: pl.DataFrame) -> None:
+    """A temporary table of the connection holding `frame` (dropped first if left over)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")  # constant names and columns
+    write_frame(name, frame)
 
 
-def hits_of(batch: RecheckBatch, frame: pl.DataFrame) -> tuple[int, pl.DataFrame]:
-    """A result file's rows against the batch's subjects and their declarations: the number of
-    records, and the hits (subject, item, amount, records, declared, source, description)."""
-    subjects = read_frame(SUBJECTS_OF_BATCH, {"batch": batch.pk}, SUBJECT_SCHEMA)
-    rows = frame.with_columns(pl.col("reference_id").cast(pl.Int64(), strict=False).alias("subject_id"))
-    if rows.join(subjects, on="subject_id", how="anti").height:
-        raise InvalidInput("结果文件中含有本批次未查询的人员")
-    records = rows.filter((pl.col("status") == "found") & (pl.col("category") != "")).join(
-        subjects, on="subject_id"
-    )
-    _check_identities(records)
-    found = (
+def _drop(*names: str) -> None:
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _found(records: pl.DataFrame) -> pl.DataFrame:
+    """The records of compared items summed per person and item (amounts exact, in Decimal)."""
+    return (
         records.join(ITEM_FRAME, on=["category", "item_type"], how="inner")
         .with_columns(
             pl.when(pl.col("amount") == "")
@@ -324,77 +359,69 @@ def hits_of(batch: RecheckBatch, frame: pl.DataFrame) -> tuple[int, pl.DataFrame
             .cast(MONEY, strict=False)
             .alias("amount")
         )
-        .group_by("subject_id", "household_id", "person_id", "item", "comparison")
+        .group_by("subject_id", "item", "comparison")
         .agg(
             pl.col("amount").sum().alias("amount"),
-            pl.len().alias("records"),
+            pl.len().cast(pl.Int64()).alias("records"),
             pl.col("source_ref").first().str.slice(0, 100).alias("source_ref"),
             pl.col("description").first().str.slice(0, 200).alias("description"),
         )
     )
-    income, assets = _declared(batch)
-    by_item_income = (
-        income.join(KIND_FRAME, on="kind")
-        .group_by("person_id", "item")
-        .agg(pl.col("declared").sum().alias("declared_income"))
-    )
-    by_item_assets = (
-        assets.join(KIND_FRAME, on="kind")
-        .group_by("household_id", "item")
-        .agg(pl.col("declared").sum().alias("declared_assets"), pl.col("count").sum().alias("declared_count"))
-    )
-    compared = (
-        found.join(by_item_income, on=["person_id", "item"], how="left")
-        .join(by_item_assets, on=["household_id", "item"], how="left")
-        .with_columns(
-            pl.when(pl.col("comparison") == "income")
-            .then(pl.col("declared_income").fill_null(0))
-            .when(pl.col("comparison") == "assets")
-            .then(pl.col("declared_assets").fill_null(0))
-            .when(pl.col("comparison") == "count")
-            .then(pl.col("declared_count").fill_null(0).cast(MONEY))
-            .otherwise(None)
-            .cast(MONEY)
-            .alias("declared")
-        )
-    )
-    hits = compared.filter(
-        (pl.col("comparison") == "death")
-        | ((pl.col("comparison") == "count") & (pl.col("declared") < 1))
-        | (
-            pl.col("comparison").is_in(["income", "assets"])
-            & pl.col("amount").is_not_null()
-            & (pl.col("amount") > pl.col("declared"))
-        )
-    ).select("subject_id", "item", "amount", "records", "declared", "source_ref", "description")
-    return records.height, hits.sort("subject_id", "item")
 
 
 def take_file(query: DepartmentQuery, frame: pl.DataFrame) -> Taken:
-    """A department's result file taken whole (within the caller's transaction, the query locked):
-    its hits stored, the re-review tasks opened, the query answered."""
+    """A department's result file taken whole, within the caller's transaction (the query locked):
+    every row must name a person of the batch; the records of compared items, summed per person and
+    item, go to the database, which compares them with the declarations on the batch's day and
+    writes the hits in one statement; the persons with hits must carry the numbers we asked with;
+    the re-review tasks are opened; the query is answered. Any refusal raises InvalidInput and,
+    the transaction rolled back, leaves nothing behind."""
     assert query.batch is not None  # noqa: S101 (a batch's query)
     batch = query.batch
-    count, hits = hits_of(batch, frame)
-    write_frame(
-        "verification_recheckhit",
-        hits.with_columns(
-            pl.lit(batch.pk).alias("batch_id"), pl.lit(query.pk).alias("query_id")
-        ),
-    )
+    rows = frame.with_columns(pl.col("reference_id").cast(pl.Int64(), strict=False).alias("subject_id"))
+    if rows["subject_id"].null_count():
+        raise InvalidInput("结果文件中含有本批次未查询的人员")
+    _temp("recheck_refs", "subject_id bigint", rows.select("subject_id").unique())
+    with connection.cursor() as cursor:
+        cursor.execute(UNKNOWN_REFS_SQL, {"batch": batch.pk})
+        unknown = int(cursor.fetchone()[0])
+    _drop("recheck_refs")
+    if unknown:
+        raise InvalidInput("结果文件中含有本批次未查询的人员")
+    records = rows.filter((pl.col("status") == "found") & (pl.col("category") != ""))
+    found = _found(records)
+    hits = 0
+    if not found.is_empty():
+        _temp(
+            "recheck_found",
+            "subject_id bigint, item varchar(24), comparison varchar(8), amount numeric(14, 2), "
+            "records bigint, source_ref varchar(100), description varchar(200)",
+            found,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(HITS_SQL, sql_params({"batch": batch.pk, "query": query.pk, "as_of": batch.as_of}))
+            hits = int(cursor.rowcount)
+        _drop("recheck_found")
     tasks = 0
-    if hits.height:
+    if hits:
+        hit_subjects = pl.DataFrame(
+            {"subject_id": list(query.hits.values_list("subject_id", flat=True).distinct())},
+            schema={"subject_id": pl.Int64()},
+        )
+        # What is acted on must be about the person we asked: the ID number on every record of a
+        # person with a hit is checked against the key we asked with (a record that changes nothing
+        # is not relied on, and hashing every number of a 10,000,000-row file would cost more than
+        # the whole match).
+        _check_identities(records.join(hit_subjects, on="subject_id"))
         today = timezone.localdate()
         with connection.cursor() as cursor:
             cursor.execute(
                 TASKS_SQL,
-                sql_params(
-                    {"query": query.pk, "due": today + timedelta(days=30), "at": timezone.now()}
-                ),
+                sql_params({"query": query.pk, "due": today + timedelta(days=30), "at": timezone.now()}),
             )
             tasks = int(cursor.rowcount)
     query.status = QueryStatus.ANSWERED
     query.answered_at = timezone.now()
-    query.records = count
+    query.records = records.height
     query.save(update_fields=["status", "answered_at", "records"])
-    return Taken(records=count, hits=hits.height, tasks=tasks)
+    return Taken(records=records.height, hits=hits, tasks=tasks)

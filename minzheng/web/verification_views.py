@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from django import forms
 from django.conf import settings
@@ -28,7 +29,7 @@ from minzheng.core.identifiers import InvalidIdentifier, parse_resident_id
 from minzheng.core.permissions import Perm
 from minzheng.org.scope import jurisdiction_of
 from minzheng.registry import selectors as registry_selectors
-from minzheng.verification import recheck, selectors, services
+from minzheng.verification import pdf, recheck, selectors, services
 from minzheng.verification.models import Disposition, Finding, RequestStatus, SignerRole
 from minzheng.web.base import BootstrapForm, actor, flash_done, paginate, staff_view
 
@@ -397,6 +398,17 @@ def report_print(request: HttpRequest, verification_report_id: int) -> HttpRespo
             "county": case.division.parent.parent if case and case.division.parent else None,
         },
     )
+
+
+@staff_view(Perm.CASE_VIEW)
+@require_safe
+def report_pdf(request: HttpRequest, verification_report_id: int) -> HttpResponse:
+    """核对报告 as a PDF file (A4), from the content frozen when it was issued."""
+    report = selectors.report_get(actor=actor(request), report_id=verification_report_id)
+    name, data = pdf.report_file(report)
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response
 
 
 # --- The monthly re-check of recipients -----------------------------------------------------------

@@ -98,3 +98,23 @@ def test_an_auditor_sees_the_inquiries_asked_in_its_jurisdiction(served: Served,
     there = make_staff("auditor_there", "640205000000", [Role.AUDITOR])
     assert selectors.status_inquiries(actor=here).count() == 1
     assert selectors.status_inquiries(actor=there).count() == 0
+
+
+def test_an_account_may_ask_about_so_many_persons_a_day(
+    served: Served, federation: Staff, settings: object
+) -> None:
+    from datetime import timedelta
+
+    from minzheng.core.errors import TooManyRequests
+
+    settings.MINZHENG_STATUS_INQUIRY_DAILY_LIMIT = 2  # type: ignore[attr-defined]
+    number = served.id_number(served.child)
+    ask(federation, number)
+    ask(federation, number)
+    with pytest.raises(TooManyRequests) as refused:
+        ask(federation, number)
+    assert "达到上限（2次）" in refused.value.message
+    assert StatusInquiry.objects.count() == 2  # the refused one is not answered, not recorded
+    # A day later the oldest has aged out of the window.
+    StatusInquiry.objects.update(asked_at=timezone.now() - timedelta(hours=25))
+    assert ask(federation, number)

@@ -5,11 +5,12 @@ re-review tasks (never a stop), bad files refused with nothing changed."""
 from __future__ import annotations
 
 from datetime import date
-from functools import partial
 from decimal import Decimal
+from functools import partial
 
 import polars as pl
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from minzheng.catalogue.services import catalogue_load
@@ -144,16 +145,16 @@ def test_hits_are_what_differs_from_the_declaration(people: dict[str, Staff]) ->
         (str(s_other.pk), number_of(s_other), "found", "tax_income", "wage", "1200.50"),  # undeclared
         (str(s_other.pk), number_of(s_other), "found", "tax_income", "wage", "0.50"),
     ]
-    count, hits = recheck.hits_of(batch, subjects_frame(batch, rows))
-    assert count == 3
-    assert hits.select("subject_id", "item", "amount", "records", "declared").rows() == [
+    query = DepartmentQuery.objects.get(batch=batch, counterparty="tax")
+    with transaction.atomic():
+        taken = recheck.take_file(query, subjects_frame(batch, rows))
+    assert (taken.records, taken.hits, taken.tasks) == (3, 1, 1)
+    assert list(RecheckHit.objects.values_list("subject_id", "item", "amount", "records", "declared")) == [
         (s_other.pk, "wage_income", Decimal("1201.00"), 2, Decimal("0.00"))
     ]
-
-    query = DepartmentQuery.objects.get(batch=batch, counterparty="tax")
-    taken = recheck.take_file(query, subjects_frame(batch, rows))
-    assert (taken.records, taken.hits, taken.tasks) == (3, 1, 1)
     assert ReviewTask.objects.filter(enrolment=enrolment, kind="recheck", done_at__isnull=True).count() == 1
+    query.refresh_from_db()
+    assert (query.status, query.records) == (QueryStatus.ANSWERED, 3)
 
 
 def test_a_file_that_names_someone_not_asked_or_the_wrong_number_changes_nothing(
@@ -169,14 +170,17 @@ def test_a_file_that_names_someone_not_asked_or_the_wrong_number_changes_nothing
     batch = recheck.batch_create(actor=people["county_reviewer"], county="640202", month=this_month())
     subject = batch.subjects.first()
     assert subject is not None
+    query = DepartmentQuery.objects.get(batch=batch, counterparty="tax")
     stranger = [("999999999", number_of(subject), "found", "tax_income", "wage", "100")]
-    with pytest.raises(InvalidInput, match="未查询的人员"):
-        recheck.hits_of(batch, subjects_frame(batch, stranger))
+    with pytest.raises(InvalidInput, match="未查询的人员"), transaction.atomic():
+        recheck.take_file(query, subjects_frame(batch, stranger))
     wrong = [(str(subject.pk), resident_id("640202", date(1970, 1, 1)), "found", "tax_income", "wage", "100")]
-    with pytest.raises(InvalidInput, match="不符"):
-        recheck.hits_of(batch, subjects_frame(batch, wrong))
+    with pytest.raises(InvalidInput, match="不符"), transaction.atomic():
+        recheck.take_file(query, subjects_frame(batch, wrong))
     assert not RecheckHit.objects.exists()
     assert not ReviewTask.objects.filter(kind="recheck").exists()
+    query.refresh_from_db()
+    assert query.status == QueryStatus.QUEUED
 
 
 def test_only_county_reviewers_in_scope_create_a_batch(people: dict[str, Staff]) -> None:

@@ -81,10 +81,10 @@ def test_the_batch_through_the_api_with_a_token(
     recipients(people)
     _, raw = api_token_issue(actor=people["county_reviewer"], name="核对脚本")
     client = Client(enforce_csrf_checks=True)
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    auth = {"Authorization": f"Bearer {raw}"}
 
     def post(url: str, body: dict[str, object]) -> object:
-        return client.post(url, json.dumps(body), content_type="application/json", **auth)
+        return client.post(url, json.dumps(body), content_type="application/json", headers=auth)
 
     refused = post("/api/v1/verification/rechecks", {"county": "64020", "month": "2026-12-01"})
     assert refused.status_code == 422  # type: ignore[attr-defined]
@@ -99,15 +99,15 @@ def test_the_batch_through_the_api_with_a_token(
     batch_id = body["id"]
     for query_id in RecheckBatch.objects.get(pk=batch_id).queries.values_list("pk", flat=True):
         wait_for(partial(services.collect, query_id=query_id), timeout=30)
-    detail = client.get(f"/api/v1/verification/rechecks/{batch_id}", **auth).json()
+    detail = client.get(f"/api/v1/verification/rechecks/{batch_id}", headers=auth).json()
     assert detail["status"] == "answered"
     assert all(q["status"] == "answered" for q in detail["queries"])
-    hits = client.get(f"/api/v1/verification/rechecks/{batch_id}/hits", **auth).json()
+    hits = client.get(f"/api/v1/verification/rechecks/{batch_id}/hits", headers=auth).json()
     assert hits["count"] == detail["hits"]
-    assert client.get("/api/v1/verification/rechecks", **auth).json()["count"] == 1
+    assert client.get("/api/v1/verification/rechecks", headers=auth).json()["count"] == 1
 
     _, far = api_token_issue(actor=make_staff("rc_far2", "640205000000", [Role.COUNTY_REVIEWER]), name="x")
-    other = {"HTTP_AUTHORIZATION": f"Bearer {far}"}
-    assert client.get(f"/api/v1/verification/rechecks/{batch_id}", **other).status_code == 404
-    assert client.get(f"/api/v1/verification/rechecks/{batch_id}/hits", **other).status_code == 404
-    assert client.get("/api/v1/verification/rechecks", **other).json()["count"] == 0
+    other = {"Authorization": f"Bearer {far}"}
+    assert client.get(f"/api/v1/verification/rechecks/{batch_id}", headers=other).status_code == 404
+    assert client.get(f"/api/v1/verification/rechecks/{batch_id}/hits", headers=other).status_code == 404
+    assert client.get("/api/v1/verification/rechecks", headers=other).json()["count"] == 0
