@@ -33,7 +33,6 @@ from minzheng.catalogue.testing import make_service_item
 from minzheng.core import protect
 from minzheng.core.models import AuditEvent
 from minzheng.feedback.models import Ticket, TicketChannel
-from minzheng.feedback.models import Ticket, TicketChannel
 from minzheng.org.models import (
     ApiToken,
     ChangeKind,
@@ -51,10 +50,22 @@ from minzheng.oversight.models import (
     CountyNormChoice,
     Evidence,
     FacilityCheck,
+    FundingRecord,
     PopulationRecord,
     ProviderEvaluation,
+    Qualification,
+    Rectification,
+    SampledCase,
     ServiceContract,
+    ServiceDelivery,
     ServiceProvider,
+    SpotCheck,
+    StaffAssignment,
+    SupervisionTask,
+    TrainingAttendance,
+    TrainingEvent,
+    TrainingPlan,
+    Worker,
 )
 from minzheng.payments.models import (
     BankExport,
@@ -137,11 +148,15 @@ class World:
     verification_reports: dict[str, Report] = field(default_factory=dict)  # by village
     transfers: dict[str, Case] = field(default_factory=dict)  # an item transferred to 教育局, by village
     tickets: dict[str, Ticket] = field(default_factory=dict)  # a complaint being handled, by village
-    tickets: dict[str, Ticket] = field(default_factory=dict)  # a complaint being handled, by village
     contracts: dict[str, ServiceContract] = field(default_factory=dict)  # purchased services, by village
     bulletins: dict[str, Bulletin] = field(default_factory=dict)  # a monthly bulletin, by village
     evidence: dict[str, Evidence] = field(default_factory=dict)  # a facility check's photo, by village
     rechecks: dict[str, RecheckBatch] = field(default_factory=dict)  # a monthly re-check, by county
+    workers: dict[str, Worker] = field(default_factory=dict)  # a grassroots worker, by village
+    training: dict[str, TrainingEvent] = field(default_factory=dict)  # held by its township, by village
+    samples: dict[str, SampledCase] = field(default_factory=dict)  # its case in a spot check, by village
+    supervision_tasks: dict[str, SupervisionTask] = field(default_factory=dict)  # by village
+    rectifications: dict[str, Rectification] = field(default_factory=dict)  # open, by village
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -202,15 +217,43 @@ def world(tree: dict[str, Division]) -> World:
     add_verifications(world, creator)
     add_transfers(world)
     add_tickets(world)
-    add_tickets(world)
     add_oversight(world)
     return world
 
 
 def add_oversight(world: World) -> None:
-    """Per village: a purchased-service contract of its county, a bulletin and a facility check's
-    photo. Written directly: minzheng/oversight/tests drive the services."""
+    """Per village: a purchased-service contract of its county, a bulletin, a facility check's
+    photo, a worker, a training held by its township, its case sampled in its county's spot check,
+    a weekly supervision task and an open rectification. Written directly: minzheng/oversight/tests
+    drive the services."""
+    today = timezone.localdate()
     for i, village in enumerate(VILLAGES):
+        world.workers[village] = Worker.objects.create(full_name=f"协理员 {i}", division_id=village)
+        world.training[village] = TrainingEvent.objects.create(
+            organiser_id=village[:9] + "000",
+            kind="business",
+            title=f"培训 {i}",
+            start_on=date(2026, 3, 1),
+            end_on=date(2026, 3, 2),
+            days=Decimal("2"),
+        )
+        spot = SpotCheck.objects.create(
+            county_id=village[:6] + "000000",
+            checked_on=today,
+            period_start=date(2026, 1, 1),
+            period_end=today,
+            sample_size=1,
+            seed=i + 1,
+        )
+        world.samples[village] = SampledCase.objects.create(
+            spot_check=spot, case=world.cases[village], division_id=village
+        )
+        world.supervision_tasks[village] = SupervisionTask.objects.create(
+            division_id=village, title=f"督导 {i}", due_on=today + timedelta(days=7), created_on=today
+        )
+        world.rectifications[village] = Rectification.objects.create(
+            division_id=village, source="supervision", issue=f"整改 {i}", opened_on=today, due_on=today
+        )
         county = village[:6] + "000000"
         provider = ServiceProvider.objects.create(
             name=f"承接 {village}",
@@ -262,33 +305,31 @@ def oversight_state(world: World, foreign: list[str]) -> list[Any]:
     """Everything an oversight endpoint could change about the foreign jurisdictions."""
     counties = {v[:6] + "000000" for v in foreign}
     contracts = [world.contracts[v].pk for v in foreign]
+    workers = [world.workers[v].pk for v in foreign]
     return [
         CountyNormChoice.objects.filter(county_id__in=counties).count(),
         PopulationRecord.objects.filter(division_id__in=foreign).count(),
+        Worker.objects.filter(division_id__in=foreign).count(),
+        StaffAssignment.objects.filter(worker_id__in=workers).count(),
+        StaffAssignment.objects.filter(division_id__in=foreign).count(),
+        Qualification.objects.filter(worker_id__in=workers).count(),
+        FundingRecord.objects.filter(division__code__in=foreign + [v[:9] + "000" for v in foreign]).count(),
+        FacilityCheck.objects.filter(division_id__in=foreign).count(),
+        Evidence.objects.filter(division_id__in=foreign).count(),
+        TrainingPlan.objects.filter(division_id__in=counties | {v[:9] + "000" for v in foreign}).count(),
+        TrainingEvent.objects.filter(organiser_id__in={v[:9] + "000" for v in foreign}).count(),
+        TrainingAttendance.objects.filter(worker_id__in=workers).count(),
+        ServiceProvider.objects.filter(county_id__in=counties).count(),
+        ServiceDelivery.objects.filter(contract__in=contracts).count(),
+        SpotCheck.objects.filter(county_id__in=counties).count(),
+        sorted(SampledCase.objects.filter(division_id__in=foreign).values_list("pk", "compliant", "finding")),
+        sorted(SupervisionTask.objects.filter(division_id__in=foreign).values_list("pk", "status", "result")),
+        sorted(Rectification.objects.filter(division_id__in=foreign).values_list("pk", "status", "note")),
+        Rectification.objects.filter(division__code__in=[v[:9] + "000" for v in foreign]).count(),
         sorted(ServiceContract.objects.filter(pk__in=contracts).values_list("pk", "status")),
         ProviderEvaluation.objects.filter(contract__in=contracts).count(),
         Bulletin.objects.filter(division__code__in=counties | set(foreign)).count(),
     ]
-
-
-def add_tickets(world: World) -> None:
-    """Per village: a complaint its township office is handling (群众诉求). Written directly:
-    minzheng/feedback/tests drive the services."""
-    today = timezone.localdate()
-    for village in VILLAGES:
-        world.tickets[village] = Ticket.objects.create(
-            number=f"MZT-{village}",
-            channel=TicketChannel.PHONE,
-            kind="complaint",
-            category_code="100701",
-            title=f"诉求 {village}",
-            content=f"诉求 {village}",
-            division_id=village,
-            office=Office.objects.get(division_id=village[:9] + "000"),
-            state="processing",
-            received_on=today,
-            due_date=today + timedelta(days=20),
-        )
 
 
 def add_tickets(world: World) -> None:
@@ -634,7 +675,6 @@ def markers(world: World, village: str) -> list[str]:
         f"核对发现 {village}",  # a verification finding and its report
         f"T{village}",  # the number of its item transferred to the education bureau
         f"诉求 {village}",  # its complaint (群众诉求)
-        f"诉求 {village}",  # its complaint (群众诉求)
     ]
 
 
@@ -743,9 +783,13 @@ PATH_PARAMS = {
     # registered here, so every call is refused (test_callback covers signed ones).
     "counterparty": lambda w, v: f"dept{v}",
     "ticket_id": lambda w, v: w.tickets[v].pk,
-    "ticket_id": lambda w, v: w.tickets[v].pk,
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
+    "worker_id": lambda w, v: w.workers[v].pk,
+    "event_id": lambda w, v: w.training[v].pk,
+    "sample_id": lambda w, v: w.samples[v].pk,
+    "supervision_task_id": lambda w, v: w.supervision_tasks[v].pk,
+    "rectification_id": lambda w, v: w.rectifications[v].pk,
 }
 # Reads whose path parameter names no record (a parameter name): they answer 200, and must still
 # show nothing of another jurisdiction.
@@ -1002,19 +1046,6 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         ("post", "/api/v1/feedback/tickets/{ticket_id}/case-review"): {"outcome": "revoked", "note": "越权"},
         # Takes the hotline platform's orders for the platform's own county; none is registered here.
         ("post", "/api/v1/feedback/hotline/pull"): None,
-        ("post", "/api/v1/feedback/tickets"): {
-            "channel": "phone",
-            "kind": "complaint",
-            "category_code": "100701",
-            "title": "越权",
-            "content": "越权",
-            "division_code": village,
-            "about_case_id": world.cases[village].pk,
-        },
-        ("post", "/api/v1/feedback/tickets/{ticket_id}/actions"): {"action": "reply", "note": "越权"},
-        ("post", "/api/v1/feedback/tickets/{ticket_id}/case-review"): {"outcome": "revoked", "note": "越权"},
-        # Takes the hotline platform's orders for the platform's own county; none is registered here.
-        ("post", "/api/v1/feedback/hotline/pull"): None,
         ("post", "/api/v1/oversight/norm-choices"): {
             "county_code": village[:6] + "000000",
             "norm_set": "yinchuan_2018",
@@ -1037,6 +1068,112 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         ("post", "/api/v1/oversight/bulletins"): {
             "division_code": village[:6] + "000000",
             "month": "2026-02",
+        },
+        ("post", "/api/v1/oversight/workers"): {"division_code": village, "full_name": "越权"},
+        ("post", "/api/v1/oversight/workers/{worker_id}/qualifications"): {
+            "kind": "social_worker",
+            "certificate_number": "越权",
+            "obtained_on": "2026-01-01",
+        },
+        ("post", "/api/v1/oversight/assignments"): {
+            "worker_id": world.workers[village].pk,
+            "division_code": village,
+            "post": "village_assistant",
+            "start_on": "2026-01-01",
+        },
+        ("post", "/api/v1/oversight/funding"): {
+            "division_code": village[:9] + "000",
+            "year": 2026,
+            "budgeted": "1.00",
+            "separately_listed": True,
+            "source": "越权",
+        },
+        ("post", "/api/v1/oversight/facility-checks"): {
+            "__multipart__": {
+                "division_code": village,
+                "checked_on": "2026-01-05",
+                "office_area_m2": "40",
+                "window_has_sign": "true",
+                "items": "{}",
+                "files": SimpleUploadedFile("越权.png", PNG_SIGNATURE, "image/png"),
+            }
+        },
+        ("post", "/api/v1/oversight/training/plans"): {
+            "division_code": village[:9] + "000",
+            "year": 2026,
+            "title": "越权",
+            "planned_events": 1,
+        },
+        ("post", "/api/v1/oversight/training/events"): {
+            "organiser_code": village[:9] + "000",
+            "kind": "business",
+            "title": "越权",
+            "start_on": "2026-01-05",
+            "end_on": "2026-01-05",
+            "days": "1",
+        },
+        ("post", "/api/v1/oversight/training/events/{event_id}/attendance"): {
+            "worker_id": world.workers[village].pk,
+            "days_attended": "1",
+        },
+        ("post", "/api/v1/oversight/providers"): {
+            "county_code": village[:6] + "000000",
+            "name": "越权",
+            "uscc": "91640202MA00000000",
+            "kind": "enterprise",
+        },
+        ("post", "/api/v1/oversight/contracts"): {
+            "county_code": village[:6] + "000000",
+            "provider_id": world.contracts[village].provider_id,
+            "number": f"越权{village}",
+            "title": "越权",
+            "mode": "project",
+            "category": "service",
+            "items": ["越权"],
+            "amount": "1.00",
+            "funding_source": "local_budget",
+            "start_on": "2026-01-01",
+            "end_on": "2026-12-31",
+        },
+        ("post", "/api/v1/oversight/contracts/{contract_id}/deliveries"): {
+            "division_code": village,
+            "delivered_on": "2026-03-01",
+            "service_type": "越权",
+            "recipient_name": "越权",
+            "hours": "1",
+            "recipient_confirmed": True,
+        },
+        ("post", "/api/v1/oversight/spot-checks"): {
+            "county_code": village[:6] + "000000",
+            "period_start": "2026-01-01",
+            "period_end": "2026-12-31",
+            "sample_size": 1,
+        },
+        ("post", "/api/v1/oversight/spot-checks/samples/{sample_id}/finding"): {
+            "compliant": False,
+            "finding": "越权",
+        },
+        ("post", "/api/v1/oversight/supervision-tasks"): {
+            "division_code": village[:9] + "000",
+            "title": "越权",
+            "due_on": "2030-01-01",
+        },
+        ("post", "/api/v1/oversight/supervision-tasks/{supervision_task_id}/done"): {"result": "越权"},
+        ("post", "/api/v1/oversight/rectifications"): {
+            "division_code": village,
+            "source": "supervision",
+            "issue": "越权",
+            "due_on": "2030-01-01",
+        },
+        ("post", "/api/v1/oversight/rectifications/{rectification_id}/submit"): {
+            "__multipart__": {
+                "note": "越权",
+                "files": SimpleUploadedFile("越权.png", PNG_SIGNATURE, "image/png"),
+            }
+        },
+        ("post", "/api/v1/oversight/rectifications/{rectification_id}/verify"): {
+            "accepted": True,
+            "note": "越权",
         },
         ("post", "/api/v1/payments/funds/allocate"): {
             "township_code": village[:9] + "000",
@@ -1260,8 +1397,6 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
         assert client.get("/api/v1/department/transfers").json()["count"] == len(local)
     if me.can("feedback.view"):  # type: ignore[arg-type]
         assert client.get("/api/v1/feedback/tickets", {"state": "all"}).json()["count"] == len(local)
-    if me.can("feedback.view"):  # type: ignore[arg-type]
-        assert client.get("/api/v1/feedback/tickets", {"state": "all"}).json()["count"] == len(local)
     # Without login, the public reads behave the same.
     for path in sorted(PUBLIC_READS):
         check_public_read(Client(), path, world, "without login")
@@ -1299,10 +1434,13 @@ PAGE_PARAMS = {
     "verification_report_id": lambda w, v: w.verification_reports[v].pk,
     "code": lambda w, v: v,
     "ticket_id": lambda w, v: w.tickets[v].pk,
-    "ticket_id": lambda w, v: w.tickets[v].pk,
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
     "evidence_id": lambda w, v: w.evidence[v].pk,
+    "event_id": lambda w, v: w.training[v].pk,
+    "sample_id": lambda w, v: w.samples[v].pk,
+    "supervision_task_id": lambda w, v: w.supervision_tasks[v].pk,
+    "rectification_id": lambda w, v: w.rectifications[v].pk,
     "batch_id": lambda w, v: w.rechecks[v[:6]].pk,
 }
 # Pages whose path parameter names no record (a parameter name): they answer 200 and show nothing
@@ -1347,6 +1485,20 @@ POST_ONLY = {
     "web:feedback_ticket_action",
     "web:oversight_norm_choose",
     "web:oversight_bulletin_freeze",
+    "web:oversight_population",
+    "web:oversight_worker",
+    "web:oversight_assignment",
+    "web:oversight_qualification",
+    "web:oversight_funding",
+    "web:oversight_facility_check",
+    "web:oversight_attendance",
+    "web:oversight_contract_post",
+    "web:oversight_delivery",
+    "web:oversight_evaluation",
+    "web:oversight_sample_finding",
+    "web:oversight_task_done",
+    "web:oversight_rectification_submit",
+    "web:oversight_rectification_verify",
 }
 # Pages for everyone (no login); the case pages among them are walked by test_public_case_pages.
 PUBLIC = {
