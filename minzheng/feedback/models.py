@@ -323,3 +323,133 @@ class TicketCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.last}"
+
+
+# --- The grid loop (网格化: 案件上报—审核—立案—派遣—反馈结案) ------------------------------------------
+
+
+class GridCell(models.Model):
+    """A grid (网格) under a village or community, with its grid worker and the box of coordinates
+    that locates an event reported from a phone (WGS-84 degrees)."""
+
+    code = models.CharField("网格编码", max_length=20, unique=True)
+    name = models.CharField("网格名称", max_length=60)
+    village = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name="村（社区）"
+    )
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="网格员",
+    )
+    min_lat = models.DecimalField(max_digits=9, decimal_places=6)
+    max_lat = models.DecimalField(max_digits=9, decimal_places=6)
+    min_lng = models.DecimalField(max_digits=9, decimal_places=6)
+    max_lng = models.DecimalField(max_digits=9, decimal_places=6)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "网格"
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(min_lat__lt=models.F("max_lat"), min_lng__lt=models.F("max_lng")),
+                name="gridcell_box_not_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class GridEventState(models.TextChoices):
+    REPORTED = "reported", "已上报"
+    VERIFIED = "verified", "已核实"
+    REJECTED = "rejected", "不予立案"
+    REGISTERED = "registered", "已立案"
+    DISPATCHED = "dispatched", "已派遣"
+    HANDLED = "handled", "已处置"
+    FED_BACK = "fed_back", "已反馈"
+    RETURNED = "returned", "核查未通过，重新处置"
+    CLOSED = "closed", "已结案"
+
+
+GRID_OPEN_STATES = frozenset(
+    {"reported", "verified", "registered", "dispatched", "handled", "fed_back", "returned"}
+)
+
+
+class GridEvent(models.Model):
+    number = models.CharField("事件编号", max_length=24, unique=True)
+    cell = models.ForeignKey(GridCell, on_delete=models.PROTECT, related_name="events", verbose_name="网格")
+    category_code = models.CharField("事件分类（GB/T 39666）", max_length=6)
+    description = models.TextField("事件描述")
+    lat = models.DecimalField("纬度", max_digits=9, decimal_places=6)
+    lng = models.DecimalField("经度", max_digits=9, decimal_places=6)
+    reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reported_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(
+        "状态", max_length=12, choices=GridEventState.choices, default=GridEventState.REPORTED
+    )
+    office = models.ForeignKey(
+        Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="处置机构"
+    )
+    registered_on = models.DateField("立案日期", null=True, blank=True)
+    due_date = models.DateField("处置时限", null=True, blank=True)
+    reject_reason = models.CharField("不予立案理由", max_length=300, blank=True)
+    handling = models.TextField("处置情况", blank=True)
+    check_note = models.CharField("核查意见", max_length=300, blank=True)
+    closed_on = models.DateField("结案日期", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "网格事件"
+        ordering = ["-reported_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(state="rejected") | ~models.Q(reject_reason=""),
+                name="gridevent_reject_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in GRID_OPEN_STATES
+
+
+class GridPhoto(models.Model):
+    """A photo of an event: taken when reporting (before) or when checking on site (after)."""
+
+    event = models.ForeignKey(GridEvent, on_delete=models.CASCADE, related_name="photos")
+    stage = models.CharField(max_length=8, choices=[("before", "上报照片"), ("after", "核查照片")])
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    content = models.BinaryField()
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.stage}"
+
+
+class GridEventStep(models.Model):
+    """One step of a grid event (typed history)."""
+
+    event = models.ForeignKey(GridEvent, on_delete=models.CASCADE, related_name="steps")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    actor_name = models.CharField(max_length=60, blank=True)
+    action = models.CharField(max_length=12)
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.action}"

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from minzheng.core import throttle
 from minzheng.core.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from minzheng.core.permissions import Perm
-from minzheng.feedback import catalogue, receipts, selectors, services
+from minzheng.feedback import catalogue, grid, receipts, selectors, services
 from minzheng.feedback.models import (
     CaseReviewOutcome,
     Decision,
@@ -286,3 +286,128 @@ def receipt_rate(request: HttpRequest, code: str) -> HttpResponse:
                 status = 200
     context["rate_url"] = reverse("web:receipt_rate", kwargs={"code": shown.code})
     return render(request, "web/feedback/rate.html", context, status=status)
+
+
+# --- The grid loop (网格事件) ---------------------------------------------------------------------------
+
+
+class GridReportForm(BootstrapForm):
+    category_code = forms.ChoiceField(label=gettext_lazy("事件分类"), choices=_category_choices)
+    description = forms.CharField(label=gettext_lazy("事件描述"), widget=forms.Textarea(attrs={"rows": 3}))
+    # Text, checked by the service: degrees with up to six decimals (not money).
+    lat = forms.CharField(label=gettext_lazy("纬度"), max_length=12)
+    lng = forms.CharField(label=gettext_lazy("经度"), max_length=12)
+
+
+def _uploaded_photos(request: HttpRequest) -> list[grid.Photo]:
+    return [
+        grid.Photo(f.content_type or "", f.read(grid.PHOTO_MAX_BYTES + 1))
+        for f in request.FILES.getlist("photos")
+    ]
+
+
+@staff_view(Perm.FEEDBACK_VIEW)
+def grid_event_list(request: HttpRequest) -> HttpResponse:
+    me = actor(request)
+    open_only = request.GET.get("all") != "1"
+    return render(
+        request,
+        "web/feedback/grid_events.html",
+        {
+            "page": paginate(request, grid.grid_events(actor=me, open_only=open_only)),
+            "open_only": open_only,
+            "params": "" if open_only else "all=1",
+            "rates": grid.grid_rates(actor=me),
+            "can_report": me.can(Perm.FEEDBACK_INTAKE),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view(Perm.FEEDBACK_INTAKE)
+def grid_report(request: HttpRequest) -> HttpResponse:
+    """上报 from a phone: the location from the phone's GPS (grid.js), photos from its camera."""
+    me = actor(request)
+    form = GridReportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            event = grid.grid_event_report(actor=me, photos=_uploaded_photos(request), **form.cleaned_data)
+        except InvalidInput as exc:
+            apply_domain_error(form, exc)
+        else:
+            flash_done(request, _("已上报网格事件：%(number)s") % {"number": event.number})
+            return redirect("web:grid_event", grid_event_id=event.pk)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "web/feedback/grid_report.html", {"form": form}, status=status)
+
+
+def _render_grid_event(
+    request: HttpRequest, grid_event_id: int, error: str = "", status: int = 200
+) -> HttpResponse:
+    me = actor(request)
+    event = grid.grid_event_get(actor=me, event_id=grid_event_id)
+    actions = [
+        (a, m.label) for a, m in grid.GRID_MOVES.items() if event.state in m.sources and me.can(m.perm)
+    ]
+    return render(
+        request,
+        "web/feedback/grid_event.html",
+        {
+            "event": event,
+            "category": catalogue.category(event.category_code),
+            "steps": list(event.steps.all()),
+            "photos": list(event.photos.only("pk", "stage", "taken_at")),
+            "actions": actions,
+            "offices": selectors.dispatch_offices(actor=me),
+            "error": error,
+            "today": timezone.localdate(),
+        },
+        status=status,
+    )
+
+
+@staff_view(Perm.FEEDBACK_VIEW)
+def grid_event_detail(request: HttpRequest, grid_event_id: int) -> HttpResponse:
+    return _render_grid_event(request, grid_event_id)
+
+
+@require_POST
+@staff_view(Perm.FEEDBACK_VIEW)
+def grid_event_action(request: HttpRequest, grid_event_id: int) -> HttpResponse:
+    me = actor(request)
+    grid.grid_event_get(actor=me, event_id=grid_event_id)
+    action = request.POST.get("action", "")
+    try:
+        office = request.POST.get("office_id", "")
+        grid.grid_event_act(
+            actor=me,
+            event_id=grid_event_id,
+            action=action,
+            note=request.POST.get("note", ""),
+            office_id=int(office) if office.isdigit() else None,
+            passed={"1": True, "0": False}.get(request.POST.get("passed", "")),
+            photos=_uploaded_photos(request),
+        )
+    except NotFound:
+        raise
+    except DomainError as exc:
+        messages = [m for ms in exc.field_errors.values() for m in ms]
+        text = (
+            exc.message
+            if not messages or exc.message in messages
+            else f"{exc.message}：{'；'.join(messages)}"
+        )
+        return _render_grid_event(request, grid_event_id, error=text, status=exc.status)
+    label = grid.GRID_MOVES[action].label
+    flash_done(request, _("已办理：%(label)s") % {"label": label})
+    return redirect("web:grid_event", grid_event_id=grid_event_id)
+
+
+@staff_view(Perm.FEEDBACK_VIEW)
+def grid_photo(request: HttpRequest, grid_event_id: int, photo_id: int) -> HttpResponse:
+    photo = grid.grid_photo_get(actor=actor(request), event_id=grid_event_id, photo_id=photo_id)
+    response = HttpResponse(bytes(photo.content), content_type=photo.content_type)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -35,6 +35,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem(_("救助身份查询"), "web:status_inquiry", Perm.STATUS_INQUIRY, "departments"),
     MenuItem(_("群众诉求"), "web:feedback_tickets", Perm.FEEDBACK_VIEW, "feedback"),
     MenuItem(_("服务评价"), "web:feedback_receipts", Perm.FEEDBACK_VIEW, "feedback"),
+    MenuItem(_("网格事件"), "web:grid_events", Perm.FEEDBACK_VIEW, "feedback"),
     MenuItem(_("在保对象"), "web:enrolments", Perm.PAYMENT_VIEW, "payments"),
     MenuItem(_("发放批次"), "web:payroll_runs", Perm.PAYMENT_VIEW, "payments"),
     MenuItem(_("复核任务"), "web:payment_reviews", Perm.CASE_REVIEW_TOWNSHIP, "payments"),

@@ -167,9 +167,9 @@ urlpatterns = [
     path("feedback/receipts/", feedback_views.receipt_list, name="feedback_receipts"),
     path("grid/", feedback_views.grid_event_list, name="grid_events"),
     path("grid/report/", feedback_views.grid_report, name="grid_report"),
-    path("grid/<int:event_id>/", feedback_views.grid_event_detail, name="grid_event"),
-    path("grid/<int:event_id>/act/", feedback_views.grid_event_action, name="grid_event_action"),
-    path("grid/<int:event_id>/photos/<int:photo_id>/", feedback_views.grid_photo, name="grid_photo"),
+    path("grid/<int:grid_event_id>/", feedback_views.grid_event_detail, name="grid_event"),
+    path("grid/<int:grid_event_id>/act/", feedback_views.grid_event_action, name="grid_event_action"),
+    path("grid/<int:grid_event_id>/photos/<int:photo_id>/", feedback_views.grid_photo, name="grid_photo"),
     # Public: rating a service-quality receipt (服务评价), no login.
     path("rate/", feedback_views.receipt_lookup, name="receipt_lookup"),
     path("rate/<str:code>/", feedback_views.receipt_rate, name="receipt_rate"),

@@ -32,7 +32,7 @@ from minzheng.catalogue.models import MaterialRequirement, ServiceItem
 from minzheng.catalogue.testing import make_service_item
 from minzheng.core import protect
 from minzheng.core.models import AuditEvent
-from minzheng.feedback.models import Ticket, TicketChannel
+from minzheng.feedback.models import GridCell, GridEvent, GridPhoto, Ticket, TicketChannel
 from minzheng.org.models import (
     ApiToken,
     ChangeKind,
@@ -148,6 +148,7 @@ class World:
     verification_reports: dict[str, Report] = field(default_factory=dict)  # by village
     transfers: dict[str, Case] = field(default_factory=dict)  # an item transferred to 教育局, by village
     tickets: dict[str, Ticket] = field(default_factory=dict)  # a complaint being handled, by village
+    grid_events: dict[str, GridEvent] = field(default_factory=dict)  # a reported grid event, by village
     contracts: dict[str, ServiceContract] = field(default_factory=dict)  # purchased services, by village
     bulletins: dict[str, Bulletin] = field(default_factory=dict)  # a monthly bulletin, by village
     evidence: dict[str, Evidence] = field(default_factory=dict)  # a facility check's photo, by village
@@ -217,6 +218,7 @@ def world(tree: dict[str, Division]) -> World:
     add_verifications(world, creator)
     add_transfers(world)
     add_tickets(world)
+    add_grid_events(world)
     add_oversight(world)
     return world
 
@@ -330,6 +332,33 @@ def oversight_state(world: World, foreign: list[str]) -> list[Any]:
         ProviderEvaluation.objects.filter(contract__in=contracts).count(),
         Bulletin.objects.filter(division__code__in=counties | set(foreign)).count(),
     ]
+
+
+def add_grid_events(world: World) -> None:
+    """Per village: a grid and an event reported in it, with a photo (网格事件)."""
+    for i, village in enumerate(VILLAGES):
+        cell = GridCell.objects.create(
+            code=f"{village}01",
+            name=f"网格 {village}",
+            village_id=village,
+            min_lat=Decimal(30 + i),
+            max_lat=Decimal(30 + i) + Decimal("0.5"),
+            min_lng=Decimal(100),
+            max_lng=Decimal("100.5"),
+        )
+        event = GridEvent.objects.create(
+            number=f"WG{village}",
+            cell=cell,
+            category_code="100801",
+            description=f"网格事件 {village}",
+            lat=Decimal(30 + i) + Decimal("0.1"),
+            lng=Decimal("100.1"),
+            reported_by=world.staff[village],
+        )
+        GridPhoto.objects.create(
+            event=event, stage="before", content_type="image/jpeg", size=4, content=b"\xff\xd8\xff\xe0"
+        )
+        world.grid_events[village] = event
 
 
 def add_tickets(world: World) -> None:
@@ -675,6 +704,7 @@ def markers(world: World, village: str) -> list[str]:
         f"核对发现 {village}",  # a verification finding and its report
         f"T{village}",  # the number of its item transferred to the education bureau
         f"诉求 {village}",  # its complaint (群众诉求)
+        f"网格事件 {village}",  # its grid event
     ]
 
 
@@ -1277,6 +1307,14 @@ def cases_state(world: World, foreign: list[str]) -> list[Any]:
         )
     )
     rows.append(Ticket.objects.filter(division_id__in=foreign).count())
+    rows.append(
+        sorted(
+            GridEvent.objects.filter(cell__village_id__in=foreign).values_list(
+                "pk", "state", "office_id", "handling", "reject_reason"
+            )
+        )
+    )
+    rows.append(GridEvent.objects.filter(cell__village_id__in=foreign).count())
     return rows
 
 
@@ -1434,6 +1472,8 @@ PAGE_PARAMS = {
     "verification_report_id": lambda w, v: w.verification_reports[v].pk,
     "code": lambda w, v: v,
     "ticket_id": lambda w, v: w.tickets[v].pk,
+    "grid_event_id": lambda w, v: w.grid_events[v].pk,
+    "photo_id": lambda w, v: w.grid_events[v].photos.get().pk,
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
     "evidence_id": lambda w, v: w.evidence[v].pk,
@@ -1483,6 +1523,7 @@ POST_ONLY = {
     "web:finding_dispose",
     "web:department_transfer_feedback",
     "web:feedback_ticket_action",
+    "web:grid_event_action",
     "web:oversight_norm_choose",
     "web:oversight_bulletin_freeze",
     "web:oversight_population",

@@ -29,7 +29,7 @@ def people(tree: dict[str, Division]) -> dict[str, Staff]:
     }
 
 
-def bearer(staff: Staff) -> dict[str, str]:
+def bearer(staff: Staff) -> dict[str, Any]:
     _, raw = api_token_issue(actor=staff, name="脚本")
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
