@@ -212,9 +212,9 @@ def test_the_township_records_its_population_people_funding_and_a_facility_check
     found = FacilityCheck.objects.get(division_id=TOWNSHIP)
     assert {i.code: i.quantity for i in found.items.all()} == {"computer": 2, "phone": 1}
     assert Evidence.objects.get(facility_check=found).content == PNG
-    page = client.get(f"/oversight/d/{TOWNSHIP}/office/").content.decode()
-    assert "王建国" in page
-    assert "SW2026001" in page
+    shown = client.get(f"/oversight/d/{TOWNSHIP}/office/").content.decode()
+    assert "王建国" in shown
+    assert "SW2026001" in shown
     # The compliance row counts what was recorded: 1 staff of the 4 the band requires at 31,000.
     county_cells = client.get(f"/oversight/d/{TOWNSHIP}/").content.decode()
     assert 'data-metric="township_staff" data-short="1"' in county_cells
