@@ -17,7 +17,8 @@ Timed, end to end as the services do it, on one process and the PostgreSQL serve
    household due) and one query per department with its own time limit.
 2. Per department, its result file (generated untimed beforehand, about 10,000,000 rows in all: one row
    per person per department, two for half the persons at the tax bureau, the bank and social
-   insurance): read as the exchange reads a fetched file (`exchange.services._read_result`: Polars,
+   insurance; the members of 30 % of the households hold 1,200 元 at the bank, below the 5,000 元 their
+   household declared): read as the exchange reads a fetched file (`exchange.services._read_result`: Polars,
    text columns), then `recheck.take_file` in one transaction per file: rows checked against the
    batch's subjects, records summed per person and item, the declarations read with COPY and
    compared in frames, the hits written with COPY, the re-review tasks opened with one
@@ -129,6 +130,16 @@ def main() -> None:
             "UPDATE payments_enrolment SET next_review = CASE WHEN household_id %% 1000 < %s THEN %s ELSE %s END",
             [round(args.share * 1000), MONTH, date(2027, 12, 1)],
         )
+        # Deposits declared by 30 % of the households due (5,000 元): their members' bank balances
+        # (1,200 元 each, below the declaration) are compared, and are no hit.
+        cursor.execute("DELETE FROM registry_asset WHERE source = 'bench-recheck'")
+        cursor.execute(
+            """INSERT INTO registry_asset (household_id, kind, value, description, valid_from, valid_until,
+                note, source, recorded_by_id, recorded_at)
+            SELECT e.household_id, 'deposit', 5000.00, '', DATE '2020-01-01', NULL, '', 'bench-recheck', NULL, now()
+            FROM payments_enrolment e WHERE e.next_review = %s AND e.household_id %% 10 < 3""",
+            [MONTH],
+        )
     for code, mode in DEPARTMENTS:
         Counterparty.objects.update_or_create(
             code=code,
@@ -154,9 +165,9 @@ def main() -> None:
     # Untimed: the departments' result files; the hit persons' numbers made real.
     t0 = time.perf_counter()
     subjects = read_frame(
-        "SELECT id, person_id FROM verification_rechecksubject WHERE batch_id = %(b)s ORDER BY id",
+        "SELECT id, person_id, household_id FROM verification_rechecksubject WHERE batch_id = %(b)s ORDER BY id",
         {"b": batch.pk},
-        {"subject_id": pl.Int64(), "person_id": pl.Int64()},
+        {"subject_id": pl.Int64(), "person_id": pl.Int64(), "household_id": pl.Int64()},
     )
     every = max(1, round(1 / args.hit_share))
     hit_rows = subjects.filter(pl.col("person_id") % every == 0)
@@ -197,6 +208,8 @@ def main() -> None:
             (
                 pl.when((pl.lit(code) == "tax") & (pl.col("person_id") % every == 0))
                 .then(pl.lit("3000.00"))
+                .when((pl.lit(code) == "bank") & (pl.col("household_id") % 10 < 3))
+                .then(pl.lit("1200.00"))
                 .otherwise(pl.lit(amount))
             ).alias("amount"),
             pl.lit("").alias("quantity"),
@@ -220,8 +233,8 @@ def main() -> None:
     t_all = time.perf_counter()
     for code, _ in DEPARTMENTS:
         t0 = time.perf_counter()
-        frame = _read_result(files[code])
-        if frame is None:
+        result = _read_result(files[code])
+        if result is None:
             raise SystemExit(f"the {code} file does not read as a result file")
         read_s = time.perf_counter() - t0
         with transaction.atomic():
@@ -230,10 +243,10 @@ def main() -> None:
                 .select_related("batch")
                 .get(batch=batch, counterparty=code)
             )
-            taken = recheck.take_file(query, frame)
-        took.append((code, frame.height, read_s, time.perf_counter() - t0, taken))
+            taken = recheck.take_file(query, result)
+        took.append((code, result.height, read_s, time.perf_counter() - t0, taken))
         print(
-            f"  {code:17} {frame.height:>10,} rows  read {read_s:5.1f} s  total {time.perf_counter() - t0:5.1f} s  hits {taken.hits:,}  tasks {taken.tasks:,}",
+            f"  {code:17} {result.height:>10,} rows  read {read_s:5.1f} s  total {time.perf_counter() - t0:5.1f} s  hits {taken.hits:,}  tasks {taken.tasks:,}",
             flush=True,
         )
     recheck.refresh_status(batch.pk)

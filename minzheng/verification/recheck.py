@@ -366,6 +366,9 @@ def _found(records: pl.DataFrame) -> pl.DataFrame:
             pl.col("source_ref").first().str.slice(0, 100).alias("source_ref"),
             pl.col("description").first().str.slice(0, 200).alias("description"),
         )
+        # Declarations are never negative (the registry's CHECKs): a sum of zero or nothing cannot
+        # exceed one, so only deaths, real estate and positive sums need the database's comparison.
+        .filter(pl.col("comparison").is_in(["death", "count"]) | (pl.col("amount") > 0))
     )
 
 
@@ -399,6 +402,7 @@ def take_file(query: DepartmentQuery, frame: pl.DataFrame) -> Taken:
             found,
         )
         with connection.cursor() as cursor:
+            cursor.execute("ANALYZE recheck_found")  # a temporary table has no statistics until then
             cursor.execute(HITS_SQL, sql_params({"batch": batch.pk, "query": query.pk, "as_of": batch.as_of}))
             hits = int(cursor.rowcount)
         _drop("recheck_found")

@@ -45,6 +45,7 @@ from minzheng.payments.models import (
     RunKind,
     RunStatus,
 )
+from minzheng.verification import selectors as verification_selectors
 from minzheng.web.base import (
     BootstrapForm,
     actor,
@@ -753,6 +754,15 @@ def review_complete(request: HttpRequest, task_id: int) -> HttpResponse:
             "enrolment": task.enrolment,
             "form": form,
             "can_review": who.can(Perm.CASE_REVIEW_TOWNSHIP),
+            # What the monthly re-check found on the household: what the re-review decides on.
+            "hits": [
+                (h, verification_selectors.item_label(h.item))
+                for h in verification_selectors.recheck_hits(
+                    actor=who, household_id=task.enrolment.household_id
+                )[:50]
+            ]
+            if task.kind == "recheck"
+            else [],
         },
     )
 

@@ -11,6 +11,8 @@ from functools import partial
 import polars as pl
 import pytest
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from minzheng.catalogue.services import catalogue_load
@@ -155,6 +157,16 @@ def test_hits_are_what_differs_from_the_declaration(people: dict[str, Staff]) ->
     assert ReviewTask.objects.filter(enrolment=enrolment, kind="recheck", done_at__isnull=True).count() == 1
     query.refresh_from_db()
     assert (query.status, query.records) == (QueryStatus.ANSWERED, 3)
+
+    # The township's re-review shows what was found, and decides; the benefit is still paid.
+    task = ReviewTask.objects.get(enrolment=enrolment, kind="recheck")
+    client = Client()
+    client.force_login(people["reviewer"])
+    page = client.get(reverse("web:payment_review", args=[task.pk])).content.decode()
+    assert 'data-testid="review-hits"' in page
+    assert "1201.00" in page
+    enrolment.refresh_from_db()
+    assert enrolment.status == EnrolmentStatus.ACTIVE
 
 
 def test_a_file_that_names_someone_not_asked_or_the_wrong_number_changes_nothing(
