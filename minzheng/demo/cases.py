@@ -16,7 +16,7 @@ from minzheng.cases.models import Case, PublicNotice
 from minzheng.cases.testing import complete_materials
 from minzheng.org.models import Staff
 from minzheng.payments import orders
-from minzheng.payments.models import PaymentOrder
+from minzheng.payments.models import Enrolment, PaymentOrder
 from minzheng.payments.services import enrolment_create, luhn_ok, payroll_compute, payroll_run_request
 from minzheng.registry.models import Household
 from minzheng.rules.models import Calculation
@@ -160,6 +160,11 @@ def build_demo_cases() -> int:
             actor=admin, case_id=case.pk, bank_name="宁夏黄河农村商业银行", account_number=_account(approved)
         )
     if approved:
+        # Demo only: the new enrolments' re-review falls due this month, so that the county's monthly
+        # re-check of recipients (在保对象定期核对) has households to check with the departments.
+        Enrolment.objects.filter(division__code__startswith=VILLAGE[:6]).update(
+            next_review=timezone.localdate().replace(day=1)
+        )
         # The first month of the new enrolments, computed and waiting for the approver (审批).
         run = payroll_run_request(actor=admin, county=VILLAGE[:6], month=enrolment.start_month)
         payroll_compute(run_id=run.pk)
