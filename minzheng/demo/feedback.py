@@ -6,10 +6,12 @@ that ./run demo starts (simulators/hotline), pulled by the worker or the 12345�
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 
-from minzheng.feedback import receipts, services
-from minzheng.feedback.models import Ticket, TicketChannel
+from minzheng.feedback import grid, receipts, services
+from minzheng.feedback.models import GridCell, Ticket, TicketChannel
 from minzheng.org.models import Office, Staff
 
 VILLAGE = "640202001001"
@@ -21,9 +23,41 @@ def _staff(username: str) -> Staff:
     return Staff.objects.select_related("office").get(username=username)
 
 
+def _demo_grid() -> None:
+    """Two grids of the demo community (长胜社区, around 39.01°N 106.38°E) with their worker, and an
+    event reported in one of them, verified and registered."""
+    if GridCell.objects.filter(village_id=VILLAGE).exists():
+        return
+    worker = _staff("dwk_village_assistant")
+    for n, (south, west) in enumerate(
+        ((Decimal("39.010"), Decimal("106.370")), (Decimal("39.010"), Decimal("106.380"))), 1
+    ):
+        GridCell.objects.create(
+            code=f"{VILLAGE}{n:02d}",
+            name=f"长胜社区第{n}网格",
+            village_id=VILLAGE,
+            worker=worker,
+            min_lat=south,
+            max_lat=south + Decimal("0.01"),
+            min_lng=west,
+            max_lng=west + Decimal("0.01"),
+        )
+    event = grid.grid_event_report(
+        actor=worker,
+        category_code="100801",
+        description="小区路灯损坏多日，夜间老人出行不便",
+        lat="39.0150",
+        lng="106.3750",
+    )
+    head = _staff("dwk_township_head")
+    grid.grid_event_act(actor=head, event_id=event.pk, action="verify")
+    grid.grid_event_act(actor=head, event_id=event.pk, action="register")
+
+
 @transaction.atomic
 def build_demo_feedback() -> int:
     """Returns how many tickets were made (0 when the demo already has them)."""
+    _demo_grid()
     if Ticket.objects.filter(division__code__startswith=COUNTY[:6]).exists():
         return 0
     clerk, head = _staff("dwk_township_clerk"), _staff("dwk_township_head")

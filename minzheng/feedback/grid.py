@@ -149,9 +149,9 @@ def grid_event_report(
             "该位置不在您负责的任何网格内", field_errors={"lat": ["不在网格内"], "lng": ["不在网格内"]}
         )
     today = timezone.localdate()
-    serial = GridEvent.objects.filter(cell=cell).count() + 1
+    serial = GridEvent.objects.filter(reported_at__date=today).count() + 1
     event = GridEvent.objects.create(
-        number=f"WG{cell.code}-{today:%Y%m%d}-{serial:04d}",
+        number=f"WG-{today:%Y%m%d}-{serial:06d}",
         cell=cell,
         category_code=category_code,
         description=description,
