@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet, Sum
-from django.db.models.functions import Substr
+from django.db.models.functions import Substr, TruncMonth
 from django.utils import timezone
 
 from minzheng.cases.models import CaseStep
@@ -568,15 +568,16 @@ def contract_summary(*, actor: Staff, contract: ServiceContract, on: date | None
     totals = deliveries.aggregate(
         n=Count("pk"), c=Count("pk", filter=Q(recipient_confirmed=True)), h=Sum("hours")
     )
+    # TruncMonth, not a substring of the date: PostgreSQL has no substring of a date.
     by_month = (
-        deliveries.annotate(m=Substr("delivered_on", 1, 7)).values("m").annotate(n=Count("pk")).order_by("m")
+        deliveries.annotate(m=TruncMonth("delivered_on")).values("m").annotate(n=Count("pk")).order_by("m")
     )
     return ContractSummary(
         posts_filled=contract.posts.filter(_active(on), division__code__startswith=prefix).count(),
         deliveries=totals["n"] or 0,
         confirmed=totals["c"] or 0,
         hours=totals["h"] or Decimal(0),
-        by_month=[(str(r["m"]), r["n"]) for r in by_month],
+        by_month=[(f"{r['m']:%Y-%m}", r["n"]) for r in by_month],
     )
 
 

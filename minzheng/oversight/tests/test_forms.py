@@ -404,6 +404,7 @@ def test_providers_contracts_posts_deliveries_and_evaluations(admin: Staff) -> N
     page = client.get(f"/oversight/contracts/{found.pk}/").content.decode()
     assert "赵海燕" in page
     assert "王大山" in page
+    assert "2026-03：1" in page  # deliveries by month
     # Another county's bureau cannot reach this contract.
     other = browser(make_staff("other_admin", "640205000000", [Role.COUNTY_ADMIN]))
     assert (
