@@ -1148,3 +1148,42 @@ def rectification_verify(request: HttpRequest, rectification_id: Id, payload: Re
         actor=who, rectification_id=rectification_id, accepted=payload.accepted, note=payload.note
     )
     return selectors.rectification_get(actor=who, rectification_id=rectification_id)
+
+
+# --- The pre-job gate (岗前培训上岗) -------------------------------------------------------------------
+
+
+class GateOut(Schema):
+    id: int
+    county_code: str = Field(alias="county_id")
+    valid_from: date
+    enabled: bool
+    roles: list[str]
+    reference: str
+
+
+class GateIn(In):
+    county_code: DivisionCode
+    valid_from: BoundedDate
+    enabled: bool
+    reference: Line = Field(min_length=1, max_length=200, description="依据文件")
+    roles: list[Annotated[str, Field(max_length=40, pattern=r"^[a-z_]+$")]] | None = Field(
+        None, max_length=30, description="适用角色；不填为全部办案角色"
+    )
+
+
+@router.post(
+    "/oversight/pre-job-gates",
+    response={201: GateOut, **_WRITE_ERRORS},
+    summary="县（区）自某日起启用或停用岗前培训上岗规则：未经岗前培训不得授予办案角色",
+)
+def prejob_gate(request: HttpRequest, payload: GateIn) -> Status:
+    rule = services.prejob_gate_set(
+        actor=actor(request),
+        county_code=payload.county_code,
+        valid_from=payload.valid_from,
+        enabled=payload.enabled,
+        reference=payload.reference,
+        roles=payload.roles,
+    )
+    return Status(201, rule)

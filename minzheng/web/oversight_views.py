@@ -29,6 +29,7 @@ from minzheng.core.spreadsheets import neutralise
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import jurisdiction_of
 from minzheng.oversight import selectors, services
+from minzheng.oversight.guards import gate_rule
 from minzheng.oversight.models import (
     ContractMode,
     EvaluationOutcome,
@@ -65,6 +66,14 @@ class NormChoiceForm(BootstrapForm):
         ]
 
 
+class GateForm(BootstrapForm):
+    valid_from = forms.DateField(
+        label=gettext_lazy("适用起始日"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    enabled = forms.BooleanField(label=gettext_lazy("未经岗前培训不得授予办案角色"), required=False)
+    reference = forms.CharField(label=gettext_lazy("依据"), max_length=200)
+
+
 class BulletinForm(BootstrapForm):
     month = forms.CharField(
         label=gettext_lazy("月份"), max_length=7, widget=forms.TextInput(attrs={"type": "month"})
@@ -84,9 +93,10 @@ def _compliance_page(request: HttpRequest, code: str | None) -> HttpResponse:
     view = selectors.compliance(actor=who, code=code, on=_on(request))
     trend = selectors.township_trend(actor=who, code=view.division.code) if view.division.level == 4 else []
     county = view.division.code[:6] + "000000" if view.division.level >= 3 else ""
-    choice_form = None
+    choice_form = gate_form = None
     if county and who.can(Perm.OVERSIGHT_NORMS) and view.division.level == 3:
         choice_form = NormChoiceForm(initial={"valid_from": timezone.localdate()})
+        gate_form = GateForm(initial={"valid_from": timezone.localdate()})
     return render(
         request,
         "web/oversight/compliance.html",
@@ -95,6 +105,8 @@ def _compliance_page(request: HttpRequest, code: str | None) -> HttpResponse:
             "trend": trend,
             "norm_set": selectors.applicable_norm_set(county, view.on) if county else None,
             "choice_form": choice_form,
+            "gate_form": gate_form,
+            "gate": gate_rule(county, view.on) if county else None,
             "bulletin_form": BulletinForm()
             if who.can(Perm.OVERSIGHT_SUPERVISE) and view.division.level <= 3
             else None,
@@ -142,6 +154,31 @@ def norm_choose(request: HttpRequest, code: str) -> HttpResponse:
     else:
         messages.error(request, _("请填写适用标准、起始日和说明"))
     selectors.compliance(actor=who, code=code)  # out of scope: 404 before the redirect
+    return redirect("web:oversight_division", code=code)
+
+
+@staff_view(Perm.OVERSIGHT_NORMS)
+@require_POST
+def prejob_gate(request: HttpRequest, code: str) -> HttpResponse:
+    """Turn the pre-job gate (岗前培训上岗) on or off for the county from a date."""
+    who = actor(request)
+    selectors.compliance(actor=who, code=code)  # out of scope: 404 before reading the input
+    form = GateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.prejob_gate_set(
+                actor=who,
+                county_code=code,
+                valid_from=form.cleaned_data["valid_from"],
+                enabled=form.cleaned_data["enabled"],
+                reference=form.cleaned_data["reference"],
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            flash_done(request, _("岗前培训上岗规则已更新"))
+    else:
+        messages.error(request, _("请填写适用起始日和依据"))
     return redirect("web:oversight_division", code=code)
 
 

@@ -258,6 +258,7 @@ urlpatterns = [
     ),
     path("oversight/contracts/<int:contract_id>/", oversight_views.contract, name="oversight_contract"),
     path("oversight/d/<str:code>/office/", oversight_views.office, name="oversight_office"),
+    path("oversight/d/<str:code>/pre-job-gate/", oversight_views.prejob_gate, name="oversight_prejob_gate"),
     path(
         "oversight/d/<str:code>/population/", oversight_views.population_record, name="oversight_population"
     ),

@@ -19,12 +19,13 @@ from minzheng.cases.models import Case
 from minzheng.cases.services import case_intake
 from minzheng.catalogue.models import MaterialRequirement
 from minzheng.catalogue.services import catalogue_load
+from minzheng.core.errors import Conflict
 from minzheng.core.identifiers import uscc_check_char
 from minzheng.core.models import AuditEvent
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
-from minzheng.org.services import api_token_issue
-from minzheng.org.testing import make_staff
+from minzheng.org.services import api_token_issue, staff_create, staff_set_roles
+from minzheng.org.testing import TEST_PASSWORD, make_staff
 from minzheng.oversight import services
 from minzheng.oversight.models import (
     Evidence,
@@ -802,3 +803,90 @@ def test_the_api_training_purchases_and_supervision(admin: Staff, head: Staff) -
     assert opened.json()["field_errors"] == {"due_on": ["整改时限不能早于下达日期"]}
     assert Rectification.objects.count() == 1
     assert Decimal(api.get("/api/v1/oversight/spot-checks").json()[0]["sample_size"]) == 1
+
+
+# --- The pre-job gate, set on the county's page, met by recording the training -----------------
+
+
+def test_the_county_turns_the_gate_on_and_a_recorded_pre_job_training_opens_it(admin: Staff) -> None:
+    client = browser(admin)
+    county_page = client.get(f"/oversight/d/{COUNTY}/").content.decode()
+    assert 'data-testid="gate-form"' in county_page
+    assert (
+        client.post(
+            f"/oversight/d/{COUNTY}/pre-job-gate/",
+            {"valid_from": "2020-01-01", "enabled": "on", "reference": "银政办发〔2018〕"},
+        ).status_code
+        == 302
+    )
+    assert "已启用" in client.get(f"/oversight/d/{COUNTY}/").content.decode()
+    newbie = staff_create(
+        actor=admin,
+        username="newbie",
+        full_name="新人",
+        office=Division.objects.get(code=TOWNSHIP).office,
+        password=TEST_PASSWORD,
+        roles=[],
+    )
+    with pytest.raises(Conflict, match="岗前培训"):
+        staff_set_roles(actor=admin, staff=newbie, roles=[Role.TOWNSHIP_CLERK], reason="上岗")
+    # The township's page links the account to its worker; the county records the training.
+    head = browser(make_staff("head2", TOWNSHIP, [Role.TOWNSHIP_HEAD]))
+    assert (
+        head.post(
+            f"/oversight/d/{TOWNSHIP}/workers/",
+            {"worker-full_name": "新人", "worker-staff_id": str(newbie.pk)},
+        ).status_code
+        == 302
+    )
+    worker = Worker.objects.get(staff=newbie)
+    event = services.training_event_create(
+        actor=admin,
+        organiser_code=COUNTY,
+        kind="pre_job",
+        title="新任人员岗前培训",
+        start_on=date(YEAR, 1, 2),
+        end_on=date(YEAR, 1, 3),
+        days="2",
+    )
+    assert (
+        client.post(
+            f"/oversight/training/{event.pk}/attendance/",
+            {"worker_id": worker.pk, "days_attended": "2", "passed": "on"},
+        ).status_code
+        == 302
+    )
+    staff_set_roles(actor=admin, staff=newbie, roles=[Role.TOWNSHIP_CLERK], reason="上岗")
+    assert Staff.objects.get(pk=newbie.pk).roles == {Role.TOWNSHIP_CLERK}
+    # Through the API: an unknown role is refused by name, nothing changes.
+    api = bearer(admin)
+    unknown = post_json(
+        api,
+        "/api/v1/oversight/pre-job-gates",
+        {
+            "county_code": COUNTY,
+            "valid_from": "2021-01-01",
+            "enabled": True,
+            "reference": "x",
+            "roles": ["wizard"],
+        },
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["field_errors"] == {"roles": ["未知角色：wizard"]}
+    off = post_json(
+        api,
+        "/api/v1/oversight/pre-job-gates",
+        {"county_code": COUNTY, "valid_from": "2022-01-01", "enabled": False, "reference": "停用"},
+    )
+    assert off.status_code == 201
+    assert off.json()["enabled"] is False
+
+
+def test_the_pages_in_english(head: Staff) -> None:
+    client = browser(head)
+    client.cookies["django_language"] = "en"
+    page = client.get(f"/oversight/d/{TOWNSHIP}/office/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Staff, funding and facilities" in page
+    assert "Record a facility check (an on-site photo is required)" in page
+    training = client.get("/oversight/training/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Training days per person (against the norm)" in training
