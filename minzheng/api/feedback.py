@@ -4,7 +4,7 @@ and the offices' receipt rates. Thin: schemas in, one service or selector call, 
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
@@ -14,8 +14,8 @@ from minzheng.api.cases import In
 from minzheng.api.org import ErrorOut, actor
 from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.core.inputs import Code, Line, Text
-from minzheng.feedback import catalogue, selectors, services
-from minzheng.feedback.models import Ticket
+from minzheng.feedback import catalogue, grid, selectors, services
+from minzheng.feedback.models import GridEvent, Ticket
 
 router = Router(tags=["群众诉求 feedback"])
 
@@ -246,4 +246,152 @@ def receipt_rates(request: HttpRequest) -> list[OfficeRatesOut]:
             satisfaction_rate=r.satisfaction_rate,
         )
         for r in selectors.office_rates(actor=actor(request))
+    ]
+
+
+# --- The grid loop (网格事件) -----------------------------------------------------------------------------
+
+
+class GridEventOut(Schema):
+    id: int
+    number: str
+    cell_code: str
+    cell_name: str
+    village_code: str
+    category_code: str
+    description: str
+    lat: str
+    lng: str
+    state: str
+    office_name: str
+    registered_on: date | None
+    due_date: date | None
+    reject_reason: str
+    handling: str
+    check_note: str
+    closed_on: date | None
+    photos: int
+
+
+def _grid_out(e: GridEvent) -> GridEventOut:
+    return GridEventOut(
+        id=e.pk,
+        number=e.number,
+        cell_code=e.cell.code,
+        cell_name=e.cell.name,
+        village_code=e.cell.village_id,
+        category_code=e.category_code,
+        description=e.description,
+        lat=str(e.lat),
+        lng=str(e.lng),
+        state=e.state,
+        office_name=e.office.name if e.office_id else "",  # type: ignore[union-attr]
+        registered_on=e.registered_on,
+        due_date=e.due_date,
+        reject_reason=e.reject_reason,
+        handling=e.handling,
+        check_note=e.check_note,
+        closed_on=e.closed_on,
+        photos=getattr(e, "photo_count", None) or e.photos.count(),
+    )
+
+
+class _GridPage:
+    """The grid events, mapped to output rows once the paginator has sliced them."""
+
+    def __init__(self, qs: QuerySet[GridEvent]) -> None:
+        self.qs = qs.annotate(photo_count=Count("photos"))
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[GridEventOut]:
+        return [_grid_out(e) for e in self.qs[index]]
+
+
+class GridEventFilter(Schema):
+    open_only: bool = False
+
+
+@router.get(
+    "/feedback/grid/events", response={200: list[GridEventOut], 403: ErrorOut}, summary="网格事件列表"
+)
+@paginate(BoundedPageNumberPagination, page_size=50)
+def grid_event_list(request: HttpRequest, filters: Query[GridEventFilter]) -> object:
+    return _GridPage(grid.grid_events(actor=actor(request), open_only=filters.open_only))
+
+
+@router.get(
+    "/feedback/grid/events/{grid_event_id}",
+    response={200: GridEventOut, **_READ_ERRORS},
+    summary="一件网格事件",
+)
+def grid_event_get(request: HttpRequest, grid_event_id: Id) -> GridEventOut:
+    return _grid_out(grid.grid_event_get(actor=actor(request), event_id=grid_event_id))
+
+
+class GridReportIn(In):
+    category_code: Code = Field(min_length=6, max_length=6)
+    description: Text = Field(min_length=1, max_length=2000)
+    lat: Code = Field(max_length=12)
+    lng: Code = Field(max_length=12)
+
+
+@router.post(
+    "/feedback/grid/events",
+    response={201: GridEventOut, **_WRITE_ERRORS},
+    summary="上报网格事件（照片在网页上传）",
+)
+def grid_event_report(request: HttpRequest, payload: GridReportIn) -> tuple[int, GridEventOut]:
+    event = grid.grid_event_report(actor=actor(request), **payload.dict())
+    return 201, _grid_out(grid.grid_event_get(actor=actor(request), event_id=event.pk))
+
+
+class GridActionIn(In):
+    action: Literal["verify", "register", "reject", "dispatch", "handle", "feed_back", "check"]
+    note: Text = Field("", max_length=2000)
+    office_id: Id | None = None
+    passed: bool | None = None
+
+
+@router.post(
+    "/feedback/grid/events/{grid_event_id}/actions",
+    response={200: GridEventOut, **_WRITE_ERRORS},
+    summary="网格事件办理一步（核实、立案、派遣、处置、反馈、核查…）",
+)
+def grid_event_action(request: HttpRequest, grid_event_id: Id, payload: GridActionIn) -> GridEventOut:
+    grid.grid_event_act(actor=actor(request), event_id=grid_event_id, **payload.dict())
+    return _grid_out(grid.grid_event_get(actor=actor(request), event_id=grid_event_id))
+
+
+class GridRateOut(Schema):
+    code: str
+    name: str
+    village: str
+    registered: int
+    closed: int
+    closed_on_time: int
+    open_overdue: int
+    on_time_rate: float | None
+
+
+@router.get(
+    "/feedback/grid/rates", response={200: list[GridRateOut], 403: ErrorOut}, summary="各网格按时结案率"
+)
+def grid_rate_list(request: HttpRequest) -> list[GridRateOut]:
+    return [
+        GridRateOut(
+            code=r.code,
+            name=r.name,
+            village=r.village,
+            registered=r.registered,
+            closed=r.closed,
+            closed_on_time=r.closed_on_time,
+            open_overdue=r.open_overdue,
+            on_time_rate=r.on_time_rate,
+        )
+        for r in grid.grid_rates(actor=actor(request))
     ]

@@ -52,7 +52,6 @@ from minzheng.oversight.models import (
     FacilityCheck,
     FundingRecord,
     PopulationRecord,
-    PreJobGateRule,
     ProviderEvaluation,
     Qualification,
     Rectification,
@@ -311,7 +310,6 @@ def oversight_state(world: World, foreign: list[str]) -> list[Any]:
     workers = [world.workers[v].pk for v in foreign]
     return [
         CountyNormChoice.objects.filter(county_id__in=counties).count(),
-        PreJobGateRule.objects.filter(county_id__in=counties).count(),
         PopulationRecord.objects.filter(division_id__in=foreign).count(),
         Worker.objects.filter(division_id__in=foreign).count(),
         StaffAssignment.objects.filter(worker_id__in=workers).count(),
@@ -815,6 +813,7 @@ PATH_PARAMS = {
     # registered here, so every call is refused (test_callback covers signed ones).
     "counterparty": lambda w, v: f"dept{v}",
     "ticket_id": lambda w, v: w.tickets[v].pk,
+    "grid_event_id": lambda w, v: w.grid_events[v].pk,
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
     "worker_id": lambda w, v: w.workers[v].pk,
@@ -1076,6 +1075,13 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         },
         ("post", "/api/v1/feedback/tickets/{ticket_id}/actions"): {"action": "reply", "note": "越权"},
         ("post", "/api/v1/feedback/tickets/{ticket_id}/case-review"): {"outcome": "revoked", "note": "越权"},
+        ("post", "/api/v1/feedback/grid/events"): {
+            "category_code": "100801",
+            "description": "越权上报",
+            "lat": str(world.grid_events[village].lat),
+            "lng": str(world.grid_events[village].lng),
+        },
+        ("post", "/api/v1/feedback/grid/events/{grid_event_id}/actions"): {"action": "verify"},
         # Takes the hotline platform's orders for the platform's own county; none is registered here.
         ("post", "/api/v1/feedback/hotline/pull"): None,
         ("post", "/api/v1/oversight/norm-choices"): {
@@ -1102,12 +1108,6 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "month": "2026-02",
         },
         ("post", "/api/v1/oversight/workers"): {"division_code": village, "full_name": "越权"},
-        ("post", "/api/v1/oversight/pre-job-gates"): {
-            "county_code": village[:6] + "000000",
-            "valid_from": "2026-01-01",
-            "enabled": True,
-            "reference": "越权",
-        },
         ("post", "/api/v1/oversight/workers/{worker_id}/qualifications"): {
             "kind": "social_worker",
             "certificate_number": "越权",
@@ -1443,6 +1443,7 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
         assert client.get("/api/v1/department/transfers").json()["count"] == len(local)
     if me.can("feedback.view"):  # type: ignore[arg-type]
         assert client.get("/api/v1/feedback/tickets", {"state": "all"}).json()["count"] == len(local)
+        assert client.get("/api/v1/feedback/grid/events").json()["count"] == len(local)
     # Without login, the public reads behave the same.
     for path in sorted(PUBLIC_READS):
         check_public_read(Client(), path, world, "without login")
@@ -1535,7 +1536,6 @@ POST_ONLY = {
     "web:oversight_norm_choose",
     "web:oversight_bulletin_freeze",
     "web:oversight_population",
-    "web:oversight_prejob_gate",
     "web:oversight_worker",
     "web:oversight_assignment",
     "web:oversight_qualification",
