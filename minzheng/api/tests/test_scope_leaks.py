@@ -52,6 +52,7 @@ from minzheng.oversight.models import (
     FacilityCheck,
     FundingRecord,
     PopulationRecord,
+    PreJobGateRule,
     ProviderEvaluation,
     Qualification,
     Rectification,
@@ -310,6 +311,7 @@ def oversight_state(world: World, foreign: list[str]) -> list[Any]:
     workers = [world.workers[v].pk for v in foreign]
     return [
         CountyNormChoice.objects.filter(county_id__in=counties).count(),
+        PreJobGateRule.objects.filter(county_id__in=counties).count(),
         PopulationRecord.objects.filter(division_id__in=foreign).count(),
         Worker.objects.filter(division_id__in=foreign).count(),
         StaffAssignment.objects.filter(worker_id__in=workers).count(),
@@ -1108,6 +1110,12 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "month": "2026-02",
         },
         ("post", "/api/v1/oversight/workers"): {"division_code": village, "full_name": "越权"},
+        ("post", "/api/v1/oversight/pre-job-gates"): {
+            "county_code": village[:6] + "000000",
+            "valid_from": "2026-01-01",
+            "enabled": True,
+            "reference": "越权",
+        },
         ("post", "/api/v1/oversight/workers/{worker_id}/qualifications"): {
             "kind": "social_worker",
             "certificate_number": "越权",
@@ -1536,6 +1544,7 @@ POST_ONLY = {
     "web:oversight_norm_choose",
     "web:oversight_bulletin_freeze",
     "web:oversight_population",
+    "web:oversight_prejob_gate",
     "web:oversight_worker",
     "web:oversight_assignment",
     "web:oversight_qualification",
