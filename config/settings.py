@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "minzheng.inquiries",
     "minzheng.oversight",
     "minzheng.feedback",
+    "minzheng.monitoring",
     "minzheng.demo",
     "minzheng.api",
     "minzheng.web",

@@ -21,6 +21,9 @@ class Channel(models.TextChoices):
     WINDOW = "window", "窗口受理"
     PROXY = "proxy", "村（居）代办"
     ONLINE = "online", "网上申请"
+    # Started by the office from a verified monitoring warning or a take-up worklist (主动发现, 政策找人),
+    # with the household's consent recorded at the visit.
+    DISCOVERY = "discovery", "主动发现"
 
 
 class Outcome(models.TextChoices):
@@ -45,7 +48,7 @@ class Case(models.Model):
     applicant_id_digest = models.CharField("申请人身份证号摘要", max_length=64, db_index=True)
     applicant_id_masked = models.CharField("申请人身份证号（脱敏）", max_length=18)
     applicant_phone = models.CharField("联系电话", max_length=20, blank=True)
-    channel = models.CharField("申请方式", max_length=8, choices=Channel.choices)
+    channel = models.CharField("申请方式", max_length=12, choices=Channel.choices)
     proxy_name = models.CharField("代办人", max_length=60, blank=True)
     proxy_relation = models.CharField("代办人身份/关系", max_length=60, blank=True)
     mandate = models.CharField("委托书/授权说明", max_length=300, blank=True)

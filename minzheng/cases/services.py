@@ -247,7 +247,12 @@ def _create_case(
         [MaterialCheck(case=case, requirement=req, status=s) for req, s in checks]
     )
     _open_step(case, workflow.states[state], today)
-    label = {"window": "窗口受理", "proxy": "村（居）代办受理", "online": "网上提交申请"}[channel]
+    label = {
+        "window": "窗口受理",
+        "proxy": "村（居）代办受理",
+        "online": "网上提交申请",
+        "discovery": "主动发现，依线索发起申请",
+    }[channel]
     if state == "incomplete":
         label += "（材料不全，已一次性告知）"
     note = conflict_note
@@ -332,8 +337,10 @@ def case_intake(
     a one-time notice listing all of it."""
     require(actor, Perm.CASE_INTAKE)
     require_in_scope(actor, household.division_id)
-    if channel not in (Channel.WINDOW, Channel.PROXY):
-        raise InvalidInput("受理方式应为窗口受理或代办", field_errors={"channel": ["无效"]})
+    if channel not in (Channel.WINDOW, Channel.PROXY, Channel.DISCOVERY):
+        raise InvalidInput("受理方式应为窗口受理、代办或主动发现", field_errors={"channel": ["无效"]})
+    if channel == Channel.DISCOVERY and not (details or {}).get("source"):
+        raise InvalidInput("主动发现的申请须注明线索来源", field_errors={"channel": ["缺少线索来源"]})
     if channel == Channel.PROXY and not (proxy_name.strip() and mandate.strip()):
         raise InvalidInput(
             "代办须登记代办人和委托情况",

@@ -54,6 +54,10 @@ class Perm(StrEnum):
     FEEDBACK_INTAKE = "feedback.intake"
     FEEDBACK_HANDLE = "feedback.handle"
     FEEDBACK_DISPATCH = "feedback.dispatch"
+    # Low-income population monitoring and active discovery (低收入人口动态监测, 主动发现)
+    MONITORING_VIEW = "monitoring.view"
+    MONITORING_HANDLE = "monitoring.handle"
+    MONITORING_MANAGE = "monitoring.manage"
 
 
 PERMISSION_LABELS: dict[Perm, str] = {
@@ -87,6 +91,9 @@ PERMISSION_LABELS: dict[Perm, str] = {
     Perm.OVERSIGHT_NORMS: "管理能力建设标准和岗前培训规则",
     Perm.OVERSIGHT_PURCHASE: "管理政府购买服务",
     Perm.OVERSIGHT_SUPERVISE: "督导检查和月通报",
+    Perm.MONITORING_VIEW: "查看监测预警",
+    Perm.MONITORING_HANDLE: "核实处置预警、报告急难情况",
+    Perm.MONITORING_MANAGE: "导入部门数据、管理预警规则和监测对象",
     Perm.FEEDBACK_VIEW: "查看群众诉求",
     Perm.FEEDBACK_INTAKE: "登记群众诉求",
     Perm.FEEDBACK_HANDLE: "签收、退单和答复诉求",

@@ -133,6 +133,24 @@ _OVERSIGHT_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 for _role, _perms in _OVERSIGHT_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
 
+# Monitoring and active discovery (minzheng.monitoring): village assistants visit and report emergencies,
+# township staff accept, verify and dispose of warnings, the county imports the departments' feeds,
+# tunes the rules and follows what is overdue; supervisors and auditors read.
+_MONITORING_VIEW_HANDLE = frozenset({Perm.MONITORING_VIEW, Perm.MONITORING_HANDLE})
+_MONITORING_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.VILLAGE_ASSISTANT: _MONITORING_VIEW_HANDLE,
+    Role.TOWNSHIP_CLERK: _MONITORING_VIEW_HANDLE,
+    Role.TOWNSHIP_REVIEWER: _MONITORING_VIEW_HANDLE,
+    Role.TOWNSHIP_HEAD: _MONITORING_VIEW_HANDLE,
+    Role.COUNTY_REVIEWER: _MONITORING_VIEW_HANDLE | {Perm.MONITORING_MANAGE},
+    Role.COUNTY_APPROVER: frozenset({Perm.MONITORING_VIEW}),
+    Role.COUNTY_ADMIN: frozenset({Perm.MONITORING_VIEW, Perm.MONITORING_MANAGE}),
+    Role.SUPERVISOR: frozenset({Perm.MONITORING_VIEW}),
+    Role.AUDITOR: frozenset({Perm.MONITORING_VIEW}),
+}
+for _role, _perms in _MONITORING_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
+
 
 def permissions_for(roles: set[str] | frozenset[str]) -> frozenset[Perm]:
     result: set[Perm] = set()

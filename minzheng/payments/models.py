@@ -401,7 +401,12 @@ class ReviewTask(models.Model):
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="reviews")
     kind = models.CharField(
         max_length=12,
-        choices=[("periodic", "定期复核"), ("death", "成员死亡复核"), ("recheck", "定期核对发现复核")],
+        choices=[
+            ("periodic", "定期复核"),
+            ("death", "成员死亡复核"),
+            ("recheck", "定期核对发现复核"),
+            ("warning", "监测预警复核"),
+        ],
     )
     due_date = models.DateField("应完成日期")
     office_code = models.CharField("负责机构", max_length=12)

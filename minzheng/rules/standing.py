@@ -163,6 +163,14 @@ def statuses_sql(vendor: str, *, households: str = "", persons: str = "", for_ru
     FROM registry_childstatus k WHERE TRUE {by_person.format(alias="k")}{disability}"""  # noqa: S608
 
 
+def in_force_sql(vendor: str, *, households: str = "", persons: str = "") -> str:
+    """The status rows in force on %(day)s: all, or those of the households and persons the SQL
+    conditions name (see statuses_sql)."""
+    where = "s.valid_from <= %(day)s AND (s.valid_until IS NULL OR s.valid_until >= %(day)s)"
+    inner = statuses_sql(vendor, households=households, persons=persons)
+    return f"SELECT * FROM ({inner}) s WHERE {where}"  # noqa: S608 (constant SQL)
+
+
 def _ids_sql(vendor: str, param: str, column: str) -> str:
     if vendor == "postgresql":
         return f"SELECT unnest(CAST(%({param})s AS BIGINT[])) AS {column}"
