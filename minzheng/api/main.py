@@ -26,6 +26,7 @@ from minzheng.api import (
     registry,
     registry_excel,
     rules,
+    takeup,
     verification,
     workdays,
 )
@@ -232,3 +233,4 @@ api.add_router("/", verification.router)
 api.add_router("/", departments.router)
 api.add_router("/", feedback.router)
 api.add_router("/", oversight.router)
+api.add_router("/", takeup.router)

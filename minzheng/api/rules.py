@@ -207,6 +207,13 @@ class WhatIfIn(Schema):
     effective_from: BoundedDate = Field(description="自该日起（按该日的家庭情况测算）")
     area: Line = Field("all", max_length=8, description="urban / rural / all：分城乡参数只改其中一类时选择")
     place: Code = Field("", max_length=12, description="区划代码前缀，默认本机构管辖范围")
+    change: Line = Field(
+        "",
+        max_length=20,
+        description="逐户变化只列一类：newly_eligible / no_longer_eligible / gain / lose；空为全部",
+    )
+    page: int = Field(1, ge=1, le=1_000_000, description="逐户变化的页码")
+    page_size: int = Field(50, ge=1, le=200, description="逐户变化每页条数")
 
 
 class TownshipWhatIfOut(Schema):
@@ -217,6 +224,18 @@ class TownshipWhatIfOut(Schema):
     eligible_after: int
     monthly_cost_before: str
     monthly_cost_after: str
+
+
+class WhatIfHouseholdOut(Schema):
+    household_id: int
+    number: str
+    head_name: str
+    village: str
+    township: str
+    change: str = Field(description="newly_eligible / no_longer_eligible / gain / lose")
+    monthly_amount_before: str
+    monthly_amount_after: str
+    monthly_difference: str
 
 
 class WhatIfOut(Schema):
@@ -236,10 +255,17 @@ class WhatIfOut(Schema):
     monthly_cost_after: str
     monthly_cost_change: str
     townships: list[TownshipWhatIfOut]
+    change_counts: dict[str, int] = Field(description="逐户变化：各类户数")
+    change: str
+    changes_total: int
+    page: int
+    page_size: int
+    changes: list[WhatIfHouseholdOut] = Field(description="逐户变化（本页）：户、乡镇、现行与假设月金额")
 
 
 @router.post("/whatif", response={200: WhatIfOut, 403: ErrorOut, 422: ErrorOut})
 def whatif(request: HttpRequest, payload: WhatIfIn) -> Any:
     """If a standard were X from a date: households gaining or losing eligibility in the caller's
-    jurisdiction and the monthly cost, by township. Nothing is stored."""
+    jurisdiction and the monthly cost, by township, and page by page the households that would gain,
+    lose, newly qualify or stop qualifying. Nothing is stored."""
     return whatif_run(actor=actor(request), **payload.dict()).as_dict()

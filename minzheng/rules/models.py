@@ -146,3 +146,83 @@ class FactsChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk}: person {self.person_id}"
+
+
+class TakeUpScan(models.Model):
+    """One take-up scan (应保尽保排查) of a county on a day: the bulk engine over every registered
+    household of the county, for the programmes listed, kept with its counts and the parameter values
+    it read (`rules.takeup`). A newer scan of the county replaces the older one's open gaps; the scan
+    rows stay as history."""
+
+    county = models.CharField("县（市、区）代码", max_length=6)
+    day = models.DateField("排查日期")
+    programmes = models.JSONField("排查项目", default=list)
+    started_at = models.DateTimeField("开始时间", default=timezone.now)
+    finished_at = models.DateTimeField("完成时间", null=True)
+    households = models.PositiveIntegerField("排查家庭数", default=0)
+    gaps = models.PositiveIntegerField("应保未保（户·项）", default=0)
+    by_programme = models.JSONField("各项目户数", default=dict)
+    parameters = models.JSONField("所用参数", default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="排查人"
+    )
+
+    class Meta:
+        verbose_name = "应保尽保排查"
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["county", "-started_at"], name="takeupscan_county_started")]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.day} ({self.gaps})"
+
+
+class TakeUpGap(models.Model):
+    """A household the rules say qualifies for a programme it neither receives nor has applied for,
+    as one scan found it, with the figures of the calculation that says so (integer fen, as the
+    bulk engine computes them). Taken up when an application is started for it (主动发现); the case is
+    recorded by id and number (cases sit above the rules)."""
+
+    scan = models.ForeignKey(TakeUpScan, on_delete=models.CASCADE, related_name="gap_rows")
+    household = models.ForeignKey(
+        "registry.Household", on_delete=models.PROTECT, related_name="+", verbose_name="家庭"
+    )
+    division_code = models.CharField("村/社区代码", max_length=12)
+    programme = models.CharField("救助项目", max_length=40)
+    amount_fen = models.BigIntegerField("测算月金额（分）")
+    members = models.PositiveSmallIntegerField("家庭人数")
+    income_fen = models.BigIntegerField("家庭月收入（分）")
+    per_capita_income_fen = models.BigIntegerField("人均月收入（分）")
+    standard_fen = models.BigIntegerField("低保标准（分）", null=True)
+    rigid_expenses_fen = models.BigIntegerField("刚性支出（分）", default=0)
+    financial_assets_fen = models.BigIntegerField("金融资产（分）", default=0)
+    taken_up_at = models.DateTimeField("发起申请时间", null=True)
+    taken_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="发起人"
+    )
+    case_id = models.BigIntegerField("申请案件ID", null=True)
+    case_number = models.CharField("受理编号", max_length=24, blank=True)
+
+    class Meta:
+        verbose_name = "应保未保家庭"
+        ordering = ["division_code", "household_id", "programme"]
+        indexes = [
+            # The worklists: open gaps of a village, township or county (a range of division codes).
+            models.Index(
+                fields=["division_code", "household", "programme"],
+                condition=models.Q(taken_up_at__isnull=True),
+                name="takeupgap_open_division",
+            ),
+            models.Index(fields=["scan", "division_code"], name="takeupgap_scan_division"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["scan", "household", "programme"], name="takeupgap_one_per_scan"),
+            models.CheckConstraint(condition=models.Q(amount_fen__gt=0), name="takeupgap_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(taken_up_at__isnull=True, case_id__isnull=True)
+                | models.Q(taken_up_at__isnull=False, case_id__isnull=False),
+                name="takeupgap_taken_up_has_case",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} {self.programme} {self.amount_fen}"

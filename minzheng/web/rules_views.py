@@ -131,6 +131,17 @@ class WhatIfForm(BootstrapForm):
     area = forms.ChoiceField(
         label="适用于", choices=[("all", "城市和农村"), ("urban", "仅城市"), ("rural", "仅农村")]
     )
+    change = forms.ChoiceField(
+        label="逐户变化",
+        required=False,
+        choices=[
+            ("", "全部"),
+            ("newly_eligible", "新符合条件"),
+            ("no_longer_eligible", "不再符合条件"),
+            ("gain", "金额增加"),
+            ("lose", "金额减少"),
+        ],
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -146,8 +157,11 @@ def whatif(request: HttpRequest) -> HttpResponse:
     )
     result = None
     if request.GET and form.is_valid():
+        page = request.GET.get("page", "1")
         try:
-            result = whatif_run(actor=actor(request), **form.cleaned_data)
+            result = whatif_run(
+                actor=actor(request), **form.cleaned_data, page=int(page) if page.isdigit() else 1
+            )
         except DomainError as exc:
             apply_domain_error(form, exc)
     chart = None
@@ -159,4 +173,10 @@ def whatif(request: HttpRequest) -> HttpResponse:
                 {"name": "假设标准（元/月）", "data": [str(t.cost_after) for t in result.townships]},
             ],
         }
-    return render(request, "web/rules/whatif.html", {"form": form, "result": result, "chart": chart})
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "web/rules/whatif.html",
+        {"form": form, "result": result, "chart": chart, "params": params.urlencode()},
+    )
