@@ -1,11 +1,13 @@
 """Demo data for grassroots capacity (基层能力建设) in 大武口区: the county applies 银川2018 (the
 published norms nearest to it in Ningxia), its 11 townships' populations (demo figures, marked as
 such), staff, village assistants, funding, facility checks with a photo, trainings (the demo accounts
-have their pre-job training, and the county turns the pre-job gate on), one purchased-service
-contract, and a month of supervision (a task, a rectification and last month's bulletins)."""
+have their pre-job training, and the county turns the pre-job gate on), a training plan, one
+purchased-service contract with a qualified social worker, and a month of supervision (a task, an
+open and a submitted rectification, a spot check of the decided cases and last month's bulletins)."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import date, timedelta
 
@@ -58,9 +60,17 @@ def build_demo_oversight(seed: int = 7) -> int:
         days="2",
         location="大武口区民政局",
     )
+    plan = services.training_plan_create(
+        actor=None,
+        division_code=COUNTY,
+        year=year,
+        title="年度民政干部业务培训计划（演示）",
+        planned_events=3,
+    )
     business = [
         services.training_event_create(
             actor=None,
+            plan_id=plan.pk,
             organiser_code=COUNTY,
             kind=kind,
             title=title,
@@ -176,8 +186,17 @@ def build_demo_oversight(seed: int = 7) -> int:
         end_on=date(year, 12, 31),
         posts_count=4,
     )
-    for township in townships[:3]:
+    for number, township in enumerate(townships[:3]):
         worker = services.worker_create(actor=None, division_code=township.code, full_name=_name(rng))
+        if number == 0:
+            services.qualification_record(
+                actor=None,
+                worker_id=worker.pk,
+                kind="assistant_social_worker",
+                certificate_number=f"ZS{year - 1}640202001",
+                obtained_on=date(year - 1, 6, 20),
+                fee_reimbursed="200",
+            )
         services.assignment_create(
             actor=None,
             worker_id=worker.pk,
@@ -226,6 +245,26 @@ def build_demo_oversight(seed: int = 7) -> int:
         opened_on=today - timedelta(days=25),
         due_on=today + timedelta(days=5),
     )
+    reported = services.rectification_open(
+        actor=None,
+        division_code=townships[1].code,
+        source="indicator",
+        issue="服务窗口未悬挂标志牌和民政徽标",
+        opened_on=today - timedelta(days=12),
+        due_on=today + timedelta(days=3),
+    )
+    services.rectification_submit(
+        actor=None, rectification_id=reported.pk, note="已制作并悬挂标志牌（演示）", evidence=[PHOTO]
+    )
+    with contextlib.suppress(DomainError):  # a spot check of the demo's decided cases, if any
+        services.spot_check_create(
+            actor=None,
+            county_code=COUNTY,
+            period_start=today - timedelta(days=365),
+            period_end=today,
+            sample_size=5,
+            seed=2026,
+        )
     services.prejob_gate_set(
         actor=None,
         county_code=COUNTY,

@@ -16,7 +16,15 @@ from minzheng.org.roles import Role
 from minzheng.org.services import api_token_issue, divisions_load
 from minzheng.org.testing import make_staff
 from minzheng.oversight import services
-from minzheng.oversight.models import Bulletin, CountyNormChoice, PopulationRecord
+from minzheng.oversight.models import (
+    Bulletin,
+    CountyNormChoice,
+    Evidence,
+    PopulationRecord,
+    Qualification,
+    Rectification,
+    TrainingPlan,
+)
 
 COUNTY = "640202000000"
 TOWNSHIP = "640202001000"
@@ -147,4 +155,8 @@ def test_the_demo_county_gets_its_townships_data() -> None:
     assert townships == 11
     assert CountyNormChoice.objects.filter(county_id=COUNTY).exists()
     assert PopulationRecord.objects.filter(division__level=4).count() == 11
+    assert TrainingPlan.objects.filter(division_id=COUNTY).count() == 1
+    assert Qualification.objects.count() == 1
+    assert list(Rectification.objects.order_by("pk").values_list("status", flat=True)) == ["open", "submitted"]
+    assert Evidence.objects.filter(rectification__isnull=False).count() == 1
     assert build_demo_oversight() == 0  # a second run adds nothing
