@@ -20,6 +20,7 @@ from minzheng.api import (
     departments,
     exchange,
     feedback,
+    monitoring,
     org,
     oversight,
     payments,
@@ -234,3 +235,4 @@ api.add_router("/", departments.router)
 api.add_router("/", feedback.router)
 api.add_router("/", oversight.router)
 api.add_router("/", takeup.router)
+api.add_router("/", monitoring.router)

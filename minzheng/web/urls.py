@@ -116,7 +116,7 @@ urlpatterns = [
     path("monitoring/", monitoring_views.monitoring_home, name="monitoring"),
     path("monitoring/warnings/<int:warning_id>/", monitoring_views.warning_detail, name="monitoring_warning"),
     path(
-        "monitoring/warnings/<int:warning_id>/photos/<int:photo_id>/",
+        "monitoring/warnings/<int:warning_id>/photos/<int:warning_photo_id>/",
         monitoring_views.warning_photo,
         name="monitoring_photo",
     ),
@@ -273,6 +273,11 @@ urlpatterns = [
     path("oversight/contracts/<int:contract_id>/", oversight_views.contract, name="oversight_contract"),
     path("oversight/d/<str:code>/office/", oversight_views.office, name="oversight_office"),
     path("oversight/d/<str:code>/pre-job-gate/", oversight_views.prejob_gate, name="oversight_prejob_gate"),
+    path(
+        "oversight/posts/<int:assignment_id>/end/",
+        oversight_views.assignment_end,
+        name="oversight_assignment_end",
+    ),
     path(
         "oversight/d/<str:code>/population/", oversight_views.population_record, name="oversight_population"
     ),
