@@ -32,6 +32,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem(_("应保尽保"), "web:takeup", Perm.MONITORING_VIEW, "cases"),
     MenuItem(_("家庭经济状况核对"), "web:verifications", Perm.CASE_REVIEW_COUNTY, "cases"),
     MenuItem(_("在保对象定期核对"), "web:rechecks", Perm.CASE_REVIEW_COUNTY, "cases"),
+    MenuItem(_("监测预警"), "web:monitoring", Perm.MONITORING_VIEW, "cases"),
     MenuItem(_("转办事项反馈"), "web:department_transfers", Perm.DEPARTMENT_FEEDBACK, "departments"),
     MenuItem(_("救助身份查询"), "web:status_inquiry", Perm.STATUS_INQUIRY, "departments"),
     MenuItem(_("群众诉求"), "web:feedback_tickets", Perm.FEEDBACK_VIEW, "feedback"),

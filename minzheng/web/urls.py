@@ -9,6 +9,7 @@ from minzheng.web import (
     catalogue_views,
     department_views,
     feedback_views,
+    monitoring_views,
     org_views,
     oversight_views,
     payments_views,
@@ -111,6 +112,18 @@ urlpatterns = [
         verification_views.case_verification_send,
         name="case_verification_send",
     ),
+    # Low-income population monitoring and active discovery (低收入人口动态监测, 主动发现).
+    path("monitoring/", monitoring_views.monitoring_home, name="monitoring"),
+    path("monitoring/warnings/<int:warning_id>/", monitoring_views.warning_detail, name="monitoring_warning"),
+    path(
+        "monitoring/warnings/<int:warning_id>/photos/<int:warning_photo_id>/",
+        monitoring_views.warning_photo,
+        name="monitoring_photo",
+    ),
+    path("monitoring/feeds/", monitoring_views.feeds, name="monitoring_feeds"),
+    path("monitoring/feeds/<int:feed_id>/", monitoring_views.feed_detail, name="monitoring_feed"),
+    path("monitoring/rules/", monitoring_views.rules, name="monitoring_rules"),
+    path("monitoring/emergency/", monitoring_views.emergency, name="monitoring_emergency"),
     path("verification/", verification_views.request_list, name="verifications"),
     path("verification/rechecks/", verification_views.recheck_list, name="rechecks"),
     path("verification/rechecks/<int:batch_id>/", verification_views.recheck_detail, name="recheck"),
@@ -260,6 +273,11 @@ urlpatterns = [
     path("oversight/contracts/<int:contract_id>/", oversight_views.contract, name="oversight_contract"),
     path("oversight/d/<str:code>/office/", oversight_views.office, name="oversight_office"),
     path("oversight/d/<str:code>/pre-job-gate/", oversight_views.prejob_gate, name="oversight_prejob_gate"),
+    path(
+        "oversight/posts/<int:assignment_id>/end/",
+        oversight_views.assignment_end,
+        name="oversight_assignment_end",
+    ),
     path(
         "oversight/d/<str:code>/population/", oversight_views.population_record, name="oversight_population"
     ),

@@ -33,6 +33,8 @@ from minzheng.catalogue.testing import make_service_item
 from minzheng.core import protect
 from minzheng.core.models import AuditEvent
 from minzheng.feedback.models import GridCell, GridEvent, GridPhoto, Ticket, TicketChannel
+from minzheng.monitoring.models import Feed, FeedRecord, WarningPhoto, WarningVisit
+from minzheng.monitoring.models import Warning as MonitoringWarning
 from minzheng.org.models import (
     ApiToken,
     ChangeKind,
@@ -155,11 +157,15 @@ class World:
     evidence: dict[str, Evidence] = field(default_factory=dict)  # a facility check's photo, by village
     rechecks: dict[str, RecheckBatch] = field(default_factory=dict)  # a monthly re-check, by county
     workers: dict[str, Worker] = field(default_factory=dict)  # a grassroots worker, by village
+    posts: dict[str, StaffAssignment] = field(default_factory=dict)  # the worker's post, by village
     training: dict[str, TrainingEvent] = field(default_factory=dict)  # held by its township, by village
     samples: dict[str, SampledCase] = field(default_factory=dict)  # its case in a spot check, by village
     supervision_tasks: dict[str, SupervisionTask] = field(default_factory=dict)  # by village
     rectifications: dict[str, Rectification] = field(default_factory=dict)  # open, by village
     takeup_gaps: dict[str, TakeUpGap] = field(default_factory=dict)  # an open take-up row, by village
+    warnings: dict[str, MonitoringWarning] = field(default_factory=dict)  # a new warning, by village
+    warning_photos: dict[str, WarningPhoto] = field(default_factory=dict)  # its visit's photo, by village
+    feeds: dict[str, Feed] = field(default_factory=dict)  # a department's feed, by county
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -223,7 +229,42 @@ def world(tree: dict[str, Division]) -> World:
     add_grid_events(world)
     add_oversight(world)
     add_takeup(world)
+    add_monitoring(world)
     return world
+
+
+def add_monitoring(world: World) -> None:
+    """Per county a feed; per village a warning on its household from it, with a visit and its photo.
+    Written directly: minzheng/monitoring/tests drive the services."""
+    today = timezone.localdate()
+    creator = Staff.objects.get(username="creator")
+    for county in sorted({v[:6] for v in VILLAGES}):
+        world.feeds[county] = Feed.objects.create(
+            county=county, department=f"医保局 {county}", event_type="medical_self_pay", period=date(2026, 11, 1),
+            file_name=f"feed {county}.csv", sha256=county.ljust(64, "0"), rows=1, imported_by=creator,
+        )  # fmt: skip
+    for village in VILLAGES:
+        household = world.households[village]
+        record = FeedRecord.objects.create(
+            feed=world.feeds[village[:6]], row=2, id_digest="2" * 64, id_masked="640202********0000",
+            person=household.head, event_on=today, amount=Decimal("20000.00"), detail=f"预警记录 {village}",
+        )  # fmt: skip
+        warning = MonitoringWarning.objects.create(
+            record=record, records=1, amount=Decimal("20000.00"), person=household.head, household=household,
+            village_code=village, township_code=village[:9] + "000", direction="needs_help", severity=2,
+            description=f"预警说明 {village}", clue_on=today, due_on=today,
+        )  # fmt: skip
+        visit = WarningVisit.objects.create(
+            warning=warning,
+            visited_on=today,
+            workers=["甲", "乙"],
+            findings=f"入户 {village}",
+            recorded_by=creator,
+        )
+        world.warnings[village] = warning
+        world.warning_photos[village] = WarningPhoto.objects.create(
+            visit=visit, content_type="image/jpeg", size=4, sha256="0" * 64, content=b"\xff\xd8\xff\xe0"
+        )
 
 
 def add_takeup(world: World) -> None:
@@ -255,6 +296,12 @@ def add_oversight(world: World) -> None:
     today = timezone.localdate()
     for i, village in enumerate(VILLAGES):
         world.workers[village] = Worker.objects.create(full_name=f"协理员 {i}", division_id=village)
+        world.posts[village] = StaffAssignment.objects.create(
+            worker=world.workers[village],
+            division_id=village,
+            post="village_assistant",
+            start_on=date(2026, 1, 1),
+        )
         world.training[village] = TrainingEvent.objects.create(
             organiser_id=village[:9] + "000",
             kind="business",
@@ -339,6 +386,7 @@ def oversight_state(world: World, foreign: list[str]) -> list[Any]:
         Worker.objects.filter(division_id__in=foreign).count(),
         StaffAssignment.objects.filter(worker_id__in=workers).count(),
         StaffAssignment.objects.filter(division_id__in=foreign).count(),
+        sorted(StaffAssignment.objects.filter(division_id__in=foreign).values_list("pk", "end_on")),
         Qualification.objects.filter(worker_id__in=workers).count(),
         FundingRecord.objects.filter(division__code__in=foreign + [v[:9] + "000" for v in foreign]).count(),
         FacilityCheck.objects.filter(division_id__in=foreign).count(),
@@ -798,6 +846,14 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
             TakeUpGap.objects.filter(division_code__in=foreign).values_list("pk", "taken_up_at", "case_id")
         )
     )
+    rows.append(
+        sorted(
+            MonitoringWarning.objects.filter(village_code__in=foreign).values_list(
+                "pk", "state", "outcome", "case_id", "accepted_at"
+            )
+        )
+    )
+    rows.append(WarningVisit.objects.filter(warning__village_code__in=foreign).count())
     counties = {v[:6] for v in foreign}
     rows.append(TakeUpScan.objects.filter(county__in=counties).count())
     rows.append(
@@ -812,6 +868,9 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
 
 PATH_PARAMS = {
     "gap_id": lambda w, v: w.takeup_gaps[v].pk,
+    "warning_id": lambda w, v: w.warnings[v].pk,
+    "warning_photo_id": lambda w, v: w.warning_photos[v].pk,
+    "feed_id": lambda w, v: w.feeds[v[:6]].pk,
     "household_id": lambda w, v: w.households[v].pk,
     "person_id": lambda w, v: w.households[v].head_id,
     "staff_id": lambda w, v: w.staff[v].pk,
@@ -849,6 +908,7 @@ PATH_PARAMS = {
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
     "worker_id": lambda w, v: w.workers[v].pk,
+    "assignment_id": lambda w, v: w.posts[v].pk,
     "event_id": lambda w, v: w.training[v].pk,
     "sample_id": lambda w, v: w.samples[v].pk,
     "supervision_task_id": lambda w, v: w.supervision_tasks[v].pk,
@@ -960,6 +1020,44 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "place": village,
         },
         ("post", "/api/v1/takeup/scans"): {"county": village[:6], "day": "2026-12-01"},
+        ("post", "/api/v1/monitoring/warnings/{warning_id}/accept"): {},
+        ("post", "/api/v1/monitoring/warnings/{warning_id}/visit"): {
+            "visited_on": "2026-12-01",
+            "workers": ["越权甲", "越权乙"],
+            "findings": "越权",
+        },
+        ("post", "/api/v1/monitoring/warnings/{warning_id}/verify"): {"true": True, "note": "越权"},
+        ("post", "/api/v1/monitoring/warnings/{warning_id}/dispose"): {
+            "outcome": "no_action",
+            "reason": "越权",
+        },
+        ("post", "/api/v1/monitoring/emergencies"): {
+            "household_id": world.households[village].pk,
+            "person_id": world.households[village].head_id,
+            "kind": "disaster",
+            "description": "越权",
+        },
+        ("post", "/api/v1/monitoring/feeds"): {
+            "__multipart__": {
+                "file": SimpleUploadedFile("越权.csv", "身份证号,日期\n".encode(), "text/csv"),
+                "county": village[:6],
+                "department": "越权",
+                "event_type": "medical_self_pay",
+                "period": "2026-11-01",
+            }
+        },
+        ("post", "/api/v1/monitoring/rules"): {
+            "code": "medical_self_pay",
+            "name": "越权",
+            "region": village[:6],
+            "valid_from": "2027-01-01",
+            "event_type": "medical_self_pay",
+            "threshold": "1.00",
+            "cohorts": ["dibao"],
+            "direction": "needs_help",
+            "severity": 1,
+            "dedupe_days": 30,
+        },
         ("post", "/api/v1/takeup/gaps/{gap_id}/take-up"): {"note": "越权"},
         ("post", "/api/v1/calculations/{programme}"): {
             "region": village,
@@ -1158,6 +1256,10 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "division_code": village,
             "post": "village_assistant",
             "start_on": "2026-01-01",
+        },
+        ("post", "/api/v1/oversight/assignments/{assignment_id}/end"): {
+            "end_on": "2026-06-30",
+            "reason": "越权",
         },
         ("post", "/api/v1/oversight/funding"): {
             "division_code": village[:9] + "000",
@@ -1497,6 +1599,9 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
 
 PAGE_PARAMS = {
     "gap_id": lambda w, v: w.takeup_gaps[v].pk,
+    "warning_id": lambda w, v: w.warnings[v].pk,
+    "warning_photo_id": lambda w, v: w.warning_photos[v].pk,
+    "feed_id": lambda w, v: w.feeds[v[:6]].pk,
     "kind": lambda w, v: "income",
     "record_id": lambda w, v: w.incomes[v].pk,
     "household_id": lambda w, v: w.households[v].pk,
@@ -1531,6 +1636,7 @@ PAGE_PARAMS = {
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
     "evidence_id": lambda w, v: w.evidence[v].pk,
+    "assignment_id": lambda w, v: w.posts[v].pk,
     "event_id": lambda w, v: w.training[v].pk,
     "sample_id": lambda w, v: w.samples[v].pk,
     "supervision_task_id": lambda w, v: w.supervision_tasks[v].pk,
@@ -1584,6 +1690,7 @@ POST_ONLY = {
     "web:oversight_prejob_gate",
     "web:oversight_worker",
     "web:oversight_assignment",
+    "web:oversight_assignment_end",
     "web:oversight_qualification",
     "web:oversight_funding",
     "web:oversight_facility_check",
@@ -1680,6 +1787,7 @@ def test_pages_never_leak_other_jurisdictions(role: Role, world: World) -> None:
                 "web:circumstance_create",
                 "web:household_edit",
                 "web:takeup_gap",
+                "web:monitoring_warning",
             ):
                 posted = client.post(url, {"action": "deactivate", "reason": "测试"})
                 assert posted.status_code in (403, 404)
