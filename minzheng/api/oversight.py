@@ -561,6 +561,22 @@ def assignment(request: HttpRequest, payload: AssignmentIn) -> Status:
     return Status(201, post)
 
 
+class AssignmentEndIn(In):
+    end_on: BoundedDate
+    reason: Line = Field(min_length=1, max_length=200, description="离岗原因")
+
+
+@router.post(
+    "/oversight/assignments/{assignment_id}/end",
+    response={200: PostOut, **_WRITE_ERRORS},
+    summary="人员离岗：自离岗次日起不再计入配备标准",
+)
+def assignment_end(request: HttpRequest, assignment_id: Id, payload: AssignmentEndIn) -> Any:
+    return services.assignment_end(
+        actor=actor(request), assignment_id=assignment_id, end_on=payload.end_on, reason=payload.reason
+    )
+
+
 @router.post(
     "/oversight/funding",
     response={201: FundingOut, **_WRITE_ERRORS},

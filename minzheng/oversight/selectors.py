@@ -856,6 +856,14 @@ def supervision_task_get(*, actor: Staff, task_id: int) -> SupervisionTask:
     return found
 
 
+def assignment_get(*, actor: Staff, assignment_id: int) -> StaffAssignment:
+    require(actor, Perm.OVERSIGHT_VIEW)
+    found = scoped(StaffAssignment.objects.select_related("worker"), actor).filter(pk=assignment_id).first()
+    if found is None:
+        raise NotFound("没有该岗位记录")
+    return found
+
+
 def worker_get(*, actor: Staff, worker_id: int) -> Worker:
     found = workers(actor=actor).filter(pk=worker_id).first()
     if found is None:

@@ -604,6 +604,32 @@ def facility_check_record(request: HttpRequest, code: str) -> HttpResponse:
     return _office_write(request, code, "check_form", call, _("设施检查已登记"))
 
 
+class AssignmentEndForm(BootstrapForm):
+    end_on = _date(gettext_lazy("离岗日期"))
+    reason = forms.CharField(label=gettext_lazy("离岗原因"), max_length=200)
+
+
+@staff_view(Perm.OVERSIGHT_RECORD)
+@require_POST
+def assignment_end(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """A person leaves a post (离岗): the post stops counting towards the norms from the day after."""
+    who = actor(request)
+    post = selectors.assignment_get(actor=who, assignment_id=assignment_id)  # out of scope: 404
+    found = selectors.office(actor=who, code=post.division_id)
+    form = AssignmentEndForm(request.POST, prefix=f"end{post.pk}")
+    ok = _attempt(
+        form,
+        lambda d: services.assignment_end(
+            actor=who, assignment_id=post.pk, end_on=d["end_on"], reason=d["reason"]
+        ),
+    )
+    if ok:
+        flash_done(request, _("离岗已登记"))
+        return redirect("web:oversight_office", code=post.division_id)
+    errors = "；".join(str(e) for errs in form.errors.values() for e in errs)
+    return _office_page(request, found, {"end_error": f"{post.worker.full_name}：{errors}"}, status=422)
+
+
 # --- Training ----------------------------------------------------------------------------------------
 
 

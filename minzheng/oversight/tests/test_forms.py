@@ -890,3 +890,43 @@ def test_the_pages_in_english(head: Staff) -> None:
     assert "Record a facility check (an on-site photo is required)" in page
     training = client.get("/oversight/training/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Training days per person (against the norm)" in training
+
+
+def test_a_person_leaves_a_post_on_the_page_and_through_the_api(head: Staff, admin: Staff) -> None:
+    worker = services.worker_create(actor=head, division_code=TOWNSHIP, full_name="孙志强")
+    post = services.assignment_create(
+        actor=head, worker_id=worker.pk, division_code=TOWNSHIP, post="full_time", start_on=date(2024, 1, 1)
+    )
+    client = browser(head)
+    assert f'data-testid="end-{post.pk}"' in client.get(f"/oversight/d/{TOWNSHIP}/office/").content.decode()
+    early = client.post(
+        f"/oversight/posts/{post.pk}/end/",
+        {f"end{post.pk}-end_on": "2023-12-31", f"end{post.pk}-reason": "调离"},
+    )
+    assert early.status_code == 422
+    assert "离岗日期不能早于到岗日期" in early.content.decode()
+    post.refresh_from_db()
+    assert post.end_on is None
+    left = client.post(
+        f"/oversight/posts/{post.pk}/end/",
+        {f"end{post.pk}-end_on": "2025-06-30", f"end{post.pk}-reason": "调离"},
+    )
+    assert left.status_code == 302
+    post.refresh_from_db()
+    assert post.end_on == date(2025, 6, 30)
+    again = post_json(
+        bearer(admin),
+        f"/api/v1/oversight/assignments/{post.pk}/end",
+        {"end_on": "2025-07-01", "reason": "调离"},
+    )
+    assert again.status_code == 409
+    other = services.assignment_create(
+        actor=head, worker_id=worker.pk, division_code=TOWNSHIP, post="part_time", start_on=date(2025, 7, 1)
+    )
+    ended = post_json(
+        bearer(admin),
+        f"/api/v1/oversight/assignments/{other.pk}/end",
+        {"end_on": "2025-12-31", "reason": "退休"},
+    )
+    assert ended.status_code == 200
+    assert ended.json()["end_on"] == "2025-12-31"
