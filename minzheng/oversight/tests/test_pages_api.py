@@ -157,6 +157,9 @@ def test_the_demo_county_gets_its_townships_data() -> None:
     assert PopulationRecord.objects.filter(division__level=4).count() == 11
     assert TrainingPlan.objects.filter(division_id=COUNTY).count() == 1
     assert Qualification.objects.count() == 1
-    assert list(Rectification.objects.order_by("pk").values_list("status", flat=True)) == ["open", "submitted"]
+    assert list(Rectification.objects.order_by("pk").values_list("status", flat=True)) == [
+        "open",
+        "submitted",
+    ]
     assert Evidence.objects.filter(rectification__isnull=False).count() == 1
     assert build_demo_oversight() == 0  # a second run adds nothing
