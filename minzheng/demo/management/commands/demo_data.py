@@ -12,6 +12,7 @@ from minzheng.catalogue.services import catalogue_load
 from minzheng.core.errors import DomainError
 from minzheng.demo.cases import build_demo_cases
 from minzheng.demo.feedback import build_demo_feedback
+from minzheng.demo.monitoring import build_demo_monitoring
 from minzheng.demo.oversight import build_demo_oversight
 from minzheng.demo.services import (
     DEFAULT_HOUSEHOLDS,
@@ -21,6 +22,7 @@ from minzheng.demo.services import (
     demo_allowed,
     demo_logins,
 )
+from minzheng.demo.takeup import build_demo_takeup
 from minzheng.workdays.services import workdays_load
 
 
@@ -75,13 +77,18 @@ class Command(BaseCommand):
             demo_cases = build_demo_cases()
             oversight = build_demo_oversight()
             feedback = build_demo_feedback()
+            monitoring = build_demo_monitoring()
+            # Last: the scan reads the cases and enrolments made above.
+            takeup = build_demo_takeup()
         except DomainError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
             f"工作日历：{this_year}、{this_year + 1}年新增 {calendar.created} 天，更新 {calendar.updated} 天；"
             f"办事指南：新增 {len(guides.created)} 项，更新 {len(guides.updated)} 项；演示申请：新增 {demo_cases} 件；"
-            f"基层能力建设：{oversight} 个乡镇（街道）；群众诉求：新增 {feedback} 件"
+            f"基层能力建设：{oversight} 个乡镇（街道）；群众诉求：新增 {feedback} 件；监测预警：{monitoring} 条"
         )
+        if takeup is not None:
+            self.stdout.write(f"应保尽保排查：{takeup.households:,} 户中应保未保 {takeup.gaps:,} 户·项")
         h = result.households
         self.stdout.write(
             f"区划：新增 {result.divisions_created}，新建机构 {result.offices_created}；"
