@@ -249,3 +249,20 @@ def test_demo_has_applications_at_every_stage_and_enrolled_households() -> None:
     run("--households", "2000")
     assert Enrolment.objects.count() == 3
     assert PayrollRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_demo_has_monitoring_warnings_in_several_states() -> None:
+    from minzheng.cases.models import Case
+    from minzheng.monitoring.models import CohortMembership, Feed, Warning
+
+    run("--households", "2000")
+    feed = Feed.objects.get()
+    assert feed.warnings >= 2
+    states = set(Warning.objects.values_list("state", flat=True))
+    assert {"disposed", "accepted", "new"} <= states
+    assert Case.objects.filter(channel="discovery").count() == 1
+    assert Warning.objects.filter(rule__isnull=True, severity=3).count() == 1  # the emergency
+    assert CohortMembership.objects.filter(cohort="return_risk").count() == 1
+    run("--households", "2000")
+    assert Feed.objects.count() == 1
