@@ -97,12 +97,14 @@ def _sql_list(values: Sequence[str]) -> str:
 _PROGRAMME_OF_ITEM = " ".join(
     f"WHEN i.code IN {_sql_list(items)} THEN '{p}'" for p, items in PROGRAMME_ITEMS.items()
 )
-# Received (an enrolment not terminated, not ended by the day) or applied for (an open case of one of
-# the programme's items), for the households registered in the county: division codes are digits,
-# so the county's are the range [county, county + ":").
+# Received (an enrolment not terminated, not ended by the day; dibao and extreme-poverty enrolments
+# are read as the statuses they give, rules.standing) or applied for (an open case of one of the
+# programme's items), for the households registered in the county: division codes are digits, so
+# the county's are the range [county, county + ":").
 KNOWN_SQL = f"""SELECT e.household_id, e.programme FROM payments_enrolment e
     JOIN registry_household h ON h.id = e.household_id
     WHERE h.division_id >= %(low)s AND h.division_id < %(high)s
+      AND e.programme NOT IN {_sql_list(BASIC_LIVING)}
       AND e.status IN {_sql_list(KNOWN_ENROLMENT)} AND (e.end_month IS NULL OR e.end_month > %(day)s)
     UNION
     SELECT cs.household_id, CASE {_PROGRAMME_OF_ITEM} END
@@ -110,12 +112,6 @@ KNOWN_SQL = f"""SELECT e.household_id, e.programme FROM payments_enrolment e
     JOIN registry_household h ON h.id = cs.household_id
     WHERE cs.closed_at IS NULL AND h.division_id >= %(low)s AND h.division_id < %(high)s
       AND i.code IN {_sql_list([c for items in PROGRAMME_ITEMS.values() for c in items])}"""  # noqa: S608 (constant SQL)
-
-
-@dataclass(frozen=True)
-class ScanOutcome:
-    scan: TakeUpScan
-    seconds: float
 
 
 def _county_of(actor: Staff, county: str) -> str:
@@ -231,8 +227,10 @@ def find_gaps(
             for p in programmes
         ]
     )
-    known = _known(county, day, population, statuses)
-    gaps = qualifying.join(known, on=["household_id", "programme"], how="anti")
+    pairs, basic_living = _known(county, day, population, statuses)
+    gaps = qualifying.join(pairs, on=["household_id", "programme"], how="anti").filter(
+        ~(pl.col("programme").is_in(BASIC_LIVING) & pl.col("household_id").is_in(basic_living.implode()))
+    )
     figures = _figures(population, table, day)
     frame = (
         gaps.join(figures, on="household_id", how="inner")
@@ -258,10 +256,14 @@ _ROW_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def _known(county: str, day: date, population: Population, statuses: pl.DataFrame) -> pl.DataFrame:
-    """(household_id, programme) pairs received or applied for (module docstring, step 3)."""
+def _known(
+    county: str, day: date, population: Population, statuses: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.Series]:
+    """What is received or applied for (module docstring, step 3): the (household_id, programme)
+    pairs of the other programmes' enrolments and of open cases, and the households holding a
+    basic-living programme (a dibao or extreme-poverty status, or an open case of either)."""
     params = {"low": county, "high": f"{county}:", "day": day}
-    from_tables = read_frame(KNOWN_SQL, params, GAP_SCHEMA)
+    pairs = read_frame(KNOWN_SQL, params, GAP_SCHEMA)
     members = population.members.select(pl.col("member_id").alias("person_id"), "household_id")
     basic = statuses.filter(pl.col("status").is_in(BASIC_LIVING))
     holding = pl.concat(
@@ -271,13 +273,10 @@ def _known(county: str, day: date, population: Population, statuses: pl.DataFram
             .select("person_id")
             .join(members, on="person_id")
             .select("household_id"),
+            pairs.filter(pl.col("programme").is_in(BASIC_LIVING)).select("household_id"),
         ]
-    ).unique()
-    standing = holding.join(pl.DataFrame({"programme": list(BASIC_LIVING)}), how="cross")
-    # An enrolment or an open case of one basic-living programme rules out the other as well.
-    basic_known = from_tables.filter(pl.col("programme").is_in(BASIC_LIVING)).select("household_id")
-    both = basic_known.join(pl.DataFrame({"programme": list(BASIC_LIVING)}), how="cross")
-    return pl.concat([from_tables, standing.select(list(GAP_SCHEMA)), both.select(list(GAP_SCHEMA))]).unique()
+    )["household_id"].unique()
+    return pairs, holding
 
 
 def _figures(population: Population, table: PolicyTable, day: date) -> pl.DataFrame:
