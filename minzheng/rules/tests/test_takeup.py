@@ -15,7 +15,7 @@ from minzheng.cases.models import Case, Channel
 from minzheng.cases.services import case_intake
 from minzheng.catalogue.models import ServiceItem
 from minzheng.catalogue.testing import make_service_item
-from minzheng.core.errors import Conflict, NotFound, OutOfScope, PermissionDenied
+from minzheng.core.errors import Conflict, InvalidInput, NotFound, OutOfScope, PermissionDenied
 from minzheng.core.models import AuditEvent
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
@@ -274,3 +274,34 @@ def test_the_api_scans_lists_and_takes_up(county: County) -> None:
         == 404
     )
     assert assistant.get("/api/v1/takeup/scans").status_code == 200
+
+
+def test_a_take_up_under_another_programmes_item_is_refused(county: County) -> None:
+    takeup_scan(actor=county.reviewer, county="640202", day=DAY, programmes=["dibao"])
+    gap = TakeUpGap.objects.get(household=county.qualifies, programme="dibao")
+    with pytest.raises(InvalidInput) as exc:
+        takeup_gap_start(
+            actor=county.assistant,
+            gap_id=gap.pk,
+            intake=case_intake,
+            channel=Channel.DISCOVERY,
+            item_code="elderly_allowance",
+        )
+    assert "item_code" in exc.value.field_errors
+    gap.refresh_from_db()
+    assert gap.taken_up_at is None
+    assert not Case.objects.filter(household=county.qualifies).exists()
+
+
+def test_the_pages_in_english(county: County) -> None:
+    takeup_scan(actor=county.reviewer, county="640202", day=DAY, programmes=["dibao"])
+    client = Client()
+    client.force_login(county.reviewer)
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("web:takeup"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Take-up gaps: households that qualify and receive nothing" in page
+    assert "Start the scan" in page
+    gap = TakeUpGap.objects.get(household=county.qualifies, programme="dibao")
+    detail = client.get(reverse("web:takeup_gap", args=[gap.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Monthly income per person" in detail
+    assert "应保尽保" not in detail
