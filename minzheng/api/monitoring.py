@@ -340,3 +340,40 @@ def rule_list(request: HttpRequest) -> list[dict[str, Any]]:
 def rule_create(request: HttpRequest, payload: RuleVersionIn) -> Any:
     services.rule_version_create(actor=actor(request), **payload.dict())
     return Status(201, None)
+
+
+class CohortCountOut(Schema):
+    township_code: str
+    township: str
+    counts: dict[str, int] = Field(description="各监测类别人数")
+
+
+class CohortMembershipIn(In):
+    id_number: str = Field(max_length=18)
+    cohort: str = Field(max_length=16, description="return_risk（防返贫监测）或 other")
+    since: BoundedDate
+    until: BoundedDate | None = None
+    source: Line
+
+
+class CohortMembershipOut(Schema):
+    id: int
+    person_id: int
+    cohort: str
+    since: date
+    until: date | None
+    source: str
+
+
+@router.get("/monitoring/cohorts", response=list[CohortCountOut], summary="各乡镇（街道）各监测类别人数")
+def cohort_counts(request: HttpRequest) -> Any:
+    return selectors.cohort_counts(actor=actor(request))
+
+
+@router.post(
+    "/monitoring/cohort-memberships",
+    response={201: CohortMembershipOut, **_WRITE_ERRORS},
+    summary="登记监测对象（防返贫监测对象等，注明来源）",
+)
+def cohort_record(request: HttpRequest, payload: CohortMembershipIn) -> Any:
+    return Status(201, services.cohort_record_by_id_number(actor=actor(request), **payload.dict()))

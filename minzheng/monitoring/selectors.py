@@ -12,7 +12,15 @@ from django.utils import timezone
 
 from minzheng.core.errors import NotFound
 from minzheng.core.permissions import Perm
-from minzheng.monitoring.models import Feed, FeedRecord, Warning, WarningPhoto, WarningRule, WarningState
+from minzheng.monitoring.models import (
+    CohortMembership,
+    Feed,
+    FeedRecord,
+    Warning,
+    WarningPhoto,
+    WarningRule,
+    WarningState,
+)
 from minzheng.monitoring.services import OPEN_STATES, rules_in_force
 from minzheng.org.models import Staff
 from minzheng.org.scope import jurisdiction_of, require, scoped
@@ -175,3 +183,65 @@ def rule_figures(*, actor: Staff, county: str = "") -> list[RuleFigures]:
         )
         for r in sorted(rules_in_force(county, timezone.localdate()), key=lambda r: r.code)
     ]
+
+
+def _cohort_counts_sql() -> str:
+    from minzheng.monitoring.services import cohorts_sql
+
+    return f"""WITH placed AS (
+        SELECT m.person_id, m.household_id, hh.division_id AS village
+        FROM registry_membership m JOIN registry_household hh ON hh.id = m.household_id
+        WHERE m.start_date <= %(day)s AND (m.end_date IS NULL OR m.end_date >= %(day)s)
+          AND hh.division_id LIKE %(prefix)s),
+    cohort_members AS ({cohorts_sql()})
+    SELECT SUBSTR(p.village, 1, 9) || '000' AS township, cm.cohort, COUNT(DISTINCT cm.person_id)
+    FROM cohort_members cm JOIN placed p ON p.person_id = cm.person_id
+    GROUP BY SUBSTR(p.village, 1, 9) || '000', cm.cohort
+    ORDER BY 1, 2"""  # noqa: S608 (constant SQL)
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    township_code: str
+    township: str
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def cohort_counts(*, actor: Staff, day: date | None = None) -> list[CohortRow]:
+    """Persons monitored per township and cohort on `day` (a person may be in several cohorts)."""
+    from django.db import connection
+
+    from minzheng.core.frames import sql_params
+    from minzheng.org.models import Division
+
+    require(actor, Perm.MONITORING_VIEW)
+    prefix = jurisdiction_of(actor).prefix
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _cohort_counts_sql(), sql_params({"day": day or timezone.localdate(), "prefix": f"{prefix}%"})
+        )
+        rows = cursor.fetchall()
+    grouped: dict[str, dict[str, int]] = {}
+    for township, cohort, n in rows:
+        grouped.setdefault(township, {})[cohort] = int(n)
+    names = dict(Division.objects.filter(code__in=grouped).values_list("code", "name"))
+    return [CohortRow(code, names.get(code, code), counts) for code, counts in sorted(grouped.items())]
+
+
+def cohort_memberships(*, actor: Staff) -> QuerySet[CohortMembership]:
+    """The imported and recorded memberships (防返贫监测, others) of persons in the actor's jurisdiction."""
+    require(actor, Perm.MONITORING_VIEW)
+    prefix = jurisdiction_of(actor).prefix
+    return (
+        CohortMembership.objects.filter(
+            person__memberships__end_date__isnull=True,
+            person__memberships__household__division__code__startswith=prefix,
+        )
+        .select_related("person", "recorded_by")
+        .distinct()
+        .order_by("-since", "pk")
+    )

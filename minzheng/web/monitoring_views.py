@@ -407,3 +407,56 @@ def emergency(request: HttpRequest) -> HttpResponse:
                 return redirect("web:monitoring_warning", warning.pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "web/monitoring/emergency.html", {"form": form}, status=status)
+
+
+class CohortForm(BootstrapForm):
+    id_number = forms.CharField(label=gettext_lazy("身份证号"), max_length=18)
+    cohort = forms.ChoiceField(
+        label=gettext_lazy("监测类别"),
+        choices=[(c.value, c.label) for c in (Cohort.RETURN_RISK, Cohort.OTHER)],
+    )
+    since = forms.DateField(label=gettext_lazy("纳入日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        label=gettext_lazy("退出日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    source = forms.CharField(
+        label=gettext_lazy("来源"),
+        max_length=120,
+        help_text=gettext_lazy("如：区乡村振兴局防返贫监测对象名单及其日期"),
+    )
+
+
+@staff_view(Perm.MONITORING_VIEW)
+@require_http_methods(["GET", "POST"])
+def cohorts(request: HttpRequest) -> HttpResponse:
+    """监测对象: persons monitored per township and cohort; the imported cohorts' memberships and the
+    form to record one (防返贫监测, others)."""
+    who = actor(request)
+    form = CohortForm(request.POST or None, initial={"since": timezone.localdate()})
+    status = 200
+    if request.method == "POST":
+        if not who.can(Perm.MONITORING_MANAGE):
+            return forbidden(request)
+        if form.is_valid():
+            try:
+                services.cohort_record_by_id_number(actor=who, **form.cleaned_data)
+            except SHOWN as exc:
+                apply_domain_error(form, exc)
+            else:
+                flash_done(request, _("已登记监测对象"))
+                return redirect("web:monitoring_cohorts")
+        status = 422
+    return render(
+        request,
+        "web/monitoring/cohorts.html",
+        {
+            "form": form,
+            "rows": [
+                (r, [r.counts.get(c, 0) for c in Cohort.values]) for r in selectors.cohort_counts(actor=who)
+            ],
+            "cohorts": Cohort.choices,
+            "page": paginate(request, selectors.cohort_memberships(actor=who)),
+            "may_manage": who.can(Perm.MONITORING_MANAGE),
+        },
+        status=status,
+    )

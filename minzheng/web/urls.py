@@ -124,6 +124,7 @@ urlpatterns = [
     path("monitoring/feeds/<int:feed_id>/", monitoring_views.feed_detail, name="monitoring_feed"),
     path("monitoring/rules/", monitoring_views.rules, name="monitoring_rules"),
     path("monitoring/emergency/", monitoring_views.emergency, name="monitoring_emergency"),
+    path("monitoring/cohorts/", monitoring_views.cohorts, name="monitoring_cohorts"),
     path("verification/", verification_views.request_list, name="verifications"),
     path("verification/rechecks/", verification_views.recheck_list, name="rechecks"),
     path("verification/rechecks/<int:batch_id>/", verification_views.recheck_detail, name="recheck"),

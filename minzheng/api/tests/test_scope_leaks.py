@@ -249,7 +249,7 @@ def add_monitoring(world: World) -> None:
             feed=world.feeds[village[:6]], row=2, id_digest="2" * 64, id_masked="640202********0000",
             person=household.head, event_on=today, amount=Decimal("20000.00"), detail=f"预警记录 {village}",
         )  # fmt: skip
-        warning = MonitoringWarning.objects.create(
+        warning = MonitoringWarning.objects.create(  # type: ignore[misc]
             record=record, records=1, amount=Decimal("20000.00"), person=household.head, household=household,
             village_code=village, township_code=village[:9] + "000", direction="needs_help", severity=2,
             description=f"预警说明 {village}", clue_on=today, due_on=today,
@@ -700,7 +700,7 @@ def add_verifications(world: World, creator: Staff) -> None:
         batch_query, _ = DepartmentQuery.objects.get_or_create(
             batch=batch, counterparty="tax", defaults={"status": QueryStatus.ANSWERED, "due_on": today}
         )
-        subject = RecheckSubject.objects.create(
+        subject = RecheckSubject.objects.create(  # type: ignore[misc]
             batch=batch,
             household=world.households[village],
             person=world.households[village].head,
@@ -1021,6 +1021,12 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         },
         ("post", "/api/v1/takeup/scans"): {"county": village[:6], "day": "2026-12-01"},
         ("post", "/api/v1/monitoring/warnings/{warning_id}/accept"): {},
+        ("post", "/api/v1/monitoring/cohort-memberships"): {
+            "id_number": protect.decrypt(world.households[village].head.id_encrypted),  # type: ignore[union-attr]
+            "cohort": "return_risk",
+            "since": "2026-01-01",
+            "source": "越权",
+        },
         ("post", "/api/v1/monitoring/warnings/{warning_id}/visit"): {
             "visited_on": "2026-12-01",
             "workers": ["越权甲", "越权乙"],

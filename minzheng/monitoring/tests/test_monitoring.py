@@ -199,6 +199,7 @@ def test_a_warning_from_visit_to_a_pre_filled_application(people: dict[str, Staf
         actor=people["clerk"], warning_id=warning.pk, outcome=Outcome.APPLICATION, reason="引导申请低保",
         item_code="dibao",
     )  # fmt: skip
+    assert disposed.case_id is not None
     case = Case.objects.get(pk=disposed.case_id)
     assert case.channel == Channel.DISCOVERY
     assert case.details["warning"] == warning.pk

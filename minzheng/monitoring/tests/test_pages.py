@@ -144,3 +144,35 @@ def test_an_emergency_from_the_village_and_the_rules_page(people: dict[str, Staf
         },
     )  # fmt: skip
     assert bad.status_code == 422
+
+
+def test_cohorts_counted_per_township_and_a_monitored_person_recorded(people: dict[str, Staff]) -> None:
+    from minzheng.monitoring.models import CohortMembership
+    from minzheng.payments.testing import enrolled_household
+
+    enrolled_household(people, "监测低保户")  # two members: dibao
+    household = make_household(people["clerk"], VILLAGE, "防返贫户", members=1)
+    assert household.head is not None
+    county = client_for(people["county_reviewer"])
+    bad = county.post(
+        reverse("web:monitoring_cohorts"),
+        {"id_number": "123", "cohort": "return_risk", "since": "2026-01-01", "source": "名单"},
+    )
+    assert bad.status_code == 422
+    assert not CohortMembership.objects.exists()
+    done = county.post(
+        reverse("web:monitoring_cohorts"),
+        {
+            "id_number": number(household.head),
+            "cohort": "return_risk",
+            "since": "2026-01-01",
+            "source": "乡村振兴局名单",
+        },
+    )
+    assert done.status_code == 302
+    page = county.get(reverse("web:monitoring_cohorts")).content.decode()
+    row = page.split('data-testid="cohort-640202001000"')[1].split("</tr>")[0]
+    cells = [c.split("</td>")[0] for c in row.split('<td class="text-end">')[1:]]
+    assert cells[:6] == ["2", "0", "0", "0", "1", "0"]  # dibao 2, return-risk 1
+    township = client_for(people["far_reviewer"])
+    assert "防返贫户" not in township.get(reverse("web:monitoring_cohorts")).content.decode()
