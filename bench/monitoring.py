@@ -26,19 +26,10 @@ import time
 from datetime import date
 from pathlib import Path
 
+from benchdb import valid_id_number
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://minzheng:minzheng@127.0.0.1:5432/minzheng_bench_payroll"
-
-
-def check_char(body17: str) -> str:
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights, strict=True)) % 11]
-
-
-def id_number(person_id: int) -> str:
-    born = date.fromordinal(date(1950, 1, 1).toordinal() + person_id // 1000)
-    body = f"640202{born:%Y%m%d}{person_id % 1000:03d}"
-    return body + check_char(body)
 
 
 def main() -> None:
@@ -80,7 +71,7 @@ def main() -> None:
         {"n": args.records},
         {"person_id": pl.Int64()},
     )["person_id"].to_list()
-    numbers = [id_number(p) for p in persons]
+    numbers = [valid_id_number(p) for p in persons]
     keys = pl.DataFrame({"person_id": persons, "person_key": [protect.lookup_digest(n) for n in numbers]})
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(

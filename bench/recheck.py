@@ -40,6 +40,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from benchdb import valid_id_number
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://minzheng:minzheng@127.0.0.1:5432/minzheng_bench_payroll"
 COUNTY = "640202"
@@ -67,19 +69,6 @@ ANSWERS = {
     "vehicles": [("vehicle_search", "none", "")],
 }
 DOUBLE = {"bank", "social_insurance", "tax"}
-
-
-def check_char(body17: str) -> str:
-    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    total = sum(int(d) * w for d, w in zip(body17, weights, strict=True))
-    return "10X98765432"[total % 11]
-
-
-def id_number(person_id: int) -> str:
-    """A valid resident ID number, one per person id (a birth day per thousand ids)."""
-    born = date.fromordinal(date(1950, 1, 1).toordinal() + person_id // 1000)
-    body = f"640202{born:%Y%m%d}{person_id % 1000:03d}"
-    return body + check_char(body)
 
 
 def main() -> None:
@@ -171,7 +160,7 @@ def main() -> None:
     )
     every = max(1, round(1 / args.hit_share))
     hit_rows = subjects.filter(pl.col("person_id") % every == 0)
-    numbers = {pid: id_number(pid) for pid in hit_rows["person_id"].to_list()}
+    numbers = {pid: valid_id_number(pid) for pid in hit_rows["person_id"].to_list()}
     keys = pl.DataFrame(
         {"person_id": list(numbers), "person_key": [protect.lookup_digest(n) for n in numbers.values()]}
     )

@@ -46,7 +46,15 @@ from minzheng.verification.models import (
     RecheckSubject,
     RequestStatus,
 )
-from minzheng.verification.services import FINAL, ITEMS, _departments, _require, department_days
+from minzheng.verification.services import (
+    FINAL,
+    ITEMS,
+    _departments,
+    _require,
+    department_days,
+    query_acknowledged,
+    query_not_sent,
+)
 from minzheng.workdays.selectors import add_working_days
 
 # Every current member of each household with a payable enrolment in the county whose re-review is
@@ -255,23 +263,9 @@ def batch_send(*, batch_id: int, actor: Staff | None = None) -> RecheckBatch:
                 any_mode=True,
             )
         except exchange.ExchangeError as exc:
-            refused = getattr(exc, "code", "") == "exchange.refused"
-            DepartmentQuery.objects.filter(pk=query.pk).exclude(status__in=FINAL).update(
-                status=QueryStatus.REJECTED if refused else QueryStatus.FAILED,
-                attempts=query.attempts + 1,
-                sent_at=timezone.now(),
-                error=str(exc.message)[:300],
-            )
+            query_not_sent(query, exc)
             continue
-        DepartmentQuery.objects.filter(
-            pk=query.pk, status__in=(QueryStatus.QUEUED, QueryStatus.FAILED)
-        ).update(
-            status=QueryStatus.ACKNOWLEDGED,
-            attempts=query.attempts + 1,
-            sent_at=timezone.now(),
-            correlation_id=str(receipt["batch_id"])[:100],
-            error="",
-        )
+        query_acknowledged(query, str(receipt["batch_id"]))
     refresh_status(batch.pk)
     batch.refresh_from_db()
     return batch

@@ -345,19 +345,29 @@ def _send(request: VerificationRequest, query: DepartmentQuery, site: str) -> No
                 callback_url=callback_url(site, query.counterparty),
             )
     except exchange.ExchangeError as exc:
-        refused = getattr(exc, "code", "") == "exchange.refused"
-        DepartmentQuery.objects.filter(pk=query.pk).exclude(status__in=FINAL).update(
-            status=QueryStatus.REJECTED if refused else QueryStatus.FAILED,
-            attempts=query.attempts + 1,
-            sent_at=timezone.now(),
-            error=str(exc.message)[:300],
-        )
+        query_not_sent(query, exc)
         return
+    query_acknowledged(query, str(ack["message"].get("correlation_id", "")))
+
+
+def query_not_sent(query: DepartmentQuery, exc: exchange.ExchangeError) -> None:
+    """A department refused the query (final) or could not be reached (tried again later)."""
+    refused = getattr(exc, "code", "") == "exchange.refused"
+    DepartmentQuery.objects.filter(pk=query.pk).exclude(status__in=FINAL).update(
+        status=QueryStatus.REJECTED if refused else QueryStatus.FAILED,
+        attempts=query.attempts + 1,
+        sent_at=timezone.now(),
+        error=str(exc.message)[:300],
+    )
+
+
+def query_acknowledged(query: DepartmentQuery, correlation_id: str) -> None:
+    """The department took the query; its answer comes by callback or result file."""
     DepartmentQuery.objects.filter(pk=query.pk, status__in=(QueryStatus.QUEUED, QueryStatus.FAILED)).update(
         status=QueryStatus.ACKNOWLEDGED,
         attempts=query.attempts + 1,
         sent_at=timezone.now(),
-        correlation_id=str(ack["message"].get("correlation_id", ""))[:100],
+        correlation_id=correlation_id[:100],
         error="",
     )
 
