@@ -425,19 +425,19 @@ def _evaluate(rule: WarningRule, feed: Feed) -> int:
         JOIN registry_household hh ON hh.id = m.household_id
         WHERE hh.division_id LIKE %(county_like)s),
     cohort_members AS ({cohorts_sql()}),
-    labelled AS (
-        SELECT p.*, (SELECT {agg} FROM cohort_members cm WHERE cm.person_id = p.person_id) AS cohorts
-        FROM placed p)
-    SELECT %(rule)s, '', l.record_id, l.records, l.amount, l.person_id, l.household_id, l.village,
-           SUBSTR(l.village, 1, 9) || '000', COALESCE(l.cohorts, ''), l.cohorts IS NULL, %(direction)s,
-           %(severity)s, SUBSTR(COALESCE(l.detail, ''), 1, 300), 'new', %(day)s, %(due)s, %(now)s,
+    person_cohorts AS (
+        SELECT cm.person_id, {agg} AS cohorts,
+               MAX(CASE WHEN cm.cohort IN ({cohorts}) THEN 1 ELSE 0 END) AS in_rule
+        FROM cohort_members cm GROUP BY cm.person_id)
+    SELECT %(rule)s, '', p.record_id, p.records, p.amount, p.person_id, p.household_id, p.village,
+           SUBSTR(p.village, 1, 9) || '000', COALESCE(pc.cohorts, ''), pc.person_id IS NULL, %(direction)s,
+           %(severity)s, SUBSTR(COALESCE(p.detail, ''), 1, 300), 'new', %(day)s, %(due)s, %(now)s,
            NULL, NULL, NULL, NULL, '', '', '', '', NULL, NULL, NULL, NULL
-    FROM labelled l
-    WHERE (EXISTS (SELECT 1 FROM cohort_members cm WHERE cm.person_id = l.person_id AND cm.cohort IN ({cohorts}))
-           OR (%(outside)s AND l.cohorts IS NULL))
+    FROM placed p LEFT JOIN person_cohorts pc ON pc.person_id = p.person_id
+    WHERE (pc.in_rule = 1 OR (%(outside)s AND pc.person_id IS NULL))
       AND NOT EXISTS (
           SELECT 1 FROM monitoring_warning w
-          WHERE w.person_id = l.person_id AND w.created_at >= %(since)s
+          WHERE w.person_id = p.person_id AND w.created_at >= %(since)s
             AND w.rule_id IN (SELECT id FROM monitoring_warningrule WHERE code = %(code)s))"""  # noqa: S608 (validated cohort codes)
     params = {
         "feed": feed.pk,
