@@ -206,11 +206,13 @@ class TakeUpGap(models.Model):
         verbose_name = "应保未保家庭"
         ordering = ["division_code", "household_id", "programme"]
         indexes = [
-            # The worklists: open gaps of a village, township or county (a range of division codes).
+            # The worklists: open gaps of a village, township or county (a range of division codes),
+            # in page order; with the amount, the counts per village read the index alone.
             models.Index(
                 fields=["division_code", "household", "programme"],
+                include=["amount_fen"],
                 condition=models.Q(taken_up_at__isnull=True),
-                name="takeupgap_open_division",
+                name="takeupgap_open_division_cover",
             ),
             models.Index(fields=["scan", "division_code"], name="takeupgap_scan_division"),
         ]
