@@ -95,6 +95,11 @@ def _sql_list(values: Sequence[str]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+# An open case of a household for any item of a monthly programme (checked again when a row is taken
+# up: the scan may be older than an application made since).
+OPEN_CASE_SQL = f"""SELECT cs.number FROM cases_case cs JOIN catalogue_serviceitem i ON i.id = cs.item_id
+    WHERE cs.household_id = %s AND cs.closed_at IS NULL
+      AND i.code IN {_sql_list([c for items in PROGRAMME_ITEMS.values() for c in items])}"""  # noqa: S608 (constant SQL)
 _PROGRAMME_OF_ITEM = " ".join(
     f"WHEN i.code IN {_sql_list(items)} THEN '{p}'" for p, items in PROGRAMME_ITEMS.items()
 )
@@ -497,6 +502,11 @@ def takeup_gap_start(
     item_code = item_code or default_item(gap)
     if item_code not in items:
         raise InvalidInput("事项与救助项目不符", field_errors={"item_code": [f"应为：{'、'.join(items)}"]})
+    with connection.cursor() as cursor:  # applied for since the scan: the row is out of date
+        cursor.execute(OPEN_CASE_SQL, [gap.household_id])
+        open_case = cursor.fetchone()
+    if open_case is not None:
+        raise Conflict(f"该家庭在排查后已有在办申请（受理编号 {open_case[0]}），请勿重复发起")
     household = Household.objects.get(pk=gap.household_id)
     applicant = Person.objects.filter(pk=applicant_id).first() if applicant_id is not None else household.head
     if applicant is None:

@@ -305,3 +305,19 @@ def test_the_pages_in_english(county: County) -> None:
     detail = client.get(reverse("web:takeup_gap", args=[gap.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Monthly income per person" in detail
     assert "应保尽保" not in detail
+
+
+def test_a_row_out_of_date_is_not_taken_up_twice(county: County) -> None:
+    """An application made at the window after the scan: taking the row up is refused, no second case."""
+    scan = takeup_scan(actor=county.reviewer, county="640202", day=DAY, programmes=["dibao"])
+    gap = _dibao(TakeUpGap.objects.filter(scan=scan))[county.qualifies.pk]
+    window = case_intake(
+        actor=county.clerk,
+        item_code="dibao",
+        household=county.qualifies,
+        applicant=county.qualifies.head,  # type: ignore[arg-type]
+    )
+    with pytest.raises(Conflict) as refused:
+        takeup_gap_start(actor=county.assistant, gap_id=gap.pk, intake=case_intake, channel=Channel.DISCOVERY)
+    assert window.number in refused.value.message
+    assert Case.objects.filter(household=county.qualifies).count() == 1
