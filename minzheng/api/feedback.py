@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from minzheng.api.cases import In
@@ -147,9 +147,9 @@ class TicketIn(In):
 
 
 @router.post("/feedback/tickets", response={201: TicketOut, **_WRITE_ERRORS}, summary="登记诉求")
-def ticket_create(request: HttpRequest, payload: TicketIn) -> tuple[int, TicketOut]:
+def ticket_create(request: HttpRequest, payload: TicketIn) -> Status[TicketOut]:
     ticket = services.ticket_register(actor=actor(request), **payload.dict())
-    return 201, _out(selectors.ticket_get(actor=actor(request), ticket_id=ticket.pk))
+    return Status(201, _out(selectors.ticket_get(actor=actor(request), ticket_id=ticket.pk)))
 
 
 class TicketActionIn(In):
@@ -345,9 +345,9 @@ class GridReportIn(In):
     response={201: GridEventOut, **_WRITE_ERRORS},
     summary="上报网格事件（照片在网页上传）",
 )
-def grid_event_report(request: HttpRequest, payload: GridReportIn) -> tuple[int, GridEventOut]:
+def grid_event_report(request: HttpRequest, payload: GridReportIn) -> Status[GridEventOut]:
     event = grid.grid_event_report(actor=actor(request), **payload.dict())
-    return 201, _grid_out(grid.grid_event_get(actor=actor(request), event_id=event.pk))
+    return Status(201, _grid_out(grid.grid_event_get(actor=actor(request), event_id=event.pk)))
 
 
 class GridActionIn(In):

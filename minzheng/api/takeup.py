@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from minzheng.api.org import ErrorOut, actor
@@ -148,7 +148,7 @@ class _GapPage:
 
 
 @router.post("/takeup/scans", response={201: TakeUpScanOut, **_ERRORS}, summary="应保尽保排查（县级）")
-def scan_create(request: HttpRequest, payload: TakeUpScanIn) -> tuple[int, TakeUpScanOut]:
+def scan_create(request: HttpRequest, payload: TakeUpScanIn) -> Status[TakeUpScanOut]:
     """Scan a county: every registered household through the rules, listing those who qualify for a
     monthly programme they neither receive nor have applied for. Replaces the county's open rows."""
     scan = takeup.takeup_scan(
@@ -157,7 +157,7 @@ def scan_create(request: HttpRequest, payload: TakeUpScanIn) -> tuple[int, TakeU
         day=payload.day or timezone.localdate(),
         programmes=payload.programmes,
     )
-    return 201, _scan_out(scan)
+    return Status(201, _scan_out(scan))
 
 
 @router.get("/takeup/scans", response={200: list[TakeUpScanOut], 403: ErrorOut}, summary="最近的排查")
