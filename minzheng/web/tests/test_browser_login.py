@@ -44,6 +44,7 @@ def test_village_assistant_sees_their_village_only(people: None, live_server: An
     assert "640202001001" in page.inner_text("[data-testid=jurisdiction]")
     assert _menu(page) == [
         *("首页", "家庭档案", "人员查询", "我的待办", "受理申请", "全部申请", "超期预警", "探访照料"),
+        *("应保尽保", "监测预警", "群众诉求", "服务评价", "网格事件"),
         *("行政区划", "工作人员", "标准参数"),
     ]
     page.click("text=家庭档案")
@@ -66,7 +67,8 @@ def test_county_approver_sees_the_county(people: None, live_server: Any, page: A
     assert "县级审批人" in page.inner_text("[data-testid=roles]")
     assert _menu(page) == [
         *("首页", "家庭档案", "人员查询", "我的待办", "全部申请", "超期预警", "探访照料"),
-        *("在保对象", "发放批次"),
+        *("应保尽保", "监测预警", "群众诉求", "服务评价", "网格事件"),
+        *("在保对象", "发放批次", "基层能力建设"),
         *("行政区划", "工作人员", "标准参数", "政策测算"),
     ]
     page.click("text=家庭档案")
