@@ -20,14 +20,13 @@ from django.utils import timezone
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from minzheng.core.permissions import Perm
+from minzheng.core.uploads import Upload, check_photo
 from minzheng.feedback import catalogue
 from minzheng.feedback.models import GridCell, GridEvent, GridEventState, GridEventStep, GridPhoto
 from minzheng.org.models import Office, Staff
 from minzheng.org.scope import jurisdiction_of, require, scoped
 from minzheng.workdays.selectors import add_working_days
 
-PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
-PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTOS_MAX = 6
 
 
@@ -88,10 +87,9 @@ def _photos(event: GridEvent, photos: Sequence[Photo], stage: str) -> None:
     if len(photos) > PHOTOS_MAX:
         raise InvalidInput("照片过多", field_errors={"photos": [f"最多{PHOTOS_MAX}张"]})
     for photo in photos:
-        if photo.content_type not in PHOTO_TYPES:
-            raise InvalidInput("照片格式不支持", field_errors={"photos": ["只接受 JPEG、PNG、WebP 照片"]})
-        if not 0 < len(photo.content) <= PHOTO_MAX_BYTES:
-            raise InvalidInput("照片过大或为空", field_errors={"photos": ["每张不超过5MB"]})
+        problem = check_photo(Upload("photo", photo.content_type, photo.content))
+        if problem:
+            raise InvalidInput("照片不符合要求", field_errors={"photos": [problem]})
         GridPhoto.objects.create(
             event=event,
             stage=stage,

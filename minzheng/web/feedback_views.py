@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from minzheng.core import throttle
 from minzheng.core.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 from minzheng.core.permissions import Perm
+from minzheng.core.uploads import PHOTO_MAX_BYTES
 from minzheng.feedback import catalogue, grid, receipts, selectors, services
 from minzheng.feedback.models import (
     CaseReviewOutcome,
@@ -301,8 +302,7 @@ class GridReportForm(BootstrapForm):
 
 def _uploaded_photos(request: HttpRequest) -> list[grid.Photo]:
     return [
-        grid.Photo(f.content_type or "", f.read(grid.PHOTO_MAX_BYTES + 1))
-        for f in request.FILES.getlist("photos")
+        grid.Photo(f.content_type or "", f.read(PHOTO_MAX_BYTES + 1)) for f in request.FILES.getlist("photos")
     ]
 
 
