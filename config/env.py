@@ -80,6 +80,15 @@ class Env(BaseSettings):
     # The absolute base URL departments call back (…/api/v1/exchange/{code}/callback); empty: the
     # address the request that sent the query came in on.
     exchange_callback_base: str = Field(default="", max_length=300)
+    # Text messages to online applicants (cases.notifications): the SMS gateway's URL (HTTP POST of
+    # {to, text, ref}); empty: no texts, the notices are only shown on the status page.
+    sms_gateway_url: str = Field(default="", max_length=300)
+    sms_timeout: float = Field(default=5.0, gt=0, le=60)
+    # What an online applicant may upload for missing materials (网上补交): files per case, MB each;
+    # and how long the status page remembers who they are (minutes).
+    applicant_upload_max_files: int = Field(default=10, ge=1, le=100)
+    applicant_upload_max_mb: int = Field(default=5, ge=1, le=20)
+    applicant_session_minutes: int = Field(default=30, ge=5, le=240)
 
     @model_validator(mode="after")
     def _secrets_in_production(self) -> Self:

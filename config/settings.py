@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "minzheng.oversight",
     "minzheng.feedback",
     "minzheng.monitoring",
+    "minzheng.reports",
+    "minzheng.plans",
     "minzheng.demo",
     "minzheng.api",
     "minzheng.web",
@@ -242,6 +244,12 @@ MINZHENG_EXCHANGE_SENDER_ID = ENV.exchange_sender_id
 MINZHENG_EXCHANGE_TIMEOUT = ENV.exchange_timeout
 # Where departments call us back (empty: the address the sending request came in on).
 MINZHENG_EXCHANGE_CALLBACK_BASE = ENV.exchange_callback_base
+# Online applicants (minzheng.cases.online, cases.notifications): SMS gateway (empty: off), uploads.
+MINZHENG_SMS_GATEWAY_URL = ENV.sms_gateway_url
+MINZHENG_SMS_TIMEOUT = ENV.sms_timeout
+MINZHENG_APPLICANT_UPLOAD_MAX_FILES = ENV.applicant_upload_max_files
+MINZHENG_APPLICANT_UPLOAD_MAX_BYTES = ENV.applicant_upload_max_mb * 1024 * 1024
+MINZHENG_APPLICANT_SESSION_SECONDS = ENV.applicant_session_minutes * 60
 
 LOGGING = {
     "version": 1,

@@ -173,12 +173,26 @@ class Document(models.Model):
     size = models.PositiveIntegerField("大小（字节）")
     sha256 = models.CharField("SHA-256", max_length=64)
     content = models.BinaryField("内容")
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Staff uploads name their account; an online applicant's own upload (网上补交材料) names none and
+    # says which missing material it answers.
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    from_applicant = models.BooleanField("申请人网上补交", default=False)
+    requirement = models.ForeignKey(
+        MaterialRequirement, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="对应材料"
+    )
     uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
 
     class Meta:
         ordering = ["case_id", "uploaded_at", "pk"]
-        constraints = [models.CheckConstraint(condition=models.Q(size__gt=0), name="document_not_empty")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(size__gt=0), name="document_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(from_applicant=True) | models.Q(uploaded_by__isnull=False),
+                name="document_has_uploader",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.file_name
@@ -397,3 +411,65 @@ class CareVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan_id} {self.visited_on}"
+
+
+# --- The applicant's inbox and text messages (申请人消息与短信通知) -----------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    RECEIVED = "received", "申请已收到"
+    MISSING_MATERIALS = "missing_materials", "材料不全，一次性告知"
+    MATERIALS_RECEIVED = "materials_received", "补交材料已收到"
+    ACCEPTED = "accepted", "已受理"
+    PROGRESS = "progress", "办理进度更新"
+    DECIDED = "decided", "已作出决定"
+    CLOSED = "closed", "已办结"
+
+
+class ApplicantNotification(models.Model):
+    """A message to an online applicant about their case, shown on the status page (and texted when
+    the SMS gateway is configured). The text is built from the kind and state when shown."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField("类型", max_length=20, choices=NotificationKind.choices)
+    state = models.CharField("环节", max_length=32)
+    created_at = models.DateTimeField("时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = "申请人消息"
+        ordering = ["case_id", "-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind}"
+
+
+class SmsStatus(models.TextChoices):
+    PENDING = "pending", "待发送"
+    SENT = "sent", "已发送"
+    FAILED = "failed", "发送失败，待重试"
+    ABANDONED = "abandoned", "多次失败，已放弃"
+    OFF = "off", "未开通短信"
+
+
+class SmsDelivery(models.Model):
+    """One text message of a notification to the applicant's phone, through the SMS gateway
+    (MINZHENG_SMS_GATEWAY_URL), retried by the worker's sweep. The number is read from the case when
+    sending; only its masked form is kept here."""
+
+    notification = models.OneToOneField(ApplicantNotification, on_delete=models.CASCADE, related_name="sms")
+    phone_masked = models.CharField("手机号（脱敏）", max_length=20)
+    text = models.CharField("短信内容", max_length=300)
+    status = models.CharField("状态", max_length=10, choices=SmsStatus.choices, default=SmsStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField("已尝试次数", default=0)
+    next_attempt_at = models.DateTimeField("下次尝试时间", default=timezone.now)
+    last_error = models.CharField("最近错误", max_length=300, blank=True)
+    gateway_id = models.CharField("网关消息编号", max_length=64, blank=True)
+    sent_at = models.DateTimeField("发送时间", null=True)
+
+    class Meta:
+        verbose_name = "短信发送记录"
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="sms_status_next")]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} {self.status}"

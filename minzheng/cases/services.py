@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from minzheng.cases import selectors
+from minzheng.cases import notifications, selectors
 from minzheng.cases.care import COUNTY_SAMPLE_SHARE, care_plan_for_case
 from minzheng.cases.models import (
     Case,
@@ -265,6 +265,7 @@ def _create_case(
         )
     _event(case, actor, "intake", label, "", state, note, {"channel": channel})
     _audit(case, actor, "intake", channel=channel, conflict=conflict)
+    notifications.state_changed(case, "")  # the online applicant's inbox (and text message)
     return case
 
 
@@ -599,6 +600,7 @@ def _apply(
     case.save()
     _event(case, actor, t.action, t.label, before, t.target, note, dict(data))
     _audit(case, actor, t.action, note, from_state=before)
+    notifications.state_changed(case, before)
 
 
 def _no_effect(case: Case, workflow: Workflow, actor: Staff, note: str, data: Mapping[str, Any]) -> None:

@@ -32,3 +32,21 @@ def check_photo(upload: Upload) -> str:
     ):
         return "照片内容与类型不符"
     return ""
+
+
+DOCUMENT_MAGIC = {"application/pdf": b"%PDF", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+
+
+def check_document(upload: Upload, *, max_bytes: int) -> str:
+    """What is wrong with a document (a scan or photo of a certificate: PDF, JPEG, PNG), in Chinese
+    for the form, or "" when it is fine."""
+    magic = DOCUMENT_MAGIC.get(upload.content_type)
+    if magic is None:
+        return "只接受 PDF、JPG、PNG 文件"
+    if not upload.content:
+        return "文件为空"
+    if len(upload.content) > max_bytes:
+        return f"每个文件不超过{max_bytes // (1024 * 1024)}MB"
+    if not upload.content.startswith(magic):
+        return "文件内容与类型不符"
+    return ""
