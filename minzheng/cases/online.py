@@ -24,6 +24,7 @@ from django.core import signing
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from minzheng.cases import notifications
 from minzheng.cases.models import (
@@ -306,7 +307,8 @@ def applicant_document_upload(
     limit = settings.MINZHENG_APPLICANT_UPLOAD_MAX_FILES
     if Document.objects.filter(case=case, from_applicant=True).count() >= limit:
         raise InvalidInput(
-            f"网上补交的文件最多{limit}个，请到受理窗口提交其余材料", field_errors={"file": ["已达上限"]}
+            _("网上补交的文件最多%(n)s个，请到受理窗口提交其余材料") % {"n": limit},
+            field_errors={"file": [_("已达上限")]},
         )
     problem = check_document(
         Upload(file_name=file_name, content_type=content_type, content=content),

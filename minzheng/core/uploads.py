@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 # The first bytes of each type (WebP: "RIFF", then the size, then "WEBP" at byte 8).
 PHOTO_MAGIC = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "image/webp": b"RIFF"}
@@ -42,11 +44,11 @@ def check_document(upload: Upload, *, max_bytes: int) -> str:
     for the form, or "" when it is fine."""
     magic = DOCUMENT_MAGIC.get(upload.content_type)
     if magic is None:
-        return "只接受 PDF、JPG、PNG 文件"
+        return _("只接受 PDF、JPG、PNG 文件")
     if not upload.content:
-        return "文件为空"
+        return _("文件为空")
     if len(upload.content) > max_bytes:
-        return f"每个文件不超过{max_bytes // (1024 * 1024)}MB"
+        return _("每个文件不超过%(mb)sMB") % {"mb": max_bytes // (1024 * 1024)}
     if not upload.content.startswith(magic):
-        return "文件内容与类型不符"
+        return _("文件内容与类型不符")
     return ""

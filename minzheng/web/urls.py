@@ -4,6 +4,7 @@ from django.urls import path
 from minzheng.web import (
     audit_views,
     care_views,
+    cases_online_views,
     cases_public_views,
     cases_views,
     catalogue_views,
@@ -35,6 +36,8 @@ urlpatterns = [
     path("apply/", cases_public_views.apply_online, name="apply"),
     path("apply/done/", cases_public_views.apply_done, name="apply_done"),
     path("status/", cases_public_views.status_lookup, name="status"),
+    path("status/upload/", cases_public_views.status_upload, name="status_upload"),
+    path("status/leave/", cases_public_views.status_leave, name="status_leave"),
     path("notices/", cases_public_views.notice_boards, name="notice_boards"),
     path("notices/<str:code>/", cases_public_views.village_notices, name="village_notices"),
     path("account/password/", views.password_change, name="password_change"),
@@ -78,6 +81,16 @@ urlpatterns = [
     path("cases/<int:case_id>/visits/", cases_views.case_visit, name="case_visit"),
     path("cases/<int:case_id>/calculate/", cases_views.case_calculate, name="case_calculate"),
     path("cases/<int:case_id>/materials/", cases_views.case_materials, name="case_materials"),
+    path(
+        "cases/<int:case_id>/household/link/",
+        cases_online_views.case_link_household,
+        name="case_link_household",
+    ),
+    path(
+        "cases/<int:case_id>/household/register/",
+        cases_online_views.case_register_household,
+        name="case_register_household",
+    ),
     path("cases/<int:case_id>/documents/", cases_views.case_document_upload, name="case_document_upload"),
     path(
         "cases/<int:case_id>/documents/<int:document_id>/",

@@ -88,10 +88,12 @@ def test_status_shows_every_step_with_its_working_day_due_date(people: dict[str,
     view = online.applicant_view(case)
     assert view.steps[0].label == "网上申请，待窗口受理"
     assert view.steps[0].status == "current"
-    assert view.steps[0].due_date is not None and view.steps[0].limit_text == "2个工作日"
+    assert view.steps[0].due_date is not None
+    assert view.steps[0].limit_text == "2个工作日"
     upcoming = [s.label for s in view.steps if s.status == "upcoming"]
     assert upcoming[:3] == ["已受理，待启动调查", "入户调查", "家庭经济状况核对"]
-    assert "村（居）公示" in upcoming and "已批准" in upcoming
+    assert "村（居）公示" in upcoming
+    assert "已批准" in upcoming
     assert "不予批准（已告知）" not in upcoming  # an alternative, shown only when reached
 
     services.case_materials_update(
@@ -114,7 +116,8 @@ def test_applicant_uploads_a_missing_material_and_the_clerk_completes(people: di
     notify_missing(people["clerk"], case)
     case.refresh_from_db()
     view = online.applicant_view(case)
-    assert view.missing_notified and view.can_upload
+    assert view.missing_notified
+    assert view.can_upload
     requirement = view.missing[0]
 
     document = upload(case, requirement.requirement_id)
@@ -209,7 +212,8 @@ def test_each_state_change_writes_a_notification_and_a_text_message(
     assert [s.status for s in sms] == [SmsStatus.OFF] * 3  # no gateway: recorded, not sent
     assert sms[0].phone_masked == "139****0001"
     assert "13900000001" not in " ".join(s.text + s.phone_masked for s in sms)
-    assert case.number in sms[1].text and "一次性告知" in sms[1].text
+    assert case.number in sms[1].text
+    assert "一次性告知" in sms[1].text
 
 
 def test_window_cases_get_no_applicant_notifications(people: dict[str, Staff], household: Household) -> None:
