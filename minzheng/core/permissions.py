@@ -35,6 +35,7 @@ class Perm(StrEnum):
     PAYROLL_APPROVE = "payments.approve_payroll"
     # Reports
     REPORT_VIEW = "reports.view"
+    REPORT_MANAGE = "reports.manage"
     EXPORT = "reports.export"
     # Security and audit (三员: kept on separate accounts)
     SYSTEM_MANAGE = "system.manage"
@@ -58,6 +59,9 @@ class Perm(StrEnum):
     MONITORING_VIEW = "monitoring.view"
     MONITORING_HANDLE = "monitoring.handle"
     MONITORING_MANAGE = "monitoring.manage"
+    # The plan's indicators (规划指标): figures entered with evidence, approved by a second person
+    PLAN_ENTER = "plans.enter"
+    PLAN_APPROVE = "plans.approve"
 
 
 PERMISSION_LABELS: dict[Perm, str] = {
@@ -80,6 +84,7 @@ PERMISSION_LABELS: dict[Perm, str] = {
     Perm.PAYROLL_RUN: "生成发放名册",
     Perm.PAYROLL_APPROVE: "审批发放名册",
     Perm.REPORT_VIEW: "查看统计报表",
+    Perm.REPORT_MANAGE: "重算和冻结月度统计",
     Perm.EXPORT: "导出数据",
     Perm.SYSTEM_MANAGE: "系统管理",
     Perm.SECURITY_MANAGE: "安全管理",
@@ -98,4 +103,6 @@ PERMISSION_LABELS: dict[Perm, str] = {
     Perm.FEEDBACK_INTAKE: "登记群众诉求",
     Perm.FEEDBACK_HANDLE: "签收、退单和答复诉求",
     Perm.FEEDBACK_DISPATCH: "派单、回访和办结诉求",
+    Perm.PLAN_ENTER: "填报规划指标",
+    Perm.PLAN_APPROVE: "审核和发布规划指标",
 }

@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from minzheng.core.permissions import Perm
 
 
 class Role(models.TextChoices):
-    VILLAGE_ASSISTANT = "village_assistant", "村（社区）民政协理员"
-    TOWNSHIP_CLERK = "township_clerk", "乡镇（街道）窗口受理员"
-    TOWNSHIP_REVIEWER = "township_reviewer", "乡镇（街道）审核员"
-    TOWNSHIP_HEAD = "township_head", "乡镇（街道）分管负责人"
-    COUNTY_REVIEWER = "county_reviewer", "县级审核员"
-    COUNTY_APPROVER = "county_approver", "县级审批人"
-    COUNTY_ADMIN = "county_admin", "县级业务管理员"
-    SUPERVISOR = "supervisor", "市/区督导（只读）"
-    AUDITOR = "auditor", "审计员"
+    VILLAGE_ASSISTANT = "village_assistant", _("村（社区）民政协理员")
+    TOWNSHIP_CLERK = "township_clerk", _("乡镇（街道）窗口受理员")
+    TOWNSHIP_REVIEWER = "township_reviewer", _("乡镇（街道）审核员")
+    TOWNSHIP_HEAD = "township_head", _("乡镇（街道）分管负责人")
+    COUNTY_REVIEWER = "county_reviewer", _("县级审核员")
+    COUNTY_APPROVER = "county_approver", _("县级审批人")
+    COUNTY_ADMIN = "county_admin", _("县级业务管理员")
+    SUPERVISOR = "supervisor", _("市/区督导（只读）")
+    AUDITOR = "auditor", _("审计员")
     # An account of another department (残联, 教育局, 医保局, 住建局 …; Staff.department): answers the
     # items transferred to it and asks the assistance status of the people it serves.
-    DEPARTMENT_STAFF = "department_staff", "协作部门工作人员"
+    DEPARTMENT_STAFF = "department_staff", _("协作部门工作人员")
     # 三员分立: no account may hold two of these three.
-    SYSTEM_ADMIN = "system_admin", "系统管理员"
-    SECURITY_ADMIN = "security_admin", "安全管理员"
-    AUDIT_ADMIN = "audit_admin", "安全审计员"
+    SYSTEM_ADMIN = "system_admin", _("系统管理员")
+    SECURITY_ADMIN = "security_admin", _("安全管理员")
+    AUDIT_ADMIN = "audit_admin", _("安全审计员")
 
 
 SEPARATED_ROLES: frozenset[str] = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
@@ -151,6 +152,22 @@ _MONITORING_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 for _role, _perms in _MONITORING_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
 
+# Monthly statistics (minzheng.reports): the county's administrator and approver recompute a month
+# on demand and freeze it at the month's end; everyone holding REPORT_VIEW reads.
+for _role in (Role.COUNTY_ADMIN, Role.COUNTY_APPROVER):
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {Perm.REPORT_MANAGE}
+
+# The plan's indicators (minzheng.plans): the county's business administrator (or the county
+# reviewer) enters figures with their evidence; the county approver, a second person, approves and
+# publishes them. Reading needs REPORT_VIEW.
+_PLAN_PERMISSIONS: dict[Role, frozenset[Perm]] = {
+    Role.COUNTY_ADMIN: frozenset({Perm.PLAN_ENTER}),
+    Role.COUNTY_REVIEWER: frozenset({Perm.PLAN_ENTER}),
+    Role.COUNTY_APPROVER: frozenset({Perm.PLAN_APPROVE}),
+}
+for _role, _perms in _PLAN_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | _perms
+
 
 def permissions_for(roles: set[str] | frozenset[str]) -> frozenset[Perm]:
     result: set[Perm] = set()
@@ -171,6 +188,7 @@ APPROVED_WORK: dict[Perm, frozenset[Perm]] = {
     ),
     Perm.PARAMETER_APPROVE: frozenset({Perm.PARAMETER_PROPOSE}),
     Perm.PAYROLL_APPROVE: frozenset({Perm.PAYROLL_RUN}),
+    Perm.PLAN_APPROVE: frozenset({Perm.PLAN_ENTER}),
 }
 APPROVE_PERMS: frozenset[Perm] = frozenset(p for p in Perm if "APPROVE" in p.name)
 
