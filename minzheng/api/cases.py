@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import register_converter
 from django.utils import timezone
@@ -19,7 +20,7 @@ from pydantic import ConfigDict, model_validator
 from minzheng.api.org import ErrorOut, actor
 from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.api.rules import CalculationOut
-from minzheng.cases import documents, selectors, services
+from minzheng.cases import documents, online, selectors, services
 from minzheng.cases.models import (
     Case,
     CaseStep,
@@ -924,4 +925,225 @@ def public_notices(
             "ends_on": n.ends_on,
         }
         for n in selectors.public_notices(village_code=village_code)
+    ]
+
+
+# --- The online applicant (no login: number + ID number or phone, then a short-lived token) ---------
+
+
+class ApplicantSessionIn(In):
+    number: str = Field(min_length=1, max_length=24, description="受理编号")
+    id_number: str = Field(min_length=1, max_length=18, description="申请人身份证号，或申请时填写的手机号")
+
+
+class ApplicantSessionOut(Schema):
+    token: str = Field(description="放在请求头 X-Applicant-Token 中；有效期见 expires_in")
+    expires_in: int = Field(description="秒")
+
+
+class ApplicantStepOut(Schema):
+    label: str
+    status: Literal["done", "current", "overdue", "upcoming"]
+    limit_text: str
+    started_on: date | None
+    due_date: date | None = Field(description="按工作日计算的应完成日期")
+    completed_on: date | None
+
+
+class ApplicantMissingOut(Schema):
+    requirement_id: int
+    name: str
+    pledge_allowed: bool
+    uploaded: list[str]
+
+
+class ApplicantUploadOut(Schema):
+    file_name: str
+    material: str
+    size: int
+    uploaded_at: datetime
+
+
+class ApplicantNoticeOut(Schema):
+    kind: str
+    state_label: str
+    created_at: datetime
+    sms: str = Field(description="短信状态：pending/sent/failed/abandoned/off；空为未发短信")
+
+
+class ApplicantCaseOut(Schema):
+    number: str
+    item_name: str
+    state: str
+    state_label: str
+    closed: bool
+    submitted_on: date
+    due_date: date | None
+    steps: list[ApplicantStepOut]
+    missing: list[ApplicantMissingOut]
+    missing_notified: bool
+    uploads: list[ApplicantUploadOut]
+    notices: list[ApplicantNoticeOut]
+    can_upload: bool
+    uploads_left: int
+    phone_masked: str
+
+
+def _applicant(request: HttpRequest) -> Case:
+    return online.applicant_case(token=request.headers.get("X-Applicant-Token", ""))
+
+
+@public_router.post(
+    "/public/applications/session",
+    response={200: ApplicantSessionOut, 404: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    auth=None,
+    summary="申请人身份确认（受理编号 + 身份证号或手机号），得到短时有效的查询令牌；按来源地址限制频次",
+)
+def applicant_session(request: HttpRequest, payload: ApplicantSessionIn) -> dict[str, Any]:
+    throttle.check(request, "status_lookup")
+    case = online.applicant_identify(number=payload.number, secret=payload.id_number)
+    return {"token": online.applicant_token(case), "expires_in": settings.MINZHENG_APPLICANT_SESSION_SECONDS}
+
+
+@public_router.get(
+    "/public/applications/mine",
+    response={200: ApplicantCaseOut, 403: ErrorOut},
+    auth=None,
+    summary="申请人查看本人申请：各环节及应完成日期、一次性告知的缺少材料、已补交材料、消息",
+)
+def applicant_case(request: HttpRequest) -> online.ApplicantView:
+    return online.applicant_view(_applicant(request))
+
+
+@public_router.post(
+    "/public/applications/mine/documents",
+    response={
+        201: ApplicantUploadOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+    },
+    auth=None,
+    summary="申请人网上补交一次性告知所列的缺少材料（PDF、JPG、PNG；个数与大小见设置）",
+)
+def applicant_upload(
+    request: HttpRequest,
+    file: UploadedFile = File(..., description="PDF、JPG 或 PNG 文件"),  # noqa: B008
+    requirement_id: Id = Form(..., description="缺少材料的编号（见 missing[].requirement_id）"),  # noqa: B008
+) -> Status:
+    case = _applicant(request)
+    limit = settings.MINZHENG_APPLICANT_UPLOAD_MAX_BYTES
+    if (file.size or 0) > limit:
+        message = f"每个文件不超过{limit // (1024 * 1024)}MB"
+        raise FileTooLarge(message, field_errors={"file": [message]})
+    document = online.applicant_document_upload(
+        case_id=case.pk,
+        requirement_id=requirement_id,
+        file_name=(file.name or "").replace("\x00", "") or "upload",
+        content_type=file.content_type or "",
+        content=file.read(limit + 1),
+    )
+    return Status(
+        201,
+        {
+            "file_name": document.file_name,
+            "material": document.kind,
+            "size": document.size,
+            "uploaded_at": document.uploaded_at,
+        },
+    )
+
+
+# --- The window: the online application and the registry --------------------------------------------
+
+
+class HouseholdCandidateOut(Schema):
+    id: int
+    number: str
+    division_code: str = Field(alias="division_id")
+    division_name: str = Field(alias="division.name")
+    head_name: str = Field(alias="head.name", default="")
+
+
+class LinkHouseholdIn(In):
+    household_id: Id
+
+
+class RegisterHouseholdIn(In):
+    id_number: str = Field(min_length=15, max_length=18, description="申请人身份证号（须与网上申请一致）")
+    address: Line = Field(min_length=1, max_length=200)
+    area: Literal["urban", "rural"]
+
+
+class ApplicantSmsOut(Schema):
+    phone_masked: str
+    status: str
+    attempts: int
+    last_error: str
+    sent_at: datetime | None
+
+
+class CaseNotificationOut(Schema):
+    id: int
+    kind: str
+    state: str
+    created_at: datetime
+    sms: ApplicantSmsOut | None = None
+
+
+@router.get(
+    "/cases/{case_id}/household-candidates",
+    response={200: list[HouseholdCandidateOut], 403: ErrorOut, 404: ErrorOut},
+    summary="网上申请可关联的家庭：辖区内登记有申请人（按身份证号摘要匹配）的家庭",
+)
+def household_candidates(request: HttpRequest, case_id: int) -> object:
+    case = selectors.case_get(actor=actor(request), case_id=case_id)
+    return online.household_candidates(actor=actor(request), case=case)
+
+
+@router.post(
+    "/cases/{case_id}/household",
+    response={200: CaseOut, **_WRITE_ERRORS},
+    summary="网上申请关联到已登记家庭（须为辖区内、申请人所在的家庭）",
+)
+def case_link_household(request: HttpRequest, case_id: int, payload: LinkHouseholdIn) -> Case:
+    return online.case_link_household(
+        actor=actor(request), case_id=case_id, household_id=payload.household_id
+    )
+
+
+@router.post(
+    "/cases/{case_id}/household/register",
+    response={201: CaseOut, **_WRITE_ERRORS},
+    summary="依网上申请登记新家庭（申请人为户主）并关联",
+)
+def case_register_household(request: HttpRequest, case_id: int, payload: RegisterHouseholdIn) -> Status:
+    case = online.case_register_household(
+        actor=actor(request),
+        case_id=case_id,
+        id_number=payload.id_number,
+        address=payload.address,
+        area=payload.area,
+    )
+    return Status(201, case)
+
+
+@router.get(
+    "/cases/{case_id}/applicant-notifications",
+    response={200: list[CaseNotificationOut], 403: ErrorOut, 404: ErrorOut},
+    summary="给网上申请人的消息及短信发送情况（手机号脱敏）",
+)
+def case_applicant_notifications(request: HttpRequest, case_id: int) -> object:
+    case = selectors.case_get(actor=actor(request), case_id=case_id)
+    return [
+        {
+            "id": n.pk,
+            "kind": n.kind,
+            "state": n.state,
+            "created_at": n.created_at,
+            "sms": getattr(n, "sms", None),
+        }
+        for n in online.case_notifications(actor=actor(request), case=case)
     ]
