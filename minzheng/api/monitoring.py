@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
@@ -24,6 +24,7 @@ Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 _READ_ERRORS = {403: ErrorOut, 404: ErrorOut}
 _WRITE_ERRORS = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 FEED_MAX_BYTES = 100 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class MonitoringStateOut(Schema):
@@ -377,3 +378,87 @@ def cohort_counts(request: HttpRequest) -> Any:
 )
 def cohort_record(request: HttpRequest, payload: CohortMembershipIn) -> Any:
     return Status(201, services.cohort_record_by_id_number(actor=actor(request), **payload.dict()))
+
+
+class CohortImportOut(Schema):
+    id: int
+    county: str
+    source: str
+    file_name: str
+    sha256: str
+    rows: int
+    added: int = Field(description="新登记人数")
+    already: int = Field(description="已在监测中、未重复登记的人数")
+    imported_at: datetime
+
+
+@router.post(
+    "/monitoring/cohort-imports",
+    response={201: CohortImportOut, **_WRITE_ERRORS, 413: ErrorOut},
+    summary="导入监测对象名单（Excel 或 CSV；任何一行有误则不导入，并逐行说明）",
+)
+def cohort_import(
+    request: HttpRequest,
+    file: UploadedFile = File(..., description="列：身份证号、姓名、监测类别、纳入日期、退出日期"),  # noqa: B008
+    county: str = Form(..., pattern=r"^\d{6}$"),
+    source: str = Form(..., max_length=120, pattern=r"^[^\x00]*$"),
+) -> Any:
+    if (file.size or 0) > FEED_MAX_BYTES:
+        raise FileTooLarge(field_errors={"file": ["文件不能超过100MB"]})
+    batch = services.cohort_import(
+        actor=actor(request),
+        county=county,
+        source=source,
+        file_name=(file.name or "cohort").replace("\x00", ""),
+        content=file.read(FEED_MAX_BYTES + 1),
+    )
+    return Status(201, batch)
+
+
+@router.get(
+    "/monitoring/cohort-imports", response=list[CohortImportOut], summary="监测对象名单导入记录（最近100份）"
+)
+def cohort_import_list(request: HttpRequest) -> Any:
+    return selectors.cohort_imports(actor=actor(request))[:100]
+
+
+class FeedFeedbackOut(Schema):
+    id: int
+    feed_id: int
+    rows: int
+    open_warnings: int = Field(description="生成时未处置的预警数")
+    final: bool = Field(description="预警全部处置后的最终反馈")
+    sha256: str
+    issued_at: datetime
+
+
+@router.get(
+    "/monitoring/feeds/{feed_id}/feedback",
+    response={200: list[FeedFeedbackOut], **_READ_ERRORS},
+    summary="向来源部门的反馈文件",
+)
+def feed_feedback_list(request: HttpRequest, feed_id: Id) -> Any:
+    return selectors.feed_feedbacks(actor=actor(request), feed_id=feed_id)
+
+
+@router.post(
+    "/monitoring/feeds/{feed_id}/feedback",
+    response={201: FeedFeedbackOut, **_WRITE_ERRORS},
+    summary="生成向来源部门的反馈文件（逐行：是否在档、预警及核实、处置结果）",
+)
+def feed_feedback_issue(request: HttpRequest, feed_id: Id) -> Any:
+    return Status(201, services.feed_feedback_issue(actor=actor(request), feed_id=feed_id))
+
+
+@router.get(
+    "/monitoring/feed-feedback/{feed_feedback_id}/file",
+    response={200: None, **_READ_ERRORS},
+    summary="下载反馈文件（Excel，按生成时封存）",
+)
+def feed_feedback_file(request: HttpRequest, feed_feedback_id: Id) -> HttpResponse:
+    found = selectors.feed_feedback_get(actor=actor(request), feedback_id=feed_feedback_id)
+    response = HttpResponse(bytes(found.content), content_type=XLSX)
+    response["Content-Disposition"] = (
+        f'attachment; filename="monitoring-feedback-{found.feed_id}-{found.pk}.xlsx"'
+    )
+    return response

@@ -66,3 +66,18 @@ def write_frame(table: str, frame: pl.DataFrame) -> None:
                 f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 (constant names)
                 frame.rows(),
             )
+
+
+def temp_table(name: str, columns: str, frame: pl.DataFrame) -> None:
+    """A temporary table of the connection holding `frame` (dropped first if left over). `name` and
+    `columns` are constants of the caller, never user input."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+    write_frame(name, frame)
+
+
+def drop_tables(*names: str) -> None:
+    with connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")

@@ -13,8 +13,10 @@ from django.utils import timezone
 from minzheng.core.errors import NotFound
 from minzheng.core.permissions import Perm
 from minzheng.monitoring.models import (
+    CohortImport,
     CohortMembership,
     Feed,
+    FeedFeedback,
     FeedRecord,
     Warning,
     WarningPhoto,
@@ -131,6 +133,24 @@ def feed_get(*, actor: Staff, feed_id: int) -> Feed:
     if found is None:
         raise NotFound("没有找到该数据文件")
     return found
+
+
+def feed_feedbacks(*, actor: Staff, feed_id: int) -> QuerySet[FeedFeedback]:
+    """The feedback workbooks issued for a feed, newest first (without their content)."""
+    feed = feed_get(actor=actor, feed_id=feed_id)
+    return feed.feedbacks.defer("content").select_related("issued_by")
+
+
+def feed_feedback_get(*, actor: Staff, feedback_id: int) -> FeedFeedback:
+    found = FeedFeedback.objects.filter(pk=feedback_id).select_related("feed").first()
+    if found is None or not feeds(actor=actor).filter(pk=found.feed_id).exists():
+        raise NotFound("没有找到该反馈文件")
+    return found
+
+
+def cohort_imports(*, actor: Staff) -> QuerySet[CohortImport]:
+    require(actor, Perm.MONITORING_VIEW)
+    return scoped(CohortImport.objects.all(), actor, field="county").select_related("imported_by")
 
 
 @dataclass(frozen=True)

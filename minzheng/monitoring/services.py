@@ -35,16 +35,19 @@ from minzheng.cases.models import Case, Channel
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from minzheng.core.frames import postgres, sql_params, write_frame
+from minzheng.core.frames import drop_tables, postgres, sql_params, temp_table, write_frame
 from minzheng.core.identifiers import InvalidIdentifier, parse_resident_id
 from minzheng.core.permissions import Perm
+from minzheng.core.spreadsheets import neutralise
 from minzheng.core.uploads import Upload, check_photo
 from minzheng.monitoring.models import (
     Cohort,
+    CohortImport,
     CohortMembership,
     Direction,
     EventType,
     Feed,
+    FeedFeedback,
     Outcome,
     Severity,
     Warning,
@@ -54,7 +57,7 @@ from minzheng.monitoring.models import (
     WarningVisit,
 )
 from minzheng.org.models import Staff
-from minzheng.org.scope import require_in_scope
+from minzheng.org.scope import jurisdiction_of, require_in_scope
 from minzheng.payments.models import Enrolment, EnrolmentStatus, ReviewTask
 from minzheng.registry.models import Household, Membership, Person
 from minzheng.rules.selectors import policy_table
@@ -316,10 +319,7 @@ def feed_import(
         raise Conflict("该文件已导入过")
     rows, errors = _check_rows(_read_table(file_name, content))
     if errors:
-        shown = [f"第{e.row}行：{e.message}" for e in errors[:SHOWN_ERRORS]]
-        if len(errors) > SHOWN_ERRORS:
-            shown.append(f"……共{len(errors)}行有误")
-        raise InvalidInput(f"{len(errors)}行数据有误，文件未导入", field_errors={"rows": shown})
+        _refuse_rows(errors)
     feed = Feed.objects.create(
         county=county,
         department=department.strip()[:60],
@@ -756,3 +756,313 @@ def cohort_record_by_id_number(
     return cohort_record(
         actor=actor, person_id=person.pk, cohort=cohort, since=since, until=until, source=source
     )
+
+
+# --- A whole monitored list from one file ------------------------------------------------------------------
+
+COHORT_COLUMNS = {
+    "身份证号": "id_number",
+    "姓名": "name",
+    "监测类别": "cohort",
+    "纳入日期": "since",
+    "退出日期": "until",
+}
+COHORT_REQUIRED = ("身份证号", "监测类别", "纳入日期")
+# A list names the cohort by its code or its Chinese name (the file's language, whatever the page's).
+IMPORTED_COHORTS = {Cohort.RETURN_RISK.value: "防止返贫监测对象", Cohort.OTHER.value: "其他困难人员"}
+
+# The list's persons: registered or not, and where they live now (their open membership's village).
+COHORT_PLACES_SQL = """SELECT r.row, p.id, h.division_id
+    FROM cohort_rows r
+    LEFT JOIN registry_person p ON p.id_digest = r.id_digest
+    LEFT JOIN registry_membership m ON m.person_id = p.id AND m.end_date IS NULL
+    LEFT JOIN registry_household h ON h.id = m.household_id
+    ORDER BY r.row"""
+
+# Rows already monitored: the same person in the same cohort with an open or overlapping membership.
+COHORT_ALREADY_SQL = """SELECT r.row FROM cohort_rows r
+    JOIN registry_person p ON p.id_digest = r.id_digest
+    WHERE EXISTS (SELECT 1 FROM monitoring_cohortmembership c
+        WHERE c.person_id = p.id AND c.cohort = r.cohort
+          AND (c.until IS NULL OR c.until >= r.since))"""
+
+COHORT_INSERT_SQL = """INSERT INTO monitoring_cohortmembership
+        (person_id, cohort, since, until, source, recorded_by_id, recorded_at, imported_from_id)
+    SELECT p.id, r.cohort, r.since, r.until, %(source)s, %(actor)s, %(now)s, %(import)s
+    FROM cohort_rows r JOIN registry_person p ON p.id_digest = r.id_digest
+    WHERE NOT EXISTS (SELECT 1 FROM monitoring_cohortmembership c
+        WHERE c.person_id = p.id AND c.cohort = r.cohort
+          AND (c.until IS NULL OR c.until >= r.since))"""
+
+
+def _cohort_value(text: str) -> str | None:
+    for code, label in IMPORTED_COHORTS.items():
+        if text in (code, label):
+            return code
+    return None
+
+
+def _date_cell(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def _check_cohort_rows(table: list[list[str]]) -> tuple[list[dict[str, Any]], list[RowError]]:
+    if not table:
+        raise InvalidInput("文件是空的", field_errors={"file": ["没有表头"]})
+    header = [h.strip() for h in table[0]]
+    while header and not header[-1]:
+        header.pop()
+    unknown = [h for h in header if h not in COHORT_COLUMNS]
+    missing = [h for h in COHORT_REQUIRED if h not in header]
+    if unknown or missing or len(set(header)) != len(header):
+        problems = [f"未知的列：{'、'.join(unknown)}"] if unknown else []
+        problems += [f"缺少必填列：{'、'.join(missing)}"] if missing else []
+        problems += ["列名重复"] if len(set(header)) != len(header) else []
+        raise InvalidInput(
+            "表头不符合模板（身份证号、姓名、监测类别、纳入日期、退出日期）", field_errors={"file": problems}
+        )
+    if len(table) - 1 > MAX_ROWS:
+        raise InvalidInput("文件行数过多", field_errors={"file": [f"每个文件不超过{MAX_ROWS:,}行"]})
+    names = [COHORT_COLUMNS[h] for h in header]
+    good: list[dict[str, Any]] = []
+    errors: list[RowError] = []
+    seen: dict[tuple[str, str], int] = {}
+    for number, cells in enumerate(table[1:], start=2):
+        values = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(names)}
+        if not any(values.values()):
+            continue
+        try:
+            rid = parse_resident_id(values["id_number"])
+        except InvalidIdentifier as exc:
+            errors.append(RowError(number, f"身份证号无效：{exc.message}"))
+            continue
+        cohort = _cohort_value(values["cohort"])
+        if cohort is None:
+            errors.append(
+                RowError(number, "监测类别应为“防止返贫监测对象”或“其他困难人员”（其他类别由系统认定）")
+            )
+            continue
+        since = _date_cell(values["since"])
+        until = _date_cell(values["until"]) if values.get("until") else None
+        if since is None or (values.get("until") and until is None):
+            errors.append(RowError(number, "日期应为 YYYY-MM-DD"))
+            continue
+        if until is not None and until < since:
+            errors.append(RowError(number, "退出日期不能早于纳入日期"))
+            continue
+        digest = protect.lookup_digest(rid.number)
+        if (digest, cohort) in seen:
+            errors.append(RowError(number, f"与第{seen[(digest, cohort)]}行重复"))
+            continue
+        seen[(digest, cohort)] = number
+        good.append({"row": number, "id_digest": digest, "cohort": cohort, "since": since, "until": until})
+    if not good and not errors:
+        raise InvalidInput("文件没有数据行", field_errors={"file": ["没有数据行"]})
+    return good, errors
+
+
+def _refuse_rows(errors: list[RowError]) -> None:
+    shown = [f"第{e.row}行：{e.message}" for e in errors[:SHOWN_ERRORS]]
+    if len(errors) > SHOWN_ERRORS:
+        shown.append(f"……共{len(errors)}行有误")
+    raise InvalidInput(f"{len(errors)}行数据有误，文件未导入", field_errors={"rows": shown})
+
+
+@transaction.atomic
+def cohort_import(*, actor: Staff, county: str, source: str, file_name: str, content: bytes) -> CohortImport:
+    """A whole monitored list (身份证号、姓名、监测类别、纳入日期、退出日期) taken whole or not at all:
+    every person registered and living in the actor's jurisdiction, inside the county; persons
+    already monitored in the same cohort are counted, not recorded twice. Matched and written
+    set-based (a temporary table, one INSERT ... SELECT)."""
+    _require(actor, Perm.MONITORING_MANAGE, "您没有管理监测对象的权限")
+    if not (county.isdigit() and len(county) == 6):
+        raise InvalidInput("县（区）代码应为6位数字", field_errors={"county": ["应为6位数字"]})
+    require_in_scope(actor, county)
+    if not source.strip():
+        raise InvalidInput(
+            "请填写来源", field_errors={"source": ["请填写来源（如乡村振兴部门名单及其日期）"]}
+        )
+    sha = hashlib.sha256(content).hexdigest()
+    if CohortImport.objects.filter(county=county, sha256=sha).exists():
+        raise Conflict("该文件已导入过")
+    rows, errors = _check_cohort_rows(_read_table(file_name, content))
+    if errors:
+        _refuse_rows(errors)
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "row": pl.Int64(),
+            "id_digest": pl.String(),
+            "cohort": pl.String(),
+            "since": pl.Date(),
+            "until": pl.Date(),
+        },
+    )
+    temp_table(
+        "cohort_rows", "row integer, id_digest varchar(64), cohort varchar(16), since date, until date", frame
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(COHORT_PLACES_SQL)
+            places = cursor.fetchall()
+        scope = jurisdiction_of(actor)
+        for row, person_id, village in places:
+            if person_id is None:
+                errors.append(RowError(row, "该身份证号未在家庭档案中登记"))
+            elif village is None:
+                errors.append(RowError(row, "该人员当前不在任何家庭中"))
+            elif not (village.startswith(county) and scope.contains(village)):
+                errors.append(RowError(row, "该人员的家庭不在您的管辖范围内"))
+        if errors:
+            _refuse_rows(sorted(errors, key=lambda e: e.row))
+        with connection.cursor() as cursor:
+            cursor.execute(COHORT_ALREADY_SQL)
+            already = len(cursor.fetchall())
+        batch = CohortImport.objects.create(
+            county=county,
+            source=source.strip()[:120],
+            file_name=file_name[-200:],
+            sha256=sha,
+            rows=len(rows),
+            added=len(rows) - already,
+            already=already,
+            imported_by=actor,
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                COHORT_INSERT_SQL,
+                sql_params(
+                    {"source": batch.source, "actor": actor.pk, "now": timezone.now(), "import": batch.pk}
+                ),
+            )
+            if cursor.rowcount != batch.added:
+                raise Conflict("监测对象名单在导入时发生变化，请重试")
+    finally:
+        drop_tables("cohort_rows")
+    _audit(
+        actor,
+        "cohort_imported",
+        "CohortImport",
+        batch.pk,
+        county,
+        rows=batch.rows,
+        added=batch.added,
+        already=batch.already,
+        sha256=sha,
+    )
+    return batch
+
+
+# --- Feedback to a feed's source department ------------------------------------------------------------
+
+# Each record of the feed, whether its person is registered, and the warnings the feed raised for
+# that person (a person may be warned by more than one rule: one line each).
+FEEDBACK_SQL = """SELECT r.row, r.id_masked, r.event_on, r.amount, r.person_id IS NOT NULL,
+        w.id, w.state, w.verified, w.outcome, w.referred_to
+    FROM monitoring_feedrecord r
+    LEFT JOIN (SELECT w.id, w.person_id, w.state, w.verified, w.outcome, w.referred_to
+        FROM monitoring_warning w JOIN monitoring_feedrecord wr ON wr.id = w.record_id
+        WHERE wr.feed_id = %(feed)s) w ON w.person_id = r.person_id
+    WHERE r.feed_id = %(feed)s
+    ORDER BY r.row, w.id"""
+
+FEEDBACK_HEADER = (
+    "行号",
+    "证件号码（脱敏）",
+    "日期",
+    "金额（元）",
+    "是否登记",
+    "预警编号",
+    "状态",
+    "核实结果",
+    "处置结果",
+    "转介部门",
+)
+
+
+def _feedback_book(feed: Feed) -> tuple[bytes, int, int]:
+    from openpyxl import Workbook
+
+    states = dict(WarningState.choices)
+    outcomes = dict(Outcome.choices)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("反馈")
+    sheet.append(
+        [
+            neutralise(f"{feed.department} {feed.get_event_type_display()} {feed.period:%Y-%m}"),
+            neutralise(feed.file_name),
+            feed.sha256,
+        ]
+    )
+    sheet.append(list(FEEDBACK_HEADER))
+    lines = 0
+    open_ids: set[int] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(FEEDBACK_SQL, {"feed": feed.pk})
+        for (
+            row,
+            masked,
+            event_on,
+            amount,
+            registered,
+            wid,
+            state,
+            verified,
+            outcome,
+            referred,
+        ) in cursor.fetchall():
+            if wid is not None and state in OPEN_STATES:
+                open_ids.add(wid)
+            sheet.append(
+                [
+                    row,
+                    masked,
+                    str(event_on)[:10],
+                    None if amount is None else Decimal(str(amount)),
+                    "已登记" if registered else "未登记",
+                    f"YJ{wid:08d}" if wid else "",
+                    str(states.get(state, "")) if wid else "",
+                    "" if verified is None else ("属实" if verified else "不属实"),
+                    str(outcomes.get(outcome, "")),
+                    neutralise(referred or ""),
+                ]
+            )
+            lines += 1
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue(), lines, len(open_ids)
+
+
+@transaction.atomic
+def feed_feedback_issue(*, actor: Staff, feed_id: int) -> FeedFeedback:
+    """The feedback workbook for a feed's source department, kept sealed in the database: interim
+    while warnings are open, final once every warning from the feed is disposed."""
+    _require(actor, Perm.MONITORING_MANAGE, "您没有向来源部门反馈的权限")
+    feed = Feed.objects.select_for_update().filter(pk=feed_id).first()
+    if feed is None or not jurisdiction_of(actor).contains(feed.county):
+        raise NotFound("没有找到该部门监测数据")
+    content, lines, open_warnings = _feedback_book(feed)
+    feedback = FeedFeedback.objects.create(
+        feed=feed,
+        rows=lines,
+        open_warnings=open_warnings,
+        final=open_warnings == 0,
+        sha256=hashlib.sha256(content).hexdigest(),
+        content=content,
+        issued_by=actor,
+    )
+    _audit(
+        actor,
+        "feed_feedback_issued",
+        "FeedFeedback",
+        feedback.pk,
+        feed.county,
+        feed=feed.pk,
+        rows=lines,
+        open_warnings=open_warnings,
+        sha256=feedback.sha256,
+    )
+    return feedback

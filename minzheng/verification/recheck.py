@@ -32,7 +32,7 @@ from django.utils import timezone
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import Conflict, InvalidInput, NotFound
-from minzheng.core.frames import sql_params, write_frame
+from minzheng.core.frames import drop_tables, sql_params, temp_table
 from minzheng.core.identifiers import InvalidIdentifier
 from minzheng.core.permissions import Perm
 from minzheng.exchange import services as exchange
@@ -328,20 +328,6 @@ def _check_identities(records: pl.DataFrame) -> None:
             raise InvalidInput("结果文件中的证件号码与查询人员不符")
 
 
-def _temp(name: str, columns: str, frame: pl.DataFrame) -> None:
-    """A temporary table of the connection holding `frame` (dropped first if left over)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")  # constant names and columns
-    write_frame(name, frame)
-
-
-def _drop(*names: str) -> None:
-    with connection.cursor() as cursor:
-        for name in names:
-            cursor.execute(f"DROP TABLE IF EXISTS {name}")
-
-
 def _found(records: pl.DataFrame) -> pl.DataFrame:
     """The records of compared items summed per person and item (amounts exact, in Decimal)."""
     return (
@@ -378,18 +364,18 @@ def take_file(query: DepartmentQuery, frame: pl.DataFrame) -> Taken:
     rows = frame.with_columns(pl.col("reference_id").cast(pl.Int64(), strict=False).alias("subject_id"))
     if rows["subject_id"].null_count():
         raise InvalidInput("结果文件中含有本批次未查询的人员")
-    _temp("recheck_refs", "subject_id bigint", rows.select("subject_id").unique())
+    temp_table("recheck_refs", "subject_id bigint", rows.select("subject_id").unique())
     with connection.cursor() as cursor:
         cursor.execute(UNKNOWN_REFS_SQL, {"batch": batch.pk})
         unknown = int(cursor.fetchone()[0])
-    _drop("recheck_refs")
+    drop_tables("recheck_refs")
     if unknown:
         raise InvalidInput("结果文件中含有本批次未查询的人员")
     records = rows.filter((pl.col("status") == "found") & (pl.col("category") != ""))
     found = _found(records)
     hits = 0
     if not found.is_empty():
-        _temp(
+        temp_table(
             "recheck_found",
             "subject_id bigint, item varchar(24), comparison varchar(8), amount numeric(14, 2), "
             "records bigint, source_ref varchar(100), description varchar(200)",
@@ -399,7 +385,7 @@ def take_file(query: DepartmentQuery, frame: pl.DataFrame) -> Taken:
             cursor.execute("ANALYZE recheck_found")  # a temporary table has no statistics until then
             cursor.execute(HITS_SQL, sql_params({"batch": batch.pk, "query": query.pk, "as_of": batch.as_of}))
             hits = int(cursor.rowcount)
-        _drop("recheck_found")
+        drop_tables("recheck_found")
     tasks = 0
     if hits:
         hit_subjects = pl.DataFrame(

@@ -13,6 +13,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
 
 from minzheng.core import inputs
 from minzheng.core.errors import DomainError, NotFound, PermissionDenied
@@ -100,3 +101,16 @@ class BootstrapForm(forms.Form):
                 widget.attrs.setdefault("class", "form-select")
             else:
                 widget.attrs.setdefault("class", "form-control")
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(content: bytes, name: str) -> HttpResponse:
+    """A workbook as a download named `name` (any characters: RFC 6266 encoding)."""
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=True, filename=name) or "attachment"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

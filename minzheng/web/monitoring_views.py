@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_safe
 
 from minzheng.catalogue import selectors as catalogue_selectors
-from minzheng.core.errors import Conflict, InvalidInput, OutOfScope, PermissionDenied
+from minzheng.core.errors import Conflict, InvalidInput, NotFound, OutOfScope, PermissionDenied
 from minzheng.core.permissions import Perm
 from minzheng.core.uploads import Upload
 from minzheng.monitoring import selectors, services
@@ -33,6 +33,7 @@ from minzheng.web.base import (
     forbidden,
     paginate,
     staff_view,
+    xlsx_response,
 )
 
 SHOWN = (InvalidInput, Conflict, PermissionDenied, OutOfScope)
@@ -285,14 +286,44 @@ def feeds(request: HttpRequest) -> HttpResponse:
 
 
 @staff_view(Perm.MONITORING_VIEW)
-@require_safe
+@require_http_methods(["GET", "POST"])
 def feed_detail(request: HttpRequest, feed_id: int) -> HttpResponse:
-    """A feed: its figures, and the warnings it raised with their outcome (the feedback the source
-    department gets)."""
+    """A feed: its figures, the warnings it raised with their outcome, and the feedback workbooks
+    issued to the source department (POST issues one)."""
     who = actor(request)
     feed = selectors.feed_get(actor=who, feed_id=feed_id)
+    if request.method == "POST":
+        if not who.can(Perm.MONITORING_MANAGE):
+            return forbidden(request)
+        feedback = services.feed_feedback_issue(actor=who, feed_id=feed.pk)
+        flash_done(
+            request,
+            _("已生成反馈文件（最终反馈）")
+            if feedback.final
+            else _("已生成阶段反馈文件，尚有%(n)s条预警未处置") % {"n": feedback.open_warnings},
+        )
+        return redirect("web:monitoring_feed", feed.pk)
     qs = selectors.warnings(actor=who).filter(record__feed=feed)
-    return render(request, "web/monitoring/feed.html", {"feed": feed, "page": paginate(request, qs)})
+    return render(
+        request,
+        "web/monitoring/feed.html",
+        {
+            "feed": feed,
+            "page": paginate(request, qs),
+            "feedbacks": selectors.feed_feedbacks(actor=who, feed_id=feed.pk),
+            "may_manage": who.can(Perm.MONITORING_MANAGE),
+        },
+    )
+
+
+@staff_view(Perm.MONITORING_VIEW)
+@require_safe
+def feed_feedback_file(request: HttpRequest, feed_id: int, feed_feedback_id: int) -> HttpResponse:
+    """A feedback workbook as issued (the sealed copy kept in the database)."""
+    found = selectors.feed_feedback_get(actor=actor(request), feedback_id=feed_feedback_id)
+    if found.feed_id != feed_id:
+        raise NotFound("没有找到该反馈文件")
+    return xlsx_response(bytes(found.content), f"monitoring-feedback-{found.feed_id}-{found.pk}.xlsx")
 
 
 class RuleForm(BootstrapForm):
@@ -409,6 +440,21 @@ def emergency(request: HttpRequest) -> HttpResponse:
     return render(request, "web/monitoring/emergency.html", {"form": form}, status=status)
 
 
+class CohortImportForm(BootstrapForm):
+    county = forms.CharField(label=gettext_lazy("县（区）代码"), min_length=6, max_length=6)
+    source = forms.CharField(
+        label=gettext_lazy("来源"),
+        max_length=120,
+        help_text=gettext_lazy("如：区乡村振兴局防返贫监测对象名单及其日期"),
+    )
+    file = forms.FileField(
+        label=gettext_lazy("名单文件"),
+        help_text=gettext_lazy(
+            "Excel（.xlsx）或 CSV（UTF-8），列：身份证号、姓名、监测类别、纳入日期、退出日期"
+        ),
+    )
+
+
 class CohortForm(BootstrapForm):
     id_number = forms.CharField(label=gettext_lazy("身份证号"), max_length=18)
     cohort = forms.ChoiceField(
@@ -429,21 +475,51 @@ class CohortForm(BootstrapForm):
 @staff_view(Perm.MONITORING_VIEW)
 @require_http_methods(["GET", "POST"])
 def cohorts(request: HttpRequest) -> HttpResponse:
-    """监测对象: persons monitored per township and cohort; the imported cohorts' memberships and the
-    form to record one (防返贫监测, others)."""
+    """监测对象: persons monitored per township and cohort; the imported cohorts' memberships, the
+    form to record one (防返贫监测, others) and the import of a whole list."""
     who = actor(request)
-    form = CohortForm(request.POST or None, initial={"since": timezone.localdate()})
+    importing = request.POST.get("form") == "import"
+    form = CohortForm(None if importing else (request.POST or None), initial={"since": timezone.localdate()})
+    initial = {"county": jurisdiction_of(who).division_code[:6]}
+    import_form = (
+        CohortImportForm(request.POST, request.FILES, initial=initial)
+        if importing
+        else CohortImportForm(initial=initial)
+    )
     status = 200
     if request.method == "POST":
         if not who.can(Perm.MONITORING_MANAGE):
             return forbidden(request)
-        if form.is_valid():
+        bound = import_form if importing else form
+        if bound.is_valid():
             try:
-                services.cohort_record_by_id_number(actor=who, **form.cleaned_data)
+                if importing:
+                    upload = import_form.cleaned_data["file"]
+                    batch = services.cohort_import(
+                        actor=who,
+                        county=import_form.cleaned_data["county"],
+                        source=import_form.cleaned_data["source"],
+                        file_name=upload.name or "cohort",
+                        content=upload.read(),
+                    )
+                    done = _("已导入%(rows)s人：新登记%(added)s人，已在监测中%(already)s人") % {
+                        "rows": batch.rows,
+                        "added": batch.added,
+                        "already": batch.already,
+                    }
+                else:
+                    services.cohort_record_by_id_number(actor=who, **form.cleaned_data)
+                    done = _("已登记监测对象")
             except SHOWN as exc:
-                apply_domain_error(form, exc)
+                if importing:
+                    import_form.add_error(None, exc.message)
+                    for problems in exc.field_errors.values():
+                        for problem in problems:
+                            import_form.add_error(None, problem)
+                else:
+                    apply_domain_error(form, exc)
             else:
-                flash_done(request, _("已登记监测对象"))
+                flash_done(request, done)
                 return redirect("web:monitoring_cohorts")
         status = 422
     return render(
@@ -451,11 +527,13 @@ def cohorts(request: HttpRequest) -> HttpResponse:
         "web/monitoring/cohorts.html",
         {
             "form": form,
+            "import_form": import_form,
             "rows": [
                 (r, [r.counts.get(c, 0) for c in Cohort.values]) for r in selectors.cohort_counts(actor=who)
             ],
             "cohorts": Cohort.choices,
             "page": paginate(request, selectors.cohort_memberships(actor=who)),
+            "imports": selectors.cohort_imports(actor=who)[:10],
             "may_manage": who.can(Perm.MONITORING_MANAGE),
         },
         status=status,

@@ -135,6 +135,11 @@ urlpatterns = [
     ),
     path("monitoring/feeds/", monitoring_views.feeds, name="monitoring_feeds"),
     path("monitoring/feeds/<int:feed_id>/", monitoring_views.feed_detail, name="monitoring_feed"),
+    path(
+        "monitoring/feeds/<int:feed_id>/feedback/<int:feed_feedback_id>/",
+        monitoring_views.feed_feedback_file,
+        name="monitoring_feed_feedback",
+    ),
     path("monitoring/rules/", monitoring_views.rules, name="monitoring_rules"),
     path("monitoring/emergency/", monitoring_views.emergency, name="monitoring_emergency"),
     path("monitoring/cohorts/", monitoring_views.cohorts, name="monitoring_cohorts"),

@@ -33,7 +33,14 @@ from minzheng.catalogue.testing import make_service_item
 from minzheng.core import protect
 from minzheng.core.models import AuditEvent
 from minzheng.feedback.models import GridCell, GridEvent, GridPhoto, Ticket, TicketChannel
-from minzheng.monitoring.models import Feed, FeedRecord, WarningPhoto, WarningVisit
+from minzheng.monitoring.models import (
+    CohortMembership,
+    Feed,
+    FeedFeedback,
+    FeedRecord,
+    WarningPhoto,
+    WarningVisit,
+)
 from minzheng.monitoring.models import Warning as MonitoringWarning
 from minzheng.org.models import (
     ApiToken,
@@ -166,6 +173,7 @@ class World:
     warnings: dict[str, MonitoringWarning] = field(default_factory=dict)  # a new warning, by village
     warning_photos: dict[str, WarningPhoto] = field(default_factory=dict)  # its visit's photo, by village
     feeds: dict[str, Feed] = field(default_factory=dict)  # a department's feed, by county
+    feed_feedbacks: dict[str, FeedFeedback] = field(default_factory=dict)  # its feedback file, by county
 
     def foreign(self, prefix: str) -> list[str]:
         return [v for v in VILLAGES if not v.startswith(prefix)]
@@ -242,6 +250,10 @@ def add_monitoring(world: World) -> None:
         world.feeds[county] = Feed.objects.create(
             county=county, department=f"医保局 {county}", event_type="medical_self_pay", period=date(2026, 11, 1),
             file_name=f"feed {county}.csv", sha256=county.ljust(64, "0"), rows=1, imported_by=creator,
+        )  # fmt: skip
+        world.feed_feedbacks[county] = FeedFeedback.objects.create(
+            feed=world.feeds[county], rows=1, open_warnings=1, final=False, sha256="f" * 64,
+            content=f"feedback {county}".encode(), issued_by=creator,
         )  # fmt: skip
     for village in VILLAGES:
         household = world.households[village]
@@ -855,6 +867,10 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
     )
     rows.append(WarningVisit.objects.filter(warning__village_code__in=foreign).count())
     counties = {v[:6] for v in foreign}
+    rows.append(FeedFeedback.objects.filter(feed__county__in=counties).count())
+    rows.append(
+        CohortMembership.objects.filter(person__memberships__household__division_id__in=foreign).count()
+    )
     rows.append(TakeUpScan.objects.filter(county__in=counties).count())
     rows.append(
         sorted(
@@ -871,6 +887,7 @@ PATH_PARAMS = {
     "warning_id": lambda w, v: w.warnings[v].pk,
     "warning_photo_id": lambda w, v: w.warning_photos[v].pk,
     "feed_id": lambda w, v: w.feeds[v[:6]].pk,
+    "feed_feedback_id": lambda w, v: w.feed_feedbacks[v[:6]].pk,
     "household_id": lambda w, v: w.households[v].pk,
     "person_id": lambda w, v: w.households[v].head_id,
     "staff_id": lambda w, v: w.staff[v].pk,
@@ -1050,6 +1067,18 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
                 "department": "越权",
                 "event_type": "medical_self_pay",
                 "period": "2026-11-01",
+            }
+        },
+        ("post", "/api/v1/monitoring/feeds/{feed_id}/feedback"): None,
+        ("post", "/api/v1/monitoring/cohort-imports"): {
+            "__multipart__": {
+                "file": SimpleUploadedFile(
+                    "越权.csv",
+                    f"身份证号,监测类别,纳入日期\n{protect.decrypt(world.households[village].head.id_encrypted)},other,2026-11-01\n".encode(),
+                    "text/csv",
+                ),
+                "county": village[:6],
+                "source": "越权",
             }
         },
         ("post", "/api/v1/monitoring/rules"): {
@@ -1608,6 +1637,7 @@ PAGE_PARAMS = {
     "warning_id": lambda w, v: w.warnings[v].pk,
     "warning_photo_id": lambda w, v: w.warning_photos[v].pk,
     "feed_id": lambda w, v: w.feeds[v[:6]].pk,
+    "feed_feedback_id": lambda w, v: w.feed_feedbacks[v[:6]].pk,
     "kind": lambda w, v: "income",
     "record_id": lambda w, v: w.incomes[v].pk,
     "household_id": lambda w, v: w.households[v].pk,
