@@ -1,15 +1,21 @@
-"""Test support: cases driven through the real services to a given point."""
+"""Test support: cases driven through the real services to a given point; the SMS gateway simulator
+as a real process (pytest fixture `sms_gateway`, configured as MINZHENG_SMS_GATEWAY_URL)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import pytest
 
 from minzheng.cases import services
 from minzheng.cases.models import Case, MaterialStatus, PublicNotice
 from minzheng.catalogue.selectors import item_get, item_materials
 from minzheng.org.models import Staff
 from minzheng.registry.models import Household, Membership, Person
+from simulators import harness
 
 
 def registered_long_ago(household: Household) -> Household:
@@ -102,3 +108,34 @@ def decided_review_case(
         services.case_transition(actor=approver, case_id=case.pk, action="approve", note="同意")
     case.refresh_from_db()
     return case
+
+
+@dataclass
+class SmsGateway(harness.SimulatorProcess):
+    def messages(self) -> list[dict[str, Any]]:
+        return self.state()["messages"]  # type: ignore[no-any-return]
+
+    def fault(self, mode: str) -> None:
+        self.call("POST", "/admin/faults", {"mode": mode})
+
+
+@pytest.fixture(scope="session")
+def sms_gateway_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmsGateway]:
+    log = tmp_path_factory.mktemp("sms") / "sms.log"
+    process, url = harness.start_process("SMS gateway simulator", "simulators.sms", ["--verbose"], log)
+    gateway = SmsGateway("SMS gateway simulator", url, process, log)
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
+
+@pytest.fixture
+def sms_gateway(sms_gateway_process: SmsGateway, settings: Any) -> Iterator[SmsGateway]:
+    """The simulator, reset, as this test's SMS gateway."""
+    sms_gateway_process.reset()
+    settings.MINZHENG_SMS_GATEWAY_URL = f"{sms_gateway_process.url}/sms"
+    try:
+        yield sms_gateway_process
+    finally:
+        sms_gateway_process.reset()

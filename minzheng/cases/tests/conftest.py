@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from minzheng.cases import services
-from minzheng.cases.testing import registered_long_ago
+from minzheng.cases.testing import registered_long_ago, sms_gateway, sms_gateway_process  # noqa: F401
 from minzheng.catalogue.services import catalogue_load
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role

@@ -130,7 +130,9 @@ def test_applicant_uploads_a_missing_material_and_the_clerk_completes(people: di
     view = online.applicant_view(case)
     assert view.missing[0].uploaded == ["收入证明.pdf"]
     assert view.uploads[0].material == requirement.name
-    assert AuditEvent.objects.filter(action="cases.applicant_document_uploaded", object_id=str(case.pk)).exists()
+    assert AuditEvent.objects.filter(
+        action="cases.applicant_document_uploaded", object_id=str(case.pk)
+    ).exists()
     assert case.events.filter(action="applicant_document", actor__isnull=True).exists()
     check = case.materials.get(requirement_id=requirement.requirement_id)
     assert (check.status, check.note) == (MaterialStatus.MISSING, "申请人已网上补交，待窗口核验")
@@ -206,7 +208,9 @@ def test_each_state_change_writes_a_notification_and_a_text_message(
     case = submit()
     notify_missing(people["clerk"], case)
     upload(case)
-    kinds = list(ApplicantNotification.objects.filter(case=case).order_by("pk").values_list("kind", flat=True))
+    kinds = list(
+        ApplicantNotification.objects.filter(case=case).order_by("pk").values_list("kind", flat=True)
+    )
     assert kinds == ["received", "missing_materials", "materials_received"]
     sms = SmsDelivery.objects.order_by("pk")
     assert [s.status for s in sms] == [SmsStatus.OFF] * 3  # no gateway: recorded, not sent
@@ -218,7 +222,10 @@ def test_each_state_change_writes_a_notification_and_a_text_message(
 
 def test_window_cases_get_no_applicant_notifications(people: dict[str, Staff], household: Household) -> None:
     services.case_intake(
-        actor=people["clerk"], item_code="dibao", household=household, applicant=household.head  # type: ignore[arg-type]
+        actor=people["clerk"],
+        item_code="dibao",
+        household=household,
+        applicant=household.head,  # type: ignore[arg-type]
     )
     assert not ApplicantNotification.objects.exists()
 
@@ -329,3 +336,30 @@ def test_clerk_registers_a_new_household_from_the_application(people: dict[str, 
     assert (case.household_id, case.applicant_id, household.head_id) == (household.pk, person.pk, person.pk)
     assert (person.name, household.division_id, household.phone) == ("赵网申", "640202001001", "13900000001")
     assert AuditEvent.objects.filter(action="household.create").exists()
+
+
+def test_text_messages_reach_the_gateway_simulator_and_failures_are_retried(
+    people: dict[str, Staff], sms_gateway: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        case = submit()
+    [message] = sms_gateway.messages()
+    assert message["to"] == "13900000001"
+    assert case.number in message["text"]
+    assert SmsDelivery.objects.get().status == SmsStatus.SENT
+
+    sms_gateway.fault("fail")
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_missing(people["clerk"], case)
+    failed = SmsDelivery.objects.get(notification__kind="missing_materials")
+    assert (failed.status, failed.last_error) == (SmsStatus.FAILED, "网关返回 503")
+    sms_gateway.fault("none")
+    SmsDelivery.objects.filter(pk=failed.pk).update(next_attempt_at=failed.next_attempt_at.replace(year=2000))
+    assert notifications.sms_sweep() == 1
+    failed.refresh_from_db()
+    assert failed.status == SmsStatus.SENT
+    assert [m["text"] for m in sms_gateway.messages()][1].startswith("【民政通】您的申请")
+    # Sent again by mistake (a second worker): the gateway keeps one message per reference.
+    SmsDelivery.objects.filter(pk=failed.pk).update(status=SmsStatus.PENDING)
+    notifications.sms_deliver(delivery_id=failed.pk)
+    assert len(sms_gateway.messages()) == 2
