@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from minzheng.catalogue.models import MaterialRequirement, ServiceItem
 from minzheng.org.models import Division
@@ -18,53 +19,59 @@ from minzheng.rules.models import Calculation
 
 
 class Channel(models.TextChoices):
-    WINDOW = "window", "窗口受理"
-    PROXY = "proxy", "村（居）代办"
-    ONLINE = "online", "网上申请"
+    WINDOW = "window", _("窗口受理")
+    PROXY = "proxy", _("村（居）代办")
+    ONLINE = "online", _("网上申请")
     # Started by the office from a verified monitoring warning or a take-up worklist (主动发现, 政策找人),
     # with the household's consent recorded at the visit.
-    DISCOVERY = "discovery", "主动发现"
+    DISCOVERY = "discovery", _("主动发现")
 
 
 class Outcome(models.TextChoices):
-    APPROVED = "approved", "批准"
-    REFUSED = "refused", "不予批准"
-    WITHDRAWN = "withdrawn", "撤回"
-    TRANSFERRED = "transferred", "已转办并反馈"
+    APPROVED = "approved", _("批准")
+    REFUSED = "refused", _("不予批准")
+    WITHDRAWN = "withdrawn", _("撤回")
+    TRANSFERRED = "transferred", _("已转办并反馈")
 
 
 class Case(models.Model):
-    number = models.CharField("受理编号", max_length=24, unique=True)
-    item = models.ForeignKey(ServiceItem, on_delete=models.PROTECT, related_name="+", verbose_name="事项")
-    workflow = models.CharField("流程", max_length=40)
-    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+", verbose_name="村/社区")
+    number = models.CharField(_("受理编号"), max_length=24, unique=True)
+    item = models.ForeignKey(ServiceItem, on_delete=models.PROTECT, related_name="+", verbose_name=_("事项"))
+    workflow = models.CharField(_("流程"), max_length=40)
+    division = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name=_("村/社区")
+    )
     household = models.ForeignKey(
-        Household, null=True, on_delete=models.PROTECT, related_name="cases", verbose_name="家庭"
+        Household, null=True, on_delete=models.PROTECT, related_name="cases", verbose_name=_("家庭")
     )
     applicant = models.ForeignKey(
-        Person, null=True, on_delete=models.PROTECT, related_name="cases", verbose_name="申请人"
+        Person, null=True, on_delete=models.PROTECT, related_name="cases", verbose_name=_("申请人")
     )
-    applicant_name = models.CharField("申请人姓名", max_length=60)
-    applicant_id_digest = models.CharField("申请人身份证号摘要", max_length=64, db_index=True)
-    applicant_id_masked = models.CharField("申请人身份证号（脱敏）", max_length=18)
-    applicant_phone = models.CharField("联系电话", max_length=20, blank=True)
-    channel = models.CharField("申请方式", max_length=12, choices=Channel.choices)
-    proxy_name = models.CharField("代办人", max_length=60, blank=True)
-    proxy_relation = models.CharField("代办人身份/关系", max_length=60, blank=True)
-    mandate = models.CharField("委托书/授权说明", max_length=300, blank=True)
-    details = models.JSONField("申请内容", default=dict, blank=True)
-    state = models.CharField("当前环节", max_length=32)
-    submitted_at = models.DateTimeField("提交时间", default=timezone.now)
-    accepted_on = models.DateField("受理日期", null=True)
-    due_date = models.DateField("办结时限", null=True)
-    closed_at = models.DateTimeField("办结时间", null=True)
-    outcome = models.CharField("办理结果", max_length=12, choices=Outcome.choices, blank=True)
-    conflict_of_interest = models.BooleanField("经办人员或村干部近亲属", default=False)
-    conflict_note = models.CharField("近亲属备案说明", max_length=300, blank=True)
-    decided_at_township = models.BooleanField("乡镇审核确认（已下放）", default=False)
-    sampled_for_county_visit = models.BooleanField("县级入户抽查", default=False)
+    applicant_name = models.CharField(_("申请人姓名"), max_length=60)
+    applicant_id_digest = models.CharField(_("申请人身份证号摘要"), max_length=64, db_index=True)
+    applicant_id_masked = models.CharField(_("申请人身份证号（脱敏）"), max_length=18)
+    applicant_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    channel = models.CharField(_("申请方式"), max_length=12, choices=Channel.choices)
+    proxy_name = models.CharField(_("代办人"), max_length=60, blank=True)
+    proxy_relation = models.CharField(_("代办人身份/关系"), max_length=60, blank=True)
+    mandate = models.CharField(_("委托书/授权说明"), max_length=300, blank=True)
+    details = models.JSONField(_("申请内容"), default=dict, blank=True)
+    state = models.CharField(_("当前环节"), max_length=32)
+    submitted_at = models.DateTimeField(_("提交时间"), default=timezone.now)
+    accepted_on = models.DateField(_("受理日期"), null=True)
+    due_date = models.DateField(_("办结时限"), null=True)
+    closed_at = models.DateTimeField(_("办结时间"), null=True)
+    outcome = models.CharField(_("办理结果"), max_length=12, choices=Outcome.choices, blank=True)
+    conflict_of_interest = models.BooleanField(_("经办人员或村干部近亲属"), default=False)
+    conflict_note = models.CharField(_("近亲属备案说明"), max_length=300, blank=True)
+    decided_at_township = models.BooleanField(_("乡镇审核确认（已下放）"), default=False)
+    sampled_for_county_visit = models.BooleanField(_("县级入户抽查"), default=False)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="受理人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("受理人"),
     )
 
     class Meta:
@@ -98,11 +105,11 @@ class CaseStep(models.Model):
     """The clock of one workflow state: when it started and the day it must be done by."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
-    state = models.CharField("环节", max_length=32)
-    started_on = models.DateField("开始日期")
-    due_date = models.DateField("应完成日期", null=True)
-    limit_text = models.CharField("时限要求", max_length=120, blank=True)
-    completed_on = models.DateField("完成日期", null=True)
+    state = models.CharField(_("环节"), max_length=32)
+    started_on = models.DateField(_("开始日期"))
+    due_date = models.DateField(_("应完成日期"), null=True)
+    limit_text = models.CharField(_("时限要求"), max_length=120, blank=True)
+    completed_on = models.DateField(_("完成日期"), null=True)
 
     class Meta:
         ordering = ["case_id", "pk"]
@@ -123,17 +130,21 @@ class CaseEvent(models.Model):
     """The case's timeline (typed history): every action with actor, time, states and note."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField("时间", default=timezone.now)
+    at = models.DateTimeField(_("时间"), default=timezone.now)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="操作人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("操作人"),
     )
-    actor_name = models.CharField("操作人姓名", max_length=60, blank=True)
-    action = models.CharField("操作", max_length=40)
-    label = models.CharField("操作名称", max_length=60)
-    from_state = models.CharField("原环节", max_length=32, blank=True)
-    to_state = models.CharField("新环节", max_length=32, blank=True)
-    note = models.TextField("意见/说明", blank=True)
-    data = models.JSONField("数据", default=dict, blank=True)
+    actor_name = models.CharField(_("操作人姓名"), max_length=60, blank=True)
+    action = models.CharField(_("操作"), max_length=40)
+    label = models.CharField(_("操作名称"), max_length=60)
+    from_state = models.CharField(_("原环节"), max_length=32, blank=True)
+    to_state = models.CharField(_("新环节"), max_length=32, blank=True)
+    note = models.TextField(_("意见/说明"), blank=True)
+    data = models.JSONField(_("数据"), default=dict, blank=True)
 
     class Meta:
         ordering = ["case_id", "at", "pk"]
@@ -143,17 +154,17 @@ class CaseEvent(models.Model):
 
 
 class MaterialStatus(models.TextChoices):
-    PROVIDED = "provided", "已提交"
-    FETCHED = "fetched", "部门共享获取"
-    PLEDGED = "pledged", "告知承诺"
-    MISSING = "missing", "缺少"
+    PROVIDED = "provided", _("已提交")
+    FETCHED = "fetched", _("部门共享获取")
+    PLEDGED = "pledged", _("告知承诺")
+    MISSING = "missing", _("缺少")
 
 
 class MaterialCheck(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="materials")
     requirement = models.ForeignKey(MaterialRequirement, on_delete=models.PROTECT, related_name="+")
-    status = models.CharField("情况", max_length=10, choices=MaterialStatus.choices)
-    note = models.CharField("说明", max_length=200, blank=True)
+    status = models.CharField(_("情况"), max_length=10, choices=MaterialStatus.choices)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["case_id", "requirement__order"]
@@ -167,22 +178,22 @@ class MaterialCheck(models.Model):
 
 class Document(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="documents")
-    kind = models.CharField("材料类型", max_length=40)
-    file_name = models.CharField("文件名", max_length=200)
-    content_type = models.CharField("文件类型", max_length=80)
-    size = models.PositiveIntegerField("大小（字节）")
+    kind = models.CharField(_("材料类型"), max_length=40)
+    file_name = models.CharField(_("文件名"), max_length=200)
+    content_type = models.CharField(_("文件类型"), max_length=80)
+    size = models.PositiveIntegerField(_("大小（字节）"))
     sha256 = models.CharField("SHA-256", max_length=64)
-    content = models.BinaryField("内容")
+    content = models.BinaryField(_("内容"))
     # Staff uploads name their account; an online applicant's own upload (网上补交材料) names none and
     # says which missing material it answers.
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
-    from_applicant = models.BooleanField("申请人网上补交", default=False)
+    from_applicant = models.BooleanField(_("申请人网上补交"), default=False)
     requirement = models.ForeignKey(
-        MaterialRequirement, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="对应材料"
+        MaterialRequirement, null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("对应材料")
     )
-    uploaded_at = models.DateTimeField("上传时间", default=timezone.now)
+    uploaded_at = models.DateTimeField(_("上传时间"), default=timezone.now)
 
     class Meta:
         ordering = ["case_id", "uploaded_at", "pk"]
@@ -202,11 +213,11 @@ class Visit(models.Model):
     """A household visit record (入户调查记录): at least two investigators, signed by the applicant."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="visits")
-    visited_on = models.DateField("调查日期")
-    investigators = models.JSONField("调查人员")
-    by_county = models.BooleanField("县级调查/抽查", default=False)
-    findings = models.TextField("调查情况")
-    signed_by_applicant = models.BooleanField("申请人签字确认")
+    visited_on = models.DateField(_("调查日期"))
+    investigators = models.JSONField(_("调查人员"))
+    by_county = models.BooleanField(_("县级调查/抽查"), default=False)
+    findings = models.TextField(_("调查情况"))
+    signed_by_applicant = models.BooleanField(_("申请人签字确认"))
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
 
@@ -225,9 +236,9 @@ class PublicNotice(models.Model):
     kind = models.CharField(
         "公示类型", max_length=16, choices=[("preliminary", "初审公示"), ("result", "结果公示")]
     )
-    starts_on = models.DateField("公示开始")
-    ends_on = models.DateField("公示结束")
-    content = models.JSONField("公示内容")
+    starts_on = models.DateField(_("公示开始"))
+    ends_on = models.DateField(_("公示结束"))
+    content = models.JSONField(_("公示内容"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -244,16 +255,16 @@ class PublicNotice(models.Model):
 
 class Objection(models.Model):
     notice = models.ForeignKey(PublicNotice, on_delete=models.PROTECT, related_name="objections")
-    received_on = models.DateField("收到日期")
-    raised_by = models.CharField("异议人（可匿名）", max_length=60, blank=True)
-    content = models.TextField("异议内容")
+    received_on = models.DateField(_("收到日期"))
+    raised_by = models.CharField(_("异议人（可匿名）"), max_length=60, blank=True)
+    content = models.TextField(_("异议内容"))
     handling = models.CharField(
         "处理方式",
         max_length=16,
         blank=True,
         choices=[("reinvestigate", "重新调查"), ("appraisal", "民主评议")],
     )
-    outcome = models.TextField("处理结果", blank=True)
+    outcome = models.TextField(_("处理结果"), blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -265,19 +276,19 @@ class Objection(models.Model):
 
 class Decision(models.Model):
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="decision")
-    outcome = models.CharField("结论", max_length=12, choices=Outcome.choices)
+    outcome = models.CharField(_("结论"), max_length=12, choices=Outcome.choices)
     level = models.CharField(
         "决定层级", max_length=8, choices=[("township", "乡镇（街道）"), ("county", "县（区）")]
     )
-    amount = models.DecimalField("金额（元）", max_digits=14, decimal_places=2, default=0)
-    period = models.CharField("发放周期", max_length=8, blank=True)
-    start_month = models.DateField("起始发放月份", null=True)
-    reasons = models.TextField("理由")
+    amount = models.DecimalField(_("金额（元）"), max_digits=14, decimal_places=2, default=0)
+    period = models.CharField(_("发放周期"), max_length=8, blank=True)
+    start_month = models.DateField(_("起始发放月份"), null=True)
+    reasons = models.TextField(_("理由"))
     calculation = models.ForeignKey(Calculation, null=True, on_delete=models.PROTECT, related_name="+")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(default=timezone.now)
-    notice_due = models.DateField("书面告知期限", null=True)
-    notice_sent_on = models.DateField("书面告知日期", null=True)
+    notice_due = models.DateField(_("书面告知期限"), null=True)
+    notice_sent_on = models.DateField(_("书面告知日期"), null=True)
 
     class Meta:
         verbose_name = "审批决定"
@@ -297,11 +308,11 @@ class Transfer(models.Model):
     """An item of another department received at the window and passed on (转办), awaiting feedback."""
 
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="transfer")
-    department = models.CharField("承办部门", max_length=24)
-    sent_on = models.DateField("转办日期")
-    feedback_due = models.DateField("反馈期限")
-    feedback_on = models.DateField("反馈日期", null=True)
-    feedback = models.TextField("反馈结果", blank=True)
+    department = models.CharField(_("承办部门"), max_length=24)
+    sent_on = models.DateField(_("转办日期"))
+    feedback_due = models.DateField(_("反馈期限"))
+    feedback_on = models.DateField(_("反馈日期"), null=True)
+    feedback = models.TextField(_("反馈结果"), blank=True)
 
     class Meta:
         verbose_name = "转办"
@@ -315,11 +326,11 @@ class ConflictRegistration(models.Model):
     (民发〔2021〕57号: 近亲属备案, county investigates itself). Held by ID digest only."""
 
     division = models.ForeignKey(
-        Division, on_delete=models.PROTECT, related_name="+", verbose_name="所在村/机构"
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name=_("所在村/机构")
     )
-    name = models.CharField("姓名", max_length=60)
-    position = models.CharField("职务", max_length=60)
-    id_digest = models.CharField("身份证号摘要", max_length=64, db_index=True)
+    name = models.CharField(_("姓名"), max_length=60)
+    position = models.CharField(_("职务"), max_length=60)
+    id_digest = models.CharField(_("身份证号摘要"), max_length=64, db_index=True)
     registered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     registered_at = models.DateTimeField(default=timezone.now)
 
@@ -351,25 +362,33 @@ class CaseCounter(models.Model):
 class SupportMode(models.TextChoices):
     """How an extreme-poverty person is supported, by their own choice (民发〔2021〕43号)."""
 
-    HOME = "home", "分散供养"
-    INSTITUTIONAL = "institutional", "集中供养"
+    HOME = "home", _("分散供养")
+    INSTITUTIONAL = "institutional", _("集中供养")
 
 
 class CareVisitPlan(models.Model):
     """The visiting plan (探访照料) of a home-supported extreme-poverty person, made when the case is
     approved: who, in which village, how often, and when the next visit is due."""
 
-    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="care_plan", verbose_name="案件")
-    person = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="care_plans", verbose_name="供养对象"
+    case = models.OneToOneField(
+        Case, on_delete=models.PROTECT, related_name="care_plan", verbose_name=_("案件")
     )
-    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+", verbose_name="村/社区")
-    interval_days = models.PositiveSmallIntegerField("探访周期（天）")
-    next_due = models.DateField("下次探访日期")
-    active = models.BooleanField("有效", default=True)
-    created_at = models.DateTimeField("建立时间", default=timezone.now)
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="care_plans", verbose_name=_("供养对象")
+    )
+    division = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name=_("村/社区")
+    )
+    interval_days = models.PositiveSmallIntegerField(_("探访周期（天）"))
+    next_due = models.DateField(_("下次探访日期"))
+    active = models.BooleanField(_("有效"), default=True)
+    created_at = models.DateTimeField(_("建立时间"), default=timezone.now)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="建立人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("建立人"),
     )
 
     class Meta:
@@ -394,16 +413,16 @@ class CareVisit(models.Model):
     must be followed up."""
 
     plan = models.ForeignKey(CareVisitPlan, on_delete=models.PROTECT, related_name="visits")
-    visited_on = models.DateField("探访日期")
+    visited_on = models.DateField(_("探访日期"))
     visitor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name="探访人"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("探访人")
     )
-    companions = models.JSONField("同行人员", default=list, blank=True)
-    living_conditions = models.TextField("生活状况")
-    health = models.TextField("健康状况")
-    needs = models.TextField("需求", blank=True)
-    follow_up_needed = models.BooleanField("需要跟进", default=False)
-    recorded_at = models.DateTimeField("录入时间", default=timezone.now)
+    companions = models.JSONField(_("同行人员"), default=list, blank=True)
+    living_conditions = models.TextField(_("生活状况"))
+    health = models.TextField(_("健康状况"))
+    needs = models.TextField(_("需求"), blank=True)
+    follow_up_needed = models.BooleanField(_("需要跟进"), default=False)
+    recorded_at = models.DateTimeField(_("录入时间"), default=timezone.now)
 
     class Meta:
         verbose_name = "探访记录"
@@ -417,13 +436,13 @@ class CareVisit(models.Model):
 
 
 class NotificationKind(models.TextChoices):
-    RECEIVED = "received", "申请已收到"
-    MISSING_MATERIALS = "missing_materials", "材料不全，一次性告知"
-    MATERIALS_RECEIVED = "materials_received", "补交材料已收到"
-    ACCEPTED = "accepted", "已受理"
-    PROGRESS = "progress", "办理进度更新"
-    DECIDED = "decided", "已作出决定"
-    CLOSED = "closed", "已办结"
+    RECEIVED = "received", _("申请已收到")
+    MISSING_MATERIALS = "missing_materials", _("材料不全，一次性告知")
+    MATERIALS_RECEIVED = "materials_received", _("补交材料已收到")
+    ACCEPTED = "accepted", _("已受理")
+    PROGRESS = "progress", _("办理进度更新")
+    DECIDED = "decided", _("已作出决定")
+    CLOSED = "closed", _("已办结")
 
 
 class ApplicantNotification(models.Model):
@@ -431,9 +450,9 @@ class ApplicantNotification(models.Model):
     the SMS gateway is configured). The text is built from the kind and state when shown."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField("类型", max_length=20, choices=NotificationKind.choices)
-    state = models.CharField("环节", max_length=32)
-    created_at = models.DateTimeField("时间", default=timezone.now)
+    kind = models.CharField(_("类型"), max_length=20, choices=NotificationKind.choices)
+    state = models.CharField(_("环节"), max_length=32)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now)
 
     class Meta:
         verbose_name = "申请人消息"
@@ -444,11 +463,11 @@ class ApplicantNotification(models.Model):
 
 
 class SmsStatus(models.TextChoices):
-    PENDING = "pending", "待发送"
-    SENT = "sent", "已发送"
-    FAILED = "failed", "发送失败，待重试"
-    ABANDONED = "abandoned", "多次失败，已放弃"
-    OFF = "off", "未开通短信"
+    PENDING = "pending", _("待发送")
+    SENT = "sent", _("已发送")
+    FAILED = "failed", _("发送失败，待重试")
+    ABANDONED = "abandoned", _("多次失败，已放弃")
+    OFF = "off", _("未开通短信")
 
 
 class SmsDelivery(models.Model):
@@ -457,14 +476,14 @@ class SmsDelivery(models.Model):
     sending; only its masked form is kept here."""
 
     notification = models.OneToOneField(ApplicantNotification, on_delete=models.CASCADE, related_name="sms")
-    phone_masked = models.CharField("手机号（脱敏）", max_length=20)
-    text = models.CharField("短信内容", max_length=300)
-    status = models.CharField("状态", max_length=10, choices=SmsStatus.choices, default=SmsStatus.PENDING)
-    attempts = models.PositiveSmallIntegerField("已尝试次数", default=0)
-    next_attempt_at = models.DateTimeField("下次尝试时间", default=timezone.now)
-    last_error = models.CharField("最近错误", max_length=300, blank=True)
-    gateway_id = models.CharField("网关消息编号", max_length=64, blank=True)
-    sent_at = models.DateTimeField("发送时间", null=True)
+    phone_masked = models.CharField(_("手机号（脱敏）"), max_length=20)
+    text = models.CharField(_("短信内容"), max_length=300)
+    status = models.CharField(_("状态"), max_length=10, choices=SmsStatus.choices, default=SmsStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
+    next_attempt_at = models.DateTimeField(_("下次尝试时间"), default=timezone.now)
+    last_error = models.CharField(_("最近错误"), max_length=300, blank=True)
+    gateway_id = models.CharField(_("网关消息编号"), max_length=64, blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True)
 
     class Meta:
         verbose_name = "短信发送记录"

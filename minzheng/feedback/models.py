@@ -7,49 +7,50 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from minzheng.cases.models import Case
 from minzheng.org.models import Division, Office
 
 
 class TicketChannel(models.TextChoices):
-    WINDOW = "window", "窗口"
-    PHONE = "phone", "来电"
-    HOTLINE = "hotline", "12345热线"
-    ONLINE = "online", "网上"
-    MAILBOX = "mailbox", "意见箱"
-    SUPERVISION_PHONE = "supervision_phone", "监督电话"
-    GRID = "grid", "网格"
-    REVIEW = "review", "好差评"
-    LETTERS_VISITS = "letters_visits", "信访"
+    WINDOW = "window", _("窗口")
+    PHONE = "phone", _("来电")
+    HOTLINE = "hotline", _("12345热线")
+    ONLINE = "online", _("网上")
+    MAILBOX = "mailbox", _("意见箱")
+    SUPERVISION_PHONE = "supervision_phone", _("监督电话")
+    GRID = "grid", _("网格")
+    REVIEW = "review", _("好差评")
+    LETTERS_VISITS = "letters_visits", _("信访")
 
 
 class TicketKind(models.TextChoices):
-    CONSULTATION = "consultation", "咨询"
-    HELP = "help", "求助"
-    COMPLAINT = "complaint", "投诉"
-    REPORT = "report", "举报"
-    SUGGESTION = "suggestion", "建议"
-    PRAISE = "praise", "表扬"
-    BAD_REVIEW = "bad_review", "差评"
+    CONSULTATION = "consultation", _("咨询")
+    HELP = "help", _("求助")
+    COMPLAINT = "complaint", _("投诉")
+    REPORT = "report", _("举报")
+    SUGGESTION = "suggestion", _("建议")
+    PRAISE = "praise", _("表扬")
+    BAD_REVIEW = "bad_review", _("差评")
 
 
 class Sensitivity(models.TextChoices):
-    STANDARD = "standard", "一般"
-    SENSITIVE = "sensitive", "敏感"
-    HIGHLY_SENSITIVE = "highly_sensitive", "高度敏感"
+    STANDARD = "standard", _("一般")
+    SENSITIVE = "sensitive", _("敏感")
+    HIGHLY_SENSITIVE = "highly_sensitive", _("高度敏感")
 
 
 class TicketState(models.TextChoices):
-    RECEIVED = "received", "已受理"
-    DISPATCHED = "dispatched", "已派单"
-    RETURNED = "returned", "已退单"
-    PROCESSING = "processing", "办理中"
-    REPLIED = "replied", "已答复"
-    CALLED_BACK = "called_back", "已回访"
-    REOPENED = "reopened", "重新办理"
-    CLOSED = "closed", "已办结"
-    MERGED = "merged", "已并单"
+    RECEIVED = "received", _("已受理")
+    DISPATCHED = "dispatched", _("已派单")
+    RETURNED = "returned", _("已退单")
+    PROCESSING = "processing", _("办理中")
+    REPLIED = "replied", _("已答复")
+    CALLED_BACK = "called_back", _("已回访")
+    REOPENED = "reopened", _("重新办理")
+    CLOSED = "closed", _("已办结")
+    MERGED = "merged", _("已并单")
 
 
 OPEN_STATES = frozenset(
@@ -68,44 +69,44 @@ OPEN_STATES = frozenset(
 class Decision(models.TextChoices):
     """The finding a ticket closes with (spp_grm: closing requires a decision)."""
 
-    UPHELD = "upheld", "诉求属实，已解决"
-    PARTIALLY_UPHELD = "partially_upheld", "部分属实"
-    REJECTED = "rejected", "诉求不属实"
-    EXPLAINED = "explained", "已解释说明"
-    WITHDRAWN = "withdrawn", "诉求人撤回"
-    REFERRED = "referred", "已转有关部门"
+    UPHELD = "upheld", _("诉求属实，已解决")
+    PARTIALLY_UPHELD = "partially_upheld", _("部分属实")
+    REJECTED = "rejected", _("诉求不属实")
+    EXPLAINED = "explained", _("已解释说明")
+    WITHDRAWN = "withdrawn", _("诉求人撤回")
+    REFERRED = "referred", _("已转有关部门")
 
 
 class CaseReviewOutcome(models.TextChoices):
-    KEPT = "kept", "维持原决定"
-    CHANGED = "changed", "变更原决定"
-    REVOKED = "revoked", "撤销原决定"
+    KEPT = "kept", _("维持原决定")
+    CHANGED = "changed", _("变更原决定")
+    REVOKED = "revoked", _("撤销原决定")
 
 
 class Ticket(models.Model):
-    number = models.CharField("诉求编号", max_length=24, unique=True)
-    channel = models.CharField("来源渠道", max_length=20, choices=TicketChannel.choices)
+    number = models.CharField(_("诉求编号"), max_length=24, unique=True)
+    channel = models.CharField(_("来源渠道"), max_length=20, choices=TicketChannel.choices)
     # The hotline's work-order number (12345 工单号), a grid case number, a receipt code …
-    external_ref = models.CharField("外部编号", max_length=40, blank=True)
-    kind = models.CharField("诉求类型", max_length=16, choices=TicketKind.choices)
-    category_code = models.CharField("诉求分类（GB/T 39666）", max_length=6)
-    title = models.CharField("标题", max_length=120)
-    content = models.TextField("诉求内容")
-    complainant_name = models.CharField("诉求人", max_length=60, blank=True)
-    complainant_phone = models.CharField("联系电话", max_length=20, blank=True)
-    anonymous = models.BooleanField("匿名", default=False)
+    external_ref = models.CharField(_("外部编号"), max_length=40, blank=True)
+    kind = models.CharField(_("诉求类型"), max_length=16, choices=TicketKind.choices)
+    category_code = models.CharField(_("诉求分类（GB/T 39666）"), max_length=6)
+    title = models.CharField(_("标题"), max_length=120)
+    content = models.TextField(_("诉求内容"))
+    complainant_name = models.CharField(_("诉求人"), max_length=60, blank=True)
+    complainant_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    anonymous = models.BooleanField(_("匿名"), default=False)
     # Where the matter is; with the responsible office, what decides who sees the ticket.
     division = models.ForeignKey(
-        Division, on_delete=models.PROTECT, related_name="+", verbose_name="所涉区划"
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name=_("所涉区划")
     )
     office = models.ForeignKey(
-        Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="承办机构"
+        Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("承办机构")
     )
     about_case = models.ForeignKey(
-        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="所涉案件"
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("所涉案件")
     )
     about_office = models.ForeignKey(
-        Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="所涉机构"
+        Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("所涉机构")
     )
     about_staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -113,44 +114,46 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="所涉工作人员",
+        verbose_name=_("所涉工作人员"),
     )
     sensitivity = models.CharField(
         "敏感程度", max_length=16, choices=Sensitivity.choices, default=Sensitivity.STANDARD
     )
-    urgent = models.BooleanField("紧急", default=False)
-    state = models.CharField("状态", max_length=12, choices=TicketState.choices, default=TicketState.RECEIVED)
-    received_on = models.DateField("受理日期")
-    due_date = models.DateField("办理时限")
-    limit_reference = models.CharField("时限依据", max_length=200, blank=True)
-    reminded_on = models.DateField("催办日期", null=True, blank=True)
-    escalated_on = models.DateField("通报日期", null=True, blank=True)
-    reply = models.TextField("答复内容", blank=True)
-    replied_at = models.DateTimeField("答复时间", null=True, blank=True)
-    satisfaction = models.PositiveSmallIntegerField("满意度（1-5）", null=True, blank=True)
-    called_back_at = models.DateTimeField("回访时间", null=True, blank=True)
-    callback_due = models.DateField("回访时限", null=True, blank=True)
-    rectify_due = models.DateField("整改时限", null=True, blank=True)
-    rectified_at = models.DateTimeField("整改完成时间", null=True, blank=True)
-    rectification = models.TextField("整改情况", blank=True)
-    decision = models.CharField("处理结论", max_length=20, choices=Decision.choices, blank=True)
+    urgent = models.BooleanField(_("紧急"), default=False)
+    state = models.CharField(
+        _("状态"), max_length=12, choices=TicketState.choices, default=TicketState.RECEIVED
+    )
+    received_on = models.DateField(_("受理日期"))
+    due_date = models.DateField(_("办理时限"))
+    limit_reference = models.CharField(_("时限依据"), max_length=200, blank=True)
+    reminded_on = models.DateField(_("催办日期"), null=True, blank=True)
+    escalated_on = models.DateField(_("通报日期"), null=True, blank=True)
+    reply = models.TextField(_("答复内容"), blank=True)
+    replied_at = models.DateTimeField(_("答复时间"), null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(_("满意度（1-5）"), null=True, blank=True)
+    called_back_at = models.DateTimeField(_("回访时间"), null=True, blank=True)
+    callback_due = models.DateField(_("回访时限"), null=True, blank=True)
+    rectify_due = models.DateField(_("整改时限"), null=True, blank=True)
+    rectified_at = models.DateTimeField(_("整改完成时间"), null=True, blank=True)
+    rectification = models.TextField(_("整改情况"), blank=True)
+    decision = models.CharField(_("处理结论"), max_length=20, choices=Decision.choices, blank=True)
     # A complaint about a benefit decision: closed only with the case review's outcome.
-    case_review_required = models.BooleanField("须复查所涉案件", default=False)
+    case_review_required = models.BooleanField(_("须复查所涉案件"), default=False)
     case_review_outcome = models.CharField(
         "案件复查结论", max_length=10, choices=CaseReviewOutcome.choices, blank=True
     )
-    case_review_note = models.CharField("复查说明", max_length=300, blank=True)
+    case_review_note = models.CharField(_("复查说明"), max_length=300, blank=True)
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged", verbose_name="并入"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged", verbose_name=_("并入")
     )
-    repeat_count = models.PositiveSmallIntegerField("重复诉求次数", default=0)
-    reopen_count = models.PositiveSmallIntegerField("重新办理次数", default=0)
-    return_count = models.PositiveSmallIntegerField("退单次数", default=0)
+    repeat_count = models.PositiveSmallIntegerField(_("重复诉求次数"), default=0)
+    reopen_count = models.PositiveSmallIntegerField(_("重新办理次数"), default=0)
+    return_count = models.PositiveSmallIntegerField(_("退单次数"), default=0)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
-    closed_at = models.DateTimeField("办结时间", null=True, blank=True)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = "群众诉求"
@@ -191,10 +194,10 @@ class TicketEvent(models.Model):
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     actor_name = models.CharField(max_length=60, blank=True)
-    action = models.CharField("操作", max_length=20)
+    action = models.CharField(_("操作"), max_length=20)
     from_state = models.CharField(max_length=12, blank=True)
     to_state = models.CharField(max_length=12, blank=True)
-    note = models.TextField("说明", blank=True)
+    note = models.TextField(_("说明"), blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -208,14 +211,14 @@ class Dispatch(models.Model):
     """A ticket sent to an office (派单); signed for (签收) or returned with a reason (退单)."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="dispatches")
-    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+", verbose_name="承办机构")
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("承办机构"))
     dispatched_at = models.DateTimeField(default=timezone.now)
     dispatched_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
-    signed_at = models.DateTimeField("签收时间", null=True, blank=True)
-    returned_at = models.DateTimeField("退单时间", null=True, blank=True)
-    return_reason = models.CharField("退单理由", max_length=300, blank=True)
+    signed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("退单时间"), null=True, blank=True)
+    return_reason = models.CharField(_("退单理由"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["dispatched_at", "pk"]
@@ -233,14 +236,14 @@ class Dispatch(models.Model):
 class HotlinePlatform(models.Model):
     """The 12345 hotline platform (政务服务便民热线) Minzheng takes work orders from and reports to."""
 
-    code = models.SlugField("代码", max_length=40, unique=True)
-    name = models.CharField("名称", max_length=100)
-    base_url = models.URLField("接口地址", max_length=300)
-    public_key_pem = models.TextField("签名公钥（PEM）")
+    code = models.SlugField(_("代码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    base_url = models.URLField(_("接口地址"), max_length=300)
+    public_key_pem = models.TextField(_("签名公钥（PEM）"))
     # Orders with no division of their own (a county-wide matter) are filed under this division.
     default_division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    active = models.BooleanField("启用", default=True)
-    last_pulled_at = models.DateTimeField("最近拉取", null=True, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
+    last_pulled_at = models.DateTimeField(_("最近拉取"), null=True, blank=True)
 
     class Meta:
         verbose_name = "12345热线平台"
@@ -250,8 +253,8 @@ class HotlinePlatform(models.Model):
 
 
 class SyncStatus(models.TextChoices):
-    PENDING = "pending", "待同步"
-    SENT = "sent", "已同步"
+    PENDING = "pending", _("待同步")
+    SENT = "sent", _("已同步")
 
 
 class HotlineSync(models.Model):
@@ -278,27 +281,27 @@ class ServiceReceipt(models.Model):
     """服务质量回执 (一次一评): issued when a service at the window or online is finished; the citizen
     rates it once, on five levels, without logging in, by its short code."""
 
-    code = models.CharField("回执码", max_length=10, unique=True)
+    code = models.CharField(_("回执码"), max_length=10, unique=True)
     case = models.OneToOneField(
-        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="案件"
+        Case, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("案件")
     )
-    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+", verbose_name="服务机构")
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("服务机构"))
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    service_name = models.CharField("服务事项", max_length=120)
-    channel = models.CharField("服务方式", max_length=8)
-    served_at = models.DateTimeField("办结时间", default=timezone.now)
-    rating = models.PositiveSmallIntegerField("评价（1-5）", null=True, blank=True)
-    comment = models.CharField("评价意见", max_length=300, blank=True)
-    rated_at = models.DateTimeField("评价时间", null=True, blank=True)
+    service_name = models.CharField(_("服务事项"), max_length=120)
+    channel = models.CharField(_("服务方式"), max_length=8)
+    served_at = models.DateTimeField(_("办结时间"), default=timezone.now)
+    rating = models.PositiveSmallIntegerField(_("评价（1-5）"), null=True, blank=True)
+    comment = models.CharField(_("评价意见"), max_length=300, blank=True)
+    rated_at = models.DateTimeField(_("评价时间"), null=True, blank=True)
     ticket = models.OneToOneField(
         Ticket,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="receipt",
-        verbose_name="差评工单",
+        verbose_name=_("差评工单"),
     )
 
     class Meta:
@@ -332,10 +335,10 @@ class GridCell(models.Model):
     """A grid (网格) under a village or community, with its grid worker and the box of coordinates
     that locates an event reported from a phone (WGS-84 degrees)."""
 
-    code = models.CharField("网格编码", max_length=20, unique=True)
-    name = models.CharField("网格名称", max_length=60)
+    code = models.CharField(_("网格编码"), max_length=20, unique=True)
+    name = models.CharField(_("网格名称"), max_length=60)
     village = models.ForeignKey(
-        Division, on_delete=models.PROTECT, related_name="+", verbose_name="村（社区）"
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name=_("村（社区）")
     )
     worker = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -343,7 +346,7 @@ class GridCell(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name="网格员",
+        verbose_name=_("网格员"),
     )
     min_lat = models.DecimalField(max_digits=9, decimal_places=6)
     max_lat = models.DecimalField(max_digits=9, decimal_places=6)
@@ -366,15 +369,15 @@ class GridCell(models.Model):
 
 
 class GridEventState(models.TextChoices):
-    REPORTED = "reported", "已上报"
-    VERIFIED = "verified", "已核实"
-    REJECTED = "rejected", "不予立案"
-    REGISTERED = "registered", "已立案"
-    DISPATCHED = "dispatched", "已派遣"
-    HANDLED = "handled", "已处置"
-    FED_BACK = "fed_back", "已反馈"
-    RETURNED = "returned", "核查未通过，重新处置"
-    CLOSED = "closed", "已结案"
+    REPORTED = "reported", _("已上报")
+    VERIFIED = "verified", _("已核实")
+    REJECTED = "rejected", _("不予立案")
+    REGISTERED = "registered", _("已立案")
+    DISPATCHED = "dispatched", _("已派遣")
+    HANDLED = "handled", _("已处置")
+    FED_BACK = "fed_back", _("已反馈")
+    RETURNED = "returned", _("核查未通过，重新处置")
+    CLOSED = "closed", _("已结案")
 
 
 GRID_OPEN_STATES = frozenset(
@@ -383,26 +386,28 @@ GRID_OPEN_STATES = frozenset(
 
 
 class GridEvent(models.Model):
-    number = models.CharField("事件编号", max_length=24, unique=True)
-    cell = models.ForeignKey(GridCell, on_delete=models.PROTECT, related_name="events", verbose_name="网格")
-    category_code = models.CharField("事件分类（GB/T 39666）", max_length=6)
-    description = models.TextField("事件描述")
-    lat = models.DecimalField("纬度", max_digits=9, decimal_places=6)
-    lng = models.DecimalField("经度", max_digits=9, decimal_places=6)
+    number = models.CharField(_("事件编号"), max_length=24, unique=True)
+    cell = models.ForeignKey(
+        GridCell, on_delete=models.PROTECT, related_name="events", verbose_name=_("网格")
+    )
+    category_code = models.CharField(_("事件分类（GB/T 39666）"), max_length=6)
+    description = models.TextField(_("事件描述"))
+    lat = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6)
+    lng = models.DecimalField(_("经度"), max_digits=9, decimal_places=6)
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reported_at = models.DateTimeField(default=timezone.now)
     state = models.CharField(
         "状态", max_length=12, choices=GridEventState.choices, default=GridEventState.REPORTED
     )
     office = models.ForeignKey(
-        Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="处置机构"
+        Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("处置机构")
     )
-    registered_on = models.DateField("立案日期", null=True, blank=True)
-    due_date = models.DateField("处置时限", null=True, blank=True)
-    reject_reason = models.CharField("不予立案理由", max_length=300, blank=True)
-    handling = models.TextField("处置情况", blank=True)
-    check_note = models.CharField("核查意见", max_length=300, blank=True)
-    closed_on = models.DateField("结案日期", null=True, blank=True)
+    registered_on = models.DateField(_("立案日期"), null=True, blank=True)
+    due_date = models.DateField(_("处置时限"), null=True, blank=True)
+    reject_reason = models.CharField(_("不予立案理由"), max_length=300, blank=True)
+    handling = models.TextField(_("处置情况"), blank=True)
+    check_note = models.CharField(_("核查意见"), max_length=300, blank=True)
+    closed_on = models.DateField(_("结案日期"), null=True, blank=True)
 
     class Meta:
         verbose_name = "网格事件"

@@ -6,6 +6,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from minzheng.core.identifiers import DivisionLevel
 from minzheng.core.permissions import Perm
@@ -16,15 +17,15 @@ models.CharField.register_lookup(Length, "length")
 
 
 class DivisionKind(models.TextChoices):
-    PROVINCE = "province", "省/自治区"
-    CITY = "city", "市"
-    COUNTY = "county", "县/区"
-    STREET = "street", "街道"
-    TOWN = "town", "镇"
-    TOWNSHIP = "township", "乡"
-    OTHER_TOWNSHIP = "other_township", "其他乡级单位"
-    COMMUNITY = "community", "社区（居委会）"
-    VILLAGE = "village", "村（村委会）"
+    PROVINCE = "province", _("省/自治区")
+    CITY = "city", _("市")
+    COUNTY = "county", _("县/区")
+    STREET = "street", _("街道")
+    TOWN = "town", _("镇")
+    TOWNSHIP = "township", _("乡")
+    OTHER_TOWNSHIP = "other_township", _("其他乡级单位")
+    COMMUNITY = "community", _("社区（居委会）")
+    VILLAGE = "village", _("村（村委会）")
 
 
 class Division(models.Model):
@@ -34,18 +35,18 @@ class Division(models.Model):
     starts with it, so a jurisdiction is a prefix and scoping a query is an indexed LIKE 'prefix%'.
     """
 
-    code = models.CharField("统计用区划代码", max_length=12, primary_key=True)
+    code = models.CharField(_("统计用区划代码"), max_length=12, primary_key=True)
     prefix = models.CharField(max_length=12, unique=True)
-    name = models.CharField("名称", max_length=100)
+    name = models.CharField(_("名称"), max_length=100)
     level = models.PositiveSmallIntegerField(
         "层级", choices=[(lv.value, lv.name.lower()) for lv in DivisionLevel]
     )
-    kind = models.CharField("类别", max_length=16, choices=DivisionKind.choices)
+    kind = models.CharField(_("类别"), max_length=16, choices=DivisionKind.choices)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    urban_rural_code = models.CharField("城乡分类代码", max_length=3, blank=True)
-    is_active = models.BooleanField("有效", default=True)
+    urban_rural_code = models.CharField(_("城乡分类代码"), max_length=3, blank=True)
+    is_active = models.BooleanField(_("有效"), default=True)
 
     class Meta:
         ordering = ["code"]
@@ -80,11 +81,11 @@ class Division(models.Model):
 
 
 class OfficeKind(models.TextChoices):
-    PROVINCE_DEPARTMENT = "province_department", "省/自治区民政厅"
-    CITY_BUREAU = "city_bureau", "市民政局"
-    COUNTY_BUREAU = "county_bureau", "县/区民政局"
-    TOWNSHIP_OFFICE = "township_office", "乡镇/街道民政办"
-    VILLAGE_COMMITTEE = "village_committee", "村/社区民政工作站"
+    PROVINCE_DEPARTMENT = "province_department", _("省/自治区民政厅")
+    CITY_BUREAU = "city_bureau", _("市民政局")
+    COUNTY_BUREAU = "county_bureau", _("县/区民政局")
+    TOWNSHIP_OFFICE = "township_office", _("乡镇/街道民政办")
+    VILLAGE_COMMITTEE = "village_committee", _("村/社区民政工作站")
 
 
 OFFICE_KIND_FOR_LEVEL: dict[int, OfficeKind] = {
@@ -99,12 +100,12 @@ OFFICE_KIND_FOR_LEVEL: dict[int, OfficeKind] = {
 class Office(models.Model):
     """A civil-affairs office; its division is its jurisdiction."""
 
-    name = models.CharField("名称", max_length=120)
-    kind = models.CharField("类别", max_length=24, choices=OfficeKind.choices)
+    name = models.CharField(_("名称"), max_length=120)
+    kind = models.CharField(_("类别"), max_length=24, choices=OfficeKind.choices)
     division = models.OneToOneField(Division, on_delete=models.PROTECT, related_name="office")
-    phone = models.CharField("电话", max_length=40, blank=True)
-    address = models.CharField("地址", max_length=200, blank=True)
-    is_active = models.BooleanField("有效", default=True)
+    phone = models.CharField(_("电话"), max_length=40, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("有效"), default=True)
 
     class Meta:
         ordering = ["division_id"]
@@ -117,12 +118,12 @@ class PartnerDepartment(models.TextChoices):
     """Another department whose staff use the system (协作部门): the departments items are transferred
     to (catalogue.Department, civil affairs aside) and the disability federation, which asks statuses."""
 
-    DISABILITY_FEDERATION = "disability_federation", "残疾人联合会"
-    EDUCATION = "education", "教育局"
-    MEDICAL_INSURANCE = "medical_insurance", "医疗保障局"
-    HOUSING = "housing", "住房和城乡建设局"
-    HUMAN_RESOURCES = "human_resources", "人力资源和社会保障局"
-    PETITIONS = "petitions", "信访局"
+    DISABILITY_FEDERATION = "disability_federation", _("残疾人联合会")
+    EDUCATION = "education", _("教育局")
+    MEDICAL_INSURANCE = "medical_insurance", _("医疗保障局")
+    HOUSING = "housing", _("住房和城乡建设局")
+    HUMAN_RESOURCES = "human_resources", _("人力资源和社会保障局")
+    PETITIONS = "petitions", _("信访局")
 
 
 class StaffManager(BaseUserManager["Staff"]):
@@ -133,32 +134,42 @@ class StaffManager(BaseUserManager["Staff"]):
 class Staff(AbstractBaseUser):
     """A staff account, bound to exactly one office; it sees that office's jurisdiction."""
 
-    username = models.CharField("用户名", max_length=150, unique=True)
-    full_name = models.CharField("姓名", max_length=60)
+    username = models.CharField(_("用户名"), max_length=150, unique=True)
+    full_name = models.CharField(_("姓名"), max_length=60)
     office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="staff")
-    phone = models.CharField("手机号", max_length=20, blank=True)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
     # Blank for civil-affairs staff. A partner department's account belongs to the civil-affairs
     # office whose jurisdiction it works in (its county bureau) and names its own department here.
     department = models.CharField(
         "所属部门", max_length=24, choices=PartnerDepartment.choices, blank=True, default=""
     )
-    is_active = models.BooleanField("启用", default=True)
-    is_demo = models.BooleanField("演示账号", default=False)
-    must_change_password = models.BooleanField("须修改密码", default=False)
+    is_active = models.BooleanField(_("启用"), default=True)
+    is_demo = models.BooleanField(_("演示账号"), default=False)
+    must_change_password = models.BooleanField(_("须修改密码"), default=False)
     password_changed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Maker-checker by person: who made this account and who last gave it its roles (and, for a
     # grant that needed one, who confirmed it). None for accounts made on the server (bootstrap).
     created_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="创建人"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("创建人")
     )
     roles_granted_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="授予角色人"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("授予角色人"),
     )
     roles_confirmed_by = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="确认授予人"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("确认授予人"),
     )
-    roles_granted_at = models.DateTimeField("角色授予时间", null=True, blank=True)
+    roles_granted_at = models.DateTimeField(_("角色授予时间"), null=True, blank=True)
 
     objects = StaffManager()
 
@@ -209,7 +220,7 @@ class Staff(AbstractBaseUser):
 
 class StaffRole(models.Model):
     staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="role_grants")
-    role = models.CharField("角色", max_length=32, choices=Role.choices)
+    role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
     granted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -229,10 +240,10 @@ class StaffRole(models.Model):
 
 
 class RevokeReason(models.TextChoices):
-    OWNER = "owner", "本人或安全管理员吊销"
-    PASSWORD_RESET = "password_reset", "密码被重置"
-    DEACTIVATED = "deactivated", "账号停用"
-    LOCKOUT = "lockout", "登录失败锁定"
+    OWNER = "owner", _("本人或安全管理员吊销")
+    PASSWORD_RESET = "password_reset", _("密码被重置")
+    DEACTIVATED = "deactivated", _("账号停用")
+    LOCKOUT = "lockout", _("登录失败锁定")
 
 
 class ApiToken(models.Model):
@@ -241,14 +252,14 @@ class ApiToken(models.Model):
     Every token expires (MINZHENG_API_TOKEN_DAYS at most); a read-only token may only read."""
 
     staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField("用途", max_length=80)
+    name = models.CharField(_("用途"), max_length=80)
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)
-    read_only = models.BooleanField("只读", default=False)
+    read_only = models.BooleanField(_("只读"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField("到期时间")
+    expires_at = models.DateTimeField(_("到期时间"))
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField("吊销原因", max_length=16, choices=RevokeReason.choices, blank=True)
+    revoked_reason = models.CharField(_("吊销原因"), max_length=16, choices=RevokeReason.choices, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     # Token use is audited at most once an hour per token (see api.auth); this is when it last was.
     last_audited_at = models.DateTimeField(null=True, blank=True)
@@ -270,16 +281,16 @@ class ApiToken(models.Model):
 
 
 class ChangeKind(models.TextChoices):
-    SET_ROLES = "set_roles", "设置角色"
-    SET_ACTIVE = "set_active", "启用或停用"
-    RESET_PASSWORD = "reset_password", "重置密码"
-    UNLOCK = "unlock", "解除锁定"
+    SET_ROLES = "set_roles", _("设置角色")
+    SET_ACTIVE = "set_active", _("启用或停用")
+    RESET_PASSWORD = "reset_password", _("重置密码")
+    UNLOCK = "unlock", _("解除锁定")
 
 
 class ChangeStatus(models.TextChoices):
-    PENDING = "pending", "待确认"
-    APPLIED = "applied", "已确认生效"
-    REJECTED = "rejected", "已驳回"
+    PENDING = "pending", _("待确认")
+    APPLIED = "applied", _("已确认生效")
+    REJECTED = "rejected", _("已驳回")
 
 
 class StaffChangeRequest(models.Model):
@@ -288,13 +299,13 @@ class StaffChangeRequest(models.Model):
     """
 
     staff = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="change_requests")
-    kind = models.CharField("变更类型", max_length=16, choices=ChangeKind.choices)
-    roles = models.JSONField("角色", default=list, blank=True)
-    active = models.BooleanField("启用", null=True, blank=True)
+    kind = models.CharField(_("变更类型"), max_length=16, choices=ChangeKind.choices)
+    roles = models.JSONField(_("角色"), default=list, blank=True)
+    active = models.BooleanField(_("启用"), null=True, blank=True)
     # The new password's hash, kept only while the request is pending.
     password_hash = models.CharField(max_length=128, blank=True)
-    reason = models.CharField("原因", max_length=200)
-    confirmer_roles = models.JSONField("可确认的角色", default=list)
+    reason = models.CharField(_("原因"), max_length=200)
+    confirmer_roles = models.JSONField(_("可确认的角色"), default=list)
     requested_by = models.ForeignKey(Staff, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.PENDING)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from minzheng.org.models import Division
 
@@ -18,29 +19,29 @@ from minzheng.org.models import Division
 class Metric(models.TextChoices):
     """What a norm band sets (per township unless it says village)."""
 
-    TOWNSHIP_STAFF = "township_staff", "乡镇（街道）民政工作人员（人）"
-    SOCIAL_WORK_POSTS = "social_work_posts", "购买服务专业社工岗位（个）"
-    TOWNSHIP_FUNDS = "township_funds", "年度工作经费（元）"
-    OFFICE_AREA = "office_area", "办公用房面积（平方米）"
-    VILLAGE_ASSISTANTS = "village_assistants", "村（社区）民政协理员（人）"
-    VILLAGE_ALLOWANCE = "village_allowance", "协理员工作津贴（元/月）"
-    COUNTY_TRAININGS = "county_trainings", "市对县区干部培训（次/年）"
-    TOWNSHIP_TRAININGS = "township_trainings", "乡镇（街道）人员培训（次/年）"
-    VILLAGE_TRAININGS = "village_trainings", "村级协理员培训（次/年）"
-    TRAINING_DAYS = "training_days", "人均培训时间（天/年）"
+    TOWNSHIP_STAFF = "township_staff", _("乡镇（街道）民政工作人员（人）")
+    SOCIAL_WORK_POSTS = "social_work_posts", _("购买服务专业社工岗位（个）")
+    TOWNSHIP_FUNDS = "township_funds", _("年度工作经费（元）")
+    OFFICE_AREA = "office_area", _("办公用房面积（平方米）")
+    VILLAGE_ASSISTANTS = "village_assistants", _("村（社区）民政协理员（人）")
+    VILLAGE_ALLOWANCE = "village_allowance", _("协理员工作津贴（元/月）")
+    COUNTY_TRAININGS = "county_trainings", _("市对县区干部培训（次/年）")
+    TOWNSHIP_TRAININGS = "township_trainings", _("乡镇（街道）人员培训（次/年）")
+    VILLAGE_TRAININGS = "village_trainings", _("村级协理员培训（次/年）")
+    TRAINING_DAYS = "training_days", _("人均培训时间（天/年）")
 
 
 class NormSet(models.Model):
     """A published norm set (e.g. 银川2018), with the document it comes from."""
 
-    code = models.SlugField("代码", max_length=40, unique=True)
-    name = models.CharField("名称", max_length=60)
-    region_code = models.CharField("发布地区区划代码", max_length=6)
-    source_document = models.CharField("依据文件", max_length=200)
-    source_reference = models.CharField("文号与出处", max_length=200)
-    issued_on = models.DateField("成文日期")
-    pre_job_training_required = models.BooleanField("须经岗前培训才能上岗", default=False)
-    window_sign_required = models.BooleanField("服务窗口须悬挂标志牌和民政徽标", default=False)
+    code = models.SlugField(_("代码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=60)
+    region_code = models.CharField(_("发布地区区划代码"), max_length=6)
+    source_document = models.CharField(_("依据文件"), max_length=200)
+    source_reference = models.CharField(_("文号与出处"), max_length=200)
+    issued_on = models.DateField(_("成文日期"))
+    pre_job_training_required = models.BooleanField(_("须经岗前培训才能上岗"), default=False)
+    window_sign_required = models.BooleanField(_("服务窗口须悬挂标志牌和民政徽标"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -56,11 +57,11 @@ class NormBand(models.Model):
     [population_min, population_max); population_max null means no upper bound."""
 
     norm_set = models.ForeignKey(NormSet, on_delete=models.CASCADE, related_name="bands")
-    metric = models.CharField("指标", max_length=24, choices=Metric.choices)
-    population_min = models.PositiveIntegerField("人口下限（含）", default=0)
-    population_max = models.PositiveIntegerField("人口上限（不含）", null=True, blank=True)
-    value = models.DecimalField("标准值", max_digits=12, decimal_places=2)
-    quote = models.CharField("原文", max_length=300, blank=True)
+    metric = models.CharField(_("指标"), max_length=24, choices=Metric.choices)
+    population_min = models.PositiveIntegerField(_("人口下限（含）"), default=0)
+    population_max = models.PositiveIntegerField(_("人口上限（不含）"), null=True, blank=True)
+    value = models.DecimalField(_("标准值"), max_digits=12, decimal_places=2)
+    quote = models.CharField(_("原文"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["norm_set_id", "metric", "population_min"]
@@ -82,9 +83,9 @@ class FacilityItem(models.Model):
     """One item of a facility checklist (七有, 十有)."""
 
     norm_set = models.ForeignKey(NormSet, on_delete=models.CASCADE, related_name="facility_items")
-    code = models.SlugField("代码", max_length=32)
-    label = models.CharField("名称", max_length=40)
-    min_quantity = models.PositiveSmallIntegerField("最少数量", default=1)
+    code = models.SlugField(_("代码"), max_length=32)
+    label = models.CharField(_("名称"), max_length=40)
+    min_quantity = models.PositiveSmallIntegerField(_("最少数量"), default=1)
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -100,8 +101,8 @@ class CountyNormChoice(models.Model):
 
     county = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
     norm_set = models.ForeignKey(NormSet, on_delete=models.PROTECT, related_name="choices")
-    valid_from = models.DateField("适用起始日")
-    reason = models.CharField("说明", max_length=200)
+    valid_from = models.DateField(_("适用起始日"))
+    reason = models.CharField(_("说明"), max_length=200)
     chosen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -122,10 +123,10 @@ class PreJobGateRule(models.Model):
     pre-job training (岗前培训), and which roles count (银政办发〔2018〕: "必须经岗前培训才能上岗")."""
 
     county = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    valid_from = models.DateField("适用起始日")
-    enabled = models.BooleanField("启用")
-    roles = models.JSONField("适用角色", default=list)
-    reference = models.CharField("依据", max_length=200)
+    valid_from = models.DateField(_("适用起始日"))
+    enabled = models.BooleanField(_("启用"))
+    roles = models.JSONField(_("适用角色"), default=list)
+    reference = models.CharField(_("依据"), max_length=200)
     set_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -145,10 +146,10 @@ class FundCapRule(models.Model):
     """The provincial cap on purchased services paid from the assistance fund (困难群众救助资金),
     as a percentage of that year's fund (民发〔2017〕153号; 广西 2 %, 拉萨 4 %)."""
 
-    province_code = models.CharField("省级区划代码", max_length=2)
-    valid_from = models.DateField("适用起始日")
-    cap_percent = models.DecimalField("上限（%）", max_digits=5, decimal_places=2)
-    reference = models.CharField("依据", max_length=200)
+    province_code = models.CharField(_("省级区划代码"), max_length=2)
+    valid_from = models.DateField(_("适用起始日"))
+    cap_percent = models.DecimalField(_("上限（%）"), max_digits=5, decimal_places=2)
+    reference = models.CharField(_("依据"), max_length=200)
 
     class Meta:
         ordering = ["province_code", "-valid_from"]
@@ -170,10 +171,10 @@ class PopulationRecord(models.Model):
     """Resident population of a township or village in a year, with its source: it drives the bands."""
 
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    year = models.PositiveSmallIntegerField("年度")
-    resident_population = models.PositiveIntegerField("常住人口")
-    households = models.PositiveIntegerField("户数", null=True, blank=True)
-    source = models.CharField("数据来源", max_length=120)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    resident_population = models.PositiveIntegerField(_("常住人口"))
+    households = models.PositiveIntegerField(_("户数"), null=True, blank=True)
+    source = models.CharField(_("数据来源"), max_length=120)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -196,12 +197,12 @@ class Worker(models.Model):
     """A person working in the grassroots network (基层民政工作人员). A staff account is optional:
     village assistants usually have none."""
 
-    full_name = models.CharField("姓名", max_length=60)
+    full_name = models.CharField(_("姓名"), max_length=60)
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
     staff = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="worker"
     )
-    phone = models.CharField("电话", max_length=20, blank=True)
+    phone = models.CharField(_("电话"), max_length=20, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -213,16 +214,16 @@ class Worker(models.Model):
 
 
 class QualificationKind(models.TextChoices):
-    ASSISTANT_SOCIAL_WORKER = "assistant_social_worker", "助理社会工作师"
-    SOCIAL_WORKER = "social_worker", "社会工作师"
-    SENIOR_SOCIAL_WORKER = "senior_social_worker", "高级社会工作师"
+    ASSISTANT_SOCIAL_WORKER = "assistant_social_worker", _("助理社会工作师")
+    SOCIAL_WORKER = "social_worker", _("社会工作师")
+    SENIOR_SOCIAL_WORKER = "senior_social_worker", _("高级社会工作师")
 
 
 class Qualification(models.Model):
     worker = models.ForeignKey(Worker, on_delete=models.CASCADE, related_name="qualifications")
-    kind = models.CharField("资格", max_length=32, choices=QualificationKind.choices)
-    certificate_number = models.CharField("证书编号", max_length=40)
-    obtained_on = models.DateField("取得日期")
+    kind = models.CharField(_("资格"), max_length=32, choices=QualificationKind.choices)
+    certificate_number = models.CharField(_("证书编号"), max_length=40)
+    obtained_on = models.DateField(_("取得日期"))
     fee_reimbursed = models.DecimalField(
         "报销考试费用（元）", max_digits=10, decimal_places=2, null=True, blank=True
     )
@@ -236,11 +237,11 @@ class Qualification(models.Model):
 
 
 class PostKind(models.TextChoices):
-    FULL_TIME = "full_time", "专职"
-    PART_TIME = "part_time", "兼职"
-    VILLAGE_ASSISTANT = "village_assistant", "村（社区）民政协理员"
-    PURCHASED_POST = "purchased_post", "购买服务岗位"
-    SOCIAL_WORKER = "social_worker", "专业社工"
+    FULL_TIME = "full_time", _("专职")
+    PART_TIME = "part_time", _("兼职")
+    VILLAGE_ASSISTANT = "village_assistant", _("村（社区）民政协理员")
+    PURCHASED_POST = "purchased_post", _("购买服务岗位")
+    SOCIAL_WORKER = "social_worker", _("专业社工")
 
 
 # The posts that count towards a township's staffing norm (专(兼)职民政工作人员).
@@ -254,9 +255,9 @@ class StaffAssignment(models.Model):
 
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="assignments")
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    post = models.CharField("岗位", max_length=20, choices=PostKind.choices)
-    start_on = models.DateField("到岗日期")
-    end_on = models.DateField("离岗日期", null=True, blank=True)
+    post = models.CharField(_("岗位"), max_length=20, choices=PostKind.choices)
+    start_on = models.DateField(_("到岗日期"))
+    end_on = models.DateField(_("离岗日期"), null=True, blank=True)
     monthly_allowance = models.DecimalField(
         "月津贴（元）", max_digits=10, decimal_places=2, null=True, blank=True
     )
@@ -286,11 +287,11 @@ class FundingRecord(models.Model):
     the budget (单独列支), and disbursed."""
 
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    year = models.PositiveSmallIntegerField("年度")
-    budgeted = models.DecimalField("预算（元）", max_digits=14, decimal_places=2)
-    separately_listed = models.BooleanField("单独列支")
-    disbursed = models.DecimalField("已拨付（元）", max_digits=14, decimal_places=2, default=0)
-    source = models.CharField("资金来源/预算文件", max_length=120)
+    year = models.PositiveSmallIntegerField(_("年度"))
+    budgeted = models.DecimalField(_("预算（元）"), max_digits=14, decimal_places=2)
+    separately_listed = models.BooleanField(_("单独列支"))
+    disbursed = models.DecimalField(_("已拨付（元）"), max_digits=14, decimal_places=2, default=0)
+    source = models.CharField(_("资金来源/预算文件"), max_length=120)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -314,10 +315,10 @@ class FacilityCheck(models.Model):
     service window's sign and emblem, and the checklist items found (FacilityCheckItem)."""
 
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    checked_on = models.DateField("检查日期")
-    office_area_m2 = models.DecimalField("办公用房面积（平方米）", max_digits=8, decimal_places=1)
-    window_has_sign = models.BooleanField("服务窗口悬挂标志牌和民政徽标")
-    note = models.CharField("说明", max_length=300, blank=True)
+    checked_on = models.DateField(_("检查日期"))
+    office_area_m2 = models.DecimalField(_("办公用房面积（平方米）"), max_digits=8, decimal_places=1)
+    window_has_sign = models.BooleanField(_("服务窗口悬挂标志牌和民政徽标"))
+    note = models.CharField(_("说明"), max_length=300, blank=True)
     checked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -335,8 +336,8 @@ class FacilityCheck(models.Model):
 
 class FacilityCheckItem(models.Model):
     facility_check = models.ForeignKey(FacilityCheck, on_delete=models.CASCADE, related_name="items")
-    code = models.SlugField("设施", max_length=32)
-    quantity = models.PositiveSmallIntegerField("数量")
+    code = models.SlugField(_("设施"), max_length=32)
+    quantity = models.PositiveSmallIntegerField(_("数量"))
 
     class Meta:
         constraints = [
@@ -358,11 +359,11 @@ class Evidence(models.Model):
         "Rectification", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
     )
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    file_name = models.CharField("文件名", max_length=200)
-    content_type = models.CharField("文件类型", max_length=80)
-    size = models.PositiveIntegerField("大小（字节）")
+    file_name = models.CharField(_("文件名"), max_length=200)
+    content_type = models.CharField(_("文件类型"), max_length=80)
+    size = models.PositiveIntegerField(_("大小（字节）"))
     sha256 = models.CharField("SHA-256", max_length=64)
-    content = models.BinaryField("内容")
+    content = models.BinaryField(_("内容"))
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -387,18 +388,18 @@ class Evidence(models.Model):
 
 
 class TrainingKind(models.TextChoices):
-    PRE_JOB = "pre_job", "岗前培训"
-    BUSINESS = "business", "业务培训"
-    LEGAL = "legal", "法治培训"
-    ETIQUETTE = "etiquette", "礼仪培训"
-    WARNING = "warning", "警示教育"
+    PRE_JOB = "pre_job", _("岗前培训")
+    BUSINESS = "business", _("业务培训")
+    LEGAL = "legal", _("法治培训")
+    ETIQUETTE = "etiquette", _("礼仪培训")
+    WARNING = "warning", _("警示教育")
 
 
 class TrainingPlan(models.Model):
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    year = models.PositiveSmallIntegerField("年度")
-    title = models.CharField("计划名称", max_length=120)
-    planned_events = models.PositiveSmallIntegerField("计划期数")
+    year = models.PositiveSmallIntegerField(_("年度"))
+    title = models.CharField(_("计划名称"), max_length=120)
+    planned_events = models.PositiveSmallIntegerField(_("计划期数"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -418,12 +419,12 @@ class TrainingEvent(models.Model):
         TrainingPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
     )
     organiser = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField("类别", max_length=16, choices=TrainingKind.choices)
-    title = models.CharField("名称", max_length=120)
-    start_on = models.DateField("开始日期")
-    end_on = models.DateField("结束日期")
-    days = models.DecimalField("天数", max_digits=4, decimal_places=1)
-    location = models.CharField("地点", max_length=120, blank=True)
+    kind = models.CharField(_("类别"), max_length=16, choices=TrainingKind.choices)
+    title = models.CharField(_("名称"), max_length=120)
+    start_on = models.DateField(_("开始日期"))
+    end_on = models.DateField(_("结束日期"))
+    days = models.DecimalField(_("天数"), max_digits=4, decimal_places=1)
+    location = models.CharField(_("地点"), max_length=120, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -445,9 +446,9 @@ class TrainingEvent(models.Model):
 class TrainingAttendance(models.Model):
     event = models.ForeignKey(TrainingEvent, on_delete=models.CASCADE, related_name="attendance")
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="attendance")
-    days_attended = models.DecimalField("参训天数", max_digits=4, decimal_places=1)
-    passed = models.BooleanField("考核合格", default=True)
-    certificate_number = models.CharField("结业证书编号", max_length=40, blank=True)
+    days_attended = models.DecimalField(_("参训天数"), max_digits=4, decimal_places=1)
+    passed = models.BooleanField(_("考核合格"), default=True)
+    certificate_number = models.CharField(_("结业证书编号"), max_length=40, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -468,19 +469,19 @@ class TrainingAttendance(models.Model):
 
 
 class ProviderKind(models.TextChoices):
-    SOCIAL_ORGANISATION = "social_organisation", "社会组织"
-    LABOUR_COMPANY = "labour_company", "专业劳务公司"
-    PUBLIC_INSTITUTION = "public_institution", "事业单位"
-    ENTERPRISE = "enterprise", "企业"
+    SOCIAL_ORGANISATION = "social_organisation", _("社会组织")
+    LABOUR_COMPANY = "labour_company", _("专业劳务公司")
+    PUBLIC_INSTITUTION = "public_institution", _("事业单位")
+    ENTERPRISE = "enterprise", _("企业")
 
 
 class ServiceProvider(models.Model):
-    name = models.CharField("名称", max_length=120)
-    uscc = models.CharField("统一社会信用代码", max_length=18, unique=True)
-    kind = models.CharField("类别", max_length=24, choices=ProviderKind.choices)
+    name = models.CharField(_("名称"), max_length=120)
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, unique=True)
+    kind = models.CharField(_("类别"), max_length=24, choices=ProviderKind.choices)
     # The county that registered it in the system; its records are scoped through its contracts.
     county = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    barred_until = models.DateField("禁止参与至", null=True, blank=True)
+    barred_until = models.DateField(_("禁止参与至"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -491,48 +492,50 @@ class ServiceProvider(models.Model):
 
 
 class ContractMode(models.TextChoices):
-    POSTS = "posts", "岗位购买"
-    PROJECT = "project", "项目购买"
+    POSTS = "posts", _("岗位购买")
+    PROJECT = "project", _("项目购买")
 
 
 class ServiceCategory(models.TextChoices):
-    TRANSACTIONAL = "transactional", "事务性工作"
-    SERVICE = "service", "服务性工作"
+    TRANSACTIONAL = "transactional", _("事务性工作")
+    SERVICE = "service", _("服务性工作")
 
 
 class FundingSource(models.TextChoices):
-    WORK_FUNDS = "work_funds", "社会救助工作经费"
-    ASSISTANCE_FUND = "assistance_fund", "困难群众救助资金"
-    LOCAL_BUDGET = "local_budget", "本级财政预算"
+    WORK_FUNDS = "work_funds", _("社会救助工作经费")
+    ASSISTANCE_FUND = "assistance_fund", _("困难群众救助资金")
+    LOCAL_BUDGET = "local_budget", _("本级财政预算")
 
 
 class ContractStatus(models.TextChoices):
-    RUNNING = "running", "履行中"
-    RECTIFYING = "rectifying", "整改中"
-    TERMINATED = "terminated", "已终止"
-    CLOSED = "closed", "已结束"
+    RUNNING = "running", _("履行中")
+    RECTIFYING = "rectifying", _("整改中")
+    TERMINATED = "terminated", _("已终止")
+    CLOSED = "closed", _("已结束")
 
 
 class ServiceContract(models.Model):
     county = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
     provider = models.ForeignKey(ServiceProvider, on_delete=models.PROTECT, related_name="contracts")
-    number = models.CharField("合同编号", max_length=40, unique=True)
-    title = models.CharField("名称", max_length=120)
-    mode = models.CharField("购买方式", max_length=10, choices=ContractMode.choices)
-    category = models.CharField("服务类别", max_length=16, choices=ServiceCategory.choices)
-    items = models.JSONField("服务内容", default=list)
-    posts_count = models.PositiveSmallIntegerField("岗位数", default=0)
-    amount = models.DecimalField("合同金额（元）", max_digits=14, decimal_places=2)
-    funding_source = models.CharField("资金来源", max_length=20, choices=FundingSource.choices)
+    number = models.CharField(_("合同编号"), max_length=40, unique=True)
+    title = models.CharField(_("名称"), max_length=120)
+    mode = models.CharField(_("购买方式"), max_length=10, choices=ContractMode.choices)
+    category = models.CharField(_("服务类别"), max_length=16, choices=ServiceCategory.choices)
+    items = models.JSONField(_("服务内容"), default=list)
+    posts_count = models.PositiveSmallIntegerField(_("岗位数"), default=0)
+    amount = models.DecimalField(_("合同金额（元）"), max_digits=14, decimal_places=2)
+    funding_source = models.CharField(_("资金来源"), max_length=20, choices=FundingSource.choices)
     assistance_fund_total = models.DecimalField(
         "当年困难群众救助资金总额（元）", max_digits=16, decimal_places=2, null=True, blank=True
     )
     share_percent = models.DecimalField(
         "占救助资金比例（%）", max_digits=7, decimal_places=4, null=True, blank=True
     )
-    cap_percent = models.DecimalField("适用上限（%）", max_digits=5, decimal_places=2, null=True, blank=True)
-    start_on = models.DateField("开始日期")
-    end_on = models.DateField("结束日期")
+    cap_percent = models.DecimalField(
+        _("适用上限（%）"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    start_on = models.DateField(_("开始日期"))
+    end_on = models.DateField(_("结束日期"))
     status = models.CharField(
         "状态", max_length=12, choices=ContractStatus.choices, default=ContractStatus.RUNNING
     )
@@ -562,11 +565,11 @@ class ServiceContract(models.Model):
 class ServiceDelivery(models.Model):
     contract = models.ForeignKey(ServiceContract, on_delete=models.PROTECT, related_name="deliveries")
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    delivered_on = models.DateField("服务日期")
-    service_type = models.CharField("服务项目", max_length=40)
-    recipient_name = models.CharField("服务对象", max_length=60)
-    hours = models.DecimalField("时长（小时）", max_digits=6, decimal_places=1)
-    recipient_confirmed = models.BooleanField("服务对象签字确认")
+    delivered_on = models.DateField(_("服务日期"))
+    service_type = models.CharField(_("服务项目"), max_length=40)
+    recipient_name = models.CharField(_("服务对象"), max_length=60)
+    hours = models.DecimalField(_("时长（小时）"), max_digits=6, decimal_places=1)
+    recipient_confirmed = models.BooleanField(_("服务对象签字确认"))
     worker = models.ForeignKey(Worker, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -584,33 +587,33 @@ class ServiceDelivery(models.Model):
 
 
 class EvaluationStage(models.TextChoices):
-    ROUTINE = "routine", "日常考核"
-    MID_TERM = "mid_term", "中期考核"
-    FINAL = "final", "终期考核"
+    ROUTINE = "routine", _("日常考核")
+    MID_TERM = "mid_term", _("中期考核")
+    FINAL = "final", _("终期考核")
 
 
 class Evaluator(models.TextChoices):
-    BUREAU = "bureau", "民政部门评价"
-    THIRD_PARTY = "third_party", "第三方评估"
-    SATISFACTION = "satisfaction", "服务对象满意度"
+    BUREAU = "bureau", _("民政部门评价")
+    THIRD_PARTY = "third_party", _("第三方评估")
+    SATISFACTION = "satisfaction", _("服务对象满意度")
 
 
 class EvaluationOutcome(models.TextChoices):
-    CONTINUE = "continue", "继续履行"
-    RECTIFY = "rectify", "限期整改"
-    TERMINATE = "terminate", "终止合同"
-    BAR = "bar", "终止合同并禁止一定期限内参与"
+    CONTINUE = "continue", _("继续履行")
+    RECTIFY = "rectify", _("限期整改")
+    TERMINATE = "terminate", _("终止合同")
+    BAR = "bar", _("终止合同并禁止一定期限内参与")
 
 
 class ProviderEvaluation(models.Model):
     contract = models.ForeignKey(ServiceContract, on_delete=models.PROTECT, related_name="evaluations")
-    stage = models.CharField("考核阶段", max_length=10, choices=EvaluationStage.choices)
-    evaluator = models.CharField("评价方", max_length=14, choices=Evaluator.choices)
-    evaluated_on = models.DateField("评价日期")
-    score = models.DecimalField("得分（0-100）", max_digits=5, decimal_places=1)
-    outcome = models.CharField("结论", max_length=10, choices=EvaluationOutcome.choices)
-    barred_until = models.DateField("禁止参与至", null=True, blank=True)
-    note = models.CharField("评价意见", max_length=300, blank=True)
+    stage = models.CharField(_("考核阶段"), max_length=10, choices=EvaluationStage.choices)
+    evaluator = models.CharField(_("评价方"), max_length=14, choices=Evaluator.choices)
+    evaluated_on = models.DateField(_("评价日期"))
+    score = models.DecimalField(_("得分（0-100）"), max_digits=5, decimal_places=1)
+    outcome = models.CharField(_("结论"), max_length=10, choices=EvaluationOutcome.choices)
+    barred_until = models.DateField(_("禁止参与至"), null=True, blank=True)
+    note = models.CharField(_("评价意见"), max_length=300, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -637,11 +640,11 @@ class SpotCheck(models.Model):
     """A county's sample of decided cases (重点抽查), each sampled case with its finding."""
 
     county = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    checked_on = models.DateField("抽查日期")
-    period_start = models.DateField("抽查范围起")
-    period_end = models.DateField("抽查范围止")
-    sample_size = models.PositiveSmallIntegerField("抽取件数")
-    seed = models.PositiveIntegerField("抽样种子")
+    checked_on = models.DateField(_("抽查日期"))
+    period_start = models.DateField(_("抽查范围起"))
+    period_end = models.DateField(_("抽查范围止"))
+    sample_size = models.PositiveSmallIntegerField(_("抽取件数"))
+    seed = models.PositiveIntegerField(_("抽样种子"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -658,8 +661,8 @@ class SampledCase(models.Model):
     spot_check = models.ForeignKey(SpotCheck, on_delete=models.CASCADE, related_name="samples")
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    compliant = models.BooleanField("符合规定", null=True, blank=True)
-    finding = models.CharField("发现问题", max_length=300, blank=True)
+    compliant = models.BooleanField(_("符合规定"), null=True, blank=True)
+    finding = models.CharField(_("发现问题"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["spot_check_id", "pk"]
@@ -670,23 +673,23 @@ class SampledCase(models.Model):
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", "待办"
-    DONE = "done", "已完成"
+    OPEN = "open", _("待办")
+    DONE = "done", _("已完成")
 
 
 class SupervisionTask(models.Model):
     """A weekly supervision task for a lagging office (周督导)."""
 
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    title = models.CharField("督导事项", max_length=200)
-    due_on = models.DateField("完成时限")
-    status = models.CharField("状态", max_length=8, choices=TaskStatus.choices, default=TaskStatus.OPEN)
-    result = models.CharField("督导结果", max_length=300, blank=True)
+    title = models.CharField(_("督导事项"), max_length=200)
+    due_on = models.DateField(_("完成时限"))
+    status = models.CharField(_("状态"), max_length=8, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    result = models.CharField(_("督导结果"), max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
-    created_on = models.DateField("下达日期")
-    done_on = models.DateField("完成日期", null=True, blank=True)
+    created_on = models.DateField(_("下达日期"))
+    done_on = models.DateField(_("完成日期"), null=True, blank=True)
 
     class Meta:
         ordering = ["status", "due_on", "pk"]
@@ -696,28 +699,28 @@ class SupervisionTask(models.Model):
 
 
 class RectificationSource(models.TextChoices):
-    SPOT_CHECK = "spot_check", "重点抽查"
-    INDICATOR = "indicator", "指标落后"
-    SUPERVISION = "supervision", "督导检查"
-    PROVIDER = "provider", "购买服务评价"
+    SPOT_CHECK = "spot_check", _("重点抽查")
+    INDICATOR = "indicator", _("指标落后")
+    SUPERVISION = "supervision", _("督导检查")
+    PROVIDER = "provider", _("购买服务评价")
 
 
 class RectificationStatus(models.TextChoices):
-    OPEN = "open", "整改中"
-    SUBMITTED = "submitted", "已报送整改材料"
-    VERIFIED = "verified", "已验收销号"
+    OPEN = "open", _("整改中")
+    SUBMITTED = "submitted", _("已报送整改材料")
+    VERIFIED = "verified", _("已验收销号")
 
 
 class Rectification(models.Model):
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    source = models.CharField("来源", max_length=12, choices=RectificationSource.choices)
-    issue = models.CharField("问题", max_length=300)
-    opened_on = models.DateField("下达日期")
-    due_on = models.DateField("整改时限")
-    status = models.CharField("状态", max_length=10, choices=RectificationStatus.choices, default="open")
-    submitted_on = models.DateField("报送日期", null=True, blank=True)
-    closed_on = models.DateField("销号日期", null=True, blank=True)
-    note = models.CharField("整改情况", max_length=300, blank=True)
+    source = models.CharField(_("来源"), max_length=12, choices=RectificationSource.choices)
+    issue = models.CharField(_("问题"), max_length=300)
+    opened_on = models.DateField(_("下达日期"))
+    due_on = models.DateField(_("整改时限"))
+    status = models.CharField(_("状态"), max_length=10, choices=RectificationStatus.choices, default="open")
+    submitted_on = models.DateField(_("报送日期"), null=True, blank=True)
+    closed_on = models.DateField(_("销号日期"), null=True, blank=True)
+    note = models.CharField(_("整改情况"), max_length=300, blank=True)
     sampled_case = models.ForeignKey(
         SampledCase, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -742,9 +745,9 @@ class Bulletin(models.Model):
     were (content and its digest), so it prints and exports the same years later."""
 
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
-    month = models.DateField("月份")  # the first day of the month
-    as_of = models.DateField("数据截止日")
-    content = models.JSONField("通报内容")
+    month = models.DateField(_("月份"))  # the first day of the month
+    as_of = models.DateField(_("数据截止日"))
+    content = models.JSONField(_("通报内容"))
     sha256 = models.CharField("SHA-256", max_length=64)
     frozen_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"

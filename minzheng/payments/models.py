@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from minzheng.cases.models import Case
 from minzheng.org.models import Division
@@ -13,37 +14,39 @@ from minzheng.registry.models import Household, Person
 
 
 class EnrolmentStatus(models.TextChoices):
-    ACTIVE = "active", "正常发放"
-    SUSPENDED = "suspended", "暂停发放"
-    EXITING = "exiting", "渐退期"
-    TERMINATED = "terminated", "已停发"
+    ACTIVE = "active", _("正常发放")
+    SUSPENDED = "suspended", _("暂停发放")
+    EXITING = "exiting", _("渐退期")
+    TERMINATED = "terminated", _("已停发")
 
 
 class Enrolment(models.Model):
-    programme = models.CharField("救助项目", max_length=40)
+    programme = models.CharField(_("救助项目"), max_length=40)
     case = models.OneToOneField(
-        Case, on_delete=models.PROTECT, related_name="enrolment", verbose_name="审批案件"
+        Case, on_delete=models.PROTECT, related_name="enrolment", verbose_name=_("审批案件")
     )
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="enrolments")
     payee = models.ForeignKey(
-        Person, on_delete=models.PROTECT, related_name="enrolments", verbose_name="领取人"
+        Person, on_delete=models.PROTECT, related_name="enrolments", verbose_name=_("领取人")
     )
-    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+", verbose_name="村/社区")
-    monthly_amount = models.DecimalField("月发放金额（元）", max_digits=12, decimal_places=2)
-    start_month = models.DateField("起始月份")
-    end_month = models.DateField("终止月份", null=True)
+    division = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name=_("村/社区")
+    )
+    monthly_amount = models.DecimalField(_("月发放金额（元）"), max_digits=12, decimal_places=2)
+    start_month = models.DateField(_("起始月份"))
+    end_month = models.DateField(_("终止月份"), null=True)
     status = models.CharField(
         "状态", max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
     )
     # The amount the rules gave when `monthly_amount` was last decided (the decision's calculation,
     # or an approved proposal's): a later recalculation proposes the decided amount changed by the
     # difference only, so a component the decision refused never comes back on its own.
-    calculated_amount = models.DecimalField("测算金额（元）", max_digits=12, decimal_places=2, null=True)
-    bank_name = models.CharField("开户银行", max_length=60)
-    account_encrypted = models.TextField("银行账号（加密）")
-    account_masked = models.CharField("银行账号（脱敏）", max_length=40)
-    review_months = models.PositiveSmallIntegerField("复核周期（月）", default=12)
-    next_review = models.DateField("下次复核日期")
+    calculated_amount = models.DecimalField(_("测算金额（元）"), max_digits=12, decimal_places=2, null=True)
+    bank_name = models.CharField(_("开户银行"), max_length=60)
+    account_encrypted = models.TextField(_("银行账号（加密）"))
+    account_masked = models.CharField(_("银行账号（脱敏）"), max_length=40)
+    review_months = models.PositiveSmallIntegerField(_("复核周期（月）"), default=12)
+    next_review = models.DateField(_("下次复核日期"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -73,29 +76,29 @@ class Enrolment(models.Model):
 
 
 class ChangeKind(models.TextChoices):
-    ENROL = "enrol", "纳入"
-    AMOUNT = "amount", "调整金额"
-    SUSPEND = "suspend", "暂停"
-    RESUME = "resume", "恢复"
-    EXIT = "exit", "启动渐退"
-    TERMINATE = "terminate", "停发"
-    BACK_PAY = "back_pay", "补发"
-    RECOVER = "recover", "追回（扣减）"
-    REVIEW = "review", "复核"
-    BANK_ACCOUNT = "bank_account", "变更银行账户"
+    ENROL = "enrol", _("纳入")
+    AMOUNT = "amount", _("调整金额")
+    SUSPEND = "suspend", _("暂停")
+    RESUME = "resume", _("恢复")
+    EXIT = "exit", _("启动渐退")
+    TERMINATE = "terminate", _("停发")
+    BACK_PAY = "back_pay", _("补发")
+    RECOVER = "recover", _("追回（扣减）")
+    REVIEW = "review", _("复核")
+    BANK_ACCOUNT = "bank_account", _("变更银行账户")
 
 
 class EnrolmentChange(models.Model):
     """Typed history of an enrolment: what changed, from which month, why, and the notice given."""
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="changes")
-    kind = models.CharField("变更类型", max_length=12, choices=ChangeKind.choices)
-    effective_month = models.DateField("生效月份")
+    kind = models.CharField(_("变更类型"), max_length=12, choices=ChangeKind.choices)
+    effective_month = models.DateField(_("生效月份"))
     old_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True)
     new_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True)
-    one_off_amount = models.DecimalField("一次性补发/扣减金额", max_digits=12, decimal_places=2, default=0)
-    reason = models.CharField("理由", max_length=300)
-    notice = models.TextField("告知内容", blank=True)
+    one_off_amount = models.DecimalField(_("一次性补发/扣减金额"), max_digits=12, decimal_places=2, default=0)
+    reason = models.CharField(_("理由"), max_length=300)
+    notice = models.TextField(_("告知内容"), blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
 
@@ -127,10 +130,10 @@ class PendingOneOff(models.Model):
     change = models.OneToOneField(
         EnrolmentChange, primary_key=True, on_delete=models.PROTECT, related_name="+"
     )
-    county = models.CharField("县（区）代码", max_length=6, db_index=True)
+    county = models.CharField(_("县（区）代码"), max_length=6, db_index=True)
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="+", db_index=False)
-    effective_month = models.DateField("生效月份")
-    amount = models.DecimalField("一次性补发/扣减金额", max_digits=12, decimal_places=2)
+    effective_month = models.DateField(_("生效月份"))
+    amount = models.DecimalField(_("一次性补发/扣减金额"), max_digits=12, decimal_places=2)
 
     def __str__(self) -> str:
         return f"{self.county} {self.change_id}"
@@ -153,25 +156,25 @@ class OneOffSettlement(models.Model):
     enrolment = models.ForeignKey(
         Enrolment, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )
-    amount = models.DecimalField("一次性补发/扣减金额", max_digits=12, decimal_places=2)
+    amount = models.DecimalField(_("一次性补发/扣减金额"), max_digits=12, decimal_places=2)
 
     def __str__(self) -> str:
         return f"{self.change_id} {self.run_id}"
 
 
 class RunStatus(models.TextChoices):
-    QUEUED = "queued", "排队中"
-    COMPUTING = "computing", "计算中"
-    COMPUTED = "computed", "待审批"
-    APPROVED = "approved", "已审批"
-    EXPORTED = "exported", "已生成银行文件"
-    RECONCILED = "reconciled", "已对账"
-    FAILED = "failed", "计算失败"
+    QUEUED = "queued", _("排队中")
+    COMPUTING = "computing", _("计算中")
+    COMPUTED = "computed", _("待审批")
+    APPROVED = "approved", _("已审批")
+    EXPORTED = "exported", _("已生成银行文件")
+    RECONCILED = "reconciled", _("已对账")
+    FAILED = "failed", _("计算失败")
 
 
 class RunKind(models.TextChoices):
-    MONTHLY = "monthly", "月度发放名册"
-    ONE_OFF = "one_off", "一次性救助代发批次"
+    MONTHLY = "monthly", _("月度发放名册")
+    ONE_OFF = "one_off", _("一次性救助代发批次")
 
 
 class PayrollRun(models.Model):
@@ -183,27 +186,27 @@ class PayrollRun(models.Model):
     kind = models.CharField(
         "批次类型", max_length=8, choices=RunKind.choices, default=RunKind.MONTHLY, db_default=RunKind.MONTHLY
     )
-    county = models.CharField("县（区）代码", max_length=6)
-    month = models.DateField("发放月份")
-    status = models.CharField("状态", max_length=12, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    county = models.CharField(_("县（区）代码"), max_length=6)
+    month = models.DateField(_("发放月份"))
+    status = models.CharField(_("状态"), max_length=12, choices=RunStatus.choices, default=RunStatus.QUEUED)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
-    line_count = models.PositiveIntegerField("笔数", default=0)
-    total_amount = models.DecimalField("总金额", max_digits=16, decimal_places=2, default=0)
+    line_count = models.PositiveIntegerField(_("笔数"), default=0)
+    total_amount = models.DecimalField(_("总金额"), max_digits=16, decimal_places=2, default=0)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     # The computation under way: the worker that claimed it, when, how many times it was tried.
-    claimed_by = models.CharField("计算进程", max_length=120, blank=True)
-    started_at = models.DateTimeField("开始计算时间", null=True)
-    attempts = models.PositiveSmallIntegerField("计算次数", default=0)
+    claimed_by = models.CharField(_("计算进程"), max_length=120, blank=True)
+    started_at = models.DateTimeField(_("开始计算时间"), null=True)
+    attempts = models.PositiveSmallIntegerField(_("计算次数"), default=0)
     # What the run recomputed: households whose facts, standing or age band changed since this time
     # (all of them when None: the county's first run, or a parameter change).
-    changes_since = models.DateTimeField("重新测算起点", null=True)
-    recomputed_households = models.PositiveIntegerField("重新测算户数", default=0)
-    proposals = models.PositiveIntegerField("金额调整建议数", default=0)
-    reviews_opened = models.PositiveIntegerField("转复核数", default=0)
-    arrears_total = models.DecimalField("补发（漏发月份）合计", max_digits=16, decimal_places=2, default=0)
+    changes_since = models.DateTimeField(_("重新测算起点"), null=True)
+    recomputed_households = models.PositiveIntegerField(_("重新测算户数"), default=0)
+    proposals = models.PositiveIntegerField(_("金额调整建议数"), default=0)
+    reviews_opened = models.PositiveIntegerField(_("转复核数"), default=0)
+    arrears_total = models.DecimalField(_("补发（漏发月份）合计"), max_digits=16, decimal_places=2, default=0)
     computed_at = models.DateTimeField(null=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
@@ -226,10 +229,10 @@ class PayrollRun(models.Model):
 
 
 class LineStatus(models.TextChoices):
-    PENDING = "pending", "待发放"
-    PAID = "paid", "已到账"
-    FAILED = "failed", "发放失败"
-    REISSUED = "reissued", "已重发"
+    PENDING = "pending", _("待发放")
+    PAID = "paid", _("已到账")
+    FAILED = "failed", _("发放失败")
+    REISSUED = "reissued", _("已重发")
 
 
 class PayrollLine(models.Model):
@@ -274,19 +277,19 @@ class PayrollLine(models.Model):
         Person, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )
     division_code = models.CharField(max_length=12)
-    monthly_amount = models.DecimalField("月标准金额", max_digits=12, decimal_places=2)
-    adjustment = models.DecimalField("补发/扣减", max_digits=12, decimal_places=2, default=0)
+    monthly_amount = models.DecimalField(_("月标准金额"), max_digits=12, decimal_places=2)
+    adjustment = models.DecimalField(_("补发/扣减"), max_digits=12, decimal_places=2, default=0)
     # Months of this enrolment that earlier runs missed (it was enrolled late), paid with this line:
     # each month in `ArrearsMonth`.
-    arrears = models.DecimalField("补发漏发月份", max_digits=12, decimal_places=2, default=0, db_default=0)
-    amount = models.DecimalField("实发金额", max_digits=12, decimal_places=2)
+    arrears = models.DecimalField(_("补发漏发月份"), max_digits=12, decimal_places=2, default=0, db_default=0)
+    amount = models.DecimalField(_("实发金额"), max_digits=12, decimal_places=2)
     # Defaults in the database too: the payroll's COPY leaves these out (bench/README.md).
     status = models.CharField(
         max_length=10, choices=LineStatus.choices, default=LineStatus.PENDING, db_default=LineStatus.PENDING
     )
     bank_reference = models.CharField(max_length=60, blank=True, default="", db_default="")
     failure_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
-    result_at = models.DateTimeField("回盘时间", null=True)
+    result_at = models.DateTimeField(_("回盘时间"), null=True)
     reissue_of = models.ForeignKey(
         "self",
         null=True,
@@ -351,7 +354,7 @@ class PayrollTotal(models.Model):
 
 class BankExport(models.Model):
     run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="exports")
-    layout = models.CharField("文件格式", max_length=40)
+    layout = models.CharField(_("文件格式"), max_length=40)
     file_name = models.CharField(max_length=120)
     content_type = models.CharField(max_length=100, default="application/octet-stream")
     content = models.BinaryField()
@@ -374,16 +377,16 @@ class ReconciliationReport(models.Model):
     by row, and no line was changed."""
 
     run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="reconciliations")
-    file_name = models.CharField("文件名", max_length=200)
+    file_name = models.CharField(_("文件名"), max_length=200)
     sha256 = models.CharField(max_length=64)
-    rows = models.PositiveIntegerField("数据行数", default=0)
-    accepted = models.BooleanField("已入账", default=False)
-    paid = models.PositiveIntegerField("成功笔数", default=0)
-    paid_amount = models.DecimalField("成功金额", max_digits=16, decimal_places=2, default=0)
-    failed = models.PositiveIntegerField("失败笔数", default=0)
-    failed_amount = models.DecimalField("失败金额", max_digits=16, decimal_places=2, default=0)
-    pending_after = models.PositiveIntegerField("仍待发放笔数", default=0)
-    errors = models.JSONField("错误明细", default=list, blank=True)
+    rows = models.PositiveIntegerField(_("数据行数"), default=0)
+    accepted = models.BooleanField(_("已入账"), default=False)
+    paid = models.PositiveIntegerField(_("成功笔数"), default=0)
+    paid_amount = models.DecimalField(_("成功金额"), max_digits=16, decimal_places=2, default=0)
+    failed = models.PositiveIntegerField(_("失败笔数"), default=0)
+    failed_amount = models.DecimalField(_("失败金额"), max_digits=16, decimal_places=2, default=0)
+    pending_after = models.PositiveIntegerField(_("仍待发放笔数"), default=0)
+    errors = models.JSONField(_("错误明细"), default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -408,8 +411,8 @@ class ReviewTask(models.Model):
             ("warning", "监测预警复核"),
         ],
     )
-    due_date = models.DateField("应完成日期")
-    office_code = models.CharField("负责机构", max_length=12)
+    due_date = models.DateField(_("应完成日期"))
+    office_code = models.CharField(_("负责机构"), max_length=12)
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField(null=True)
     outcome = models.CharField(
@@ -441,8 +444,8 @@ class ArrearsMonth(models.Model):
 
     run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="arrears_months")
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="arrears_months")
-    month = models.DateField("漏发月份")
-    amount = models.DecimalField("金额", max_digits=12, decimal_places=2)
+    month = models.DateField(_("漏发月份"))
+    amount = models.DecimalField(_("金额"), max_digits=12, decimal_places=2)
 
     class Meta:
         ordering = ["enrolment_id", "month"]
@@ -460,13 +463,13 @@ class RunParameter(models.Model):
     what an amount proposal of the run rests on, so it can be reproduced and explained."""
 
     run = models.ForeignKey(PayrollRun, on_delete=models.CASCADE, related_name="parameters")
-    name = models.CharField("参数", max_length=80)
-    description = models.CharField("说明", max_length=200, blank=True)
-    area = models.CharField("城乡", max_length=8)
-    region = models.CharField("适用地区", max_length=6, blank=True)
-    effective_from = models.DateField("生效日期", null=True)
-    value = models.TextField("值")
-    reference = models.CharField("依据文件", max_length=300)
+    name = models.CharField(_("参数"), max_length=80)
+    description = models.CharField(_("说明"), max_length=200, blank=True)
+    area = models.CharField(_("城乡"), max_length=8)
+    region = models.CharField(_("适用地区"), max_length=6, blank=True)
+    effective_from = models.DateField(_("生效日期"), null=True)
+    value = models.TextField(_("值"))
+    reference = models.CharField(_("依据文件"), max_length=300)
 
     class Meta:
         ordering = ["run_id", "name", "area"]
@@ -479,18 +482,18 @@ class RunParameter(models.Model):
 
 
 class ProposalStatus(models.TextChoices):
-    PROPOSED = "proposed", "待审核"
-    APPROVED = "approved", "已批准"
-    REJECTED = "rejected", "不予调整"
-    SUPERSEDED = "superseded", "已被新建议替代"
+    PROPOSED = "proposed", _("待审核")
+    APPROVED = "approved", _("已批准")
+    REJECTED = "rejected", _("不予调整")
+    SUPERSEDED = "superseded", _("已被新建议替代")
 
 
 class ProposalReason(models.TextChoices):
-    FIRST = "first", "首次核算"
-    PARAMETERS = "parameters", "标准调整"
-    FACTS = "facts", "家庭情况变化"
-    AGE = "age", "成员年龄段变化"
-    STANDING = "standing", "救助身份变化"
+    FIRST = "first", _("首次核算")
+    PARAMETERS = "parameters", _("标准调整")
+    FACTS = "facts", _("家庭情况变化")
+    AGE = "age", _("成员年龄段变化")
+    STANDING = "standing", _("救助身份变化")
 
 
 class AmountProposal(models.Model):
@@ -501,11 +504,11 @@ class AmountProposal(models.Model):
 
     enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="proposals")
     run = models.ForeignKey(PayrollRun, on_delete=models.PROTECT, related_name="amount_proposals")
-    reason = models.CharField("原因", max_length=12, choices=ProposalReason.choices)
-    current_amount = models.DecimalField("现发放金额", max_digits=12, decimal_places=2)
-    basis_amount = models.DecimalField("原测算金额", max_digits=12, decimal_places=2)
-    calculated_amount = models.DecimalField("重新测算金额", max_digits=12, decimal_places=2)
-    proposed_amount = models.DecimalField("建议金额", max_digits=12, decimal_places=2)
+    reason = models.CharField(_("原因"), max_length=12, choices=ProposalReason.choices)
+    current_amount = models.DecimalField(_("现发放金额"), max_digits=12, decimal_places=2)
+    basis_amount = models.DecimalField(_("原测算金额"), max_digits=12, decimal_places=2)
+    calculated_amount = models.DecimalField(_("重新测算金额"), max_digits=12, decimal_places=2)
+    proposed_amount = models.DecimalField(_("建议金额"), max_digits=12, decimal_places=2)
     status = models.CharField(
         "状态", max_length=12, choices=ProposalStatus.choices, default=ProposalStatus.PROPOSED
     )
@@ -514,9 +517,9 @@ class AmountProposal(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True)
-    effective_month = models.DateField("生效月份", null=True)
-    notice = models.TextField("书面告知内容", blank=True)
-    note = models.CharField("审核意见", max_length=300, blank=True)
+    effective_month = models.DateField(_("生效月份"), null=True)
+    notice = models.TextField(_("书面告知内容"), blank=True)
+    note = models.CharField(_("审核意见"), max_length=300, blank=True)
     change = models.OneToOneField(
         EnrolmentChange, null=True, on_delete=models.PROTECT, related_name="proposal"
     )
@@ -543,22 +546,22 @@ class AmountProposal(models.Model):
 
 
 class OrderBasis(models.TextChoices):
-    DECISION = "decision", "审批决定"
-    AID_FIRST = "aid_first", "先行救助"
-    BACK_PAY = "back_pay", "补发（不随月度发放）"
+    DECISION = "decision", _("审批决定")
+    AID_FIRST = "aid_first", _("先行救助")
+    BACK_PAY = "back_pay", _("补发（不随月度发放）")
 
 
 class OrderStatus(models.TextChoices):
-    AWAITING = "awaiting", "待确定发放方式"
-    READY = "ready", "待编入代发批次"
-    BATCHED = "batched", "已编入代发批次"
-    CASH_PAID = "cash_paid", "已现金发放"
-    CANCELLED = "cancelled", "已撤销"
+    AWAITING = "awaiting", _("待确定发放方式")
+    READY = "ready", _("待编入代发批次")
+    BATCHED = "batched", _("已编入代发批次")
+    CASH_PAID = "cash_paid", _("已现金发放")
+    CANCELLED = "cancelled", _("已撤销")
 
 
 class PaymentMethod(models.TextChoices):
-    BANK = "bank", "银行代发"
-    CASH = "cash", "备用金现金发放"
+    BANK = "bank", _("银行代发")
+    CASH = "cash", _("备用金现金发放")
 
 
 class PaymentOrder(models.Model):
@@ -567,28 +570,30 @@ class PaymentOrder(models.Model):
     in cash from the township's reserve fund with a receipt. One order per case and per back pay:
     nothing is paid twice."""
 
-    county = models.CharField("县（区）代码", max_length=6)
-    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+", verbose_name="村/社区")
-    township_code = models.CharField("乡镇（街道）代码", max_length=12)
-    programme = models.CharField("救助项目", max_length=40)
-    basis = models.CharField("依据", max_length=10, choices=OrderBasis.choices)
+    county = models.CharField(_("县（区）代码"), max_length=6)
+    division = models.ForeignKey(
+        Division, on_delete=models.PROTECT, related_name="+", verbose_name=_("村/社区")
+    )
+    township_code = models.CharField(_("乡镇（街道）代码"), max_length=12)
+    programme = models.CharField(_("救助项目"), max_length=40)
+    basis = models.CharField(_("依据"), max_length=10, choices=OrderBasis.choices)
     case = models.ForeignKey(Case, null=True, on_delete=models.PROTECT, related_name="payment_orders")
     change = models.OneToOneField(
         EnrolmentChange, null=True, on_delete=models.PROTECT, related_name="payment_order"
     )
-    payee = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name="领取人")
-    amount = models.DecimalField("金额（元）", max_digits=12, decimal_places=2)
-    reason = models.CharField("事由", max_length=300)
+    payee = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("领取人"))
+    amount = models.DecimalField(_("金额（元）"), max_digits=12, decimal_places=2)
+    reason = models.CharField(_("事由"), max_length=300)
     status = models.CharField(
         "状态", max_length=10, choices=OrderStatus.choices, default=OrderStatus.AWAITING
     )
-    method = models.CharField("发放方式", max_length=8, choices=PaymentMethod.choices, blank=True)
-    bank_name = models.CharField("开户银行", max_length=60, blank=True)
-    account_encrypted = models.TextField("银行账号（加密）", blank=True)
-    account_masked = models.CharField("银行账号（脱敏）", max_length=40, blank=True)
-    account_changed_at = models.DateTimeField("账户变更时间", null=True)
+    method = models.CharField(_("发放方式"), max_length=8, choices=PaymentMethod.choices, blank=True)
+    bank_name = models.CharField(_("开户银行"), max_length=60, blank=True)
+    account_encrypted = models.TextField(_("银行账号（加密）"), blank=True)
+    account_masked = models.CharField(_("银行账号（脱敏）"), max_length=40, blank=True)
+    account_changed_at = models.DateTimeField(_("账户变更时间"), null=True)
     run = models.ForeignKey(
-        PayrollRun, null=True, on_delete=models.PROTECT, related_name="orders", verbose_name="代发批次"
+        PayrollRun, null=True, on_delete=models.PROTECT, related_name="orders", verbose_name=_("代发批次")
     )
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -609,8 +614,8 @@ class PaymentOrder(models.Model):
 
 
 class FundKind(models.TextChoices):
-    ASSISTANCE = "assistance", "临时救助资金"
-    RESERVE = "reserve", "乡镇（街道）备用金"
+    ASSISTANCE = "assistance", _("临时救助资金")
+    RESERVE = "reserve", _("乡镇（街道）备用金")
 
 
 class Fund(models.Model):
@@ -618,9 +623,9 @@ class Fund(models.Model):
     its reserve fund (备用金) for cash paid first (先行救助). The balance is the sum of its ledger
     entries and never below zero (checked by the database)."""
 
-    kind = models.CharField("资金类别", max_length=12, choices=FundKind.choices)
-    township_code = models.CharField("乡镇（街道）代码", max_length=12)
-    balance = models.DecimalField("余额（元）", max_digits=16, decimal_places=2, default=0)
+    kind = models.CharField(_("资金类别"), max_length=12, choices=FundKind.choices)
+    township_code = models.CharField(_("乡镇（街道）代码"), max_length=12)
+    balance = models.DecimalField(_("余额（元）"), max_digits=16, decimal_places=2, default=0)
 
     class Meta:
         verbose_name = "救助资金"
@@ -635,10 +640,10 @@ class Fund(models.Model):
 
 
 class EntryKind(models.TextChoices):
-    BUDGET = "budget", "拨入（预算）"
-    PAID = "paid", "支出（已发放）"
-    RECOVERED = "recovered", "追回"
-    RETURNED = "returned", "退回（发放失败）"
+    BUDGET = "budget", _("拨入（预算）")
+    PAID = "paid", _("支出（已发放）")
+    RECOVERED = "recovered", _("追回")
+    RETURNED = "returned", _("退回（发放失败）")
 
 
 class FundEntry(models.Model):
@@ -646,13 +651,13 @@ class FundEntry(models.Model):
     batch's paid lines by reconciliation, a cash payment), recoveries and failed payments back."""
 
     fund = models.ForeignKey(Fund, on_delete=models.PROTECT, related_name="entries")
-    kind = models.CharField("类别", max_length=10, choices=EntryKind.choices)
-    month = models.DateField("所属月份")
-    amount = models.DecimalField("金额（元）", max_digits=16, decimal_places=2)
-    balance_after = models.DecimalField("余额（元）", max_digits=16, decimal_places=2)
+    kind = models.CharField(_("类别"), max_length=10, choices=EntryKind.choices)
+    month = models.DateField(_("所属月份"))
+    amount = models.DecimalField(_("金额（元）"), max_digits=16, decimal_places=2)
+    balance_after = models.DecimalField(_("余额（元）"), max_digits=16, decimal_places=2)
     order = models.ForeignKey(PaymentOrder, null=True, on_delete=models.PROTECT, related_name="entries")
     run = models.ForeignKey(PayrollRun, null=True, on_delete=models.PROTECT, related_name="+")
-    note = models.CharField("说明", max_length=300, blank=True)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
 
@@ -674,12 +679,12 @@ class CashPayment(models.Model):
     """Cash paid from a township's reserve fund against an order, with the receipt the recipient signed."""
 
     order = models.OneToOneField(PaymentOrder, on_delete=models.PROTECT, related_name="cash_payment")
-    receipt_number = models.CharField("收据编号", max_length=40, unique=True)
-    paid_on = models.DateField("发放日期")
-    recipient_name = models.CharField("领款人", max_length=60)
-    recipient_signed = models.BooleanField("领款人已签字", default=False)
+    receipt_number = models.CharField(_("收据编号"), max_length=40, unique=True)
+    paid_on = models.DateField(_("发放日期"))
+    recipient_name = models.CharField(_("领款人"), max_length=60)
+    recipient_signed = models.BooleanField(_("领款人已签字"), default=False)
     paid_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    note = models.CharField("备注", max_length=300, blank=True)
+    note = models.CharField(_("备注"), max_length=300, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

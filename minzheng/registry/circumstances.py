@@ -10,19 +10,24 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from minzheng.registry.models import Household, Person
 
 
 class DatedRecord(models.Model):
-    valid_from = models.DateField("起始日期")
-    valid_until = models.DateField("截止日期", null=True, blank=True)
-    note = models.CharField("说明", max_length=200, blank=True)
-    source = models.CharField("信息来源", max_length=80, blank=True)
+    valid_from = models.DateField(_("起始日期"))
+    valid_until = models.DateField(_("截止日期"), null=True, blank=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    source = models.CharField(_("信息来源"), max_length=80, blank=True)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="登记人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("登记人"),
     )
-    recorded_at = models.DateTimeField("登记时间", default=timezone.now)
+    recorded_at = models.DateTimeField(_("登记时间"), default=timezone.now)
 
     class Meta:
         abstract = True
@@ -40,20 +45,20 @@ def _period_check(name: str) -> models.CheckConstraint:
 
 
 class DisabilityCategory(models.TextChoices):
-    VISUAL = "visual", "视力残疾"
-    HEARING = "hearing", "听力残疾"
-    SPEECH = "speech", "言语残疾"
-    PHYSICAL = "physical", "肢体残疾"
-    INTELLECTUAL = "intellectual", "智力残疾"
-    MENTAL = "mental", "精神残疾"
-    MULTIPLE = "multiple", "多重残疾"
+    VISUAL = "visual", _("视力残疾")
+    HEARING = "hearing", _("听力残疾")
+    SPEECH = "speech", _("言语残疾")
+    PHYSICAL = "physical", _("肢体残疾")
+    INTELLECTUAL = "intellectual", _("智力残疾")
+    MENTAL = "mental", _("精神残疾")
+    MULTIPLE = "multiple", _("多重残疾")
 
 
 class Disability(DatedRecord):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="disabilities")
-    certificate_number = models.CharField("残疾证号", max_length=30)
-    category = models.CharField("残疾类别", max_length=16, choices=DisabilityCategory.choices)
-    grade = models.PositiveSmallIntegerField("残疾等级", choices=[(g, f"{g}级") for g in range(1, 5)])
+    certificate_number = models.CharField(_("残疾证号"), max_length=30)
+    category = models.CharField(_("残疾类别"), max_length=16, choices=DisabilityCategory.choices)
+    grade = models.PositiveSmallIntegerField(_("残疾等级"), choices=[(g, f"{g}级") for g in range(1, 5)])
 
     class Meta(DatedRecord.Meta):
         verbose_name = "残疾"
@@ -76,9 +81,9 @@ class Disability(DatedRecord):
 
 
 class SelfCareLevel(models.TextChoices):
-    SELF_CARE = "self_care", "具备生活自理能力"
-    PARTLY_LOST = "partly_lost", "部分丧失生活自理能力"
-    FULLY_LOST = "fully_lost", "完全丧失生活自理能力"
+    SELF_CARE = "self_care", _("具备生活自理能力")
+    PARTLY_LOST = "partly_lost", _("部分丧失生活自理能力")
+    FULLY_LOST = "fully_lost", _("完全丧失生活自理能力")
 
 
 SELF_CARE_ACTIVITIES = ("eating", "dressing", "bed_transfer", "toileting", "indoor_walking", "bathing")
@@ -93,13 +98,13 @@ def self_care_level(not_achieved: int) -> SelfCareLevel:
 
 class SelfCareAssessment(DatedRecord):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="self_care_assessments")
-    eating = models.BooleanField("进食", default=True)
-    dressing = models.BooleanField("穿衣", default=True)
-    bed_transfer = models.BooleanField("上下床", default=True)
-    toileting = models.BooleanField("如厕", default=True)
-    indoor_walking = models.BooleanField("室内行走", default=True)
-    bathing = models.BooleanField("洗澡", default=True)
-    level = models.CharField("自理能力", max_length=16, choices=SelfCareLevel.choices)
+    eating = models.BooleanField(_("进食"), default=True)
+    dressing = models.BooleanField(_("穿衣"), default=True)
+    bed_transfer = models.BooleanField(_("上下床"), default=True)
+    toileting = models.BooleanField(_("如厕"), default=True)
+    indoor_walking = models.BooleanField(_("室内行走"), default=True)
+    bathing = models.BooleanField(_("洗澡"), default=True)
+    level = models.CharField(_("自理能力"), max_length=16, choices=SelfCareLevel.choices)
 
     class Meta(DatedRecord.Meta):
         verbose_name = "生活自理能力评估"
@@ -115,8 +120,8 @@ class SelfCareAssessment(DatedRecord):
 
 class Illness(DatedRecord):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="illnesses")
-    name = models.CharField("疾病名称", max_length=80)
-    is_listed_serious = models.BooleanField("属于当地重特大疾病目录", default=False)
+    name = models.CharField(_("疾病名称"), max_length=80)
+    is_listed_serious = models.BooleanField(_("属于当地重特大疾病目录"), default=False)
 
     class Meta(DatedRecord.Meta):
         verbose_name = "疾病"
@@ -127,14 +132,14 @@ class Illness(DatedRecord):
 
 
 class LabourCapacityLevel(models.TextChoices):
-    FULL = "full", "有劳动能力"
-    PARTIAL = "partial", "部分丧失劳动能力"
-    NONE = "none", "无劳动能力"
+    FULL = "full", _("有劳动能力")
+    PARTIAL = "partial", _("部分丧失劳动能力")
+    NONE = "none", _("无劳动能力")
 
 
 class LabourCapacity(DatedRecord):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="labour_capacities")
-    level = models.CharField("劳动能力", max_length=8, choices=LabourCapacityLevel.choices)
+    level = models.CharField(_("劳动能力"), max_length=8, choices=LabourCapacityLevel.choices)
 
     class Meta(DatedRecord.Meta):
         verbose_name = "劳动能力"
@@ -145,18 +150,18 @@ class LabourCapacity(DatedRecord):
 
 
 class EmploymentStatus(models.TextChoices):
-    EMPLOYED = "employed", "在职"
-    SELF_EMPLOYED = "self_employed", "个体经营/灵活就业"
-    FARMING = "farming", "务农"
-    UNEMPLOYED = "unemployed", "失业"
-    RETIRED = "retired", "退休"
-    NOT_IN_LABOUR_FORCE = "not_in_labour_force", "非劳动力"
+    EMPLOYED = "employed", _("在职")
+    SELF_EMPLOYED = "self_employed", _("个体经营/灵活就业")
+    FARMING = "farming", _("务农")
+    UNEMPLOYED = "unemployed", _("失业")
+    RETIRED = "retired", _("退休")
+    NOT_IN_LABOUR_FORCE = "not_in_labour_force", _("非劳动力")
 
 
 class Employment(DatedRecord):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="employments")
-    status = models.CharField("就业状况", max_length=24, choices=EmploymentStatus.choices)
-    employer = models.CharField("工作单位", max_length=120, blank=True)
+    status = models.CharField(_("就业状况"), max_length=24, choices=EmploymentStatus.choices)
+    employer = models.CharField(_("工作单位"), max_length=120, blank=True)
 
     class Meta(DatedRecord.Meta):
         verbose_name = "就业"
@@ -167,21 +172,21 @@ class Employment(DatedRecord):
 
 
 class SchoolStage(models.TextChoices):
-    PRESCHOOL = "preschool", "学前教育"
-    PRIMARY = "primary", "小学"
-    JUNIOR = "junior", "初中"
-    SENIOR = "senior", "普通高中"
-    VOCATIONAL = "vocational", "中等职业教育"
-    COLLEGE = "college", "大专"
-    BACHELOR = "bachelor", "本科"
-    POSTGRADUATE = "postgraduate", "研究生"
+    PRESCHOOL = "preschool", _("学前教育")
+    PRIMARY = "primary", _("小学")
+    JUNIOR = "junior", _("初中")
+    SENIOR = "senior", _("普通高中")
+    VOCATIONAL = "vocational", _("中等职业教育")
+    COLLEGE = "college", _("大专")
+    BACHELOR = "bachelor", _("本科")
+    POSTGRADUATE = "postgraduate", _("研究生")
 
 
 class Schooling(DatedRecord):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="schoolings")
-    stage = models.CharField("学段", max_length=16, choices=SchoolStage.choices)
-    school = models.CharField("学校", max_length=120, blank=True)
-    full_time = models.BooleanField("全日制", default=True)
+    stage = models.CharField(_("学段"), max_length=16, choices=SchoolStage.choices)
+    school = models.CharField(_("学校"), max_length=120, blank=True)
+    full_time = models.BooleanField(_("全日制"), default=True)
 
     class Meta(DatedRecord.Meta):
         verbose_name = "就学"
@@ -193,21 +198,21 @@ class Schooling(DatedRecord):
 
 class IncomeCategory(models.TextChoices):
     # Counted (计入) — 民发〔2021〕57号
-    WAGES = "wages", "工资性收入（扣除必要就业成本）"
-    BUSINESS = "business", "经营净收入"
-    PROPERTY = "property", "财产净收入"
-    SUPPORT_PAYMENT = "support_payment", "赡养费、扶养费、抚养费"
-    PENSION = "pension", "离退休金、养老金（不含城乡居民基础养老金）"
-    UNEMPLOYMENT_BENEFIT = "unemployment_benefit", "失业保险金"
-    COMPENSATION = "compensation", "赔偿、补偿收入"
-    OTHER = "other", "其他应计入收入"
+    WAGES = "wages", _("工资性收入（扣除必要就业成本）")
+    BUSINESS = "business", _("经营净收入")
+    PROPERTY = "property", _("财产净收入")
+    SUPPORT_PAYMENT = "support_payment", _("赡养费、扶养费、抚养费")
+    PENSION = "pension", _("离退休金、养老金（不含城乡居民基础养老金）")
+    UNEMPLOYMENT_BENEFIT = "unemployment_benefit", _("失业保险金")
+    COMPENSATION = "compensation", _("赔偿、补偿收入")
+    OTHER = "other", _("其他应计入收入")
     # Not counted (不计入)
-    SPECIAL_CARE = "special_care", "优待抚恤金"
-    FAMILY_PLANNING = "family_planning", "计划生育奖励与扶助金"
-    SCHOLARSHIP = "scholarship", "奖学金、助学金"
-    BRAVERY_AWARD = "bravery_award", "见义勇为等奖励"
-    SOCIAL_ASSISTANCE = "social_assistance", "社会救助金"
-    RESIDENT_BASIC_PENSION = "resident_basic_pension", "城乡居民基本养老保险基础养老金"
+    SPECIAL_CARE = "special_care", _("优待抚恤金")
+    FAMILY_PLANNING = "family_planning", _("计划生育奖励与扶助金")
+    SCHOLARSHIP = "scholarship", _("奖学金、助学金")
+    BRAVERY_AWARD = "bravery_award", _("见义勇为等奖励")
+    SOCIAL_ASSISTANCE = "social_assistance", _("社会救助金")
+    RESIDENT_BASIC_PENSION = "resident_basic_pension", _("城乡居民基本养老保险基础养老金")
 
 
 EXCLUDED_INCOME: frozenset[str] = frozenset(
@@ -224,9 +229,9 @@ EXCLUDED_INCOME: frozenset[str] = frozenset(
 
 class IncomeItem(DatedRecord):
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="income_items")
-    category = models.CharField("收入类别", max_length=24, choices=IncomeCategory.choices)
-    monthly_amount = models.DecimalField("月收入（元）", max_digits=12, decimal_places=2)
-    counted = models.BooleanField("计入家庭收入")
+    category = models.CharField(_("收入类别"), max_length=24, choices=IncomeCategory.choices)
+    monthly_amount = models.DecimalField(_("月收入（元）"), max_digits=12, decimal_places=2)
+    counted = models.BooleanField(_("计入家庭收入"))
 
     class Meta(DatedRecord.Meta):
         verbose_name = "收入"
@@ -240,19 +245,19 @@ class IncomeItem(DatedRecord):
 
 
 class AssetKind(models.TextChoices):
-    DEPOSIT = "deposit", "存款"
-    SECURITIES = "securities", "有价证券、理财"
-    VEHICLE = "vehicle", "机动车辆"
-    REAL_ESTATE = "real_estate", "房产"
-    BUSINESS = "business", "工商登记、经营实体"
-    OTHER = "other", "其他财产"
+    DEPOSIT = "deposit", _("存款")
+    SECURITIES = "securities", _("有价证券、理财")
+    VEHICLE = "vehicle", _("机动车辆")
+    REAL_ESTATE = "real_estate", _("房产")
+    BUSINESS = "business", _("工商登记、经营实体")
+    OTHER = "other", _("其他财产")
 
 
 class Asset(DatedRecord):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="assets")
-    kind = models.CharField("财产类别", max_length=16, choices=AssetKind.choices)
-    value = models.DecimalField("价值（元）", max_digits=14, decimal_places=2)
-    description = models.CharField("描述", max_length=200, blank=True)
+    kind = models.CharField(_("财产类别"), max_length=16, choices=AssetKind.choices)
+    value = models.DecimalField(_("价值（元）"), max_digits=14, decimal_places=2)
+    description = models.CharField(_("描述"), max_length=200, blank=True)
 
     class Meta(DatedRecord.Meta):
         verbose_name = "财产"
@@ -266,16 +271,16 @@ class Asset(DatedRecord):
 
 
 class RigidExpenseKind(models.TextChoices):
-    MEDICAL = "medical", "医疗费用（自付）"
-    DISABILITY = "disability", "残疾康复、护理费用"
-    EDUCATION = "education", "教育费用"
-    OTHER = "other", "其他刚性支出"
+    MEDICAL = "medical", _("医疗费用（自付）")
+    DISABILITY = "disability", _("残疾康复、护理费用")
+    EDUCATION = "education", _("教育费用")
+    OTHER = "other", _("其他刚性支出")
 
 
 class RigidExpense(DatedRecord):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="rigid_expenses")
-    kind = models.CharField("支出类别", max_length=16, choices=RigidExpenseKind.choices)
-    monthly_amount = models.DecimalField("月均金额（元）", max_digits=12, decimal_places=2)
+    kind = models.CharField(_("支出类别"), max_length=16, choices=RigidExpenseKind.choices)
+    monthly_amount = models.DecimalField(_("月均金额（元）"), max_digits=12, decimal_places=2)
 
     class Meta(DatedRecord.Meta):
         verbose_name = "刚性支出"
@@ -291,23 +296,23 @@ class RigidExpense(DatedRecord):
 
 
 class ChildKind(models.TextChoices):
-    ORPHAN = "orphan", "孤儿"
-    UNSUPPORTED = "unsupported", "事实无人抚养儿童"
+    ORPHAN = "orphan", _("孤儿")
+    UNSUPPORTED = "unsupported", _("事实无人抚养儿童")
 
 
 class ParentSituation(models.TextChoices):
     """A parent's situation as 民发〔2019〕62号 and 国办发〔2010〕54号 name them."""
 
-    DEAD = "dead", "死亡（含宣告死亡）"
-    MISSING = "missing", "失踪（含宣告失踪、失联满6个月）"
-    SEVERELY_DISABLED = "severely_disabled", "重度残疾"
-    SERIOUSLY_ILL = "seriously_ill", "重病"
-    IMPRISONED = "imprisoned", "服刑在押"
-    COMPULSORY_REHAB = "compulsory_rehab", "强制隔离戒毒"
-    RESTRICTED = "restricted", "被执行其他限制人身自由的措施"
-    CUSTODY_REVOKED = "custody_revoked", "被撤销监护资格"
-    DEPORTED = "deported", "被遣送（驱逐）出境"
-    ABLE = "able", "具备抚养能力"
+    DEAD = "dead", _("死亡（含宣告死亡）")
+    MISSING = "missing", _("失踪（含宣告失踪、失联满6个月）")
+    SEVERELY_DISABLED = "severely_disabled", _("重度残疾")
+    SERIOUSLY_ILL = "seriously_ill", _("重病")
+    IMPRISONED = "imprisoned", _("服刑在押")
+    COMPULSORY_REHAB = "compulsory_rehab", _("强制隔离戒毒")
+    RESTRICTED = "restricted", _("被执行其他限制人身自由的措施")
+    CUSTODY_REVOKED = "custody_revoked", _("被撤销监护资格")
+    DEPORTED = "deported", _("被遣送（驱逐）出境")
+    ABLE = "able", _("具备抚养能力")
 
 
 # 孤儿: both parents dead or missing. 事实无人抚养儿童: both parents in one of the hardships, or one dead
@@ -317,8 +322,8 @@ _HARDSHIP = set(ParentSituation) - _GONE - {ParentSituation.ABLE}
 
 
 class ChildCare(models.TextChoices):
-    SCATTERED = "scattered", "社会散居（亲属抚养、家庭寄养）"
-    INSTITUTIONAL = "institutional", "福利机构集中养育"
+    SCATTERED = "scattered", _("社会散居（亲属抚养、家庭寄养）")
+    INSTITUTIONAL = "institutional", _("福利机构集中养育")
 
 
 class ChildStatus(DatedRecord):
@@ -327,19 +332,21 @@ class ChildStatus(DatedRecord):
     police reports of a missing parent): what the child allowance rests on."""
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="child_statuses")
-    kind = models.CharField("儿童类别", max_length=12, choices=ChildKind.choices)
-    father = models.CharField("父亲情况", max_length=20, choices=ParentSituation.choices)
-    mother = models.CharField("母亲情况", max_length=20, choices=ParentSituation.choices)
+    kind = models.CharField(_("儿童类别"), max_length=12, choices=ChildKind.choices)
+    father = models.CharField(_("父亲情况"), max_length=20, choices=ParentSituation.choices)
+    mother = models.CharField(_("母亲情况"), max_length=20, choices=ParentSituation.choices)
     evidence = models.CharField(
-        "证明材料", max_length=300, help_text="如死亡证明、宣告失踪判决书、服刑证明的名称和编号"
+        "证明材料", max_length=300, help_text=_("如死亡证明、宣告失踪判决书、服刑证明的名称和编号")
     )
-    care = models.CharField("养育方式", max_length=16, choices=ChildCare.choices, default=ChildCare.SCATTERED)
+    care = models.CharField(
+        _("养育方式"), max_length=16, choices=ChildCare.choices, default=ChildCare.SCATTERED
+    )
     other_payments = models.DecimalField(
         "其他同类保障（元/月）",
         max_digits=12,
         decimal_places=2,
         default=0,
-        help_text="如遗属抚恤金等已领取的同类保障，儿童基本生活费按差额补足",
+        help_text=_("如遗属抚恤金等已领取的同类保障，儿童基本生活费按差额补足"),
     )
 
     class Meta(DatedRecord.Meta):

@@ -7,36 +7,47 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ValueStatus(models.TextChoices):
-    PROPOSED = "proposed", "待批准"
-    APPROVED = "approved", "已生效"
-    REJECTED = "rejected", "已驳回"
+    PROPOSED = "proposed", _("待批准")
+    APPROVED = "approved", _("已生效")
+    REJECTED = "rejected", _("已驳回")
 
 
 class ParameterValue(models.Model):
-    name = models.CharField("参数名称", max_length=80)
-    region = models.CharField("适用地区代码", max_length=6, blank=True, help_text="空=全国；2/4/6位区划代码")
-    area = models.CharField("城乡", max_length=8, default="all")
-    effective_from = models.DateField("生效日期")
-    value = models.TextField("值")
-    reference = models.CharField("依据文件", max_length=300)
-    provisional = models.BooleanField("待核实", default=False)
-    source = models.CharField("来源", max_length=40)
-    status = models.CharField("状态", max_length=10, choices=ValueStatus.choices)
-    reason = models.CharField("调整理由", max_length=300, blank=True)
+    name = models.CharField(_("参数名称"), max_length=80)
+    region = models.CharField(
+        _("适用地区代码"), max_length=6, blank=True, help_text=_("空=全国；2/4/6位区划代码")
+    )
+    area = models.CharField(_("城乡"), max_length=8, default="all")
+    effective_from = models.DateField(_("生效日期"))
+    value = models.TextField(_("值"))
+    reference = models.CharField(_("依据文件"), max_length=300)
+    provisional = models.BooleanField(_("待核实"), default=False)
+    source = models.CharField(_("来源"), max_length=40)
+    status = models.CharField(_("状态"), max_length=10, choices=ValueStatus.choices)
+    reason = models.CharField(_("调整理由"), max_length=300, blank=True)
     proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="提出人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("提出人"),
     )
-    proposed_at = models.DateTimeField("提出时间", default=timezone.now)
+    proposed_at = models.DateTimeField(_("提出时间"), default=timezone.now)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="批准人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("批准人"),
     )
-    decided_at = models.DateTimeField("批准时间", null=True)
-    decision_note = models.CharField("批准意见", max_length=300, blank=True)
+    decided_at = models.DateTimeField(_("批准时间"), null=True)
+    decision_note = models.CharField(_("批准意见"), max_length=300, blank=True)
     superseded_by = models.ForeignKey(
-        "self", null=True, on_delete=models.PROTECT, related_name="+", verbose_name="被更正为"
+        "self", null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("被更正为")
     )
 
     class Meta:
@@ -67,20 +78,24 @@ class Calculation(models.Model):
     line items and every parameter value used, so the figure can be reproduced years later even after
     the standards have changed (engine.reproduce)."""
 
-    programme = models.CharField("救助项目", max_length=40)
+    programme = models.CharField(_("救助项目"), max_length=40)
     household = models.ForeignKey(
-        "registry.Household", null=True, on_delete=models.PROTECT, related_name="+", verbose_name="家庭"
+        "registry.Household", null=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("家庭")
     )
-    division_code = models.CharField("区划代码", max_length=12, db_index=True)
-    on_date = models.DateField("测算日期")
-    eligible = models.BooleanField("符合条件")
-    amount = models.DecimalField("金额（元）", max_digits=14, decimal_places=2)
-    result = models.JSONField("结果与说明")
-    digest = models.CharField("结果摘要（SHA-256）", max_length=64)
+    division_code = models.CharField(_("区划代码"), max_length=12, db_index=True)
+    on_date = models.DateField(_("测算日期"))
+    eligible = models.BooleanField(_("符合条件"))
+    amount = models.DecimalField(_("金额（元）"), max_digits=14, decimal_places=2)
+    result = models.JSONField(_("结果与说明"))
+    digest = models.CharField(_("结果摘要（SHA-256）"), max_length=64)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="测算人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("测算人"),
     )
-    created_at = models.DateTimeField("测算时间", default=timezone.now)
+    created_at = models.DateTimeField(_("测算时间"), default=timezone.now)
 
     class Meta:
         verbose_name = "测算记录"
@@ -154,17 +169,21 @@ class TakeUpScan(models.Model):
     it read (`rules.takeup`). A newer scan of the county replaces the older one's open gaps; the scan
     rows stay as history."""
 
-    county = models.CharField("县（市、区）代码", max_length=6)
-    day = models.DateField("排查日期")
-    programmes = models.JSONField("排查项目", default=list)
-    started_at = models.DateTimeField("开始时间", default=timezone.now)
-    finished_at = models.DateTimeField("完成时间", null=True)
-    households = models.PositiveIntegerField("排查家庭数", default=0)
-    gaps = models.PositiveIntegerField("应保未保（户·项）", default=0)
-    by_programme = models.JSONField("各项目户数", default=dict)
-    parameters = models.JSONField("所用参数", default=list)
+    county = models.CharField(_("县（市、区）代码"), max_length=6)
+    day = models.DateField(_("排查日期"))
+    programmes = models.JSONField(_("排查项目"), default=list)
+    started_at = models.DateTimeField(_("开始时间"), default=timezone.now)
+    finished_at = models.DateTimeField(_("完成时间"), null=True)
+    households = models.PositiveIntegerField(_("排查家庭数"), default=0)
+    gaps = models.PositiveIntegerField(_("应保未保（户·项）"), default=0)
+    by_programme = models.JSONField(_("各项目户数"), default=dict)
+    parameters = models.JSONField(_("所用参数"), default=list)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="排查人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("排查人"),
     )
 
     class Meta:
@@ -184,23 +203,27 @@ class TakeUpGap(models.Model):
 
     scan = models.ForeignKey(TakeUpScan, on_delete=models.CASCADE, related_name="gap_rows")
     household = models.ForeignKey(
-        "registry.Household", on_delete=models.PROTECT, related_name="+", verbose_name="家庭"
+        "registry.Household", on_delete=models.PROTECT, related_name="+", verbose_name=_("家庭")
     )
-    division_code = models.CharField("村/社区代码", max_length=12)
-    programme = models.CharField("救助项目", max_length=40)
-    amount_fen = models.BigIntegerField("测算月金额（分）")
-    members = models.PositiveSmallIntegerField("家庭人数")
-    income_fen = models.BigIntegerField("家庭月收入（分）")
-    per_capita_income_fen = models.BigIntegerField("人均月收入（分）")
-    standard_fen = models.BigIntegerField("低保标准（分）", null=True)
-    rigid_expenses_fen = models.BigIntegerField("刚性支出（分）", default=0)
-    financial_assets_fen = models.BigIntegerField("金融资产（分）", default=0)
-    taken_up_at = models.DateTimeField("发起申请时间", null=True)
+    division_code = models.CharField(_("村/社区代码"), max_length=12)
+    programme = models.CharField(_("救助项目"), max_length=40)
+    amount_fen = models.BigIntegerField(_("测算月金额（分）"))
+    members = models.PositiveSmallIntegerField(_("家庭人数"))
+    income_fen = models.BigIntegerField(_("家庭月收入（分）"))
+    per_capita_income_fen = models.BigIntegerField(_("人均月收入（分）"))
+    standard_fen = models.BigIntegerField(_("低保标准（分）"), null=True)
+    rigid_expenses_fen = models.BigIntegerField(_("刚性支出（分）"), default=0)
+    financial_assets_fen = models.BigIntegerField(_("金融资产（分）"), default=0)
+    taken_up_at = models.DateTimeField(_("发起申请时间"), null=True)
     taken_up_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+", verbose_name="发起人"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("发起人"),
     )
-    case_id = models.BigIntegerField("申请案件ID", null=True)
-    case_number = models.CharField("受理编号", max_length=24, blank=True)
+    case_id = models.BigIntegerField(_("申请案件ID"), null=True)
+    case_number = models.CharField(_("受理编号"), max_length=24, blank=True)
 
     class Meta:
         verbose_name = "应保未保家庭"

@@ -8,15 +8,16 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from minzheng.cases.models import Case
 from minzheng.registry.models import Household, Person
 
 
 class SignerRole(models.TextChoices):
-    MEMBER = "member", "家庭成员本人"
-    GUARDIAN = "guardian", "监护人（未成年人、无民事行为能力人）"
-    SUPPORTER = "supporter", "赡养、抚养、扶养义务人"
+    MEMBER = "member", _("家庭成员本人")
+    GUARDIAN = "guardian", _("监护人（未成年人、无民事行为能力人）")
+    SUPPORTER = "supporter", _("赡养、抚养、扶养义务人")
 
 
 class Authorisation(models.Model):
@@ -24,11 +25,11 @@ class Authorisation(models.Model):
     the household (a guardian signs for a minor) and every person with a duty of support."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="authorisations")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name="被核对人")
-    role = models.CharField("签署身份", max_length=10, choices=SignerRole.choices)
-    signer_name = models.CharField("签署人", max_length=60)
-    signed_on = models.DateField("签署日期")
-    reference = models.CharField("授权书编号", max_length=60, blank=True)
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+", verbose_name=_("被核对人"))
+    role = models.CharField(_("签署身份"), max_length=10, choices=SignerRole.choices)
+    signer_name = models.CharField(_("签署人"), max_length=60)
+    signed_on = models.DateField(_("签署日期"))
+    reference = models.CharField(_("授权书编号"), max_length=60, blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
 
@@ -44,10 +45,10 @@ class Authorisation(models.Model):
 
 
 class RequestStatus(models.TextChoices):
-    OPEN = "open", "核对中"
-    ANSWERED = "answered", "已全部反馈，待出具报告"
-    REPORTED = "reported", "已出具核对报告"
-    SUPERSEDED = "superseded", "已被复核替代"
+    OPEN = "open", _("核对中")
+    ANSWERED = "answered", _("已全部反馈，待出具报告")
+    REPORTED = "reported", _("已出具核对报告")
+    SUPERSEDED = "superseded", _("已被复核替代")
 
 
 class VerificationRequest(models.Model):
@@ -55,9 +56,9 @@ class VerificationRequest(models.Model):
 
     case = models.ForeignKey(Case, null=True, on_delete=models.PROTECT, related_name="verifications")
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
-    county = models.CharField("县（区）代码", max_length=6)
-    transaction_id = models.CharField("事务编号", max_length=64, unique=True)
-    as_of = models.DateField("核对时点")
+    county = models.CharField(_("县（区）代码"), max_length=6)
+    transaction_id = models.CharField(_("事务编号"), max_length=64, unique=True)
+    as_of = models.DateField(_("核对时点"))
     status = models.CharField(
         "状态", max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN
     )
@@ -66,7 +67,7 @@ class VerificationRequest(models.Model):
         null=True,
         on_delete=models.PROTECT,
         related_name="superseded_by",
-        verbose_name="复核所替代的核对",
+        verbose_name=_("复核所替代的核对"),
     )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
@@ -80,12 +81,12 @@ class VerificationRequest(models.Model):
 
 
 class QueryStatus(models.TextChoices):
-    QUEUED = "queued", "待发送"
-    ACKNOWLEDGED = "acknowledged", "已受理，待反馈"
-    ANSWERED = "answered", "已反馈"
-    REJECTED = "rejected", "部门拒绝"
-    FAILED = "failed", "发送失败"
-    TIMED_OUT = "timed_out", "超时未反馈"
+    QUEUED = "queued", _("待发送")
+    ACKNOWLEDGED = "acknowledged", _("已受理，待反馈")
+    ANSWERED = "answered", _("已反馈")
+    REJECTED = "rejected", _("部门拒绝")
+    FAILED = "failed", _("发送失败")
+    TIMED_OUT = "timed_out", _("超时未反馈")
 
 
 class RecheckBatch(models.Model):
@@ -94,15 +95,15 @@ class RecheckBatch(models.Model):
     each. What the departments answer is compared with the declarations set-based; a difference opens
     a re-review task (`RecheckHit`), never a stop."""
 
-    county = models.CharField("县（区）代码", max_length=6)
-    month = models.DateField("核对月份")
-    transaction_id = models.CharField("事务编号", max_length=64, unique=True)
-    as_of = models.DateField("核对时点")
+    county = models.CharField(_("县（区）代码"), max_length=6)
+    month = models.DateField(_("核对月份"))
+    transaction_id = models.CharField(_("事务编号"), max_length=64, unique=True)
+    as_of = models.DateField(_("核对时点"))
     status = models.CharField(
         "状态", max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN
     )
-    households = models.PositiveIntegerField("家庭数", default=0)
-    persons = models.PositiveIntegerField("人数", default=0)
+    households = models.PositiveIntegerField(_("家庭数"), default=0)
+    persons = models.PositiveIntegerField(_("人数"), default=0)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
 
@@ -130,7 +131,7 @@ class RecheckSubject(models.Model):
     person = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )
-    person_key = models.CharField("匹配键", max_length=64)
+    person_key = models.CharField(_("匹配键"), max_length=64)
 
     class Meta:
         verbose_name = "定期核对对象"
@@ -148,15 +149,17 @@ class DepartmentQuery(models.Model):
         VerificationRequest, null=True, on_delete=models.CASCADE, related_name="queries"
     )
     batch = models.ForeignKey(RecheckBatch, null=True, on_delete=models.CASCADE, related_name="queries")
-    counterparty = models.CharField("核对部门", max_length=40)
-    status = models.CharField("状态", max_length=14, choices=QueryStatus.choices, default=QueryStatus.QUEUED)
-    attempts = models.PositiveSmallIntegerField("发送次数", default=0)
-    due_on = models.DateField("反馈期限")
+    counterparty = models.CharField(_("核对部门"), max_length=40)
+    status = models.CharField(
+        _("状态"), max_length=14, choices=QueryStatus.choices, default=QueryStatus.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("发送次数"), default=0)
+    due_on = models.DateField(_("反馈期限"))
     correlation_id = models.CharField(max_length=100, blank=True)
     sent_at = models.DateTimeField(null=True)
     answered_at = models.DateTimeField(null=True)
-    error = models.CharField("错误", max_length=300, blank=True)
-    records = models.PositiveIntegerField("反馈记录数", default=0)
+    error = models.CharField(_("错误"), max_length=300, blank=True)
+    records = models.PositiveIntegerField(_("反馈记录数"), default=0)
 
     class Meta:
         verbose_name = "部门核对查询"
@@ -176,10 +179,10 @@ class DepartmentQuery(models.Model):
 
 
 class Disposition(models.TextChoices):
-    PENDING = "pending", "待处理"
-    ACCEPTED = "accepted", "采信核对结果"
-    EXPLAINED = "explained", "已核实说明（不采信）"
-    CONTESTED = "contested", "申请人提出异议"
+    PENDING = "pending", _("待处理")
+    ACCEPTED = "accepted", _("采信核对结果")
+    EXPLAINED = "explained", _("已核实说明（不采信）")
+    CONTESTED = "contested", _("申请人提出异议")
 
 
 class Finding(models.Model):
@@ -188,21 +191,21 @@ class Finding(models.Model):
     request = models.ForeignKey(VerificationRequest, on_delete=models.CASCADE, related_name="findings")
     query = models.ForeignKey(DepartmentQuery, on_delete=models.CASCADE, related_name="findings")
     person = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+")
-    person_key = models.CharField("匹配键", max_length=64)
-    item = models.CharField("核对项目", max_length=24)
-    description = models.CharField("说明", max_length=200)
-    amount = models.DecimalField("金额（元）", max_digits=14, decimal_places=2, null=True)
-    quantity = models.DecimalField("数量", max_digits=12, decimal_places=2, null=True)
-    unit = models.CharField("单位", max_length=20, blank=True)
+    person_key = models.CharField(_("匹配键"), max_length=64)
+    item = models.CharField(_("核对项目"), max_length=24)
+    description = models.CharField(_("说明"), max_length=200)
+    amount = models.DecimalField(_("金额（元）"), max_digits=14, decimal_places=2, null=True)
+    quantity = models.DecimalField(_("数量"), max_digits=12, decimal_places=2, null=True)
+    unit = models.CharField(_("单位"), max_length=20, blank=True)
     period_start = models.DateField(null=True)
     period_end = models.DateField(null=True)
-    source_ref = models.CharField("来源记录", max_length=100, blank=True)
-    declared = models.DecimalField("申报值", max_digits=14, decimal_places=2, null=True)
-    discrepancy = models.BooleanField("与申报不符", default=False)
+    source_ref = models.CharField(_("来源记录"), max_length=100, blank=True)
+    declared = models.DecimalField(_("申报值"), max_digits=14, decimal_places=2, null=True)
+    discrepancy = models.BooleanField(_("与申报不符"), default=False)
     disposition = models.CharField(
         "处理", max_length=10, choices=Disposition.choices, default=Disposition.PENDING
     )
-    disposition_note = models.CharField("处理说明", max_length=300, blank=True)
+    disposition_note = models.CharField(_("处理说明"), max_length=300, blank=True)
     disposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -221,8 +224,8 @@ class Report(models.Model):
     digest; a re-check's report supersedes it and both are kept."""
 
     request = models.OneToOneField(VerificationRequest, on_delete=models.PROTECT, related_name="report")
-    number = models.CharField("报告编号", max_length=40, unique=True)
-    content = models.JSONField("报告内容")
+    number = models.CharField(_("报告编号"), max_length=40, unique=True)
+    content = models.JSONField(_("报告内容"))
     sha256 = models.CharField(max_length=64)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     issued_at = models.DateTimeField(default=timezone.now)
@@ -250,12 +253,12 @@ class RecheckHit(models.Model):
     subject = models.ForeignKey(
         RecheckSubject, on_delete=models.CASCADE, related_name="hits", db_constraint=False
     )
-    item = models.CharField("核对项目", max_length=24)
-    amount = models.DecimalField("部门数据（合计）", max_digits=14, decimal_places=2, null=True)
-    records = models.PositiveIntegerField("记录数")
-    declared = models.DecimalField("申报值", max_digits=14, decimal_places=2, null=True)
-    source_ref = models.CharField("来源记录", max_length=100, blank=True)
-    description = models.CharField("说明", max_length=200, blank=True)
+    item = models.CharField(_("核对项目"), max_length=24)
+    amount = models.DecimalField(_("部门数据（合计）"), max_digits=14, decimal_places=2, null=True)
+    records = models.PositiveIntegerField(_("记录数"))
+    declared = models.DecimalField(_("申报值"), max_digits=14, decimal_places=2, null=True)
+    source_ref = models.CharField(_("来源记录"), max_length=100, blank=True)
+    description = models.CharField(_("说明"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = "定期核对发现"

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from minzheng.org.models import Staff
 
 
 class CalendarSource(models.TextChoices):
-    HOLIDAYS = "holidays", "节假日数据包"
-    MANUAL = "manual", "人工更正"
+    HOLIDAYS = "holidays", _("节假日数据包")
+    MANUAL = "manual", _("人工更正")
 
 
 class CalendarDay(models.Model):
@@ -32,15 +33,15 @@ class CalendarDay(models.Model):
     substitute days from the statutory holidays only).
     """
 
-    date = models.DateField("日期", primary_key=True)
-    is_working_day = models.BooleanField("是否工作日")
-    name = models.CharField("名称", max_length=60, blank=True)
-    source = models.CharField("来源", max_length=8, choices=CalendarSource.choices)
-    provisional = models.BooleanField("推定（尚未公布）", default=False)
+    date = models.DateField(_("日期"), primary_key=True)
+    is_working_day = models.BooleanField(_("是否工作日"))
+    name = models.CharField(_("名称"), max_length=60, blank=True)
+    source = models.CharField(_("来源"), max_length=8, choices=CalendarSource.choices)
+    provisional = models.BooleanField(_("推定（尚未公布）"), default=False)
     changed_by = models.ForeignKey(
-        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="更正人"
+        Staff, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("更正人")
     )
-    changed_at = models.DateTimeField("更新时间", default=timezone.now)
+    changed_at = models.DateTimeField(_("更新时间"), default=timezone.now)
 
     class Meta:
         ordering = ["date"]
