@@ -26,6 +26,7 @@ from minzheng.api import (
     payments,
     registry,
     registry_excel,
+    reports,
     rules,
     takeup,
     verification,
@@ -236,3 +237,4 @@ api.add_router("/", feedback.router)
 api.add_router("/", oversight.router)
 api.add_router("/", takeup.router)
 api.add_router("/", monitoring.router)
+api.add_router("/", reports.router)

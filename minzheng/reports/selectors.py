@@ -46,7 +46,13 @@ KEY_METRICS = (
 )
 KEY_RATES = ("cases_on_time_rate", "tickets_on_time_rate", "tickets_satisfaction_rate")
 # Where a lower figure ranks first.
-LOWER_IS_BETTER = {"cases_overdue", "warnings_open", "warnings_overdue", "tickets_repeat_rate", "tickets_return_rate"}
+LOWER_IS_BETTER = {
+    "cases_overdue",
+    "warnings_open",
+    "warnings_overdue",
+    "tickets_repeat_rate",
+    "tickets_return_rate",
+}
 TREND_MONTHS = 12
 
 
@@ -72,10 +78,10 @@ def dimension_label(metric: str, dimension: str) -> str:
     if metric == STANDARD:
         spec = parameter_specs().get(head)
         text = spec.description if spec else head
-        return f"{_(text)}（{_(Area(tail).label)}）" if tail in Area.values else _(text)
+        return f"{_(text)}（{Area(tail).label!s}）" if tail in Area.values else _(text)
     if head in PROGRAMMES:
         text = _(PROGRAMMES[head].label)
-        return f"{text}·{_(Area(tail).label)}" if tail in Area.values else text
+        return f"{text}·{Area(tail).label!s}" if tail in Area.values else text
     if metric.startswith("tickets_"):
         found = categories().get(head + "00")
         return f"{head}00 {_(found.name)}" if found else head
@@ -118,7 +124,15 @@ def _unit_prefix(actor: Staff, county: str, unit: str) -> str:
 
 
 def _county(actor: Staff, county: str) -> str:
+    """The county asked for, within the actor's statistics; the first of them when none is named."""
     county = (county or "").strip()
+    if not county:
+        mine = counties_in_scope(actor=actor)
+        if not mine:
+            raise InvalidInput(
+                _("您的管辖范围内没有县（区）"), field_errors={"county": [_("请填写6位县（区）代码")]}
+            )
+        return mine[0].code[:6]
     for found in counties_in_scope(actor=actor):
         if found.code[:6] == county:
             return county
@@ -148,7 +162,7 @@ class Row:
     label: str
     dimension: str
     dimension_label: str
-    values: list[Decimal | None]  # per unit, then the total
+    values: list[Any]  # per unit, then the total (None: no figure)
     money: bool = False
     rate: bool = False
     drill: bool = True
@@ -183,7 +197,11 @@ def sheet(*, actor: Staff, county: str, month: date, unit: str = "") -> Sheet:
     county = _county(actor, county)
     month = check_month(month)
     prefix = _unit_prefix(actor, county, unit)
-    period = StatisticPeriod.objects.filter(county=county, month=month).select_related("frozen_by", "computed_by").first()
+    period = (
+        StatisticPeriod.objects.filter(county=county, month=month)
+        .select_related("frozen_by", "computed_by")
+        .first()
+    )
     values: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
     standards: list[Row] = []
     if period is not None:
@@ -191,14 +209,18 @@ def sheet(*, actor: Staff, county: str, month: date, unit: str = "") -> Sheet:
             "metric", "division_code", "dimension", "value"
         ):
             if metric == STANDARD:
-                standards.append(Row(metric, metric_label(metric), dim, dimension_label(metric, dim), [value], money=True))
+                standards.append(
+                    Row(metric, metric_label(metric), dim, dimension_label(metric, dim), [value], money=True)
+                )
                 continue
             if not code.startswith(prefix):
                 continue
             values[(metric, dim)][code] = value
     unit_codes = sorted({code for per_unit in values.values() for code in per_unit})
     # Every township of the jurisdiction is a column, counted or not.
-    townships = Division.objects.filter(code__startswith=prefix, level=4, is_active=True).values_list("code", flat=True)
+    townships = Division.objects.filter(code__startswith=prefix, level=4, is_active=True).values_list(
+        "code", flat=True
+    )
     unit_codes = sorted(set(unit_codes) | set(townships))
     names = _names(set(unit_codes))
     units = [(code, names.get(code, code)) for code in unit_codes]
@@ -206,36 +228,37 @@ def sheet(*, actor: Staff, county: str, month: date, unit: str = "") -> Sheet:
     groups: list[tuple[str, str, list[Row]]] = []
     for group, group_label in GROUPS:
         rows: list[Row] = []
-        for metric in (m for m in METRICS if m.group == group):
-            dims = sorted({dim for (m, dim) in values if m == metric.code})
+        for definition in (m for m in METRICS if m.group == group):
+            dims = sorted({dim for (m, dim) in values if m == definition.code})
             by_unit: dict[str, Decimal] = defaultdict(Decimal)
             for dim in dims:
-                for code, value in values[(metric.code, dim)].items():
+                for code, value in values[(definition.code, dim)].items():
                     by_unit[code] += value
             total = sum(by_unit.values(), Decimal(0))
-            totals[metric.code] = total
+            totals[definition.code] = total
             rows.append(
                 Row(
-                    metric.code, str(metric.label), "", _("合计"),
-                    [by_unit.get(code, Decimal(0)) for code in unit_codes] + [total], money=metric.money,
+                    definition.code, str(definition.label), "", _("合计"),
+                    [by_unit.get(code, Decimal(0)) for code in unit_codes] + [total], money=definition.money,
                 )
             )  # fmt: skip
             for dim in dims:
                 if dim == "":
                     continue
-                per = values[(metric.code, dim)]
+                per = values[(definition.code, dim)]
                 rows.append(
                     Row(
-                        metric.code, str(metric.label), dim, dimension_label(metric.code, dim),
+                        definition.code, str(definition.label), dim, dimension_label(definition.code, dim),
                         [per.get(code, Decimal(0)) for code in unit_codes] + [sum(per.values(), Decimal(0))],
-                        money=metric.money,
+                        money=definition.money,
                     )
                 )  # fmt: skip
         for rate, label, numerator, denominator, complement in RATES:
             if BY_CODE[numerator].group != group:
                 continue
             per_unit = [
-                _rate(_value(values, numerator, code), _value(values, denominator, code), complement) for code in unit_codes
+                _rate(_value(values, numerator, code), _value(values, denominator, code), complement)
+                for code in unit_codes
             ]
             per_unit.append(_rate(totals.get(numerator), totals.get(denominator), complement))
             rows.append(Row(rate, str(label), "", "%", per_unit, rate=True, drill=False))
@@ -303,7 +326,10 @@ def dashboard(*, actor: Staff, month: date, rank_by: str = "households_covered")
     counties = [d.code[:6] for d in counties_in_scope(actor=actor)]
     wanted = [*KEY_METRICS, *RATE_INPUTS]
     values = StatisticValue.objects.filter(
-        period__county__in=counties, period__month=month, metric__in=wanted, division_code__startswith=prefix[:9]
+        period__county__in=counties,
+        period__month=month,
+        metric__in=wanted,
+        division_code__startswith=prefix[:9],
     )
     periods = list(StatisticPeriod.objects.filter(county__in=counties, month=month).order_by("county"))
     state = {p.county: p.state for p in periods}
@@ -313,19 +339,29 @@ def dashboard(*, actor: Staff, month: date, rank_by: str = "households_covered")
             grouped[row["period__county"]][row["metric"]] = row["total"]
         names = _names({statistics.county_code(c) for c in counties})
         columns = [
-            Column(statistics.county_code(c), names.get(statistics.county_code(c), c), c, state.get(c, ""), _with_rates(grouped[c]))
+            Column(
+                statistics.county_code(c),
+                names.get(statistics.county_code(c), c),
+                c,
+                state.get(c, ""),
+                _with_rates(grouped[c]),
+            )
             for c in counties
         ]
     else:
         for row in values.values("division_code", "metric").annotate(total=Sum("value")).order_by():
             grouped[row["division_code"]][row["metric"]] = row["total"]
         townships = set(
-            Division.objects.filter(code__startswith=prefix[:9], level=4, is_active=True).values_list("code", flat=True)
+            Division.objects.filter(code__startswith=prefix[:9], level=4, is_active=True).values_list(
+                "code", flat=True
+            )
         )
         codes = sorted(set(grouped) | townships)
         names = _names(set(codes))
         county = counties[0] if counties else prefix[:6]
-        columns = [Column(c, names.get(c, c), county, state.get(county, ""), _with_rates(grouped[c])) for c in codes]
+        columns = [
+            Column(c, names.get(c, c), county, state.get(county, ""), _with_rates(grouped[c])) for c in codes
+        ]
     ranked = [c for c in columns if c.figures.get(rank_by) is not None]
     ranked.sort(key=lambda c: c.figures[rank_by] or 0, reverse=rank_by not in LOWER_IS_BETTER)
     for i, column in enumerate(ranked, start=1):
@@ -334,7 +370,7 @@ def dashboard(*, actor: Staff, month: date, rank_by: str = "households_covered")
     totals: dict[str, Decimal | None] = {}
     for metric in wanted:
         present = [c.figures.get(metric) for c in columns if c.figures.get(metric) is not None]
-        totals[metric] = sum(present, Decimal(0)) if present else None  # type: ignore[arg-type]
+        totals[metric] = sum((p for p in present if p is not None), Decimal(0)) if present else None
     _with_rates(totals)
     trend_months = [add_months(month, -i) for i in range(TREND_MONTHS - 1, -1, -1)]
     trend: dict[str, list[Decimal | None]] = {m: [None] * TREND_MONTHS for m in KEY_METRICS}
@@ -389,6 +425,7 @@ def members(
     was frozen; a month still open lists what its queries find now (the figure's own queries), so the
     list's length equals the figure as last computed unless the data changed since."""
     require(actor, Perm.REPORT_VIEW)
+    metric = metric or "households_covered"
     if metric not in BY_CODE:
         raise InvalidInput(_("没有该统计指标"), field_errors={"metric": [_("指标代码无效")]})
     county = _county(actor, county)
@@ -417,7 +454,12 @@ def members(
         total = figure if definition.money else None
     else:
         count, total, listed = statistics.live_members(
-            definition, window(county, month), prefix=prefix, dimension=dimension, limit=PAGE_SIZE, offset=offset
+            definition,
+            window(county, month),
+            prefix=prefix,
+            dimension=dimension,
+            limit=PAGE_SIZE,
+            offset=offset,
         )
     unit_code = prefix.ljust(12, "0")
     return Members(
@@ -448,31 +490,91 @@ def _describe(kind: str, listed: list[tuple[str, str, int]], metric: str) -> lis
     found: dict[int, dict[str, Any]] = {}
     if kind == "households":
         for h in Household.objects.filter(pk__in=ids).select_related("division", "head"):
-            found[h.pk] = {"title": h.number, "who": h.head.name if h.head else "", "where": h.division.name, "what": h.get_area_display(), "link": ("web:household", h.pk)}
+            found[h.pk] = {
+                "title": h.number,
+                "who": h.head.name if h.head else "",
+                "where": h.division.name,
+                "what": h.get_area_display(),
+                "link": ("web:household", h.pk),
+            }
     elif kind == "persons":
         for p in Person.objects.filter(pk__in=ids).select_related("division"):
-            found[p.pk] = {"title": p.id_masked, "who": p.name, "where": p.division.name if p.division else "", "what": "", "link": None}
+            found[p.pk] = {
+                "title": p.id_masked,
+                "who": p.name,
+                "where": p.division.name if p.division else "",
+                "what": "",
+                "link": None,
+            }
     elif kind == "enrolments":
         for e in Enrolment.objects.filter(pk__in=ids).select_related("division", "payee", "household"):
-            found[e.pk] = {"title": e.household.number, "who": e.payee.name, "where": e.division.name, "what": f"{e.get_status_display()} {e.monthly_amount}", "link": ("web:enrolment", e.pk)}
+            found[e.pk] = {
+                "title": e.household.number,
+                "who": e.payee.name,
+                "where": e.division.name,
+                "what": f"{e.get_status_display()} {e.monthly_amount}",
+                "link": ("web:enrolment", e.pk),
+            }
     elif kind == "lines":
         for line in PayrollLine.objects.filter(pk__in=ids).select_related("payee"):
-            found[line.pk] = {"title": f"{line.run_id}-{line.pk}", "who": line.payee.name, "where": line.division_code, "what": line.get_status_display(), "amount": line.amount, "link": ("web:payroll_run", line.run_id)}
+            found[line.pk] = {
+                "title": f"{line.run_id}-{line.pk}",
+                "who": line.payee.name,
+                "where": line.division_code,
+                "what": line.get_status_display(),
+                "amount": line.amount,
+                "link": ("web:payroll_run", line.run_id),
+            }
     elif kind == "entries":
         for entry in FundEntry.objects.filter(pk__in=ids).select_related("fund"):
-            found[entry.pk] = {"title": f"{entry.fund.township_code}", "who": entry.note, "where": entry.fund.township_code, "what": entry.get_kind_display(), "amount": entry.amount, "link": None}
+            found[entry.pk] = {
+                "title": f"{entry.fund.township_code}",
+                "who": entry.note,
+                "where": entry.fund.township_code,
+                "what": entry.get_kind_display(),
+                "amount": entry.amount,
+                "link": None,
+            }
     elif kind == "cases":
         for c in Case.objects.filter(pk__in=ids).select_related("division", "item"):
-            found[c.pk] = {"title": c.number, "who": c.applicant_name, "where": c.division.name, "what": f"{_(c.item.name)} {c.due_date or ''}", "link": ("web:case", c.pk)}
+            found[c.pk] = {
+                "title": c.number,
+                "who": c.applicant_name,
+                "where": c.division.name,
+                "what": f"{_(c.item.name)} {c.due_date or ''}",
+                "link": ("web:case", c.pk),
+            }
     elif kind == "warnings":
         for w in MonitoringWarning.objects.filter(pk__in=ids).select_related("person"):
-            found[w.pk] = {"title": w.number, "who": w.person.name, "where": w.village_code, "what": f"{w.get_state_display()} {w.due_on}", "link": ("web:monitoring_warning", w.pk)}
+            found[w.pk] = {
+                "title": w.number,
+                "who": w.person.name,
+                "where": w.village_code,
+                "what": f"{w.get_state_display()} {w.due_on}",
+                "link": ("web:monitoring_warning", w.pk),
+            }
     elif kind == "tickets":
         for t in Ticket.objects.filter(pk__in=ids).select_related("division"):
-            found[t.pk] = {"title": t.number, "who": t.title, "where": t.division.name, "what": t.get_state_display(), "link": ("web:feedback_ticket", t.pk)}
+            found[t.pk] = {
+                "title": t.number,
+                "who": t.title,
+                "where": t.division.name,
+                "what": t.get_state_display(),
+                "link": ("web:feedback_ticket", t.pk),
+            }
     rows: list[dict[str, Any]] = []
     for unit, dim, member in listed:
-        row = {"id": member, "unit": unit, "dimension": dimension_label(metric, dim), "title": "", "who": "", "where": "", "what": "", "amount": None, "link": None}
+        row = {
+            "id": member,
+            "unit": unit,
+            "dimension": dimension_label(metric, dim),
+            "title": "",
+            "who": "",
+            "where": "",
+            "what": "",
+            "amount": None,
+            "link": None,
+        }
         row.update(found.get(member, {"title": _("（记录已不存在）")}))
         rows.append(row)
     return rows

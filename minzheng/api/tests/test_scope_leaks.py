@@ -1037,6 +1037,8 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "place": village,
         },
         ("post", "/api/v1/takeup/scans"): {"county": village[:6], "day": "2026-12-01"},
+        ("post", "/api/v1/reports/periods/recompute"): {"county": village[:6], "month": "2026-11-01"},
+        ("post", "/api/v1/reports/periods/freeze"): {"county": village[:6], "month": "2026-11-01"},
         ("post", "/api/v1/monitoring/warnings/{warning_id}/accept"): {},
         ("post", "/api/v1/monitoring/cohort-memberships"): {
             "id_number": protect.decrypt(world.households[village].head.id_encrypted),  # type: ignore[union-attr]

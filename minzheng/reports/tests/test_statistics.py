@@ -3,8 +3,9 @@ freezing (a frozen month never changes, its drill-down neither), bad input refus
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -34,9 +35,13 @@ def test_figures_match_a_hand_count(county: County) -> None:
     period = services.period_recompute(actor=county.people["admin"], county="640202", month=THIS_MONTH)
     covered = [e for e in county.enrolments if e.start_month <= THIS_MONTH]
     assert covered, "the fixture's households are covered this month"
-    members = Membership.objects.filter(household__in=[e.household for e in covered], end_date__isnull=True).count()
+    members = Membership.objects.filter(
+        household__in=[e.household for e in covered], end_date__isnull=True
+    ).count()
     assert figure(period, "households_covered") == len(covered)
-    assert figure(period, "households_covered", "640202001") == len([e for e in covered if e.division_id.startswith("640202001")])
+    assert figure(period, "households_covered", "640202001") == len(
+        [e for e in covered if e.division_id.startswith("640202001")]
+    )
     assert figure(period, "persons_covered", dimension="dibao") == members
     lines = PayrollLine.objects.filter(month=THIS_MONTH)
     assert figure(period, "payroll_lines") == lines.count()
@@ -74,8 +79,12 @@ def test_a_frozen_month_never_changes(county: County) -> None:
     # Last month: the households enrolled this month were not covered yet; a ticket received then.
     make_ticket("T-OLD", "640202001001", received_on=last_month)
     period = services.period_freeze(actor=county.people["approver"], county="640202", month=last_month)
-    assert period.frozen and period.frozen_by == county.people["approver"]
-    frozen = {(v.metric, v.division_code, v.dimension): v.value for v in StatisticValue.objects.filter(period=period)}
+    assert period.frozen
+    assert period.frozen_by == county.people["approver"]
+    frozen = {
+        (v.metric, v.division_code, v.dimension): v.value
+        for v in StatisticValue.objects.filter(period=period)
+    }
     received = selectors.members(actor=admin, county="640202", month=last_month, metric="tickets_received")
     assert received.count == received.figure == 1
     kept = StatisticMember.objects.filter(period=period).count()
@@ -88,7 +97,10 @@ def test_a_frozen_month_never_changes(county: County) -> None:
     with pytest.raises(Conflict):
         services.period_freeze(actor=admin, county="640202", month=last_month)
     services.statistics_sweep()
-    after = {(v.metric, v.division_code, v.dimension): v.value for v in StatisticValue.objects.filter(period=period)}
+    after = {
+        (v.metric, v.division_code, v.dimension): v.value
+        for v in StatisticValue.objects.filter(period=period)
+    }
     assert after == frozen
     assert StatisticMember.objects.filter(period=period).count() == kept
     again = selectors.members(actor=admin, county="640202", month=last_month, metric="tickets_received")
@@ -114,9 +126,17 @@ def test_bad_input_is_refused_and_changes_nothing(county: County) -> None:
     services.period_recompute(actor=admin, county="640202", month=THIS_MONTH)
     # A drill-down outside the actor's jurisdiction.
     with pytest.raises(OutOfScope):
-        selectors.members(actor=county.people["head"], county="640202", month=THIS_MONTH, metric="households_covered", unit="640202100000")
+        selectors.members(
+            actor=county.people["head"],
+            county="640202",
+            month=THIS_MONTH,
+            metric="households_covered",
+            unit="640202100000",
+        )
     with pytest.raises(OutOfScope):
-        selectors.members(actor=county.people["outsider"], county="640202", month=THIS_MONTH, metric="households_covered")
+        selectors.members(
+            actor=county.people["outsider"], county="640202", month=THIS_MONTH, metric="households_covered"
+        )
     with pytest.raises(InvalidInput):
         selectors.members(actor=admin, county="640202", month=THIS_MONTH, metric="no_such_metric")
     with pytest.raises(InvalidInput):
@@ -134,13 +154,12 @@ def test_the_sweep_keeps_the_current_month_current_and_freezes_the_last(county: 
     assert figure(period, "tickets_received") == before + 1
     # Days after the month ended, the last month is frozen by the sweep itself.
     next_month_day = add_months(THIS_MONTH, 1) + timedelta(days=services.FREEZE_AFTER_DAYS)
-    from unittest import mock
-
-    moment = timezone.make_aware(timezone.datetime.combine(next_month_day, timezone.datetime.min.time()))
+    moment = timezone.make_aware(datetime.combine(next_month_day, time.min))
     with mock.patch("django.utils.timezone.now", return_value=moment):
         services.statistics_sweep(now=moment)
     period.refresh_from_db()
-    assert period.frozen and period.frozen_by is None
+    assert period.frozen
+    assert period.frozen_by is None
 
 
 def test_dashboards_by_level(county: County) -> None:
@@ -148,7 +167,8 @@ def test_dashboards_by_level(county: County) -> None:
     city = selectors.dashboard(actor=county.people["supervisor"], month=THIS_MONTH)
     assert city.level == "city"
     assert [c.county for c in city.columns] == ["640202", "640205"]
-    assert city.columns[0].rank == 1 and city.columns[0].figures["households_covered"] == 3
+    assert city.columns[0].rank == 1
+    assert city.columns[0].figures["households_covered"] == 3
     region = selectors.dashboard(actor=county.people["region"], month=THIS_MONTH)
     assert {c.county for c in region.columns} >= {"640202", "640205", "640104"}
     own = selectors.dashboard(actor=county.people["admin"], month=THIS_MONTH)
@@ -166,8 +186,11 @@ def test_payroll_changes_show_after_recompute(county: County) -> None:
     admin = county.people["admin"]
     period = services.period_recompute(actor=admin, county="640202", month=THIS_MONTH)
     enrolment = county.enrolments[0]
-    payments.enrolment_start_exit(actor=admin, enrolment_id=enrolment.pk, months=3, month=THIS_MONTH, reason="收入增加")
+    payments.enrolment_start_exit(
+        actor=admin, enrolment_id=enrolment.pk, months=3, month=THIS_MONTH, reason="收入增加"
+    )
     services.period_recompute(actor=admin, county="640202", month=THIS_MONTH)
     assert figure(period, "enrolments_exiting") == 1
     exiting = selectors.members(actor=admin, county="640202", month=THIS_MONTH, metric="enrolments_exiting")
-    assert exiting.count == 1 and exiting.rows[0]["id"] == enrolment.pk
+    assert exiting.count == 1
+    assert exiting.rows[0]["id"] == enrolment.pk
