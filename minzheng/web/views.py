@@ -34,7 +34,15 @@ class LoginView(auth_views.LoginView):
 @staff_view()
 def home(request: HttpRequest) -> HttpResponse:
     staff = actor(request)
-    return render(request, "web/home.html", {"work": home_work.pending_work(staff), "staff": staff})
+    return render(
+        request,
+        "web/home.html",
+        {
+            "work": home_work.pending_work(staff),
+            "staff": staff,
+            "dashboard": home_work.dashboard_link(staff),
+        },
+    )
 
 
 class PasswordChangeForm(BootstrapForm):
