@@ -77,6 +77,8 @@ from minzheng.oversight.models import (
     TrainingPlan,
     Worker,
 )
+from minzheng.plans.definitions import DAWUKOU_14TH, load_plan
+from minzheng.plans.models import Indicator, IndicatorEntry, IndicatorValue, Plan
 from minzheng.payments.models import (
     BankExport,
     Enrolment,
@@ -173,6 +175,9 @@ class World:
     warnings: dict[str, MonitoringWarning] = field(default_factory=dict)  # a new warning, by village
     warning_photos: dict[str, WarningPhoto] = field(default_factory=dict)  # its visit's photo, by village
     feeds: dict[str, Feed] = field(default_factory=dict)  # a department's feed, by county
+    development_plans: dict[str, Plan] = field(default_factory=dict)  # the plan's indicators, by county
+    plan_indicators: dict[str, Indicator] = field(default_factory=dict)  # its indicator 3, by county
+    plan_entries: dict[str, IndicatorEntry] = field(default_factory=dict)  # a pending entry, by county
     feed_feedbacks: dict[str, FeedFeedback] = field(default_factory=dict)  # its feedback file, by county
 
     def foreign(self, prefix: str) -> list[str]:
@@ -238,7 +243,45 @@ def world(tree: dict[str, Division]) -> World:
     add_oversight(world)
     add_takeup(world)
     add_monitoring(world)
+    add_plans(world)
     return world
+
+
+def add_plans(world: World) -> None:
+    """Per county the plan's 14 indicators (the seed's, loaded for each county), a value of indicator
+    3 for 2024 and a pending entry with its evidence. Written directly: minzheng/plans/tests drive the
+    services."""
+    creator = Staff.objects.get(username="creator")
+    for county in sorted({v[:6] for v in VILLAGES}):
+        load_plan(Plan, Indicator, DAWUKOU_14TH, region=county)
+        plan = Plan.objects.get(region=county)
+        ind = Indicator.objects.get(plan=plan, number=3)
+        world.development_plans[county], world.plan_indicators[county] = plan, ind
+        IndicatorValue.objects.create(
+            indicator=ind, year=2024, value=Decimal("41.5"), inputs={}, inputs_sha256="0" * 64
+        )
+        world.plan_entries[county] = IndicatorEntry.objects.create(
+            indicator=ind, year=2025, kind="value", value=Decimal("47.5"), source=f"来源 {county}",
+            evidence_name=f"佐证 {county}.pdf", evidence_type="application/pdf", evidence_size=len(PDF),
+            evidence_sha256="0" * 64, evidence_content=PDF, entered_by=creator,
+        )  # fmt: skip
+
+
+def plans_state(world: World, foreign: list[str]) -> list[Any]:
+    """Everything a plans endpoint could change about the foreign counties' plans."""
+    counties = {v[:6] for v in foreign}
+    return [
+        sorted(
+            IndicatorEntry.objects.filter(indicator__plan__region__in=counties).values_list(
+                "pk", "status", "decided_by", "value"
+            )
+        ),
+        sorted(
+            IndicatorValue.objects.filter(indicator__plan__region__in=counties).values_list(
+                "pk", "year", "value", "frozen", "computed_at"
+            )
+        ),
+    ]
 
 
 def add_monitoring(world: World) -> None:
@@ -853,6 +896,7 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
     rows.append(Staff.objects.filter(office__division_id__in=foreign).count())
     rows.extend(payments_state(world, foreign))
     rows.extend(oversight_state(world, foreign))
+    rows.extend(plans_state(world, foreign))
     rows.append(
         sorted(
             TakeUpGap.objects.filter(division_code__in=foreign).values_list("pk", "taken_up_at", "case_id")
@@ -884,6 +928,9 @@ def state_of(world: World, foreign: list[str]) -> list[Any]:
 
 PATH_PARAMS = {
     "gap_id": lambda w, v: w.takeup_gaps[v].pk,
+    "plan_indicator_id": lambda w, v: w.plan_indicators[v[:6]].pk,
+    "plan_entry_id": lambda w, v: w.plan_entries[v[:6]].pk,
+    "development_plan_id": lambda w, v: w.development_plans[v[:6]].pk,
     "warning_id": lambda w, v: w.warnings[v].pk,
     "warning_photo_id": lambda w, v: w.warning_photos[v].pk,
     "feed_id": lambda w, v: w.feeds[v[:6]].pk,
@@ -1037,6 +1084,19 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "place": village,
         },
         ("post", "/api/v1/takeup/scans"): {"county": village[:6], "day": "2026-12-01"},
+        ("post", "/api/v1/plans/indicators/{plan_indicator_id}/entries"): {
+            "__multipart__": {
+                "year": "2024",
+                "kind": "value",
+                "value": "50",
+                "source": "越权",
+                "evidence": SimpleUploadedFile("越权.pdf", PDF, "application/pdf"),
+            }
+        },
+        ("post", "/api/v1/plans/entries/{plan_entry_id}/approve"): {"note": "越权"},
+        ("post", "/api/v1/plans/entries/{plan_entry_id}/reject"): {"note": "越权"},
+        ("post", "/api/v1/plans/{development_plan_id}/refresh"): {"year": 2024},
+        ("post", "/api/v1/plans/{development_plan_id}/publish"): {"year": 2024},
         ("post", "/api/v1/reports/periods/recompute"): {"county": village[:6], "month": "2026-11-01"},
         ("post", "/api/v1/reports/periods/freeze"): {"county": village[:6], "month": "2026-11-01"},
         ("post", "/api/v1/monitoring/warnings/{warning_id}/accept"): {},
@@ -1140,6 +1200,24 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
         # A citizen may apply in any village without login: that is its purpose, not a leak; it
         # answers with the new number only (test_cases_api covers it).
         ("post", "/api/v1/public/applications"): None,
+        # The applicant's token: a real number with someone else's ID number is a 404, as a wrong number.
+        ("post", "/api/v1/public/applications/session"): {
+            "number": world.cases[village].number,
+            "id_number": resident_id(),
+        },
+        # Without the applicant's token: 403.
+        ("post", "/api/v1/public/applications/mine/documents"): {
+            "__multipart__": {
+                "file": SimpleUploadedFile("越权.pdf", PDF, "application/pdf"),
+                "requirement_id": "1",
+            }
+        },
+        ("post", "/api/v1/cases/{case_id}/household"): {"household_id": world.households[village].pk},
+        ("post", "/api/v1/cases/{case_id}/household/register"): {
+            "id_number": resident_id(village[:6], date(1966, 6, 6)),
+            "address": "越权",
+            "area": "urban",
+        },
         # The audit chain's checkpoints name no jurisdiction's record (a sequence number, a hash, a
         # count) and only the audit administrator may ask (test_audit_api covers it).
         ("post", "/api/v1/audit/checkpoints"): None,
@@ -1636,6 +1714,9 @@ def test_api_never_leaks_or_changes_other_jurisdictions(role: Role, world: World
 
 PAGE_PARAMS = {
     "gap_id": lambda w, v: w.takeup_gaps[v].pk,
+    "plan_indicator_id": lambda w, v: w.plan_indicators[v[:6]].pk,
+    "plan_entry_id": lambda w, v: w.plan_entries[v[:6]].pk,
+    "development_plan_id": lambda w, v: w.development_plans[v[:6]].pk,
     "warning_id": lambda w, v: w.warnings[v].pk,
     "warning_photo_id": lambda w, v: w.warning_photos[v].pk,
     "feed_id": lambda w, v: w.feeds[v[:6]].pk,
@@ -1698,6 +1779,8 @@ POST_ONLY = {
     "web:case_visit",
     "web:case_calculate",
     "web:case_materials",
+    "web:case_link_household",
+    "web:case_register_household",
     "web:case_document_upload",
     "web:case_support_mode",
     "web:care_visit_record",
@@ -1740,6 +1823,8 @@ POST_ONLY = {
     "web:oversight_task_done",
     "web:oversight_rectification_submit",
     "web:oversight_rectification_verify",
+    "web:plans_entry_decide",
+    "web:plans_year",
 }
 # Pages for everyone (no login); the case pages among them are walked by test_public_case_pages.
 PUBLIC = {
@@ -1747,6 +1832,8 @@ PUBLIC = {
     "web:apply",
     "web:apply_done",
     "web:status",
+    "web:status_upload",  # the applicant's upload, with the token in the session (cases/tests, web/tests)
+    "web:status_leave",
     "web:notice_boards",
     "web:village_notices",
     "web:receipt_lookup",  # rating a service receipt by its code (minzheng/feedback/tests)
