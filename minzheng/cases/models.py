@@ -75,7 +75,7 @@ class Case(models.Model):
     )
 
     class Meta:
-        verbose_name = "申请案件"
+        verbose_name = _("申请案件")
         ordering = ["-submitted_at", "-pk"]
         indexes = [
             models.Index(fields=["division", "state"], name="case_division_state"),
@@ -291,7 +291,7 @@ class Decision(models.Model):
     notice_sent_on = models.DateField(_("书面告知日期"), null=True)
 
     class Meta:
-        verbose_name = "审批决定"
+        verbose_name = _("审批决定")
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="decision_amount_not_negative"),
             models.CheckConstraint(
@@ -315,7 +315,7 @@ class Transfer(models.Model):
     feedback = models.TextField(_("反馈结果"), blank=True)
 
     class Meta:
-        verbose_name = "转办"
+        verbose_name = _("转办")
 
     def __str__(self) -> str:
         return f"{self.case_id} → {self.department}"
@@ -335,7 +335,7 @@ class ConflictRegistration(models.Model):
     registered_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "经办人员和村干部备案"
+        verbose_name = _("经办人员和村干部备案")
         constraints = [models.UniqueConstraint(fields=["id_digest"], name="conflict_registration_unique")]
 
     def __str__(self) -> str:
@@ -392,7 +392,7 @@ class CareVisitPlan(models.Model):
     )
 
     class Meta:
-        verbose_name = "探访计划"
+        verbose_name = _("探访计划")
         ordering = ["next_due", "pk"]
         indexes = [models.Index(fields=["active", "next_due"], name="careplan_active_due")]
         constraints = [
@@ -425,7 +425,7 @@ class CareVisit(models.Model):
     recorded_at = models.DateTimeField(_("录入时间"), default=timezone.now)
 
     class Meta:
-        verbose_name = "探访记录"
+        verbose_name = _("探访记录")
         ordering = ["plan_id", "-visited_on", "-pk"]
 
     def __str__(self) -> str:
@@ -455,7 +455,7 @@ class ApplicantNotification(models.Model):
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
 
     class Meta:
-        verbose_name = "申请人消息"
+        verbose_name = _("申请人消息")
         ordering = ["case_id", "-created_at", "-pk"]
 
     def __str__(self) -> str:
@@ -486,7 +486,7 @@ class SmsDelivery(models.Model):
     sent_at = models.DateTimeField(_("发送时间"), null=True)
 
     class Meta:
-        verbose_name = "短信发送记录"
+        verbose_name = _("短信发送记录")
         ordering = ["-pk"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="sms_status_next")]
 

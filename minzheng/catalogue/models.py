@@ -61,7 +61,7 @@ class ServiceItem(models.Model):
 
     class Meta:
         ordering = ["sort_order", "code"]
-        verbose_name = "服务事项"
+        verbose_name = _("服务事项")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(code__regex=r"^[a-z][a-z0-9_]*$"), name="item_code_slug"
@@ -114,7 +114,7 @@ class MaterialRequirement(models.Model):
 
     class Meta:
         ordering = ["item_id", "order"]
-        verbose_name = "申请材料"
+        verbose_name = _("申请材料")
         constraints = [
             models.UniqueConstraint(
                 fields=["item", "order"],

@@ -165,7 +165,7 @@ def demo_logins() -> list[DemoLogin]:
         DemoLogin(
             username=s.username,
             full_name=s.full_name,
-            role_label="、".join(Role(g.role).label for g in s.role_grants.all()),
+            role_label="、".join(str(Role(g.role).label) for g in s.role_grants.all()),
             # A partner department's account works in the county bureau's jurisdiction as its own department.
             office_name=f"{s.office.division.name}{s.get_department_display()}"
             if s.department

@@ -25,7 +25,7 @@ class Counterparty(models.Model):
 
     class Meta:
         ordering = ["code"]
-        verbose_name = "交换对方部门"
+        verbose_name = _("交换对方部门")
         constraints = [
             models.CheckConstraint(condition=models.Q(mode__in=Mode.values), name="counterparty_mode_known"),
         ]
@@ -87,7 +87,7 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        verbose_name = "交换消息"
+        verbose_name = _("交换消息")
         constraints = [
             models.UniqueConstraint(
                 fields=["direction", "counterparty", "message_id"],

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.utils.translation import get_language
 
 HERE = Path(__file__).resolve().parent
 
@@ -24,6 +25,12 @@ class Category:
     @property
     def label(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def display_label(self) -> str:
+        """The label in the reader's language: the English name on an English page."""
+        english = self.name_en and (get_language() or "").startswith("en")
+        return f"{self.code} {self.name_en if english else self.name}"
 
 
 @dataclass(frozen=True)

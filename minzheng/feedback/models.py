@@ -156,7 +156,7 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "群众诉求"
+        verbose_name = _("群众诉求")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
@@ -246,7 +246,7 @@ class HotlinePlatform(models.Model):
     last_pulled_at = models.DateTimeField(_("最近拉取"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "12345热线平台"
+        verbose_name = _("12345热线平台")
 
     def __str__(self) -> str:
         return self.name
@@ -305,7 +305,7 @@ class ServiceReceipt(models.Model):
     )
 
     class Meta:
-        verbose_name = "服务质量回执"
+        verbose_name = _("服务质量回执")
         ordering = ["-served_at", "-pk"]
         constraints = [
             models.CheckConstraint(
@@ -355,7 +355,7 @@ class GridCell(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
-        verbose_name = "网格"
+        verbose_name = _("网格")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
@@ -410,7 +410,7 @@ class GridEvent(models.Model):
     closed_on = models.DateField(_("结案日期"), null=True, blank=True)
 
     class Meta:
-        verbose_name = "网格事件"
+        verbose_name = _("网格事件")
         ordering = ["-reported_at", "-pk"]
         constraints = [
             models.CheckConstraint(

@@ -29,7 +29,7 @@ class StatusInquiry(models.Model):
     result_count = models.PositiveSmallIntegerField(_("答复身份数"))
 
     class Meta:
-        verbose_name = "救助身份查询记录"
+        verbose_name = _("救助身份查询记录")
         ordering = ["-asked_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=~models.Q(purpose=""), name="statusinquiry_purpose_given"),

@@ -54,7 +54,7 @@ class CohortMembership(models.Model):
     )
 
     class Meta:
-        verbose_name = "监测对象"
+        verbose_name = _("监测对象")
         ordering = ["person_id", "cohort", "since"]
         constraints = [
             models.CheckConstraint(
@@ -95,7 +95,7 @@ class Feed(models.Model):
     imported_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "部门监测数据"
+        verbose_name = _("部门监测数据")
         ordering = ["-imported_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["county", "sha256"], name="feed_file_once_per_county"),
@@ -119,7 +119,7 @@ class FeedRecord(models.Model):
     detail = models.CharField(_("说明"), max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "部门监测数据记录"
+        verbose_name = _("部门监测数据记录")
         ordering = ["feed_id", "row"]
         indexes = [models.Index(fields=["feed", "person"], name="feedrecord_feed_person")]
 
@@ -163,7 +163,7 @@ class WarningRule(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "预警规则"
+        verbose_name = _("预警规则")
         ordering = ["code", "region", "-valid_from"]
         constraints = [
             models.UniqueConstraint(fields=["code", "region", "valid_from"], name="warningrule_version_once"),
@@ -236,7 +236,7 @@ class Warning(models.Model):
     escalated_at = models.DateTimeField(_("逾期上报县级"), null=True)
 
     class Meta:
-        verbose_name = "监测预警"
+        verbose_name = _("监测预警")
         ordering = ["-severity", "due_on", "pk"]
         indexes = [
             models.Index(fields=["person", "rule", "created_at"], name="warning_dedupe"),
@@ -262,7 +262,7 @@ class WarningVisit(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "预警入户核实"
+        verbose_name = _("预警入户核实")
         ordering = ["warning_id", "visited_on", "pk"]
 
     def __str__(self) -> str:
@@ -277,7 +277,7 @@ class WarningPhoto(models.Model):
     content = models.BinaryField()
 
     class Meta:
-        verbose_name = "入户照片"
+        verbose_name = _("入户照片")
         ordering = ["visit_id", "pk"]
 
     def __str__(self) -> str:
@@ -299,7 +299,7 @@ class CohortImport(models.Model):
     imported_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "监测对象名单导入"
+        verbose_name = _("监测对象名单导入")
         ordering = ["-imported_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["county", "sha256"], name="cohort_import_once_per_county"),
@@ -324,7 +324,7 @@ class FeedFeedback(models.Model):
     issued_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "监测数据反馈"
+        verbose_name = _("监测数据反馈")
         ordering = ["feed_id", "-issued_at", "-pk"]
 
     def __str__(self) -> str:

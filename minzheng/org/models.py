@@ -178,7 +178,7 @@ class Staff(AbstractBaseUser):
 
     class Meta:
         ordering = ["username"]
-        verbose_name = "工作人员"
+        verbose_name = _("工作人员")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(department="") | models.Q(department__in=PartnerDepartment.values),

@@ -317,7 +317,7 @@ def _require_can_manage(actor: Staff | None, office: Office) -> None:
 
 
 def role_labels(roles: Iterable[str]) -> str:
-    return "、".join(Role(r).label for r in sorted(roles))
+    return "、".join(str(Role(r).label) for r in sorted(roles))
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ class NormSet(models.Model):
 
     class Meta:
         ordering = ["issued_on", "code"]
-        verbose_name = "能力建设标准"
+        verbose_name = _("能力建设标准")
 
     def __str__(self) -> str:
         return self.name
@@ -207,7 +207,7 @@ class Worker(models.Model):
 
     class Meta:
         ordering = ["division_id", "full_name", "pk"]
-        verbose_name = "基层民政工作人员"
+        verbose_name = _("基层民政工作人员")
 
     def __str__(self) -> str:
         return self.full_name

@@ -51,7 +51,7 @@ class Enrolment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "在保对象"
+        verbose_name = _("在保对象")
         ordering = ["division_id", "pk"]
         indexes = [
             models.Index(fields=["status", "division"], name="enrolment_status_division"),
@@ -214,7 +214,7 @@ class PayrollRun(models.Model):
     approved_at = models.DateTimeField(null=True)
 
     class Meta:
-        verbose_name = "发放批次"
+        verbose_name = _("发放批次")
         ordering = ["-month", "county"]
         constraints = [
             models.UniqueConstraint(
@@ -391,7 +391,7 @@ class ReconciliationReport(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "银行回盘对账"
+        verbose_name = _("银行回盘对账")
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
@@ -525,7 +525,7 @@ class AmountProposal(models.Model):
     )
 
     class Meta:
-        verbose_name = "金额调整建议"
+        verbose_name = _("金额调整建议")
         ordering = ["-created_at", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -599,7 +599,7 @@ class PaymentOrder(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "一次性救助支付单"
+        verbose_name = _("一次性救助支付单")
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["county", "status"], name="paymentorder_county_status")]
         constraints = [
@@ -628,7 +628,7 @@ class Fund(models.Model):
     balance = models.DecimalField(_("余额（元）"), max_digits=16, decimal_places=2, default=0)
 
     class Meta:
-        verbose_name = "救助资金"
+        verbose_name = _("救助资金")
         ordering = ["township_code", "kind"]
         constraints = [
             models.UniqueConstraint(fields=["kind", "township_code"], name="fund_one_per_township"),
@@ -662,7 +662,7 @@ class FundEntry(models.Model):
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "资金台账"
+        verbose_name = _("资金台账")
         ordering = ["fund_id", "at", "pk"]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="fundentry_amount_positive"),
@@ -688,7 +688,7 @@ class CashPayment(models.Model):
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "现金发放收据"
+        verbose_name = _("现金发放收据")
 
     def __str__(self) -> str:
         return self.receipt_number

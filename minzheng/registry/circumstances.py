@@ -61,7 +61,7 @@ class Disability(DatedRecord):
     grade = models.PositiveSmallIntegerField(_("残疾等级"), choices=[(g, f"{g}级") for g in range(1, 5)])
 
     class Meta(DatedRecord.Meta):
-        verbose_name = "残疾"
+        verbose_name = _("残疾")
         constraints = [
             _period_check("disability"),
             models.CheckConstraint(
@@ -107,7 +107,7 @@ class SelfCareAssessment(DatedRecord):
     level = models.CharField(_("自理能力"), max_length=16, choices=SelfCareLevel.choices)
 
     class Meta(DatedRecord.Meta):
-        verbose_name = "生活自理能力评估"
+        verbose_name = _("生活自理能力评估")
         constraints = [_period_check("selfcare")]
 
     def __str__(self) -> str:
@@ -124,7 +124,7 @@ class Illness(DatedRecord):
     is_listed_serious = models.BooleanField(_("属于当地重特大疾病目录"), default=False)
 
     class Meta(DatedRecord.Meta):
-        verbose_name = "疾病"
+        verbose_name = _("疾病")
         constraints = [_period_check("illness")]
 
     def __str__(self) -> str:
@@ -142,7 +142,7 @@ class LabourCapacity(DatedRecord):
     level = models.CharField(_("劳动能力"), max_length=8, choices=LabourCapacityLevel.choices)
 
     class Meta(DatedRecord.Meta):
-        verbose_name = "劳动能力"
+        verbose_name = _("劳动能力")
         constraints = [_period_check("labour")]
 
     def __str__(self) -> str:
@@ -164,7 +164,7 @@ class Employment(DatedRecord):
     employer = models.CharField(_("工作单位"), max_length=120, blank=True)
 
     class Meta(DatedRecord.Meta):
-        verbose_name = "就业"
+        verbose_name = _("就业")
         constraints = [_period_check("employment")]
 
     def __str__(self) -> str:
@@ -189,7 +189,7 @@ class Schooling(DatedRecord):
     full_time = models.BooleanField(_("全日制"), default=True)
 
     class Meta(DatedRecord.Meta):
-        verbose_name = "就学"
+        verbose_name = _("就学")
         constraints = [_period_check("schooling")]
 
     def __str__(self) -> str:
@@ -234,7 +234,7 @@ class IncomeItem(DatedRecord):
     counted = models.BooleanField(_("计入家庭收入"))
 
     class Meta(DatedRecord.Meta):
-        verbose_name = "收入"
+        verbose_name = _("收入")
         constraints = [
             _period_check("income"),
             models.CheckConstraint(condition=models.Q(monthly_amount__gte=0), name="income_not_negative"),
@@ -260,7 +260,7 @@ class Asset(DatedRecord):
     description = models.CharField(_("描述"), max_length=200, blank=True)
 
     class Meta(DatedRecord.Meta):
-        verbose_name = "财产"
+        verbose_name = _("财产")
         constraints = [
             _period_check("asset"),
             models.CheckConstraint(condition=models.Q(value__gte=0), name="asset_not_negative"),
@@ -283,7 +283,7 @@ class RigidExpense(DatedRecord):
     monthly_amount = models.DecimalField(_("月均金额（元）"), max_digits=12, decimal_places=2)
 
     class Meta(DatedRecord.Meta):
-        verbose_name = "刚性支出"
+        verbose_name = _("刚性支出")
         constraints = [
             _period_check("rigid_expense"),
             models.CheckConstraint(
@@ -350,7 +350,7 @@ class ChildStatus(DatedRecord):
     )
 
     class Meta(DatedRecord.Meta):
-        verbose_name = "孤儿、事实无人抚养儿童认定"
+        verbose_name = _("孤儿、事实无人抚养儿童认定")
         constraints = [
             _period_check("child_status"),
             models.CheckConstraint(

@@ -158,7 +158,7 @@ class ImportJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        verbose_name = "家庭导入任务"
+        verbose_name = _("家庭导入任务")
         indexes = [models.Index(fields=["division", "created_at"], name="importjob_division_created")]
         constraints = [
             models.CheckConstraint(

@@ -51,7 +51,7 @@ class ParameterValue(models.Model):
     )
 
     class Meta:
-        verbose_name = "参数值"
+        verbose_name = _("参数值")
         ordering = ["name", "region", "area", "effective_from", "pk"]
         indexes = [models.Index(fields=["status", "name"], name="parameter_value_status_name")]
         constraints = [
@@ -98,7 +98,7 @@ class Calculation(models.Model):
     created_at = models.DateTimeField(_("测算时间"), default=timezone.now)
 
     class Meta:
-        verbose_name = "测算记录"
+        verbose_name = _("测算记录")
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="calculation_amount_not_negative")
@@ -187,7 +187,7 @@ class TakeUpScan(models.Model):
     )
 
     class Meta:
-        verbose_name = "应保尽保排查"
+        verbose_name = _("应保尽保排查")
         ordering = ["-started_at", "-pk"]
         indexes = [models.Index(fields=["county", "-started_at"], name="takeupscan_county_started")]
 
@@ -226,7 +226,7 @@ class TakeUpGap(models.Model):
     case_number = models.CharField(_("受理编号"), max_length=24, blank=True)
 
     class Meta:
-        verbose_name = "应保未保家庭"
+        verbose_name = _("应保未保家庭")
         ordering = ["division_code", "household_id", "programme"]
         indexes = [
             # The worklists: open gaps of a village, township or county (a range of division codes),

@@ -34,7 +34,7 @@ class Authorisation(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "核对授权"
+        verbose_name = _("核对授权")
         ordering = ["case_id", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["case", "person"], name="authorisation_once_per_person"),
@@ -73,7 +73,7 @@ class VerificationRequest(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "核对请求"
+        verbose_name = _("核对请求")
         ordering = ["-requested_at", "-pk"]
 
     def __str__(self) -> str:
@@ -108,7 +108,7 @@ class RecheckBatch(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "在保对象定期核对批次"
+        verbose_name = _("在保对象定期核对批次")
         ordering = ["-month", "county"]
         constraints = [models.UniqueConstraint(fields=["county", "month"], name="recheck_once_per_month")]
 
@@ -134,7 +134,7 @@ class RecheckSubject(models.Model):
     person_key = models.CharField(_("匹配键"), max_length=64)
 
     class Meta:
-        verbose_name = "定期核对对象"
+        verbose_name = _("定期核对对象")
         constraints = [models.UniqueConstraint(fields=["batch", "person"], name="recheck_subject_once")]
 
     def __str__(self) -> str:
@@ -162,7 +162,7 @@ class DepartmentQuery(models.Model):
     records = models.PositiveIntegerField(_("反馈记录数"), default=0)
 
     class Meta:
-        verbose_name = "部门核对查询"
+        verbose_name = _("部门核对查询")
         ordering = ["request_id", "counterparty"]
         constraints = [
             models.UniqueConstraint(fields=["request", "counterparty"], name="query_once_per_department"),
@@ -212,7 +212,7 @@ class Finding(models.Model):
     disposed_at = models.DateTimeField(null=True)
 
     class Meta:
-        verbose_name = "核对发现"
+        verbose_name = _("核对发现")
         ordering = ["request_id", "person_id", "item", "pk"]
 
     def __str__(self) -> str:
@@ -231,7 +231,7 @@ class Report(models.Model):
     issued_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = "核对报告"
+        verbose_name = _("核对报告")
         ordering = ["-issued_at", "-pk"]
 
     def __str__(self) -> str:
@@ -261,7 +261,7 @@ class RecheckHit(models.Model):
     description = models.CharField(_("说明"), max_length=200, blank=True)
 
     class Meta:
-        verbose_name = "定期核对发现"
+        verbose_name = _("定期核对发现")
         ordering = ["batch_id", "subject_id", "item"]
         constraints = [
             models.UniqueConstraint(fields=["query", "subject", "item"], name="recheck_hit_once"),

@@ -8,6 +8,7 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from minzheng.core.audit import verify_chain
 from minzheng.core.audit_checkpoint import (
@@ -26,15 +27,15 @@ from minzheng.web.base import BootstrapForm, actor, forbidden, paginate, staff_v
 
 
 class AuditSearchForm(BootstrapForm):
-    action = forms.CharField(label="操作", required=False)
-    actor_username = forms.CharField(label="操作人用户名", required=False)
-    object_type = forms.CharField(label="对象类型", required=False)
-    object_id = forms.CharField(label="对象编号", required=False)
+    action = forms.CharField(label=gettext_lazy("操作"), required=False)
+    actor_username = forms.CharField(label=gettext_lazy("操作人用户名"), required=False)
+    object_type = forms.CharField(label=gettext_lazy("对象类型"), required=False)
+    object_id = forms.CharField(label=gettext_lazy("对象编号"), required=False)
     date_from = forms.DateField(
-        label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
 
@@ -58,12 +59,16 @@ MAX_CHECKPOINT_BYTES = 16 * 1024
 
 
 class CheckpointExportForm(BootstrapForm):
-    day = forms.DateField(label="截至日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    day = forms.DateField(
+        label=gettext_lazy("截至日期"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
 
 class CheckpointVerifyForm(BootstrapForm):
-    text = forms.CharField(label="粘贴检查点内容", required=False, widget=forms.Textarea(attrs={"rows": 7}))
-    upload = forms.FileField(label="或上传检查点文件", required=False)
+    text = forms.CharField(
+        label=gettext_lazy("粘贴检查点内容"), required=False, widget=forms.Textarea(attrs={"rows": 7})
+    )
+    upload = forms.FileField(label=gettext_lazy("或上传检查点文件"), required=False)
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}

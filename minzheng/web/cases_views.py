@@ -77,10 +77,15 @@ class CaseRow:
     tone: str
 
 
+def _state(workflow: str, state: str) -> str:
+    """A workflow state's label in the reader's language (the workflows are written in Chinese)."""
+    return _(state_label(workflow, state))
+
+
 def _rows(cases: Any) -> list[CaseRow]:
     today, soon = _today_and_soon()
     return [
-        CaseRow(c, state_label(c.workflow, c.state), c.open_due, _tone(c.open_due, None, today, soon))
+        CaseRow(c, _state(c.workflow, c.state), c.open_due, _tone(c.open_due, None, today, soon))
         for c in cases
     ]
 
@@ -493,7 +498,7 @@ def _render_case(
     workflow = WORKFLOWS[case.workflow]
     today, soon = _today_and_soon()
     steps = [
-        (s, state_label(case.workflow, s.state), _tone(s.due_date, s.completed_on, today, soon))
+        (s, _state(case.workflow, s.state), _tone(s.due_date, s.completed_on, today, soon))
         for s in case.steps.all()
     ]
     open_step = next((s for s, _label, _tone_ in steps if s.completed_on is None), None)
@@ -504,13 +509,11 @@ def _render_case(
     context = {
         "case": case,
         "workflow": workflow,
-        "state_label": state_label(case.workflow, case.state),
+        "state_label": _state(case.workflow, case.state),
         "steps": steps,
         "open_step": open_step,
         "open_tone": _tone(open_step.due_date, None, today, soon) if open_step else "",
-        "events": [
-            (e, state_label(case.workflow, e.to_state) if e.to_state else "") for e in case.events.all()
-        ],
+        "events": [(e, _state(case.workflow, e.to_state) if e.to_state else "") for e in case.events.all()],
         "actions": actions,
         # A refused action without its own button (not allowed here, or not for this account).
         "action_error": failed_action[1] if failed_action and failed_action[0] not in shown else "",
@@ -577,8 +580,8 @@ def case_action(request: HttpRequest, case_id: int) -> HttpResponse:
         request,
         _("已办理：%(label)s。当前环节：%(state)s")
         % {
-            "label": transition.label if transition else action,
-            "state": state_label(moved.workflow, moved.state),
+            "label": _(transition.label) if transition else action,
+            "state": _state(moved.workflow, moved.state),
         },
     )
     return _back(case.pk)
@@ -711,7 +714,7 @@ def case_print(request: HttpRequest, case_id: int, document: str) -> HttpRespons
         "township": case.division.parent,
         "status_url": request.build_absolute_uri(reverse("web:status")),
         "today": timezone.localdate(),
-        "state_label": state_label(case.workflow, case.state),
+        "state_label": _state(case.workflow, case.state),
     }
     return render(request, f"web/cases/print_{document}.html", context)
 
@@ -731,7 +734,7 @@ def _state_choices() -> list[tuple[str, str]]:
     seen: dict[str, str] = {}
     for workflow in WORKFLOWS.values():
         for state in workflow.states.values():
-            seen.setdefault(state.code, state.label)
+            seen.setdefault(state.code, _(state.label))
     return [("", _("全部环节")), *seen.items()]
 
 
@@ -776,7 +779,7 @@ def warnings(request: HttpRequest) -> HttpResponse:
     """超期预警: steps past their statutory date, steps due within two working days, transfers
     without the department's feedback."""
     who = actor(request)
-    label = state_label
+    label = _state
     return render(
         request,
         "web/cases/warnings.html",

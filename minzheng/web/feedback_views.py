@@ -41,7 +41,7 @@ MANUAL_CHANNELS = [
 
 
 def _category_choices() -> list[tuple[str, str]]:
-    return [(c.code, c.label) for c in catalogue.categories().values()]
+    return [(c.code, c.display_label) for c in catalogue.categories().values()]
 
 
 class TicketForm(BootstrapForm):
@@ -130,7 +130,7 @@ def _render_ticket(request: HttpRequest, ticket_id: int, error: str = "", status
             "category": category,
             "events": selectors.ticket_events(ticket),
             "dispatches": selectors.ticket_dispatches(ticket),
-            "actions": [(a, services.MOVES[a].label) for a in actions],
+            "actions": [(a, _(services.MOVES[a].label)) for a in actions],
             "offices": selectors.dispatch_offices(actor=me) if "dispatch" in actions else [],
             "merge_candidates": selectors.merge_candidates(actor=me, ticket=ticket)
             if "merge" in actions
@@ -348,7 +348,7 @@ def _render_grid_event(
     me = actor(request)
     event = grid.grid_event_get(actor=me, event_id=grid_event_id)
     actions = [
-        (a, m.label) for a, m in grid.GRID_MOVES.items() if event.state in m.sources and me.can(m.perm)
+        (a, _(m.label)) for a, m in grid.GRID_MOVES.items() if event.state in m.sources and me.can(m.perm)
     ]
     return render(
         request,
@@ -399,7 +399,7 @@ def grid_event_action(request: HttpRequest, grid_event_id: int) -> HttpResponse:
             else f"{exc.message}：{'；'.join(messages)}"
         )
         return _render_grid_event(request, grid_event_id, error=text, status=exc.status)
-    label = grid.GRID_MOVES[action].label
+    label = _(grid.GRID_MOVES[action].label)
     flash_done(request, _("已办理：%(label)s") % {"label": label})
     return redirect("web:grid_event", grid_event_id=grid_event_id)
 

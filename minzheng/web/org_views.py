@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from minzheng.core.errors import Conflict, DomainError, InvalidInput
@@ -61,21 +62,23 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
 
 class StaffForm(BootstrapForm):
-    username = forms.CharField(label="用户名", max_length=150, min_length=3)
-    full_name = forms.CharField(label="姓名", max_length=60)
-    office = forms.ChoiceField(label="所属机构")
-    phone = forms.CharField(label="手机号", max_length=20, required=False)
+    username = forms.CharField(label=gettext_lazy("用户名"), max_length=150, min_length=3)
+    full_name = forms.CharField(label=gettext_lazy("姓名"), max_length=60)
+    office = forms.ChoiceField(label=gettext_lazy("所属机构"))
+    phone = forms.CharField(label=gettext_lazy("手机号"), max_length=20, required=False)
     password = forms.CharField(
-        label="初始密码",
+        label=gettext_lazy("初始密码"),
         widget=forms.PasswordInput,
-        help_text="至少10位，含大小写字母、数字、符号中的至少3类；首次登录须修改。",
+        help_text=gettext_lazy("至少10位，含大小写字母、数字、符号中的至少3类；首次登录须修改。"),
     )
-    roles = forms.MultipleChoiceField(label="角色", choices=Role.choices, widget=forms.CheckboxSelectMultiple)
+    roles = forms.MultipleChoiceField(
+        label=gettext_lazy("角色"), choices=Role.choices, widget=forms.CheckboxSelectMultiple
+    )
     department = forms.ChoiceField(
-        label="所属部门",
+        label=gettext_lazy("所属部门"),
         choices=[("", "—"), *PartnerDepartment.choices],
         required=False,
-        help_text="仅协作部门（残联、教育局等）的账号填写：只能授予“协作部门工作人员”角色",
+        help_text=gettext_lazy("仅协作部门（残联、教育局等）的账号填写：只能授予“协作部门工作人员”角色"),
     )
 
     def __init__(self, *args: object, offices: list[tuple[int, str]], **kwargs: object) -> None:
@@ -112,18 +115,18 @@ def staff_create(request: HttpRequest) -> HttpResponse:
 
 class RolesForm(BootstrapForm):
     roles = forms.MultipleChoiceField(
-        label="角色", choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
+        label=gettext_lazy("角色"), choices=Role.choices, widget=forms.CheckboxSelectMultiple, required=False
     )
-    reason = forms.CharField(label="原因", max_length=200)
+    reason = forms.CharField(label=gettext_lazy("原因"), max_length=200)
 
 
 class ReasonForm(BootstrapForm):
-    reason = forms.CharField(label="原因", max_length=200)
+    reason = forms.CharField(label=gettext_lazy("原因"), max_length=200)
 
 
 class ResetPasswordForm(BootstrapForm):
-    new_password = forms.CharField(label="新密码", widget=forms.PasswordInput)
-    reason = forms.CharField(label="原因", max_length=200)
+    new_password = forms.CharField(label=gettext_lazy("新密码"), widget=forms.PasswordInput)
+    reason = forms.CharField(label=gettext_lazy("原因"), max_length=200)
 
 
 def _submitted(request: HttpRequest, result: Staff | StaffChangeRequest, done: str) -> None:

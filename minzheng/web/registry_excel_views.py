@@ -10,6 +10,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from minzheng.core.errors import InvalidInput
@@ -31,10 +32,10 @@ def _attachment(content: bytes, name: str) -> HttpResponse:
 
 class ImportForm(BootstrapForm):
     file = forms.FileField(
-        label="Excel文件（.xlsx）", widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"})
+        label=gettext_lazy("Excel文件（.xlsx）"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"})
     )
     mode = forms.ChoiceField(
-        label="导入方式",
+        label=gettext_lazy("导入方式"),
         choices=ImportMode.choices,
         initial=ImportMode.ALL_OR_NOTHING,
         widget=forms.RadioSelect(attrs={"class": "form-check-input"}),

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from minzheng.core.errors import DomainError
@@ -66,22 +67,24 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
 
 
 class HouseholdForm(BootstrapForm):
-    division_code = forms.ChoiceField(label="村（社区）")
-    address = forms.CharField(label="住址", max_length=200)
-    area = forms.ChoiceField(label="城乡类别", choices=Area.choices)
-    phone = forms.CharField(label="联系电话", max_length=20, required=False)
+    division_code = forms.ChoiceField(label=gettext_lazy("村（社区）"))
+    address = forms.CharField(label=gettext_lazy("住址"), max_length=200)
+    area = forms.ChoiceField(label=gettext_lazy("城乡类别"), choices=Area.choices)
+    phone = forms.CharField(label=gettext_lazy("联系电话"), max_length=20, required=False)
 
     def __init__(self, *args: object, villages: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["division_code"].choices = villages  # type: ignore[attr-defined]
         for i in range(MEMBER_ROWS):
             required = i == 0
-            self.fields[f"m{i}_name"] = forms.CharField(label="姓名", max_length=60, required=required)
+            self.fields[f"m{i}_name"] = forms.CharField(
+                label=gettext_lazy("姓名"), max_length=60, required=required
+            )
             self.fields[f"m{i}_id_number"] = forms.CharField(
-                label="身份证号", max_length=18, required=required
+                label=gettext_lazy("身份证号"), max_length=18, required=required
             )
             self.fields[f"m{i}_relationship"] = forms.ChoiceField(
-                label="与户主关系",
+                label=gettext_lazy("与户主关系"),
                 choices=[("", "—"), *Relationship.choices],
                 required=required,
                 initial=Relationship.HEAD if i == 0 else "",
@@ -176,13 +179,15 @@ def _circumstance_form(
     model_form = forms.modelform_factory(model, fields=services.circumstance_fields(kind))
 
     class CircumstanceForm(BootstrapForm, model_form):  # type: ignore[misc, valid-type]
-        subject = forms.ChoiceField(label="登记对象", choices=subjects or [])
-        valid_from = forms.DateField(label="起始日期", widget=forms.DateInput(attrs={"type": "date"}))
-        valid_until = forms.DateField(
-            label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        subject = forms.ChoiceField(label=gettext_lazy("登记对象"), choices=subjects or [])
+        valid_from = forms.DateField(
+            label=gettext_lazy("起始日期"), widget=forms.DateInput(attrs={"type": "date"})
         )
-        note = forms.CharField(label="说明", max_length=200, required=False)
-        source = forms.CharField(label="信息来源", max_length=80, required=False)
+        valid_until = forms.DateField(
+            label=gettext_lazy("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        )
+        note = forms.CharField(label=gettext_lazy("说明"), max_length=200, required=False)
+        source = forms.CharField(label=gettext_lazy("信息来源"), max_length=80, required=False)
 
     return CircumstanceForm(data)  # type: ignore[no-any-return]
 
@@ -262,31 +267,31 @@ def _household_of(record: Any) -> int:
 
 
 class ChangeBaseForm(BootstrapForm):
-    on = forms.DateField(label="变动日期", widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label="变动原因", max_length=200)
+    on = forms.DateField(label=gettext_lazy("变动日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=gettext_lazy("变动原因"), max_length=200)
 
 
 class MoveForm(ChangeBaseForm):
-    person = forms.ChoiceField(label="迁出成员")
-    target_number = forms.CharField(label="迁入家庭编号", max_length=20)
+    person = forms.ChoiceField(label=gettext_lazy("迁出成员"))
+    target_number = forms.CharField(label=gettext_lazy("迁入家庭编号"), max_length=20)
     relationship = forms.ChoiceField(
-        label="与新户主关系", choices=[c for c in Relationship.choices if c[0] != "head"]
+        label=gettext_lazy("与新户主关系"), choices=[c for c in Relationship.choices if c[0] != "head"]
     )
 
 
 class SplitForm(ChangeBaseForm):
-    people = forms.MultipleChoiceField(label="分出的成员", widget=forms.CheckboxSelectMultiple)
-    new_head = forms.ChoiceField(label="新户主")
-    address = forms.CharField(label="新家庭住址", max_length=200)
+    people = forms.MultipleChoiceField(label=gettext_lazy("分出的成员"), widget=forms.CheckboxSelectMultiple)
+    new_head = forms.ChoiceField(label=gettext_lazy("新户主"))
+    address = forms.CharField(label=gettext_lazy("新家庭住址"), max_length=200)
 
 
 class MergeForm(ChangeBaseForm):
-    target_number = forms.CharField(label="并入家庭编号", max_length=20)
+    target_number = forms.CharField(label=gettext_lazy("并入家庭编号"), max_length=20)
 
 
 class HeadForm(BootstrapForm):
-    person = forms.ChoiceField(label="新户主")
-    reason = forms.CharField(label="变更原因", max_length=200)
+    person = forms.ChoiceField(label=gettext_lazy("新户主"))
+    reason = forms.CharField(label=gettext_lazy("变更原因"), max_length=200)
 
 
 def _target(request: HttpRequest, number: str) -> Any:
@@ -400,9 +405,9 @@ def likely_duplicates(request: HttpRequest) -> HttpResponse:
 
 
 class HouseholdEditForm(BootstrapForm):
-    address = forms.CharField(label="住址", max_length=200)
-    phone = forms.CharField(label="联系电话", max_length=20, required=False)
-    reason = forms.CharField(label="修改原因", max_length=200)
+    address = forms.CharField(label=gettext_lazy("住址"), max_length=200)
+    phone = forms.CharField(label=gettext_lazy("联系电话"), max_length=20, required=False)
+    reason = forms.CharField(label=gettext_lazy("修改原因"), max_length=200)
 
 
 @staff_view(Perm.HOUSEHOLD_CHANGE)

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from minzheng.core.errors import DomainError, NotFound
@@ -21,8 +22,10 @@ from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_do
 
 
 class InForceForm(BootstrapForm):
-    day = forms.DateField(label="日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    place = forms.RegexField(label="区划代码", regex=r"^\d{6}(\d{3}){0,2}$", required=False)
+    day = forms.DateField(
+        label=gettext_lazy("日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    place = forms.RegexField(label=gettext_lazy("区划代码"), regex=r"^\d{6}(\d{3}){0,2}$", required=False)
 
 
 @staff_view(Perm.ORG_VIEW)
@@ -40,17 +43,24 @@ def parameter_list(request: HttpRequest) -> HttpResponse:
 
 class ProposalForm(BootstrapForm):
     region = forms.CharField(
-        label="适用地区代码", max_length=6, required=False, help_text="县级6位代码；空为全国"
+        label=gettext_lazy("适用地区代码"),
+        max_length=6,
+        required=False,
+        help_text=gettext_lazy("县级6位代码；空为全国"),
     )
     area = forms.ChoiceField(
-        label="城乡", choices=[("urban", "城市"), ("rural", "农村"), (ALL_AREAS, "不分城乡")]
+        label=gettext_lazy("城乡"), choices=[("urban", "城市"), ("rural", "农村"), (ALL_AREAS, "不分城乡")]
     )
-    effective_from = forms.DateField(label="生效日期", widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(
+        label=gettext_lazy("生效日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     value = forms.CharField(
-        label="新值", max_length=2000, help_text="金额（元）、比例（如0.10）、整数或选项代码；表格用 JSON"
+        label=gettext_lazy("新值"),
+        max_length=2000,
+        help_text=gettext_lazy("金额（元）、比例（如0.10）、整数或选项代码；表格用 JSON"),
     )
-    reference = forms.CharField(label="依据文件（文号）", max_length=300)
-    reason = forms.CharField(label="调整理由", max_length=300)
+    reference = forms.CharField(label=gettext_lazy("依据文件（文号）"), max_length=300)
+    reason = forms.CharField(label=gettext_lazy("调整理由"), max_length=300)
 
 
 @staff_view(Perm.ORG_VIEW)
@@ -80,7 +90,7 @@ def parameter_detail(request: HttpRequest, name: str) -> HttpResponse:
 
 
 class DecisionForm(BootstrapForm):
-    note = forms.CharField(label="意见", max_length=300, required=False)
+    note = forms.CharField(label=gettext_lazy("意见"), max_length=300, required=False)
 
 
 @staff_view(Perm.ORG_VIEW)
@@ -120,19 +130,24 @@ def proposal_decide(request: HttpRequest, value_id: int) -> HttpResponse:
 
 class WhatIfForm(BootstrapForm):
     programme = forms.ChoiceField(
-        label="救助项目",
+        label=gettext_lazy("救助项目"),
         choices=[(code, PROGRAMMES[code].label) for code in MONTHLY_PROGRAMMES],
     )
-    parameter = forms.ChoiceField(label="调整的参数")
+    parameter = forms.ChoiceField(label=gettext_lazy("调整的参数"))
     value = forms.CharField(
-        label="假设的新值", max_length=2000, help_text="金额（元）、比例（如0.10）、整数或选项代码"
+        label=gettext_lazy("假设的新值"),
+        max_length=2000,
+        help_text=gettext_lazy("金额（元）、比例（如0.10）、整数或选项代码"),
     )
-    effective_from = forms.DateField(label="自该日起", widget=forms.DateInput(attrs={"type": "date"}))
+    effective_from = forms.DateField(
+        label=gettext_lazy("自该日起"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     area = forms.ChoiceField(
-        label="适用于", choices=[("all", "城市和农村"), ("urban", "仅城市"), ("rural", "仅农村")]
+        label=gettext_lazy("适用于"),
+        choices=[("all", "城市和农村"), ("urban", "仅城市"), ("rural", "仅农村")],
     )
     change = forms.ChoiceField(
-        label="逐户变化",
+        label=gettext_lazy("逐户变化"),
         required=False,
         choices=[
             ("", "全部"),
@@ -146,7 +161,12 @@ class WhatIfForm(BootstrapForm):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["parameter"].choices = [  # type: ignore[attr-defined]
-            (spec.name, f"{spec.description}（{spec.name}）") for spec in parameter_specs().values()
+            (
+                spec.name,
+                gettext("%(description)s（%(name)s）")
+                % {"description": gettext(spec.description), "name": spec.name},
+            )
+            for spec in parameter_specs().values()
         ]
 
 

@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from minzheng.core.errors import DomainError
@@ -46,9 +47,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 class PasswordChangeForm(BootstrapForm):
-    old_password = forms.CharField(label="原密码", widget=forms.PasswordInput)
-    new_password = forms.CharField(label="新密码", widget=forms.PasswordInput)
-    new_password_again = forms.CharField(label="再次输入新密码", widget=forms.PasswordInput)
+    old_password = forms.CharField(label=gettext_lazy("原密码"), widget=forms.PasswordInput)
+    new_password = forms.CharField(label=gettext_lazy("新密码"), widget=forms.PasswordInput)
+    new_password_again = forms.CharField(label=gettext_lazy("再次输入新密码"), widget=forms.PasswordInput)
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
@@ -72,14 +73,14 @@ def password_change(request: HttpRequest) -> HttpResponse:
             apply_domain_error(form, exc)
         else:
             update_session_auth_hash(request, staff)
-            flash_done(request, "密码已修改")
+            flash_done(request, gettext_lazy("密码已修改"))
             return redirect("web:home")
     return render(request, "web/password_change.html", {"form": form})
 
 
 class TokenForm(BootstrapForm):
-    name = forms.CharField(label="用途", max_length=80)
-    read_only = forms.BooleanField(label="只读（只能查询）", required=False)
+    name = forms.CharField(label=gettext_lazy("用途"), max_length=80)
+    read_only = forms.BooleanField(label=gettext_lazy("只读（只能查询）"), required=False)
 
 
 @staff_view()
@@ -116,7 +117,7 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     token = org_selectors.api_token_list(actor=actor(request)).filter(pk=token_id).first()
     if token is not None:
         org_services.api_token_revoke(actor=actor(request), token=token)
-        flash_done(request, "令牌已吊销")
+        flash_done(request, gettext_lazy("令牌已吊销"))
     return redirect("web:tokens")
 
 
@@ -124,7 +125,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(
         request,
         "web/error.html",
-        {"status": 403, "message": "页面已过期或请求来源无法验证，请刷新页面后重试。"},
+        {"status": 403, "message": gettext_lazy("页面已过期或请求来源无法验证，请刷新页面后重试。")},
         status=403,
     )
 
@@ -133,14 +134,17 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return render(
         request,
         "web/error.html",
-        {"status": 404, "message": "页面或记录不存在，或不在您的管辖范围内。"},
+        {"status": 404, "message": gettext_lazy("页面或记录不存在，或不在您的管辖范围内。")},
         status=404,
     )
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(
-        request, "web/error.html", {"status": 403, "message": "您没有执行此操作的权限。"}, status=403
+        request,
+        "web/error.html",
+        {"status": 403, "message": gettext_lazy("您没有执行此操作的权限。")},
+        status=403,
     )
 
 
@@ -148,10 +152,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/error.html",
-        {"status": 500, "message": "服务器内部错误，已记录，请联系管理员。"},
+        {"status": 500, "message": gettext_lazy("服务器内部错误，已记录，请联系管理员。")},
         status=500,
     )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "web/error.html", {"status": 400, "message": "请求无效。"}, status=400)
+    return render(
+        request, "web/error.html", {"status": 400, "message": gettext_lazy("请求无效。")}, status=400
+    )

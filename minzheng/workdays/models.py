@@ -45,7 +45,7 @@ class CalendarDay(models.Model):
 
     class Meta:
         ordering = ["date"]
-        verbose_name = "工作日历日"
+        verbose_name = _("工作日历日")
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(source__in=CalendarSource.values), name="calendarday_source_known"

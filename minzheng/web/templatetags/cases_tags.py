@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext as _
 
 from minzheng.cases import selectors
 from minzheng.cases.workflows import state_label
@@ -22,6 +23,6 @@ def household_cases(context: dict[str, Any], household: Household) -> dict[str, 
     cases = selectors.case_list(actor=staff).filter(household=household)[:50]
     return {
         "household": household,
-        "rows": [{"case": c, "state_label": state_label(c.workflow, c.state)} for c in cases],
+        "rows": [{"case": c, "state_label": _(state_label(c.workflow, c.state))} for c in cases],
         "can_intake": staff.can(Perm.CASE_INTAKE) and household.is_active,
     }
