@@ -203,8 +203,8 @@ def status_lookup(request: HttpRequest) -> HttpResponse:
             request.session[APPLICANT_KEY] = online.applicant_token(case)
             request.session.cycle_key()
             context.update(_status_context(case))
-    elif request.method == "GET" and (case := _session_case(request)) is not None:
-        context.update(_status_context(case))
+    elif request.method == "GET" and (remembered := _session_case(request)) is not None:
+        context.update(_status_context(remembered))
     return render(request, "web/cases/public_status.html", context, status=status)
 
 
