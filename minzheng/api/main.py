@@ -24,6 +24,7 @@ from minzheng.api import (
     org,
     oversight,
     payments,
+    plans,
     registry,
     registry_excel,
     reports,
@@ -238,3 +239,4 @@ api.add_router("/", oversight.router)
 api.add_router("/", takeup.router)
 api.add_router("/", monitoring.router)
 api.add_router("/", reports.router)
+api.add_router("/", plans.router)

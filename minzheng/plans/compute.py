@@ -94,7 +94,9 @@ def _standard(table: PolicyTable, day: date, region: str, area: str) -> tuple[De
     }
 
 
-def dibao_ratio(region: str, year: int, *, table: PolicyTable | None = None, today: date | None = None) -> Computed:
+def dibao_ratio(
+    region: str, year: int, *, table: PolicyTable | None = None, today: date | None = None
+) -> Computed:
     table = table or policy_table()
     day = day_of(year, today)
     try:
@@ -137,7 +139,9 @@ def dibao_growth(
             inputs[area]["growth"] = str(growth[area])
     except PolicyError:
         return Computed(None, f"{before.year}年末或{day.year}年没有低保标准参数，无法计算增速", inputs)
-    inputs["formula"] = "min(urban, rural) of (end of year / end of previous year − 1) × 100, ROUND_HALF_UP to 0.1"
+    inputs["formula"] = (
+        "min(urban, rural) of (end of year / end of previous year − 1) × 100, ROUND_HALF_UP to 0.1"
+    )
     return Computed(min(growth.values()), "", inputs)
 
 
@@ -149,7 +153,9 @@ def subsidy_recipients(region: str, line: str, day: date) -> int:
     """Distinct persons with a `line` in the decision of a disability-subsidy enrolment in force."""
     rows = (
         Enrolment.objects.filter(
-            programme=DISABILITY_PROGRAMME, division__code__startswith=region, start_month__lte=next_month(day)
+            programme=DISABILITY_PROGRAMME,
+            division__code__startswith=region,
+            start_month__lte=next_month(day),
         )
         .filter(Q(end_month__isnull=True) | Q(end_month__gt=day))
         .values_list("household_id", "case__decision__calculation__result")
@@ -187,7 +193,9 @@ def manual(indicator: Indicator, year: int) -> Computed:
     return Computed(entry.value, "", {"entry": entry_input(entry)})
 
 
-def compute(indicator: Indicator, year: int, *, table: PolicyTable | None = None, today: date | None = None) -> Computed:
+def compute(
+    indicator: Indicator, year: int, *, table: PolicyTable | None = None, today: date | None = None
+) -> Computed:
     """The indicator's value for `year` from what the database holds now."""
     kind = indicator.computation
     if kind == Computation.DIBAO_RATIO:

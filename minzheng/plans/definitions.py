@@ -45,7 +45,18 @@ def _d(text: str | None) -> Decimal | None:
 def _i(*row: Any) -> IndicatorDef:
     number, name, unit, base, base_text, target, comparison, target_text, attribute, comp, dec, source = row
     return IndicatorDef(
-        number, name, unit, _d(base), base_text, _d(target), comparison, target_text, attribute, comp, dec, source
+        number,
+        name,
+        unit,
+        _d(base),
+        base_text,
+        _d(target),
+        comparison,
+        target_text,
+        attribute,
+        comp,
+        dec,
+        source,
     )
 
 

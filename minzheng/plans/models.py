@@ -41,7 +41,9 @@ class Plan(models.Model):
     class Meta:
         ordering = ["region", "code"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(region__regex=r"^[0-9]{6}$"), name="plan_region_6_digits"),
+            models.CheckConstraint(
+                condition=models.Q(region__regex=r"^[0-9]{6}$"), name="plan_region_6_digits"
+            ),
             models.CheckConstraint(
                 condition=models.Q(target_year__gt=models.F("baseline_year")), name="plan_years_ordered"
             ),

@@ -171,8 +171,10 @@ def entry_submit(
 
 def _pending(actor: Staff, entry_id: int) -> IndicatorEntry:
     entry = selectors.entry_get(actor=actor, entry_id=entry_id)
-    entry = IndicatorEntry.objects.select_for_update().select_related("indicator__plan", "entered_by").get(
-        pk=entry.pk
+    entry = (
+        IndicatorEntry.objects.select_for_update()
+        .select_related("indicator__plan", "entered_by")
+        .get(pk=entry.pk)
     )
     if entry.status != EntryStatus.PENDING:
         raise Conflict("该填报已审核或退回", code="already_decided")
@@ -252,7 +254,9 @@ def evidence_download(*, actor: Staff, entry_id: int) -> IndicatorEntry:
 
 
 def _digest(inputs: dict[str, Any], value: Decimal | None) -> str:
-    body = json.dumps({"value": str(value), "inputs": inputs}, sort_keys=True, ensure_ascii=False, default=str)
+    body = json.dumps(
+        {"value": str(value), "inputs": inputs}, sort_keys=True, ensure_ascii=False, default=str
+    )
     return hashlib.sha256(body.encode()).hexdigest()
 
 

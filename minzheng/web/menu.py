@@ -43,6 +43,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem(_("复核任务"), "web:payment_reviews", Perm.CASE_REVIEW_TOWNSHIP, "payments"),
     MenuItem(_("基层能力建设"), "web:oversight", Perm.OVERSIGHT_VIEW, "oversight"),
     MenuItem(_("统计报表"), "web:reports", Perm.REPORT_VIEW, "reports"),
+    MenuItem(_("规划指标"), "web:plans", Perm.REPORT_VIEW, "reports"),
     MenuItem(_("行政区划"), "web:divisions", Perm.ORG_VIEW, "org"),
     MenuItem(_("工作人员"), "web:staff", Perm.ORG_VIEW, "org"),
     MenuItem(_("标准参数"), "web:parameters", Perm.CASE_VIEW, "rules"),

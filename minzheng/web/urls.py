@@ -14,6 +14,7 @@ from minzheng.web import (
     org_views,
     oversight_views,
     payments_views,
+    plans_views,
     registry_excel_views,
     registry_views,
     reports_views,
@@ -288,6 +289,17 @@ urlpatterns = [
         org_views.staff_change_decide,
         name="staff_change_decide",
     ),
+    # The plan's indicators (规划指标).
+    path("plans/", plans_views.plan_home, name="plans"),
+    path("plans/print/", plans_views.plan_print, name="plans_print"),
+    path("plans/indicators.xlsx", plans_views.plan_xlsx, name="plans_xlsx"),
+    path("plans/<int:development_plan_id>/year/", plans_views.plan_year, name="plans_year"),
+    path("plans/indicators/<int:plan_indicator_id>/", plans_views.indicator_detail, name="plans_indicator"),
+    path(
+        "plans/indicators/<int:plan_indicator_id>/entries/new/", plans_views.entry_new, name="plans_entry_new"
+    ),
+    path("plans/entries/<int:plan_entry_id>/decide/", plans_views.entry_decide, name="plans_entry_decide"),
+    path("plans/entries/<int:plan_entry_id>/evidence/", plans_views.entry_evidence, name="plans_evidence"),
     # Grassroots capacity (基层能力建设): compliance from region to village, norms, contracts, bulletins.
     path("oversight/", oversight_views.home, name="oversight"),
     path("oversight/norms/", oversight_views.norms, name="oversight_norms"),

@@ -29,8 +29,13 @@ TOWNSHIP = "640202001000"
 def test_the_seed_table_is_loaded_with_its_figures(plan: Plan) -> None:
     rows = {i.number: i for i in plan.indicators.all()}
     assert len(rows) == 14
-    assert plan.region == "640202" and (plan.baseline_year, plan.target_year) == (2020, 2025)
-    assert (rows[2].baseline_value, rows[2].target_value, rows[2].attribute) == (Decimal("63.3"), 75, "expected")
+    assert plan.region == "640202"
+    assert (plan.baseline_year, plan.target_year) == (2020, 2025)
+    assert (rows[2].baseline_value, rows[2].target_value, rows[2].attribute) == (
+        Decimal("63.3"),
+        75,
+        "expected",
+    )
     assert (rows[1].baseline_text, rows[1].target_comparison) == ("—", "relative")
     assert rows[1].target_text == "不低于居民上年度人均消费支出增速"
     assert (rows[3].baseline_value, rows[3].target_value, rows[3].attribute) == (38, 60, "binding")
@@ -82,7 +87,9 @@ def _approved(ind_id: int, year: int, kind: str, value: str, people: dict[str, S
     )  # fmt: skip
 
 
-def test_growth_of_the_standards_is_the_lower_of_urban_and_rural(plan: Plan, people: dict[str, Staff]) -> None:
+def test_growth_of_the_standards_is_the_lower_of_urban_and_rural(
+    plan: Plan, people: dict[str, Staff]
+) -> None:
     growth = indicator(plan, 1)
     # Unchanged since 2022: 650 -> 650 and 460 -> 460 is 0 % growth.
     assert compute.compute(growth, 2025).value == Decimal("0.0")
@@ -93,7 +100,8 @@ def test_growth_of_the_standards_is_the_lower_of_urban_and_rural(plan: Plan, peo
     _raise(people, "rural", "500", date(year, 1, 1))
     # Urban 650 -> 700: 50 ÷ 650 = 7.692… -> 7.7 %; rural 460 -> 500: 40 ÷ 460 = 8.695… -> 8.7 %.
     found = compute.compute(growth, year)
-    assert found.inputs["urban"]["growth"] == "7.7" and found.inputs["rural"]["growth"] == "8.7"
+    assert found.inputs["urban"]["growth"] == "7.7"
+    assert found.inputs["rural"]["growth"] == "8.7"
     assert found.value == Decimal("7.7")
     assert "benchmark" not in found.inputs
     assert progress.light(growth, year, found.value, None) == progress.GREY  # no statistic to compare with
@@ -145,7 +153,8 @@ def test_disability_subsidy_coverage_counts_recipients_over_the_federations_figu
     assert compute.subsidy_recipients("640205", "care_subsidy", timezone.localdate()) == 0
     # Without the federation's figure there is no rate.
     missing = compute.compute(care, year)
-    assert missing.value is None and missing.inputs["numerator"] == 2
+    assert missing.value is None
+    assert missing.inputs["numerator"] == 2
     # 2 of 3 severely disabled persons: 66.666… -> 66.7 %.
     _approved(care.pk, year, EntryKind.DENOMINATOR, "3", staff)
     found = compute.compute(care, year)

@@ -70,6 +70,7 @@ def test_county_approver_sees_the_county(people: None, live_server: Any, page: A
         *("应保尽保", "监测预警", "群众诉求", "服务评价", "网格事件"),
         *("在保对象", "发放批次", "基层能力建设"),
         *("统计报表",),
+        *("规划指标",),
         *("行政区划", "工作人员", "标准参数", "政策测算"),
     ]
     page.click("text=家庭档案")

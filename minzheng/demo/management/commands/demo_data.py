@@ -14,6 +14,7 @@ from minzheng.demo.cases import build_demo_cases
 from minzheng.demo.feedback import build_demo_feedback
 from minzheng.demo.monitoring import build_demo_monitoring
 from minzheng.demo.oversight import build_demo_oversight
+from minzheng.demo.plans import build_demo_plans
 from minzheng.demo.reports import build_demo_reports
 from minzheng.demo.services import (
     DEFAULT_HOUSEHOLDS,
@@ -81,6 +82,7 @@ class Command(BaseCommand):
             monitoring = build_demo_monitoring()
             # Last: the scan reads the cases and enrolments made above.
             takeup = build_demo_takeup()
+            build_demo_plans()  # the plan's indicators: entries approved, this year's values computed
             build_demo_reports()  # last: the statistics count everything made above
         except DomainError as exc:
             raise CommandError(exc.message) from exc
