@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from minzheng.cases import online
+from minzheng.cases import online, selectors
 from minzheng.core.errors import DomainError
 from minzheng.core.permissions import Perm
 from minzheng.registry.models import Area
@@ -48,6 +48,7 @@ def _error(request: HttpRequest, exc: DomainError) -> None:
 @require_POST
 @staff_view(Perm.CASE_INTAKE)
 def case_link_household(request: HttpRequest, case_id: int) -> HttpResponse:
+    selectors.case_get(actor=actor(request), case_id=case_id)  # another jurisdiction's case: 404
     form = LinkHouseholdForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请选择要关联的家庭"))
@@ -66,6 +67,7 @@ def case_link_household(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 @staff_view(Perm.CASE_INTAKE)
 def case_register_household(request: HttpRequest, case_id: int) -> HttpResponse:
+    selectors.case_get(actor=actor(request), case_id=case_id)  # another jurisdiction's case: 404
     form = RegisterHouseholdForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("请填写申请人身份证号、住址和城乡类别"))
