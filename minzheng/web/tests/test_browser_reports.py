@@ -45,7 +45,7 @@ def test_city_supervisor_compares_counties_and_drills_down(
     page.locator("[data-testid=side-by-side-chart][data-ready='1']").wait_for()
     # Ranked by tickets received: 大武口区 (2) before 惠农区 (1).
     page.select_option("#rank_by", "tickets_received")
-    page.click("button[type=submit]")
+    page.get_by_test_id("dashboard-filter").locator("button[type=submit]").click()
     page.wait_for_load_state()
     rows = page.locator("[data-testid=dashboard-table] tbody tr")
     assert rows.nth(0).get_attribute("data-testid") == "column-640202000000"
