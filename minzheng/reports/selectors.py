@@ -268,6 +268,12 @@ def sheet(*, actor: Staff, county: str, month: date, unit: str = "") -> Sheet:
     return Sheet(county, county_name, month, period, units, groups, standards)
 
 
+def _fen(value: Decimal | None) -> Decimal | None:
+    """A stored figure as the API and pages give it on every backend: two places (SQLite's SUM
+    drops trailing zeros that PostgreSQL's numeric keeps)."""
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+
 def _value(values: dict[tuple[str, str], dict[str, Decimal]], metric: str, code: str) -> Decimal:
     return sum((per.get(code, Decimal(0)) for (m, _dim), per in values.items() if m == metric), Decimal(0))
 
@@ -336,7 +342,7 @@ def dashboard(*, actor: Staff, month: date, rank_by: str = "households_covered")
     grouped: dict[str, dict[str, Decimal | None]] = defaultdict(dict)
     if level in ("city", "region"):
         for row in values.values("period__county", "metric").annotate(total=Sum("value")).order_by():
-            grouped[row["period__county"]][row["metric"]] = row["total"]
+            grouped[row["period__county"]][row["metric"]] = _fen(row["total"])
         names = _names({statistics.county_code(c) for c in counties})
         columns = [
             Column(
@@ -350,7 +356,7 @@ def dashboard(*, actor: Staff, month: date, rank_by: str = "households_covered")
         ]
     else:
         for row in values.values("division_code", "metric").annotate(total=Sum("value")).order_by():
-            grouped[row["division_code"]][row["metric"]] = row["total"]
+            grouped[row["division_code"]][row["metric"]] = _fen(row["total"])
         townships = set(
             Division.objects.filter(code__startswith=prefix[:9], level=4, is_active=True).values_list(
                 "code", flat=True
@@ -439,7 +445,7 @@ def members(
         stored = StatisticValue.objects.filter(period=period, metric=metric, division_code__startswith=prefix)
         if dimension:
             stored = stored.filter(Q(dimension=dimension) | Q(dimension__startswith=dimension + ":"))
-        figure = stored.aggregate(total=Sum("value"))["total"] or Decimal(0)
+        figure = _fen(stored.aggregate(total=Sum("value"))["total"] or Decimal(0))
     offset = (page - 1) * PAGE_SIZE
     if period is not None and period.frozen:
         kept = StatisticMember.objects.filter(period=period, metric=metric, division_code__startswith=prefix)
