@@ -9,7 +9,8 @@ as the list they open). Which lists show follows the account's permissions, not 
 - approver: payroll runs and decisions waiting for approval, parameters proposed;
 - administrators: locked accounts, initial passwords, staff changes to confirm, stuck or failed runs,
   failed imports;
-- supervisors: their dashboard's headline and where to open it.
+- anyone holding the statistics (supervisors above all): this month's key figures of their
+  jurisdiction and where to open the dashboard.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from axes.models import AccessAttempt
@@ -40,6 +42,7 @@ from minzheng.payments import selectors as payment_selectors
 from minzheng.payments.models import RunStatus
 from minzheng.registry import selectors as registry_selectors
 from minzheng.registry.models import ImportJob, ImportStatus
+from minzheng.reports import selectors as report_selectors
 from minzheng.verification import selectors as verification_selectors
 
 SHOWN = 5  # items listed under each worklist, soonest due first
@@ -323,3 +326,20 @@ def pending_work(staff: Staff) -> list[WorkItem]:
 def dashboard_link(staff: Staff) -> str:
     """Where a supervisor (or anyone holding the statistics) opens their dashboard."""
     return _url("web:reports") if staff.can(Perm.REPORT_VIEW) else ""
+
+
+@dataclass(frozen=True)
+class Headline:
+    label: str
+    value: Decimal | None
+
+
+def headline(staff: Staff) -> list[Headline]:
+    """This month's key figures of the account's jurisdiction, as its dashboard totals them (read from
+    the statistics the worker keeps current); empty without the statistics permission."""
+    if not staff.can(Perm.REPORT_VIEW):
+        return []
+    board = report_selectors.dashboard(actor=staff, month=timezone.localdate().replace(day=1))
+    return [
+        Headline(report_selectors.metric_label(m), board.totals.get(m)) for m in report_selectors.KEY_METRICS
+    ]

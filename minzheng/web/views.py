@@ -42,6 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "work": home_work.pending_work(staff),
             "staff": staff,
             "dashboard": home_work.dashboard_link(staff),
+            "headline": home_work.headline(staff),
         },
     )
 

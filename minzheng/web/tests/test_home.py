@@ -66,6 +66,7 @@ def test_the_page_lists_the_work_and_a_supervisor_gets_the_dashboard(people: dic
     client.force_login(supervisor)
     page = client.get(reverse("web:home")).content.decode()
     assert 'data-testid="dashboard-link"' in page
+    assert 'data-testid="headline"' in page  # this month's key figures of the city
     assert "待处置的监测预警" not in page  # a supervisor reads, it does not handle warnings
     assistant = Client()
     assistant.force_login(people["assistant"])
