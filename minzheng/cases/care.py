@@ -23,6 +23,7 @@ from django.utils import timezone
 from minzheng.cases.models import CareVisit, CareVisitPlan, Case, CaseEvent, Outcome, SupportMode, Visit
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
+from minzheng.core.i18n import as_stored
 from minzheng.core.inputs import InputRuleError, check_text
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
@@ -102,7 +103,7 @@ def case_support_mode_set(*, actor: Staff, case_id: int, mode: str, institution:
     after = {k: details[k] for k in ("support_mode", "institution") if k in details}
     case.details = details
     case.save(update_fields=["details"])
-    label = SupportMode(mode).label
+    label = as_stored(SupportMode(mode).label)
     CaseEvent.objects.create(
         case=case,
         actor=actor,

@@ -313,7 +313,7 @@ def _standard(parameter: Mapping[str, Any]) -> DocumentStandard:
     raw = str(parameter.get("value", ""))
     value = raw
     if spec is not None and spec.kind == "choice":
-        value = spec.choices.get(raw, raw)
+        value = _(spec.choices[raw]) if raw in spec.choices else raw
     elif spec is not None and spec.kind == "boolean":
         value = _("是") if raw == "true" else _("否")
     elif spec is not None and spec.kind == "table":
@@ -322,8 +322,9 @@ def _standard(parameter: Mapping[str, Any]) -> DocumentStandard:
         except PolicyError:  # a stored value older than the table's present columns: shown as kept
             value = raw
     effective = parameter.get("effective_from")
+    description = str(parameter.get("description") or (spec.description if spec else ""))
     return DocumentStandard(
-        description=str(parameter.get("description") or (spec.description if spec else "")),
+        description=_(description) if description else "",
         value=value,
         unit=str(parameter.get("unit", "")),
         effective_from=date.fromisoformat(effective) if effective else None,

@@ -234,7 +234,7 @@ class PublicNotice(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notices")
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(
-        "公示类型", max_length=16, choices=[("preliminary", "初审公示"), ("result", "结果公示")]
+        _("公示类型"), max_length=16, choices=[("preliminary", _("初审公示")), ("result", _("结果公示"))]
     )
     starts_on = models.DateField(_("公示开始"))
     ends_on = models.DateField(_("公示结束"))
@@ -259,10 +259,10 @@ class Objection(models.Model):
     raised_by = models.CharField(_("异议人（可匿名）"), max_length=60, blank=True)
     content = models.TextField(_("异议内容"))
     handling = models.CharField(
-        "处理方式",
+        _("处理方式"),
         max_length=16,
         blank=True,
-        choices=[("reinvestigate", "重新调查"), ("appraisal", "民主评议")],
+        choices=[("reinvestigate", _("重新调查")), ("appraisal", _("民主评议"))],
     )
     outcome = models.TextField(_("处理结果"), blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -278,7 +278,7 @@ class Decision(models.Model):
     case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="decision")
     outcome = models.CharField(_("结论"), max_length=12, choices=Outcome.choices)
     level = models.CharField(
-        "决定层级", max_length=8, choices=[("township", "乡镇（街道）"), ("county", "县（区）")]
+        _("决定层级"), max_length=8, choices=[("township", _("乡镇（街道）")), ("county", _("县（区）"))]
     )
     amount = models.DecimalField(_("金额（元）"), max_digits=14, decimal_places=2, default=0)
     period = models.CharField(_("发放周期"), max_length=8, blank=True)

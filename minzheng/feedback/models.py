@@ -117,7 +117,7 @@ class Ticket(models.Model):
         verbose_name=_("所涉工作人员"),
     )
     sensitivity = models.CharField(
-        "敏感程度", max_length=16, choices=Sensitivity.choices, default=Sensitivity.STANDARD
+        _("敏感程度"), max_length=16, choices=Sensitivity.choices, default=Sensitivity.STANDARD
     )
     urgent = models.BooleanField(_("紧急"), default=False)
     state = models.CharField(
@@ -140,7 +140,7 @@ class Ticket(models.Model):
     # A complaint about a benefit decision: closed only with the case review's outcome.
     case_review_required = models.BooleanField(_("须复查所涉案件"), default=False)
     case_review_outcome = models.CharField(
-        "案件复查结论", max_length=10, choices=CaseReviewOutcome.choices, blank=True
+        _("案件复查结论"), max_length=10, choices=CaseReviewOutcome.choices, blank=True
     )
     case_review_note = models.CharField(_("复查说明"), max_length=300, blank=True)
     merged_into = models.ForeignKey(
@@ -397,7 +397,7 @@ class GridEvent(models.Model):
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reported_at = models.DateTimeField(default=timezone.now)
     state = models.CharField(
-        "状态", max_length=12, choices=GridEventState.choices, default=GridEventState.REPORTED
+        _("状态"), max_length=12, choices=GridEventState.choices, default=GridEventState.REPORTED
     )
     office = models.ForeignKey(
         Office, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("处置机构")
@@ -431,7 +431,7 @@ class GridPhoto(models.Model):
     """A photo of an event: taken when reporting (before) or when checking on site (after)."""
 
     event = models.ForeignKey(GridEvent, on_delete=models.CASCADE, related_name="photos")
-    stage = models.CharField(max_length=8, choices=[("before", "上报照片"), ("after", "核查照片")])
+    stage = models.CharField(max_length=8, choices=[("before", _("上报照片")), ("after", _("核查照片"))])
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()
     content = models.BinaryField()

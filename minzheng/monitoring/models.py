@@ -148,7 +148,7 @@ class WarningRule(models.Model):
     valid_from = models.DateField(_("生效日期"))
     event_type = models.CharField(_("数据类别"), max_length=24, choices=EventType.choices)
     threshold = models.DecimalField(
-        "阈值（元，合计不低于）", max_digits=14, decimal_places=2, null=True, blank=True
+        _("阈值（元，合计不低于）"), max_digits=14, decimal_places=2, null=True, blank=True
     )
     cohorts = models.JSONField(_("适用监测类别"), default=list)
     outside_cohorts = models.BooleanField(_("监测对象以外也预警（新发现）"), default=False)

@@ -39,7 +39,7 @@ class Division(models.Model):
     prefix = models.CharField(max_length=12, unique=True)
     name = models.CharField(_("名称"), max_length=100)
     level = models.PositiveSmallIntegerField(
-        "层级", choices=[(lv.value, lv.name.lower()) for lv in DivisionLevel]
+        _("层级"), choices=[(lv.value, lv.name.lower()) for lv in DivisionLevel]
     )
     kind = models.CharField(_("类别"), max_length=16, choices=DivisionKind.choices)
     parent = models.ForeignKey(
@@ -141,7 +141,7 @@ class Staff(AbstractBaseUser):
     # Blank for civil-affairs staff. A partner department's account belongs to the civil-affairs
     # office whose jurisdiction it works in (its county bureau) and names its own department here.
     department = models.CharField(
-        "所属部门", max_length=24, choices=PartnerDepartment.choices, blank=True, default=""
+        _("所属部门"), max_length=24, choices=PartnerDepartment.choices, blank=True, default=""
     )
     is_active = models.BooleanField(_("启用"), default=True)
     is_demo = models.BooleanField(_("演示账号"), default=False)
@@ -215,7 +215,7 @@ class Staff(AbstractBaseUser):
 
     @property
     def role_labels(self) -> list[str]:
-        return [Role(r).label for r in sorted(self.roles)]
+        return [str(Role(r).label) for r in sorted(self.roles)]
 
 
 class StaffRole(models.Model):

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from minzheng.core.audit import audit_record, audit_token_use
 from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from minzheng.core.i18n import as_stored
 from minzheng.core.identifiers import DivisionLevel, InvalidIdentifier, parse_division_code
 from minzheng.core.permissions import Perm
 from minzheng.org.models import (
@@ -317,7 +318,7 @@ def _require_can_manage(actor: Staff | None, office: Office) -> None:
 
 
 def role_labels(roles: Iterable[str]) -> str:
-    return "、".join(str(Role(r).label) for r in sorted(roles))
+    return "、".join(as_stored(Role(r).label) for r in sorted(roles))
 
 
 @dataclass(frozen=True)
@@ -491,7 +492,7 @@ def _revoke_tokens(*, staff: Staff, why: RevokeReason, actor: Staff | None) -> i
         object_type="org.staff",
         object_id=staff.pk,
         scope_code=staff.office.division_id,
-        reason=why.label,
+        reason=as_stored(why.label),
         after={"tokens": ids, "reason": why.value},
     )
     return len(ids)

@@ -225,7 +225,7 @@ class Qualification(models.Model):
     certificate_number = models.CharField(_("证书编号"), max_length=40)
     obtained_on = models.DateField(_("取得日期"))
     fee_reimbursed = models.DecimalField(
-        "报销考试费用（元）", max_digits=10, decimal_places=2, null=True, blank=True
+        _("报销考试费用（元）"), max_digits=10, decimal_places=2, null=True, blank=True
     )
 
     class Meta:
@@ -259,7 +259,7 @@ class StaffAssignment(models.Model):
     start_on = models.DateField(_("到岗日期"))
     end_on = models.DateField(_("离岗日期"), null=True, blank=True)
     monthly_allowance = models.DecimalField(
-        "月津贴（元）", max_digits=10, decimal_places=2, null=True, blank=True
+        _("月津贴（元）"), max_digits=10, decimal_places=2, null=True, blank=True
     )
     contract = models.ForeignKey(
         "ServiceContract", null=True, blank=True, on_delete=models.PROTECT, related_name="posts"
@@ -526,10 +526,10 @@ class ServiceContract(models.Model):
     amount = models.DecimalField(_("合同金额（元）"), max_digits=14, decimal_places=2)
     funding_source = models.CharField(_("资金来源"), max_length=20, choices=FundingSource.choices)
     assistance_fund_total = models.DecimalField(
-        "当年困难群众救助资金总额（元）", max_digits=16, decimal_places=2, null=True, blank=True
+        _("当年困难群众救助资金总额（元）"), max_digits=16, decimal_places=2, null=True, blank=True
     )
     share_percent = models.DecimalField(
-        "占救助资金比例（%）", max_digits=7, decimal_places=4, null=True, blank=True
+        _("占救助资金比例（%）"), max_digits=7, decimal_places=4, null=True, blank=True
     )
     cap_percent = models.DecimalField(
         _("适用上限（%）"), max_digits=5, decimal_places=2, null=True, blank=True
@@ -537,7 +537,7 @@ class ServiceContract(models.Model):
     start_on = models.DateField(_("开始日期"))
     end_on = models.DateField(_("结束日期"))
     status = models.CharField(
-        "状态", max_length=12, choices=ContractStatus.choices, default=ContractStatus.RUNNING
+        _("状态"), max_length=12, choices=ContractStatus.choices, default=ContractStatus.RUNNING
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"

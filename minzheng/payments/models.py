@@ -36,7 +36,7 @@ class Enrolment(models.Model):
     start_month = models.DateField(_("起始月份"))
     end_month = models.DateField(_("终止月份"), null=True)
     status = models.CharField(
-        "状态", max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
+        _("状态"), max_length=12, choices=EnrolmentStatus.choices, default=EnrolmentStatus.ACTIVE
     )
     # The amount the rules gave when `monthly_amount` was last decided (the decision's calculation,
     # or an approved proposal's): a later recalculation proposes the decided amount changed by the
@@ -184,7 +184,11 @@ class PayrollRun(models.Model):
     a second person, exported in the same bank layouts, reconciled and re-issued the same way."""
 
     kind = models.CharField(
-        "批次类型", max_length=8, choices=RunKind.choices, default=RunKind.MONTHLY, db_default=RunKind.MONTHLY
+        _("批次类型"),
+        max_length=8,
+        choices=RunKind.choices,
+        default=RunKind.MONTHLY,
+        db_default=RunKind.MONTHLY,
     )
     county = models.CharField(_("县（区）代码"), max_length=6)
     month = models.DateField(_("发放月份"))
@@ -405,10 +409,10 @@ class ReviewTask(models.Model):
     kind = models.CharField(
         max_length=12,
         choices=[
-            ("periodic", "定期复核"),
-            ("death", "成员死亡复核"),
-            ("recheck", "定期核对发现复核"),
-            ("warning", "监测预警复核"),
+            ("periodic", _("定期复核")),
+            ("death", _("成员死亡复核")),
+            ("recheck", _("定期核对发现复核")),
+            ("warning", _("监测预警复核")),
         ],
     )
     due_date = models.DateField(_("应完成日期"))
@@ -416,7 +420,7 @@ class ReviewTask(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField(null=True)
     outcome = models.CharField(
-        max_length=8, blank=True, choices=[("keep", "维持"), ("change", "调整"), ("stop", "停发")]
+        max_length=8, blank=True, choices=[("keep", _("维持")), ("change", _("调整")), ("stop", _("停发"))]
     )
     note = models.CharField(max_length=300, blank=True)
     done_by = models.ForeignKey(
@@ -510,7 +514,7 @@ class AmountProposal(models.Model):
     calculated_amount = models.DecimalField(_("重新测算金额"), max_digits=12, decimal_places=2)
     proposed_amount = models.DecimalField(_("建议金额"), max_digits=12, decimal_places=2)
     status = models.CharField(
-        "状态", max_length=12, choices=ProposalStatus.choices, default=ProposalStatus.PROPOSED
+        _("状态"), max_length=12, choices=ProposalStatus.choices, default=ProposalStatus.PROPOSED
     )
     created_at = models.DateTimeField(default=timezone.now)
     decided_by = models.ForeignKey(
@@ -585,7 +589,7 @@ class PaymentOrder(models.Model):
     amount = models.DecimalField(_("金额（元）"), max_digits=12, decimal_places=2)
     reason = models.CharField(_("事由"), max_length=300)
     status = models.CharField(
-        "状态", max_length=10, choices=OrderStatus.choices, default=OrderStatus.AWAITING
+        _("状态"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.AWAITING
     )
     method = models.CharField(_("发放方式"), max_length=8, choices=PaymentMethod.choices, blank=True)
     bank_name = models.CharField(_("开户银行"), max_length=60, blank=True)

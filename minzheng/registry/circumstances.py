@@ -336,13 +336,13 @@ class ChildStatus(DatedRecord):
     father = models.CharField(_("父亲情况"), max_length=20, choices=ParentSituation.choices)
     mother = models.CharField(_("母亲情况"), max_length=20, choices=ParentSituation.choices)
     evidence = models.CharField(
-        "证明材料", max_length=300, help_text=_("如死亡证明、宣告失踪判决书、服刑证明的名称和编号")
+        _("证明材料"), max_length=300, help_text=_("如死亡证明、宣告失踪判决书、服刑证明的名称和编号")
     )
     care = models.CharField(
         _("养育方式"), max_length=16, choices=ChildCare.choices, default=ChildCare.SCATTERED
     )
     other_payments = models.DecimalField(
-        "其他同类保障（元/月）",
+        _("其他同类保障（元/月）"),
         max_digits=12,
         decimal_places=2,
         default=0,

@@ -135,10 +135,10 @@ class ImportJob(models.Model):
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="+", verbose_name=_("辖区"))
     file_name = models.CharField(_("文件名"), max_length=255)
     status = models.CharField(
-        "状态", max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
+        _("状态"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
     )
     mode = models.CharField(
-        "导入方式", max_length=20, choices=ImportMode.choices, default=ImportMode.ALL_OR_NOTHING
+        _("导入方式"), max_length=20, choices=ImportMode.choices, default=ImportMode.ALL_OR_NOTHING
     )
     total_rows = models.PositiveIntegerField(_("数据行数"), default=0)
     processed_rows = models.PositiveIntegerField(_("已处理行数"), default=0)

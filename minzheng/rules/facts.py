@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from minzheng.core.errors import InvalidInput
+from minzheng.core.i18n import as_stored
 from minzheng.registry.circumstances import EXCLUDED_INCOME, IncomeCategory
 from minzheng.rules.money import FEN, parse_money
 
@@ -56,7 +57,7 @@ class Income(_Facts):
 
     @property
     def label(self) -> str:
-        return str(IncomeCategory(self.category).label)
+        return as_stored(IncomeCategory(self.category).label)
 
 
 class DisabilityFacts(_Facts):

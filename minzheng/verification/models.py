@@ -60,7 +60,7 @@ class VerificationRequest(models.Model):
     transaction_id = models.CharField(_("事务编号"), max_length=64, unique=True)
     as_of = models.DateField(_("核对时点"))
     status = models.CharField(
-        "状态", max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN
+        _("状态"), max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN
     )
     supersedes = models.OneToOneField(
         "self",
@@ -100,7 +100,7 @@ class RecheckBatch(models.Model):
     transaction_id = models.CharField(_("事务编号"), max_length=64, unique=True)
     as_of = models.DateField(_("核对时点"))
     status = models.CharField(
-        "状态", max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN
+        _("状态"), max_length=12, choices=RequestStatus.choices, default=RequestStatus.OPEN
     )
     households = models.PositiveIntegerField(_("家庭数"), default=0)
     persons = models.PositiveIntegerField(_("人数"), default=0)
@@ -203,7 +203,7 @@ class Finding(models.Model):
     declared = models.DecimalField(_("申报值"), max_digits=14, decimal_places=2, null=True)
     discrepancy = models.BooleanField(_("与申报不符"), default=False)
     disposition = models.CharField(
-        "处理", max_length=10, choices=Disposition.choices, default=Disposition.PENDING
+        _("处理"), max_length=10, choices=Disposition.choices, default=Disposition.PENDING
     )
     disposition_note = models.CharField(_("处理说明"), max_length=300, blank=True)
     disposed_by = models.ForeignKey(

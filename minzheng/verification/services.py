@@ -41,6 +41,7 @@ from minzheng.cases.models import Case
 from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from minzheng.core.i18n import as_stored
 from minzheng.core.identifiers import InvalidIdentifier
 from minzheng.core.permissions import Perm
 from minzheng.exchange import services as exchange
@@ -714,7 +715,7 @@ def _content(request: VerificationRequest) -> dict[str, Any]:
                 "code": q.counterparty,
                 "name": names.get(q.counterparty, q.counterparty),
                 "status": q.status,
-                "status_label": str(QueryStatus(q.status).label),
+                "status_label": as_stored(QueryStatus(q.status).label),
                 "answered_at": q.answered_at.isoformat() if q.answered_at else None,
                 "note": q.error,
             }
@@ -736,7 +737,7 @@ def _content(request: VerificationRequest) -> dict[str, Any]:
                 "declared": str(f.declared) if f.declared is not None else None,
                 "discrepancy": f.discrepancy,
                 "disposition": f.disposition,
-                "disposition_label": str(Disposition(f.disposition).label),
+                "disposition_label": as_stored(Disposition(f.disposition).label),
                 "note": f.disposition_note,
                 "department": names.get(f.query.counterparty, f.query.counterparty),
             }

@@ -8,6 +8,7 @@ from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from minzheng.core.audit import verify_chain
@@ -103,7 +104,7 @@ def audit_integrity(request: HttpRequest) -> HttpResponse:
             try:
                 checkpoint = checkpoint_export(actor=me, day=day)
             except InvalidInput as exc:
-                export_form.add_error("day", exc.message)
+                export_form.add_error("day", _(exc.message))
             else:
                 response = HttpResponse(checkpoint.text(), content_type="text/plain; charset=utf-8")
                 name = f"audit-checkpoint-{checkpoint.day.isoformat()}-{checkpoint.last_seq}.txt"
@@ -115,7 +116,7 @@ def audit_integrity(request: HttpRequest) -> HttpResponse:
             try:
                 checkpoint = checkpoint_parse(str(verify_form.cleaned_data["text"]))
             except InvalidInput as exc:
-                verify_form.add_error(None, exc.message)
+                verify_form.add_error(None, _(exc.message))
             else:
                 report = checkpoint_check(actor=me, checkpoint=checkpoint)
     elif request.method == "POST" and request.POST.get("action") == "walk":

@@ -13,7 +13,9 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 
 from minzheng.core import inputs
 from minzheng.core.errors import DomainError, NotFound, PermissionDenied
@@ -49,7 +51,7 @@ def actor(request: HttpRequest) -> Staff:
 
 
 def forbidden(request: HttpRequest, message: str = "您没有执行此操作的权限") -> HttpResponse:
-    return render(request, "web/error.html", {"status": 403, "message": message}, status=403)
+    return render(request, "web/error.html", {"status": 403, "message": _(message)}, status=403)
 
 
 def paginate(request: HttpRequest, queryset: QuerySet[Any], per_page: int = 50) -> Page[Any]:
@@ -62,14 +64,14 @@ def apply_domain_error(form: Any, exc: DomainError) -> None:
     for field, errors in exc.field_errors.items():
         target = field if field in form.fields else None
         for err in errors:
-            form.add_error(target, err if target else f"{field}: {err}")
+            form.add_error(target, _(err) if target else f"{field}: {_(err)}")
             placed = True
     if not placed:
-        form.add_error(None, exc.message)
+        form.add_error(None, _(exc.message))
 
 
-def flash_done(request: HttpRequest, text: str) -> None:
-    messages.success(request, text)
+def flash_done(request: HttpRequest, text: str | Promise) -> None:
+    messages.success(request, str(text))
 
 
 class BootstrapForm(forms.Form):

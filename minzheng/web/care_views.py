@@ -31,7 +31,7 @@ SHOWN_ERRORS = (InvalidInput, Conflict, PermissionDenied)
 
 def _message(exc: DomainError) -> str:
     details = [e for errs in exc.field_errors.values() for e in errs if e not in exc.message]
-    return "；".join([exc.message, *details])
+    return "；".join([_(exc.message), *map(_, details)])
 
 
 # --- Support mode on the case page ------------------------------------------------------------------

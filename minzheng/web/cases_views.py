@@ -82,6 +82,14 @@ def _state(workflow: str, state: str) -> str:
     return _(state_label(workflow, state))
 
 
+def _event_label(label: str) -> str:
+    """A case event's stored label in the reader's language."""
+    uploaded = "上传材料："
+    if label.startswith(uploaded):
+        return _("上传材料：%(kind)s") % {"kind": _(label.removeprefix(uploaded))}
+    return _(label)
+
+
 def _rows(cases: Any) -> list[CaseRow]:
     today, soon = _today_and_soon()
     return [
@@ -109,7 +117,7 @@ def _error_text(exc: DomainError) -> str:
     details = [
         e for key, errs in exc.field_errors.items() if key != "action" for e in errs if e not in exc.message
     ]
-    return "；".join([exc.message, *details]) if details else exc.message
+    return "；".join([_(exc.message), *map(_, details)]) if details else _(exc.message)
 
 
 def _apply(form: forms.Form, exc: DomainError, rename: dict[str, str] | None = None) -> None:
@@ -125,7 +133,7 @@ def _apply(form: forms.Form, exc: DomainError, rename: dict[str, str] | None = N
         for err in errs:
             form.add_error(None if key == "__all__" else key, err)
     if not renamed or ("__all__" in renamed and exc.message not in renamed["__all__"]):
-        form.add_error(None, exc.message)
+        form.add_error(None, _(exc.message))
 
 
 def _material_choices(req: MaterialRequirement) -> list[tuple[str, str]]:
@@ -432,7 +440,8 @@ class DocumentForm(BootstrapForm):
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         names = [m.requirement.name for m in case.materials.all()]
-        self.fields["kind"].choices = [("", "—"), *((n, n) for n in [*names, *UPLOAD_KINDS])]  # type: ignore[attr-defined]
+        kinds = [("", "—"), *((n, n) for n in names), *((n, _(n)) for n in UPLOAD_KINDS)]
+        self.fields["kind"].choices = kinds  # type: ignore[attr-defined]
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -513,7 +522,10 @@ def _render_case(
         "steps": steps,
         "open_step": open_step,
         "open_tone": _tone(open_step.due_date, None, today, soon) if open_step else "",
-        "events": [(e, _state(case.workflow, e.to_state) if e.to_state else "") for e in case.events.all()],
+        "events": [
+            (e, _event_label(e.label), _state(case.workflow, e.to_state) if e.to_state else "")
+            for e in case.events.all()
+        ],
         "actions": actions,
         # A refused action without its own button (not allowed here, or not for this account).
         "action_error": failed_action[1] if failed_action and failed_action[0] not in shown else "",

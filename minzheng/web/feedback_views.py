@@ -175,9 +175,9 @@ def ticket_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
     except DomainError as exc:
         messages = [m for ms in exc.field_errors.values() for m in ms]
         text = (
-            exc.message
+            _(exc.message)
             if not messages or exc.message in messages
-            else f"{exc.message}：{'；'.join(messages)}"
+            else f"{_(exc.message)}：{'；'.join(map(_, messages))}"
         )
         return _render_ticket(request, ticket_id, error=text, status=exc.status)
     flash_done(request, _("已办理：%(label)s") % {"label": services.ACTION_LABELS.get(action, action)})
@@ -197,7 +197,7 @@ def hotline_page(request: HttpRequest) -> HttpResponse:
             result = services.hotline_pull(actor=me)
             services.hotline_push()
         except DomainError as exc:
-            error = exc.message
+            error = _(exc.message)
             status = exc.status
     platform = selectors.platform()
     return render(
@@ -394,9 +394,9 @@ def grid_event_action(request: HttpRequest, grid_event_id: int) -> HttpResponse:
     except DomainError as exc:
         messages = [m for ms in exc.field_errors.values() for m in ms]
         text = (
-            exc.message
+            _(exc.message)
             if not messages or exc.message in messages
-            else f"{exc.message}：{'；'.join(messages)}"
+            else f"{_(exc.message)}：{'；'.join(map(_, messages))}"
         )
         return _render_grid_event(request, grid_event_id, error=text, status=exc.status)
     label = _(grid.GRID_MOVES[action].label)

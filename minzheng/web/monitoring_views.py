@@ -272,7 +272,7 @@ def feeds(request: HttpRequest) -> HttpResponse:
             content=upload.read(),
         )
     except SHOWN as exc:
-        form.add_error(None, exc.message)
+        form.add_error(None, _(exc.message))
         for problems in exc.field_errors.values():
             for problem in problems:
                 form.add_error(None, problem)
@@ -394,7 +394,10 @@ def rules(request: HttpRequest) -> HttpResponse:
 class EmergencyForm(BootstrapForm):
     household_number = forms.CharField(label=gettext_lazy("家庭编号"), max_length=20)
     member_name = forms.CharField(label=gettext_lazy("成员姓名"), max_length=60)
-    kind = forms.ChoiceField(label=gettext_lazy("急难情形"), choices=list(services.EMERGENCIES.items()))
+    kind = forms.ChoiceField(
+        label=gettext_lazy("急难情形"),
+        choices=[(k, gettext_lazy(v)) for k, v in services.EMERGENCIES.items()],
+    )
     description = forms.CharField(
         label=gettext_lazy("情况说明"), max_length=250, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -512,7 +515,7 @@ def cohorts(request: HttpRequest) -> HttpResponse:
                     done = _("已登记监测对象")
             except SHOWN as exc:
                 if importing:
-                    import_form.add_error(None, exc.message)
+                    import_form.add_error(None, _(exc.message))
                     for problems in exc.field_errors.values():
                         for problem in problems:
                             import_form.add_error(None, problem)

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
@@ -243,12 +244,12 @@ def staff_change_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     try:
         if request.POST.get("action") == "confirm":
             services.staff_change_confirm(actor=me, request_id=change.pk, note=note)
-            flash_done(request, "已确认，变更已生效")
+            flash_done(request, gettext_lazy("已确认，变更已生效"))
         else:
             services.staff_change_reject(actor=me, request_id=change.pk, note=note)
-            flash_done(request, "已驳回该变更申请")
+            flash_done(request, gettext_lazy("已驳回该变更申请"))
     except (Conflict, InvalidInput) as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _(exc.message))
     back = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return redirect(back)

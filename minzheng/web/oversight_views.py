@@ -148,7 +148,7 @@ def norm_choose(request: HttpRequest, code: str) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, _(exc.message))
         else:
             flash_done(request, _("已更换适用标准，各项差距已按新标准重新计算"))
     else:
@@ -174,7 +174,7 @@ def prejob_gate(request: HttpRequest, code: str) -> HttpResponse:
                 reference=form.cleaned_data["reference"],
             )
         except DomainError as exc:
-            messages.error(request, exc.message)
+            messages.error(request, _(exc.message))
         else:
             flash_done(request, _("岗前培训上岗规则已更新"))
     else:

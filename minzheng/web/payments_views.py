@@ -491,7 +491,7 @@ def _run_action(request: HttpRequest, run_id: int, act: Any, done: str) -> HttpR
     try:
         result = act(who, run)
     except (*SHOWN_ERRORS, NotFound) as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _(exc.message))
     else:
         flash_done(request, done % {"n": result} if "%(n)" in done else done)
     return redirect("web:payroll_run", run_id=run.pk)
@@ -554,7 +554,7 @@ def run_export(request: HttpRequest, run_id: int) -> HttpResponse:
     try:
         export = services.bank_export(actor=who, run_id=run.pk, layout=request.POST.get("layout", "")[:40])
     except SHOWN_ERRORS as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _(exc.message))
     else:
         flash_done(
             request,
@@ -603,7 +603,7 @@ def run_reconcile(request: HttpRequest, run_id: int) -> HttpResponse:
             actor=who, run_id=run.pk, file_name=upload.name or "results.csv", content=upload.read()
         )
     except SHOWN_ERRORS as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _(exc.message))
         return redirect("web:payroll_run", run_id=run.pk)
     return redirect("web:payroll_reconciliation", run_id=run.pk, report_id=report.pk)
 
@@ -629,7 +629,7 @@ def run_reissue(request: HttpRequest, run_id: int) -> HttpResponse:
     try:
         count = services.payroll_reissue(actor=who, run_id=run.pk)
     except SHOWN_ERRORS as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _(exc.message))
     else:
         if count:
             flash_done(request, _("已重发 %(n)s 笔，请生成银行文件") % {"n": count})
@@ -775,7 +775,7 @@ def _show_error(form: forms.Form, exc: Any) -> None:
     reasons are short, e.g. 必填; the message says what was wrong, e.g. 请填写开户银行)."""
     apply_domain_error(form, exc)
     if exc.field_errors and exc.message not in form.non_field_errors():
-        form.add_error(None, exc.message)
+        form.add_error(None, _(exc.message))
 
 
 def _may_order(who: Any) -> bool:

@@ -10,6 +10,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
@@ -90,7 +91,7 @@ def household_export(request: HttpRequest) -> HttpResponse:
         excel.export_households(actor=actor(request), out=out, search=search)
     except InvalidInput as exc:
         out.close()
-        messages.error(request, exc.message)
+        messages.error(request, _(exc.message))
         return redirect("web:households")
     except BaseException:
         out.close()

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
@@ -47,7 +48,7 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         try:
             as_of = date.fromisoformat(request.GET["as_of"])
         except ValueError:
-            messages.error(request, "日期格式应为 YYYY-MM-DD")
+            messages.error(request, gettext_lazy("日期格式应为 YYYY-MM-DD"))
     rows = selectors.household_circumstances(actor=actor(request), household=household, as_of=as_of)
     kinds = [(k, str(m._meta.verbose_name)) for k, m in ALL_KINDS.items()]
     statuses = standing.statuses_of(household.pk, on=as_of or timezone.localdate())
@@ -167,7 +168,10 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         return render(
-            request, "web/registry/_reveal.html", {"person": person, "error": exc.message}, status=exc.status
+            request,
+            "web/registry/_reveal.html",
+            {"person": person, "error": _(exc.message)},
+            status=exc.status,
         )
     return render(request, "web/registry/_reveal.html", {"person": person, "number": number})
 
@@ -242,7 +246,7 @@ def circumstance_end(request: HttpRequest, kind: str, record_id: int) -> HttpRes
     try:
         until = date.fromisoformat(request.POST.get("valid_until", ""))
     except ValueError:
-        messages.error(request, "请填写有效的截止日期")
+        messages.error(request, gettext_lazy("请填写有效的截止日期"))
         return redirect("web:household", household_id=household_id)
     try:
         services.circumstance_end(
@@ -253,9 +257,11 @@ def circumstance_end(request: HttpRequest, kind: str, record_id: int) -> HttpRes
             reason=request.POST.get("reason", ""),
         )
     except DomainError as exc:
-        messages.error(request, "；".join([exc.message, *("，".join(v) for v in exc.field_errors.values())]))
+        messages.error(
+            request, "；".join([_(exc.message), *("，".join(map(_, v)) for v in exc.field_errors.values())])
+        )
     else:
-        flash_done(request, "记录已结束")
+        flash_done(request, gettext_lazy("记录已结束"))
     return redirect("web:household", household_id=household_id)
 
 
@@ -429,6 +435,6 @@ def household_edit(request: HttpRequest, household_id: int) -> HttpResponse:
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            flash_done(request, "家庭信息已修改")
+            flash_done(request, gettext_lazy("家庭信息已修改"))
             return redirect("web:household", household_id=household.pk)
     return render(request, "web/registry/household_edit.html", {"household": household, "form": form})

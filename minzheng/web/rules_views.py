@@ -49,7 +49,12 @@ class ProposalForm(BootstrapForm):
         help_text=gettext_lazy("县级6位代码；空为全国"),
     )
     area = forms.ChoiceField(
-        label=gettext_lazy("城乡"), choices=[("urban", "城市"), ("rural", "农村"), (ALL_AREAS, "不分城乡")]
+        label=gettext_lazy("城乡"),
+        choices=[
+            ("urban", gettext_lazy("城市")),
+            ("rural", gettext_lazy("农村")),
+            (ALL_AREAS, gettext_lazy("不分城乡")),
+        ],
     )
     effective_from = forms.DateField(
         label=gettext_lazy("生效日期"), widget=forms.DateInput(attrs={"type": "date"})
@@ -79,7 +84,7 @@ def parameter_detail(request: HttpRequest, name: str) -> HttpResponse:
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
-            flash_done(request, "参数调整已提出，待另一名有批准权限的人员批准后生效")
+            flash_done(request, gettext_lazy("参数调整已提出，待另一名有批准权限的人员批准后生效"))
             return redirect("web:parameter_detail", name=name)
     history = selectors.parameter_history(actor=staff, name=name)
     return render(
@@ -116,22 +121,22 @@ def proposal_decide(request: HttpRequest, value_id: int) -> HttpResponse:
     try:
         if request.POST.get("decision") == "reject":
             services.parameter_reject(actor=staff, value_id=value_id, note=note)
-            flash_done(request, "已驳回该参数调整")
+            flash_done(request, gettext_lazy("已驳回该参数调整"))
         else:
             services.parameter_approve(actor=staff, value_id=value_id, note=note)
-            flash_done(request, "已批准，新值自生效日期起用于测算和发放")
+            flash_done(request, gettext_lazy("已批准，新值自生效日期起用于测算和发放"))
     except NotFound:
         raise
     except DomainError as exc:
         details = [e for errors in exc.field_errors.values() for e in errors]
-        messages.error(request, "；".join(details) if details else exc.message)
+        messages.error(request, "；".join(map(gettext, details)) if details else gettext(exc.message))
     return redirect("web:parameter_proposals")
 
 
 class WhatIfForm(BootstrapForm):
     programme = forms.ChoiceField(
         label=gettext_lazy("救助项目"),
-        choices=[(code, PROGRAMMES[code].label) for code in MONTHLY_PROGRAMMES],
+        choices=[(code, gettext_lazy(PROGRAMMES[code].label)) for code in MONTHLY_PROGRAMMES],
     )
     parameter = forms.ChoiceField(label=gettext_lazy("调整的参数"))
     value = forms.CharField(
@@ -144,17 +149,21 @@ class WhatIfForm(BootstrapForm):
     )
     area = forms.ChoiceField(
         label=gettext_lazy("适用于"),
-        choices=[("all", "城市和农村"), ("urban", "仅城市"), ("rural", "仅农村")],
+        choices=[
+            ("all", gettext_lazy("城市和农村")),
+            ("urban", gettext_lazy("仅城市")),
+            ("rural", gettext_lazy("仅农村")),
+        ],
     )
     change = forms.ChoiceField(
         label=gettext_lazy("逐户变化"),
         required=False,
         choices=[
-            ("", "全部"),
-            ("newly_eligible", "新符合条件"),
-            ("no_longer_eligible", "不再符合条件"),
-            ("gain", "金额增加"),
-            ("lose", "金额减少"),
+            ("", gettext_lazy("全部")),
+            ("newly_eligible", gettext_lazy("新符合条件")),
+            ("no_longer_eligible", gettext_lazy("不再符合条件")),
+            ("gain", gettext_lazy("金额增加")),
+            ("lose", gettext_lazy("金额减少")),
         ],
     )
 

@@ -24,7 +24,7 @@ from minzheng.rules.bulk import MONTHLY_PROGRAMMES
 from minzheng.rules.programmes import PROGRAMMES
 from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, paginate, staff_view
 
-PROGRAMME_CHOICES = [(code, PROGRAMMES[code].label) for code in MONTHLY_PROGRAMMES]
+PROGRAMME_CHOICES = [(code, gettext_lazy(PROGRAMMES[code].label)) for code in MONTHLY_PROGRAMMES]
 
 
 class TakeUpFilterForm(BootstrapForm):
@@ -48,7 +48,7 @@ class TakeUpScanForm(BootstrapForm):
 
 
 def _labels() -> dict[str, str]:
-    return {code: str(PROGRAMMES[code].label) for code in MONTHLY_PROGRAMMES}
+    return {code: _(PROGRAMMES[code].label) for code in MONTHLY_PROGRAMMES}
 
 
 @staff_view(Perm.MONITORING_VIEW)
@@ -96,7 +96,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
     except NotFound:
         raise
     except DomainError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, _(exc.message))
         gaps = takeup.takeup_gaps(actor=who)
     townships, villages = takeup.takeup_summary(actor=who, programme=programme)
     page = paginate(request, gaps)

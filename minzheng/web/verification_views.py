@@ -44,7 +44,7 @@ def callback_site(request: HttpRequest) -> str:
 
 def _error_text(exc: DomainError) -> str:
     details = [e for errs in exc.field_errors.values() for e in errs if e not in exc.message]
-    return "；".join([exc.message, *details]) if details else exc.message
+    return "；".join([_(exc.message), *map(_, details)]) if details else _(exc.message)
 
 
 # --- A case's authorisations and request ---------------------------------------------------------
@@ -151,7 +151,7 @@ def case_authorisation(request: HttpRequest, case_id: int) -> HttpResponse:
                 for err in errs:
                     form.add_error(target if target in form.fields else None, err)
             if exc.message not in [str(e) for e in form.non_field_errors()]:
-                form.add_error(None, exc.message)
+                form.add_error(None, _(exc.message))
         else:
             flash_done(request, _("已登记核对授权"))
             return redirect(reverse("web:case_verification", args=[view.case.pk]))
@@ -247,7 +247,7 @@ def _request_context(
             else:
                 initial = {"disposition": f.disposition, "note": f.disposition_note}
                 form = DispositionForm(initial=initial, auto_id=f"id_f{f.pk}_%s")
-        label = selectors.item_label(f.item)
+        label = _(selectors.item_label(f.item))
         groups.setdefault(f.person.name if f.person else _("（未匹配）"), []).append(
             FindingRow(f, label, names.get(f.query.counterparty, f.query.counterparty), form, error)
         )
@@ -472,7 +472,8 @@ def recheck_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
     rows = selectors.query_rows(batch, names)
     page = paginate(request, selectors.recheck_hits(actor=who, batch_id=batch.pk))
     hits = [
-        (h, selectors.item_label(h.item), names.get(h.query.counterparty, h.query.counterparty)) for h in page
+        (h, _(selectors.item_label(h.item)), names.get(h.query.counterparty, h.query.counterparty))
+        for h in page
     ]
     return render(
         request,
