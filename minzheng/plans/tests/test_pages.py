@@ -203,6 +203,7 @@ def test_pages_in_english(plan: Plan, people: dict[str, Staff], name: str) -> No
     client.cookies["django_language"] = "en"
     html = client.get(reverse(name)).content.decode()
     assert "Rural dibao standard as a share of the urban standard" in html
+    assert "rounded to one decimal place, half up" in html
     assert "Behind" in html
     assert "Baseline" in html
     detail = client.get(reverse("web:plans_indicator", args=[indicator(plan, 2).pk])).content.decode()
