@@ -6,13 +6,19 @@ that ./run demo starts (simulators/hotline), pulled by the worker or the 12345�
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
 
+from minzheng.core.audit import audit_record
+from minzheng.core.identifiers import DivisionLevel
+from minzheng.demo.services import _short_village_name
 from minzheng.feedback import grid, receipts, services
-from minzheng.feedback.models import GridCell, Ticket, TicketChannel
-from minzheng.org.models import Office, Staff
+from minzheng.feedback.models import GridCell, GridEvent, Ticket, TicketChannel
+from minzheng.org.models import Division, DivisionKind, Office, Staff
+from minzheng.org.roles import Role
 
 VILLAGE = "640202001001"
 TOWNSHIP = "640202001000"
@@ -23,25 +29,152 @@ def _staff(username: str) -> Staff:
     return Staff.objects.select_related("office").get(username=username)
 
 
+# Seed 003: 大武口区 "共调整设置了337个网格" over its 53 communities and 12 villages.
+GRID_CELLS = 337
+# The county's villages are laid out on a plan, a township per row (south to north) and its
+# villages side by side (west to east), each on a box of these degrees, cut into its grids.
+ORIGIN_LAT, ORIGIN_LNG = Decimal("39.010"), Decimal("106.370")
+VILLAGE_HEIGHT, VILLAGE_WIDTH = Decimal("0.010"), Decimal("0.020")
+# A community holds more grids than a village (more households on less land).
+COMMUNITY_WEIGHT, VILLAGE_WEIGHT = 5, 3
+MICRO = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    code: str
+    name: str
+    village_id: str
+    worker_id: int | None
+    min_lat: Decimal
+    max_lat: Decimal
+    min_lng: Decimal
+    max_lng: Decimal
+
+
+def allocate(total: int, weights: list[int]) -> list[int]:
+    """Split `total` grids over villages by weight (largest remainder, ties by position), at least
+    one each; deterministic."""
+    if not weights:
+        return []
+    if total < len(weights):
+        raise ValueError("fewer grids than villages")
+    spare = total - len(weights)
+    whole = sum(weights)
+    shares = [spare * w / whole for w in weights]
+    counts = [1 + int(share) for share in shares]
+    left = total - sum(counts)
+    order = sorted(range(len(weights)), key=lambda i: (-(shares[i] - int(shares[i])), i))
+    for i in order[:left]:
+        counts[i] += 1
+    return counts
+
+
+def tile(
+    south: Decimal, west: Decimal, height: Decimal, width: Decimal, n: int
+) -> list[tuple[Decimal, Decimal, Decimal, Decimal]]:
+    """`n` rectangles (min_lat, max_lat, min_lng, max_lng) that cover the box exactly, without
+    overlap: rows of equal height, the last row holding the remainder with wider cells. Shared
+    edges are the same decimal, so a point on an edge belongs to both and cell_at takes the first."""
+    ratio = float(width / height) * 0.78  # a degree of longitude at 39°N is 0.78 of one of latitude
+    cols = max(1, min(n, round(math.sqrt(n * ratio))))
+    rows = math.ceil(n / cols)
+    lat_edges = [(south + height * r / rows).quantize(MICRO) for r in range(rows + 1)]
+    boxes = []
+    for r in range(rows):
+        k = cols if r < rows - 1 else n - cols * (rows - 1)
+        lng_edges = [(west + width * c / k).quantize(MICRO) for c in range(k + 1)]
+        boxes.extend((lat_edges[r], lat_edges[r + 1], lng_edges[c], lng_edges[c + 1]) for c in range(k))
+    return boxes
+
+
+def grid_plan(county: str = COUNTY, total: int = GRID_CELLS) -> list[CellPlan]:
+    """The demo county's grids: `total` cells over its villages and communities, each village's box
+    tiled by its cells; the village's assistant (if it has one) is the grid worker of its cells."""
+    villages = list(
+        Division.objects.filter(
+            code__startswith=county[:6], level=DivisionLevel.VILLAGE, is_active=True
+        ).order_by("code")
+    )
+    assistants: dict[str, int] = {}
+    for staff_id, division_id in (
+        Staff.objects.filter(
+            is_active=True,
+            office__division_id__in=[v.code for v in villages],
+            role_grants__role=Role.VILLAGE_ASSISTANT,
+        )
+        .order_by("pk")
+        .values_list("pk", "office__division_id")
+    ):
+        assistants.setdefault(division_id, staff_id)
+    townships = sorted({v.code[:9] for v in villages})
+    counts = allocate(
+        total, [COMMUNITY_WEIGHT if v.kind == DivisionKind.COMMUNITY else VILLAGE_WEIGHT for v in villages]
+    )
+    column: dict[str, int] = {}
+    plan: list[CellPlan] = []
+    for village, n in zip(villages, counts, strict=True):
+        row = townships.index(village.code[:9])
+        col = column.get(village.code[:9], 0)
+        column[village.code[:9]] = col + 1
+        south = ORIGIN_LAT + VILLAGE_HEIGHT * row
+        west = ORIGIN_LNG + VILLAGE_WIDTH * col
+        short = _short_village_name(village.name)
+        for number, (s, n_, w, e) in enumerate(tile(south, west, VILLAGE_HEIGHT, VILLAGE_WIDTH, n), 1):
+            plan.append(
+                CellPlan(
+                    code=f"{village.code}{number:02d}",
+                    name=f"{short}第{number}网格",
+                    village_id=village.code,
+                    worker_id=assistants.get(village.code),
+                    min_lat=s,
+                    max_lat=n_,
+                    min_lng=w,
+                    max_lng=e,
+                )
+            )
+    return plan
+
+
+def build_demo_grid(county: str = COUNTY) -> int:
+    """The county's 337 grids, set-based: missing cells created in one bulk insert, cells already
+    there brought to the plan (name, box, worker) in one bulk update. Returns the cells created."""
+    plan = grid_plan(county)
+    existing = {c.code: c for c in GridCell.objects.filter(code__in=[p.code for p in plan])}
+    fields = ("name", "village_id", "worker_id", "min_lat", "max_lat", "min_lng", "max_lng")
+    new = [
+        GridCell(code=p.code, **{f: getattr(p, f) for f in fields}) for p in plan if p.code not in existing
+    ]
+    changed = []
+    for p in plan:
+        cell = existing.get(p.code)
+        if cell is not None and any(getattr(cell, f) != getattr(p, f) for f in fields):
+            for f in fields:
+                setattr(cell, f, getattr(p, f))
+            changed.append(cell)
+    GridCell.objects.bulk_create(new, batch_size=500)
+    # Boxes are updated in one statement: a CHECK on each row holds (min < max) before and after.
+    GridCell.objects.bulk_update(changed, list(fields), batch_size=500)
+    if new or changed:
+        audit_record(
+            actor=None,
+            action="feedback.grid_cells_load",
+            object_type="feedback.GridCell",
+            object_id=county,
+            scope_code=county,
+            reason="演示数据：网格（种子003，337个网格）",
+            after={"created": len(new), "updated": len(changed), "total": len(plan)},
+        )
+    return len(new)
+
+
 def _demo_grid() -> None:
-    """Two grids of the demo community (长胜社区, around 39.01°N 106.38°E) with their worker, and an
-    event reported in one of them, verified and registered."""
-    if GridCell.objects.filter(village_id=VILLAGE).exists():
+    """The county's grids, and an event reported in the demo community's first grid (around
+    39.015°N 106.375°E), verified and registered (once)."""
+    build_demo_grid()
+    if GridEvent.objects.filter(cell__village_id=VILLAGE).exists():
         return
     worker = _staff("dwk_village_assistant")
-    for n, (south, west) in enumerate(
-        ((Decimal("39.010"), Decimal("106.370")), (Decimal("39.010"), Decimal("106.380"))), 1
-    ):
-        GridCell.objects.create(
-            code=f"{VILLAGE}{n:02d}",
-            name=f"长胜社区第{n}网格",
-            village_id=VILLAGE,
-            worker=worker,
-            min_lat=south,
-            max_lat=south + Decimal("0.01"),
-            min_lng=west,
-            max_lng=west + Decimal("0.01"),
-        )
     event = grid.grid_event_report(
         actor=worker,
         category_code="100801",

@@ -21,7 +21,7 @@ from minzheng.core.audit import audit_record
 from minzheng.core.errors import InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from minzheng.core.permissions import Perm
 from minzheng.core.uploads import Upload, check_photo
-from minzheng.feedback import catalogue
+from minzheng.feedback import catalogue, counters
 from minzheng.feedback.models import GridCell, GridEvent, GridEventState, GridEventStep, GridPhoto
 from minzheng.org.models import Office, Staff
 from minzheng.org.scope import jurisdiction_of, require, scoped
@@ -147,7 +147,7 @@ def grid_event_report(
             "该位置不在您负责的任何网格内", field_errors={"lat": ["不在网格内"], "lng": ["不在网格内"]}
         )
     today = timezone.localdate()
-    serial = GridEvent.objects.filter(reported_at__date=today).count() + 1
+    serial = counters.next_number(counters.GRID, today)
     event = GridEvent.objects.create(
         number=f"WG-{today:%Y%m%d}-{serial:06d}",
         cell=cell,

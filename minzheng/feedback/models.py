@@ -318,14 +318,20 @@ class ServiceReceipt(models.Model):
         return f"{self.code} {self.service_name}"
 
 
-class TicketCounter(models.Model):
-    """The last ticket number given out on a day (MZT-YYYYMMDD-NNNNN), taken under a row lock."""
+class DailyCounter(models.Model):
+    """The last number given out on a day by one numbering (`name`: "ticket" for MZT-YYYYMMDD-NNNNN,
+    "grid" for WG-YYYYMMDD-NNNNNN), taken under a row lock (counters.next_number) so two requests
+    at the same moment never get the same number."""
 
-    day = models.DateField(unique=True)
+    name = models.CharField(max_length=20, default="ticket")
+    day = models.DateField()
     last = models.PositiveIntegerField(default=0)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "day"], name="daily_counter_one_per_day")]
+
     def __str__(self) -> str:
-        return f"{self.day} {self.last}"
+        return f"{self.name} {self.day} {self.last}"
 
 
 # --- The grid loop (网格化: 案件上报—审核—立案—派遣—反馈结案) ------------------------------------------

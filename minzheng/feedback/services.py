@@ -25,7 +25,7 @@ from minzheng.cases.models import Case, Outcome
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, TransitionNotAllowed
 from minzheng.core.permissions import Perm
-from minzheng.feedback import catalogue, hotline
+from minzheng.feedback import catalogue, counters, hotline
 from minzheng.feedback.models import (
     OPEN_STATES,
     CaseReviewOutcome,
@@ -37,7 +37,6 @@ from minzheng.feedback.models import (
     SyncStatus,
     Ticket,
     TicketChannel,
-    TicketCounter,
     TicketEvent,
     TicketKind,
     TicketState,
@@ -123,10 +122,7 @@ def _text(value: str, name: str, label: str, *, required: bool = True, max_lengt
 
 
 def _number(on: date) -> str:
-    counter, _ = TicketCounter.objects.select_for_update().get_or_create(day=on)
-    TicketCounter.objects.filter(pk=counter.pk).update(last=F("last") + 1)
-    counter.refresh_from_db()
-    return f"MZT-{on:%Y%m%d}-{counter.last:05d}"
+    return f"MZT-{on:%Y%m%d}-{counters.next_number(counters.TICKET, on):05d}"
 
 
 def _event(
