@@ -36,6 +36,7 @@ from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from minzheng.core.frames import drop_tables, postgres, sql_params, temp_table, write_frame
+from minzheng.core.i18n import as_stored
 from minzheng.core.identifiers import InvalidIdentifier, parse_resident_id
 from minzheng.core.permissions import Perm
 from minzheng.core.spreadsheets import neutralise
@@ -986,8 +987,8 @@ FEEDBACK_HEADER = (
 def _feedback_book(feed: Feed) -> tuple[bytes, int, int]:
     from openpyxl import Workbook
 
-    states = dict(WarningState.choices)
-    outcomes = dict(Outcome.choices)
+    states = {code: as_stored(label) for code, label in WarningState.choices}
+    outcomes = {code: as_stored(label) for code, label in Outcome.choices}
     book = Workbook(write_only=True)
     sheet = book.create_sheet("反馈")
     sheet.append(

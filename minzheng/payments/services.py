@@ -33,6 +33,7 @@ from minzheng.core import protect
 from minzheng.core.audit import audit_record
 from minzheng.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from minzheng.core.frames import read_frame, write_frame
+from minzheng.core.i18n import as_stored
 from minzheng.core.inputs import InputRuleError, MoneyKind, check_money
 from minzheng.core.permissions import Perm
 from minzheng.org.models import Division, Staff
@@ -1113,7 +1114,7 @@ def _check_results(run: PayrollRun, rows: pl.DataFrame) -> tuple[pl.DataFrame, l
         schema={"id": pl.Int64(), "other_run": pl.Int64()},
     )
     frame = frame.join(foreign, on="id", how="left")
-    labels = {s.value: s.label for s in LineStatus}
+    labels = {s.value: as_stored(s.label) for s in LineStatus}
     ref = pl.col("reference")
     checks: list[tuple[pl.Expr, pl.Expr]] = [
         (ref == "", pl.lit("缺少业务参考号")),

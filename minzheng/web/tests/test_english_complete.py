@@ -21,14 +21,17 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.http import HttpResponseBase
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from minzheng.api.tests.test_scope_leaks import (
     DEPARTMENT_OF,
@@ -44,6 +47,7 @@ from minzheng.api.tests.test_scope_leaks import world as scope_leak_world  # noq
 from minzheng.cases.models import Case, CaseEvent
 from minzheng.cases.testing import approved_dibao_case, registered_long_ago
 from minzheng.core.models import AuditEvent
+from minzheng.org.models import Staff
 from minzheng.org.roles import Role
 from minzheng.org.testing import make_staff
 from minzheng.payments import services as payment_services
@@ -359,3 +363,37 @@ def test_every_page_is_in_english(english_world: dict[str, Any], scope_leak_worl
         report += f"\nPages not shown to any account: {not_shown}"
     failed = bool(problems or not_shown)
     assert not failed, f"{len(problems)} pages with Chinese text in English mode:\n{report}"
+
+
+# --- The API's error messages -------------------------------------------------------------------
+
+DOMAIN_ERROR = re.compile(
+    r'raise (?:InvalidInput|Conflict|NotFound|PermissionDenied)\(\s*"([^"\n]*[\u4e00-\u9fff][^"\n]*)"\s*[,)]'
+)
+
+
+def test_every_fixed_error_message_has_its_english() -> None:
+    """The API answers a domain error in the request's language (minzheng.api.main translates the
+    message; the pages do the same): each fixed message raised anywhere needs its English entry.
+    Messages composed with values (f-strings) cannot be looked up and stay Chinese."""
+    source = Path(settings.BASE_DIR) / "minzheng"
+    messages = {
+        message
+        for path in source.rglob("*.py")
+        if "tests" not in path.parts and "migrations" not in path.parts
+        for message in DOMAIN_ERROR.findall(path.read_text(encoding="utf-8"))
+    }
+    assert len(messages) > 100  # the pattern still finds the services' messages
+    with translation.override("en"):
+        untranslated = sorted(m for m in messages if translation.gettext(m) == m)
+    assert not untranslated, f"{len(untranslated)} error messages without English: {untranslated}"
+
+
+def test_api_errors_in_english_when_asked(village_assistant: Staff) -> None:
+    client = Client()
+    client.force_login(village_assistant)
+    zh = client.get("/api/v1/cases/999999999")
+    en = client.get("/api/v1/cases/999999999", HTTP_ACCEPT_LANGUAGE="en")
+    assert zh.status_code == en.status_code == 404
+    assert zh.json()["message"] == "没有找到该申请"
+    assert en.json()["message"] == "Application not found"
