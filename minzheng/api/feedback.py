@@ -15,7 +15,7 @@ from minzheng.api.org import ErrorOut, actor
 from minzheng.api.pagination import BoundedPageNumberPagination
 from minzheng.core.inputs import Code, Line, Text
 from minzheng.feedback import catalogue, grid, selectors, services
-from minzheng.feedback.models import GridEvent, Ticket
+from minzheng.feedback.models import GridCell, GridEvent, Ticket
 
 router = Router(tags=["群众诉求 feedback"])
 
@@ -371,27 +371,66 @@ class GridRateOut(Schema):
     code: str
     name: str
     village: str
+    cells: int
+    reported: int
     registered: int
     closed: int
     closed_on_time: int
+    still_open: int
     open_overdue: int
     on_time_rate: float | None
 
 
+def _rate_out(r: grid.GridRate) -> GridRateOut:
+    return GridRateOut(
+        code=r.code,
+        name=r.name,
+        village=r.village,
+        cells=r.cells,
+        reported=r.reported,
+        registered=r.registered,
+        closed=r.closed,
+        closed_on_time=r.closed_on_time,
+        still_open=r.still_open,
+        open_overdue=r.open_overdue,
+        on_time_rate=r.on_time_rate,
+    )
+
+
+class _GridRatePage:
+    """The grid cells with their counts, mapped once the paginator has sliced them."""
+
+    def __init__(self, qs: QuerySet[GridCell]) -> None:
+        self.qs = qs
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[GridRateOut]:
+        return [_rate_out(grid.grid_rate_of(c)) for c in self.qs[index]]
+
+
+class GridRateFilter(Schema):
+    village_code: str = Field("", max_length=12, pattern=r"^([0-9]{12})?$", description="村（社区）代码")
+
+
 @router.get(
-    "/feedback/grid/rates", response={200: list[GridRateOut], 403: ErrorOut}, summary="各网格按时结案率"
+    "/feedback/grid/rates",
+    response={200: list[GridRateOut], 403: ErrorOut, 422: ErrorOut},
+    summary="各网格按时结案率（上报、结案、按时结案、未结）",
 )
-def grid_rate_list(request: HttpRequest) -> list[GridRateOut]:
-    return [
-        GridRateOut(
-            code=r.code,
-            name=r.name,
-            village=r.village,
-            registered=r.registered,
-            closed=r.closed,
-            closed_on_time=r.closed_on_time,
-            open_overdue=r.open_overdue,
-            on_time_rate=r.on_time_rate,
-        )
-        for r in grid.grid_rates(actor=actor(request))
-    ]
+@paginate(BoundedPageNumberPagination, page_size=50)
+def grid_rate_list(request: HttpRequest, filters: Query[GridRateFilter]) -> object:
+    return _GridRatePage(grid.grid_rate_rows(actor=actor(request), village_code=filters.village_code))
+
+
+@router.get(
+    "/feedback/grid/village-rates",
+    response={200: list[GridRateOut], 403: ErrorOut},
+    summary="各村（社区）网格事件按时结案率",
+)
+def grid_village_rate_list(request: HttpRequest) -> list[GridRateOut]:
+    return [_rate_out(r) for r in grid.grid_village_rates(actor=actor(request))]

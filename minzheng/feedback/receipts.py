@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+import segno
 from django.db import transaction
 from django.utils import timezone
 
@@ -184,3 +185,16 @@ def receipt_rate(*, code: str, rating: int, comment: str = "", contact_phone: st
         },
     )
     return receipt
+
+
+def rating_qr_svg(url: str, *, title: str = "") -> str:
+    """The QR code of a receipt's rating address as inline SVG (segno): a viewBox and a path with
+    presentation attributes, no style attribute (the Content-Security-Policy allows no inline
+    styles; the size comes from the stylesheet). Error correction M survives a creased slip."""
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput("评价地址须为完整网址", field_errors={"url": ["应以http://或https://开头"]})
+    return str(
+        segno.make(url, error="m", micro=False).svg_inline(
+            scale=1, omitsize=True, border=4, svgclass="receipt-qr", lineclass="receipt-qr-line", title=title
+        )
+    )

@@ -92,6 +92,20 @@ def receipts(*, actor: Staff) -> QuerySet[ServiceReceipt]:
     )
 
 
+def receipt_get(*, actor: Staff, receipt_id: int) -> ServiceReceipt:
+    found = receipts(actor=actor).select_related("case").filter(pk=receipt_id).first()
+    if found is None:
+        raise NotFound("没有找到该回执")
+    return found
+
+
+def receipt_for_case(*, actor: Staff, case_id: int) -> ServiceReceipt | None:
+    """The receipt a finished case issued (shown on the case's page), if the actor may see it."""
+    if not actor.is_active or not actor.can(Perm.FEEDBACK_VIEW):
+        return None
+    return receipts(actor=actor).filter(case_id=case_id).first()
+
+
 @dataclass(frozen=True)
 class OfficeRates:
     office: str

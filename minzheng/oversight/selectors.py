@@ -7,18 +7,20 @@ from __future__ import annotations
 import calendar
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import date
-from decimal import Decimal
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet, Sum
-from django.db.models.functions import Substr, TruncMonth
+from django.db.models import CharField, Count, F, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Substr, TruncMonth
 from django.utils import timezone
 
 from minzheng.cases.models import CaseStep
 from minzheng.core.errors import NotFound
 from minzheng.core.identifiers import DivisionLevel
 from minzheng.core.permissions import Perm
+from minzheng.feedback.models import Ticket, TicketState
+from minzheng.monitoring.models import Warning as MonitoringWarning
 from minzheng.org.models import Division, Staff
 from minzheng.org.scope import jurisdiction_of, require, scoped
 from minzheng.oversight.models import (
@@ -639,6 +641,77 @@ def _open_rectifications(prefix: str, on: date) -> list[Rectification]:
     )
 
 
+def _percent(part: int, whole: int) -> str | None:
+    """A rate as a percentage with one decimal, kept as text in the frozen content (no float drift)."""
+    if not whole:
+        return None
+    return str((Decimal(100 * part) / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+VOICE_KEYS = (
+    "tickets_received",
+    "tickets_closed",
+    "tickets_closed_on_time",
+    "tickets_rated",
+    "tickets_satisfied",
+    "tickets_returned",
+    "warnings_open",
+    "warnings_overdue",
+)
+
+
+def _public_voice(prefix: str, month: date, as_of: date, width: int) -> dict[str, dict[str, Any]]:
+    """The public's voice and the warnings in a month, per unit (the first `width` digits of the
+    code): tickets received, closed (on time), called back (satisfied: 4 or 5 of 5), returned
+    (退单) at least once; monitoring warnings open at month end and, of those, past their due date.
+    Counted as the monthly statistics count them (reports.metrics: a ticket belongs to the office
+    responsible for it, else the place it concerns; a warning to its village), as of the month's
+    last day, so the frozen figure can be recomputed. Two grouped queries."""
+    start = timezone.make_aware(datetime.combine(month, time.min))
+    end = timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
+    received = Q(received_on__gte=month, received_on__lte=as_of)
+    closed = Q(state=TicketState.CLOSED, closed_at__gte=start, closed_at__lt=end)
+    rated = Q(satisfaction__isnull=False, called_back_at__gte=start, called_back_at__lt=end)
+    tickets = (
+        Ticket.objects.annotate(
+            where=Coalesce(F("office__division_id"), F("division_id"), output_field=CharField())
+        )
+        .filter(where__startswith=prefix)
+        .filter(received | closed | rated)
+        .annotate(unit=Substr("where", 1, width))
+        .values("unit")
+        .annotate(
+            tickets_received=Count("pk", filter=received),
+            tickets_closed=Count("pk", filter=closed),
+            tickets_closed_on_time=Count("pk", filter=closed & Q(closed_at__date__lte=F("due_date"))),
+            tickets_rated=Count("pk", filter=rated),
+            tickets_satisfied=Count("pk", filter=rated & Q(satisfaction__gte=4)),
+            tickets_returned=Count("pk", filter=received & Q(return_count__gt=0)),
+        )
+    )
+    still_open = Q(created_at__lt=end) & (Q(disposed_at__isnull=True) | Q(disposed_at__gte=end))
+    warnings = (
+        MonitoringWarning.objects.filter(village_code__startswith=prefix)
+        .filter(still_open)
+        .annotate(unit=Substr("village_code", 1, width))
+        .values("unit")
+        .annotate(warnings_open=Count("pk"), warnings_overdue=Count("pk", filter=Q(due_on__lt=as_of)))
+    )
+    units: dict[str, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(VOICE_KEYS, 0))
+    for row in [*tickets, *warnings]:
+        units[row["unit"]].update({k: v for k, v in row.items() if k != "unit"})
+    return units
+
+
+def _with_rates(counts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **counts,
+        "tickets_on_time_rate": _percent(counts["tickets_closed_on_time"], counts["tickets_closed"]),
+        "tickets_satisfaction_rate": _percent(counts["tickets_satisfied"], counts["tickets_rated"]),
+        "tickets_return_rate": _percent(counts["tickets_returned"], counts["tickets_received"]),
+    }
+
+
 def _score(shortfalls: int, overdue: int, open_items: int) -> int:
     # The bulletin's ranking: 100 less 10 per norm gap, 2 per overdue case step, 5 per open
     # rectification; floor 0. A published rule of the bureau may replace these weights.
@@ -655,6 +728,7 @@ def bulletin_content(*, actor: Staff, division_code: str, month: date) -> dict[s
     units: list[dict[str, Any]] = []
     if division.level == DivisionLevel.COUNTY:
         overdue = _overdue_steps_as_of(division.prefix, as_of, 9)
+        voice = _public_voice(division.prefix, month.replace(day=1), as_of, 9)
         for row in township_rows(division.code, as_of):
             mine = [r for r in open_items if r.division_id.startswith(row.code[:9])]
             units.append(
@@ -665,10 +739,12 @@ def bulletin_content(*, actor: Staff, division_code: str, month: date) -> dict[s
                     "short": row.short_labels,
                     "overdue_steps": overdue.get(row.code[:9], 0),
                     "open_rectifications": len(mine),
+                    **_with_rates(voice[row.code[:9]]),
                 }
             )
     elif division.level <= DivisionLevel.CITY:
         overdue = _overdue_steps_as_of(division.prefix, as_of, 6)
+        voice = _public_voice(division.prefix, month.replace(day=1), as_of, 6)
         for county in Division.objects.filter(
             code__startswith=division.prefix, level=DivisionLevel.COUNTY, is_active=True
         ).order_by("code"):
@@ -682,6 +758,7 @@ def bulletin_content(*, actor: Staff, division_code: str, month: date) -> dict[s
                     "short": sorted(rollup.short_by_norm),
                     "overdue_steps": overdue.get(county.prefix, 0),
                     "open_rectifications": len(mine),
+                    **_with_rates(voice[county.prefix]),
                 }
             )
     else:
@@ -697,6 +774,8 @@ def bulletin_content(*, actor: Staff, division_code: str, month: date) -> dict[s
         "division": {"code": division.code, "name": division.name},
         "month": month.replace(day=1).isoformat()[:7],
         "as_of": as_of.isoformat(),
+        # Since the public's voice and the warnings joined the bulletin; older frozen ones lack them.
+        "has_voice": True,
         "ranking": ranked,
         "praised": praised,
         "criticised": criticised,

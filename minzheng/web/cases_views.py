@@ -32,6 +32,7 @@ from minzheng.catalogue.models import IntakeMode, MaterialRequirement, ServiceIt
 from minzheng.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from minzheng.core.identifiers import DivisionLevel
 from minzheng.core.permissions import Perm
+from minzheng.feedback import selectors as feedback_selectors
 from minzheng.org import selectors as org_selectors
 from minzheng.org.models import Staff
 from minzheng.org.scope import jurisdiction_of
@@ -552,6 +553,8 @@ def _render_case(
         "decision": decision,
         "transfer": case.transfer if hasattr(case, "transfer") else None,
         "prints": [(code, PRINTS[code]) for code, ok in _can_print(case, decision).items() if ok],
+        # The service-quality receipt the finished service issued (一次一评), to print with its QR.
+        "service_receipt": feedback_selectors.receipt_for_case(actor=who, case_id=case.pk),
     }
     return render(request, "web/cases/case_detail.html", context)
 

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -229,6 +230,25 @@ def receipt_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@staff_view(Perm.FEEDBACK_VIEW)
+def receipt_print(request: HttpRequest, receipt_id: int) -> HttpResponse:
+    """The receipt slip to hand over or print (half an A4 sheet): the short code and the QR code of
+    the absolute rating address, so the citizen rates from a phone without an account."""
+    receipt = selectors.receipt_get(actor=actor(request), receipt_id=receipt_id)
+    rating_url = request.build_absolute_uri(reverse("web:receipt_rate", kwargs={"code": receipt.code}))
+    return render(
+        request,
+        "web/feedback/receipt_print.html",
+        {
+            "receipt": receipt,
+            "rating_url": rating_url,
+            # segno's SVG: generated from our own URL, no user markup in it (the title is escaped).
+            "qr_svg": mark_safe(receipts.rating_qr_svg(rating_url, title=_("服务评价二维码"))),  # noqa: S308
+            "labels": [(k, _(v)) for k, v in receipts.RATING_LABELS.items()],
+        },
+    )
+
+
 # --- Public: rating a receipt (no login) ---------------------------------------------------------------
 
 
@@ -317,10 +337,37 @@ def grid_event_list(request: HttpRequest) -> HttpResponse:
             "page": paginate(request, grid.grid_events(actor=me, open_only=open_only)),
             "open_only": open_only,
             "params": "" if open_only else "all=1",
-            "rates": grid.grid_rates(actor=me),
             "can_report": me.can(Perm.FEEDBACK_INTAKE),
             "today": timezone.localdate(),
         },
+    )
+
+
+@staff_view(Perm.FEEDBACK_VIEW)
+def grid_rate_list(request: HttpRequest) -> HttpResponse:
+    """按时结案率: per village (its cells added up), then per grid cell a page at a time (337 cells
+    in the demo county), narrowed to one village by choosing it."""
+    me = actor(request)
+    villages = grid.grid_village_rates(actor=me)
+    village = request.GET.get("village", "").strip()[:20]
+    error = ""
+    status = 200
+    if village and village not in {v.code for v in villages}:
+        error = _("没有该村（社区）的网格：%(code)s") % {"code": village}
+        village, status = "", 422
+    page = paginate(request, grid.grid_rate_rows(actor=me, village_code=village))
+    page.object_list = [grid.grid_rate_of(c) for c in page.object_list]
+    return render(
+        request,
+        "web/feedback/grid_rates.html",
+        {
+            "villages": villages,
+            "village": village,
+            "page": page,
+            "params": f"village={village}" if village else "",
+            "error": error,
+        },
+        status=status,
     )
 
 

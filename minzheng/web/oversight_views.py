@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -226,6 +227,11 @@ def bulletin(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     )
 
 
+def _rate_cell(rate: str | None) -> Decimal | str:
+    """A frozen percentage as a number in the sheet, or a dash when nothing was counted."""
+    return Decimal(rate) if rate is not None else "—"
+
+
 @staff_view(Perm.OVERSIGHT_VIEW)
 @require_safe
 def bulletin_xlsx(request: HttpRequest, bulletin_id: int) -> HttpResponse:
@@ -250,6 +256,41 @@ def bulletin_xlsx(request: HttpRequest, bulletin_id: int) -> HttpResponse:
                 unit["open_rectifications"],
             ]
         )
+    if content.get("has_voice"):
+        voice = book.create_sheet(_("群众诉求与监测预警"))
+        voice.append(
+            [
+                _("单位"),
+                _("受理诉求"),
+                _("办结"),
+                _("按时办结"),
+                _("按时办结率（%）"),
+                _("回访"),
+                _("满意"),
+                _("满意率（%）"),
+                _("退单"),
+                _("退单率（%）"),
+                _("预警未处置"),
+                _("预警超期"),
+            ]
+        )
+        for unit in content["ranking"]:
+            voice.append(
+                [
+                    neutralise(unit["name"]),
+                    unit["tickets_received"],
+                    unit["tickets_closed"],
+                    unit["tickets_closed_on_time"],
+                    _rate_cell(unit["tickets_on_time_rate"]),
+                    unit["tickets_rated"],
+                    unit["tickets_satisfied"],
+                    _rate_cell(unit["tickets_satisfaction_rate"]),
+                    unit["tickets_returned"],
+                    _rate_cell(unit["tickets_return_rate"]),
+                    unit["warnings_open"],
+                    unit["warnings_overdue"],
+                ]
+            )
     items = book.create_sheet(_("未销号整改"))
     items.append([_("单位"), _("问题"), _("下达日期"), _("整改时限"), _("已用天数"), _("是否超期")])
     for item in content["open_rectifications"]:

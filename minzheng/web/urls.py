@@ -206,8 +206,12 @@ urlpatterns = [
     path("feedback/<int:ticket_id>/act/", feedback_views.ticket_action, name="feedback_ticket_action"),
     path("feedback/hotline/", feedback_views.hotline_page, name="feedback_hotline"),
     path("feedback/receipts/", feedback_views.receipt_list, name="feedback_receipts"),
+    path(
+        "feedback/receipts/<int:receipt_id>/print/", feedback_views.receipt_print, name="feedback_receipt_print"
+    ),
     path("grid/", feedback_views.grid_event_list, name="grid_events"),
     path("grid/report/", feedback_views.grid_report, name="grid_report"),
+    path("grid/rates/", feedback_views.grid_rate_list, name="grid_rates"),
     path("grid/<int:grid_event_id>/", feedback_views.grid_event_detail, name="grid_event"),
     path("grid/<int:grid_event_id>/act/", feedback_views.grid_event_action, name="grid_event_action"),
     path("grid/<int:grid_event_id>/photos/<int:photo_id>/", feedback_views.grid_photo, name="grid_photo"),

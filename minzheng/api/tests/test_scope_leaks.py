@@ -32,7 +32,7 @@ from minzheng.catalogue.models import MaterialRequirement, ServiceItem
 from minzheng.catalogue.testing import make_service_item
 from minzheng.core import protect
 from minzheng.core.models import AuditEvent
-from minzheng.feedback.models import GridCell, GridEvent, GridPhoto, Ticket, TicketChannel
+from minzheng.feedback.models import GridCell, GridEvent, GridPhoto, ServiceReceipt, Ticket, TicketChannel
 from minzheng.monitoring.models import (
     CohortMembership,
     Feed,
@@ -161,6 +161,7 @@ class World:
     transfers: dict[str, Case] = field(default_factory=dict)  # an item transferred to 教育局, by village
     tickets: dict[str, Ticket] = field(default_factory=dict)  # a complaint being handled, by village
     grid_events: dict[str, GridEvent] = field(default_factory=dict)  # a reported grid event, by village
+    receipts: dict[str, ServiceReceipt] = field(default_factory=dict)  # a service receipt, by village
     contracts: dict[str, ServiceContract] = field(default_factory=dict)  # purchased services, by village
     bulletins: dict[str, Bulletin] = field(default_factory=dict)  # a monthly bulletin, by village
     evidence: dict[str, Evidence] = field(default_factory=dict)  # a facility check's photo, by village
@@ -506,6 +507,12 @@ def add_tickets(world: World) -> None:
             state="processing",
             received_on=today,
             due_date=today + timedelta(days=20),
+        )
+        world.receipts[village] = ServiceReceipt.objects.create(
+            code=f"R{village[-7:]}",
+            office=Office.objects.get(division_id=village),
+            service_name=f"回执 {village}",
+            channel="window",
         )
 
 
@@ -1752,6 +1759,7 @@ PAGE_PARAMS = {
     "ticket_id": lambda w, v: w.tickets[v].pk,
     "grid_event_id": lambda w, v: w.grid_events[v].pk,
     "photo_id": lambda w, v: w.grid_events[v].photos.get().pk,
+    "receipt_id": lambda w, v: w.receipts[v].pk,
     "contract_id": lambda w, v: w.contracts[v].pk,
     "bulletin_id": lambda w, v: w.bulletins[v].pk,
     "evidence_id": lambda w, v: w.evidence[v].pk,

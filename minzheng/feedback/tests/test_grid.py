@@ -5,6 +5,7 @@ checked on site — returned when the check fails, closed when it passes — and
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -149,3 +150,71 @@ def test_phone_report_page(people: dict[str, Staff]) -> None:
     other.force_login(make_staff("x", "640202100000", [Role.TOWNSHIP_HEAD]))
     assert other.get(reverse("web:grid_event", args=[event.pk])).status_code == 404
     assert client.get(reverse("web:grid_events")).status_code == 200
+
+
+def test_per_grid_and_per_village_counts_reported_closed_on_time_and_open(people: dict[str, Staff]) -> None:
+    worker, head, clerk = people["worker"], people["head"], people["clerk"]
+    office = Office.objects.get(division_id=TOWNSHIP)
+    done = report(worker)
+    for action in ("verify", "register"):
+        grid.grid_event_act(actor=head, event_id=done.pk, action=action)
+    grid.grid_event_act(actor=head, event_id=done.pk, action="dispatch", office_id=office.pk)
+    grid.grid_event_act(actor=clerk, event_id=done.pk, action="handle", note="已处置")
+    grid.grid_event_act(actor=clerk, event_id=done.pk, action="feed_back", note="已反馈")
+    grid.grid_event_act(actor=worker, event_id=done.pk, action="check", passed=True)
+    late = report(worker)
+    for action in ("verify", "register"):
+        grid.grid_event_act(actor=head, event_id=late.pk, action=action)
+    GridEvent.objects.filter(pk=late.pk).update(due_date="2020-01-01")
+    rejected = report(worker)
+    grid.grid_event_act(actor=head, event_id=rejected.pk, action="reject", note="不属于民政事项")
+    report(worker)  # reported, not yet verified
+    [rate] = grid.grid_rates(actor=head)
+    assert (rate.reported, rate.registered, rate.closed, rate.closed_on_time) == (4, 2, 1, 1)
+    assert (rate.still_open, rate.open_overdue, rate.on_time_rate) == (2, 1, 1.0)
+    [village] = grid.grid_village_rates(actor=head)
+    assert (village.code, village.cells, village.reported, village.still_open) == (VILLAGE, 1, 4, 2)
+    # Another county sees none of it; a malformed village code is refused.
+    other = make_staff("g_other", "640205001000", [Role.TOWNSHIP_HEAD])
+    assert grid.grid_rates(actor=other) == []
+    with pytest.raises(InvalidInput):
+        grid.grid_rate_rows(actor=head, village_code="x")
+
+
+def test_the_rates_page_pages_through_337_grids_in_a_few_queries(
+    people: dict[str, Staff], django_assert_max_num_queries: Any
+) -> None:
+    GridCell.objects.bulk_create(
+        GridCell(
+            code=f"{VILLAGE}{n:04d}",
+            name=f"长胜社区第{n}网格",
+            village_id=VILLAGE if n % 2 else "640202001002",
+            min_lat=Decimal(40) + Decimal(n) / 100,
+            max_lat=Decimal(40) + Decimal(n + 1) / 100,
+            min_lng=Decimal(106),
+            max_lng=Decimal("106.01"),
+        )
+        for n in range(2, 338)
+    )
+    assert GridCell.objects.count() == 337
+    client = Client()
+    client.force_login(people["head"])
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("web:grid_rates"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "共 337 条" in html
+    assert html.count("社区第") == 50
+    assert client.get(reverse("web:grid_rates"), {"village": "640202001002", "page": 4}).status_code == 200
+    wrong = client.get(reverse("web:grid_rates"), {"village": "640205001001"})
+    assert wrong.status_code == 422
+    assert "没有该村（社区）的网格" in wrong.content.decode()
+    events = client.get(reverse("web:grid_events"))
+    assert reverse("web:grid_rates") in events.content.decode()
+    # The API: a page of cells with their counts; by village.
+    api = client.get("/api/v1/feedback/grid/rates", {"village_code": VILLAGE, "page_size": 500}).json()
+    assert api["count"] == 169
+    assert {"reported", "closed", "closed_on_time", "still_open"} <= set(api["items"][0])
+    assert client.get("/api/v1/feedback/grid/rates", {"village_code": "abc"}).status_code == 422
+    villages = client.get("/api/v1/feedback/grid/village-rates").json()
+    assert [(v["code"], v["cells"]) for v in villages] == [(VILLAGE, 169), ("640202001002", 168)]
