@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
+from django.utils.translation import gettext as _
 
 _PROBE = """
 SELECT t.tableowner, current_user, pg_has_role(t.tableowner, 'USAGE'),
@@ -44,23 +45,30 @@ def audit_protection() -> AuditProtection:
             "",
             "",
             False,
-            ("嵌入式数据库（SQLite）不区分账号：审计记录仅靠哈希链和检查点发现改动，生产环境请用PostgreSQL",),
+            (
+                _(
+                    "嵌入式数据库（SQLite）不区分账号：审计记录仅靠哈希链和检查点发现改动，生产环境请用PostgreSQL"
+                ),
+            ),
         )
     with connection.cursor() as cursor:
         cursor.execute(_PROBE)
         row = cursor.fetchone()
     if row is None:
-        return AuditProtection("postgresql", "", "", False, ("未找到审计表 core_auditevent",))
+        return AuditProtection("postgresql", "", "", False, (_("未找到审计表 core_auditevent"),))
     owner, app, acts_as_owner, update, delete, truncate, trigger, superuser, createrole, version, schema = row
     risks: list[str] = []
     if superuser:
-        risks.append(f"应用账号 {app} 是超级用户，可做任何修改")
+        risks.append(_("应用账号 %(app)s 是超级用户，可做任何修改") % {"app": app})
     if owner == app:
         risks.append(
-            f"审计表由应用账号 {app} 拥有，可停用只追加触发器后改写记录（请执行 docs/deploy/audit_owner.sql）"
+            _(
+                "审计表由应用账号 %(app)s 拥有，可停用只追加触发器后改写记录（请执行 docs/deploy/audit_owner.sql）"
+            )
+            % {"app": app}
         )
     elif acts_as_owner:
-        risks.append(f"应用账号 {app} 是审计表所有者角色 {owner} 的成员")
+        risks.append(_("应用账号 %(app)s 是审计表所有者角色 %(owner)s 的成员") % {"app": app, "owner": owner})
     granted = [
         name
         for name, held in (
@@ -72,12 +80,15 @@ def audit_protection() -> AuditProtection:
         if held
     ]
     if granted and owner != app and not acts_as_owner:
-        risks.append(f"应用账号对审计表有 {'、'.join(granted)} 权限")
+        risks.append(_("应用账号对审计表有 %(grants)s 权限") % {"grants": "、".join(granted)})
     if createrole and not superuser and version < 160000:
         risks.append(
-            f"应用账号 {app} 有 CREATEROLE 属性，可把自己重新加入 {owner}（首次迁移后请 ALTER ROLE {app} NOCREATEROLE）"
+            _(
+                "应用账号 %(app)s 有 CREATEROLE 属性，可把自己重新加入 %(owner)s（首次迁移后请 ALTER ROLE %(app)s NOCREATEROLE）"
+            )
+            % {"app": app, "owner": owner}
         )
     if schema and owner != app:
-        risks.append("应用账号拥有审计表所在的模式（schema），可删除整张审计表；每日检查点可发现")
+        risks.append(_("应用账号拥有审计表所在的模式（schema），可删除整张审计表；每日检查点可发现"))
     enforced = not (superuser or acts_as_owner or update or delete or truncate or trigger)
     return AuditProtection("postgresql", str(owner), str(app), enforced, tuple(risks))
