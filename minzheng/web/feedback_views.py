@@ -386,7 +386,10 @@ def grid_report(request: HttpRequest) -> HttpResponse:
             flash_done(request, _("已上报网格事件：%(number)s") % {"number": event.number})
             return redirect("web:grid_event", grid_event_id=event.pk)
     status = 422 if request.method == "POST" else 200
-    return render(request, "web/feedback/grid_report.html", {"form": form}, status=status)
+    response = render(request, "web/feedback/grid_report.html", {"form": form}, status=status)
+    # This page alone may ask for the phone's position (the site-wide policy forbids geolocation).
+    response["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(self), payment=()"
+    return response
 
 
 def _render_grid_event(

@@ -124,6 +124,7 @@ def test_phone_report_page(people: dict[str, Staff]) -> None:
     page = client.get(reverse("web:grid_report"))
     assert page.status_code == 200
     assert 'name="lat"' in page.content.decode()
+    assert "geolocation=(self)" in page["Permissions-Policy"]  # the phone may give its position here
     outside = client.post(
         reverse("web:grid_report"),
         {"category_code": "100801", "description": "路灯损坏无人修", "lat": "1", "lng": "1"},
