@@ -80,7 +80,7 @@ def tile(
     cols = max(1, min(n, round(math.sqrt(n * ratio))))
     rows = math.ceil(n / cols)
     lat_edges = [(south + height * r / rows).quantize(MICRO) for r in range(rows + 1)]
-    boxes = []
+    boxes: list[tuple[Decimal, Decimal, Decimal, Decimal]] = []
     for r in range(rows):
         k = cols if r < rows - 1 else n - cols * (rows - 1)
         lng_edges = [(west + width * c / k).quantize(MICRO) for c in range(k + 1)]

@@ -206,14 +206,14 @@ def test_the_rates_page_pages_through_337_grids_in_a_few_queries(
     assert page.status_code == 200
     assert "共 337 条" in html
     assert html.count("社区第") == 50
-    assert client.get(reverse("web:grid_rates"), {"village": "640202001002", "page": 4}).status_code == 200
+    assert client.get(reverse("web:grid_rates"), {"village": "640202001002", "page": "4"}).status_code == 200
     wrong = client.get(reverse("web:grid_rates"), {"village": "640205001001"})
     assert wrong.status_code == 422
     assert "没有该村（社区）的网格" in wrong.content.decode()
     events = client.get(reverse("web:grid_events"))
     assert reverse("web:grid_rates") in events.content.decode()
     # The API: a page of cells with their counts; by village.
-    api = client.get("/api/v1/feedback/grid/rates", {"village_code": VILLAGE, "page_size": 500}).json()
+    api = client.get("/api/v1/feedback/grid/rates", {"village_code": VILLAGE, "page_size": "500"}).json()
     assert api["count"] == 169
     assert {"reported", "closed", "closed_on_time", "still_open"} <= set(api["items"][0])
     assert client.get("/api/v1/feedback/grid/rates", {"village_code": "abc"}).status_code == 422

@@ -84,7 +84,7 @@ def test_the_bulletin_counts_the_public_s_voice_and_the_warnings_per_unit(superv
 
     def warning(created: datetime, due: date, disposed: datetime | None = None) -> None:
         MonitoringWarning.objects.create(
-            person=household.head,
+            person=household.head,  # type: ignore[misc]
             household=household,
             village_code="640202001001",
             township_code=STREET,
