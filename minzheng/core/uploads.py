@@ -36,7 +36,11 @@ def check_photo(upload: Upload) -> str:
     return ""
 
 
-DOCUMENT_MAGIC = {"application/pdf": b"%PDF", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+DOCUMENT_MAGIC = {
+    "application/pdf": b"%PDF",
+    "image/jpeg": b"\xff\xd8\xff",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+}
 
 
 def check_document(upload: Upload, *, max_bytes: int) -> str:

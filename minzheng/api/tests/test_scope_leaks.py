@@ -77,8 +77,6 @@ from minzheng.oversight.models import (
     TrainingPlan,
     Worker,
 )
-from minzheng.plans.definitions import DAWUKOU_14TH, load_plan
-from minzheng.plans.models import Indicator, IndicatorEntry, IndicatorValue, Plan
 from minzheng.payments.models import (
     BankExport,
     Enrolment,
@@ -95,6 +93,8 @@ from minzheng.payments.models import (
     ReviewTask,
     RunStatus,
 )
+from minzheng.plans.definitions import DAWUKOU_14TH, load_plan
+from minzheng.plans.models import Indicator, IndicatorEntry, IndicatorValue, Plan
 from minzheng.registry import excel
 from minzheng.registry.circumstances import DatedRecord, IncomeItem
 from minzheng.registry.models import Household, ImportJob, ImportStatus, Membership, Person
@@ -1003,6 +1003,8 @@ SHARED_TARGETS: dict[tuple[str, str], tuple[str, dict[str, Any] | None]] = {
 
 def payload_for(method: str, path: str, world: World, village: str) -> dict[str, Any] | None:
     """A request body that would succeed if the target were in scope."""
+    head = world.households[village].head
+    head_number = protect.decrypt(head.id_encrypted) if head is not None else ""
     payloads: dict[tuple[str, str], dict[str, Any] | None] = {
         ("post", "/api/v1/me/password"): {
             "old_password": "wrong-Passw0rd!",
@@ -1143,7 +1145,7 @@ def payload_for(method: str, path: str, world: World, village: str) -> dict[str,
             "__multipart__": {
                 "file": SimpleUploadedFile(
                     "越权.csv",
-                    f"身份证号,监测类别,纳入日期\n{protect.decrypt(world.households[village].head.id_encrypted)},other,2026-11-01\n".encode(),
+                    f"身份证号,监测类别,纳入日期\n{head_number},other,2026-11-01\n".encode(),
                     "text/csv",
                 ),
                 "county": village[:6],
