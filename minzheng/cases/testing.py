@@ -139,3 +139,21 @@ def sms_gateway(sms_gateway_process: SmsGateway, settings: Any) -> Iterator[SmsG
         yield sms_gateway_process
     finally:
         sms_gateway_process.reset()
+
+
+PDF = b"%PDF-1.4\n%%EOF\n"  # the smallest file the upload check takes as a PDF
+
+
+def online_case_missing_materials(clerk: Staff, *, id_number: str, phone: str) -> Case:
+    """A dibao application made online in 640202001001 by 赵网申, to which `clerk` has sent the
+    one-time notice of missing materials (the applicant's side starts from here)."""
+    case = services.case_submit_online(
+        item_code="dibao",
+        division_code="640202001001",
+        applicant_name="赵网申",
+        id_number=id_number,
+        phone=phone,
+    )
+    services.case_transition(actor=clerk, case_id=case.pk, action="notify_missing", note="请补充")
+    case.refresh_from_db()
+    return case

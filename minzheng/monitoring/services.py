@@ -226,28 +226,30 @@ def _read_table(file_name: str, content: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-def _check_rows(table: list[list[str]]) -> tuple[list[dict[str, Any]], list[RowError]]:
+def _header(
+    table: list[list[str]], columns: dict[str, str], required: tuple[str, ...], refusal: str
+) -> list[str]:
+    """The file's columns as field names, or every problem with its header (unknown, missing,
+    repeated columns; too many rows)."""
     if not table:
         raise InvalidInput("文件是空的", field_errors={"file": ["没有表头"]})
     header = [h.strip() for h in table[0]]
     while header and not header[-1]:
         header.pop()
-    unknown = [h for h in header if h not in COLUMNS]
-    missing = [h for h in REQUIRED if h not in header]
+    unknown = [h for h in header if h not in columns]
+    missing = [h for h in required if h not in header]
     if unknown or missing or len(set(header)) != len(header):
-        problems = []
-        if unknown:
-            problems.append(f"未知的列：{'、'.join(unknown)}")
-        if missing:
-            problems.append(f"缺少必填列：{'、'.join(missing)}")
-        if len(set(header)) != len(header):
-            problems.append("列名重复")
-        raise InvalidInput(
-            "表头不符合模板（身份证号、姓名、日期、金额、说明）", field_errors={"file": problems}
-        )
+        problems = [f"未知的列：{'、'.join(unknown)}"] if unknown else []
+        problems += [f"缺少必填列：{'、'.join(missing)}"] if missing else []
+        problems += ["列名重复"] if len(set(header)) != len(header) else []
+        raise InvalidInput(refusal, field_errors={"file": problems})
     if len(table) - 1 > MAX_ROWS:
         raise InvalidInput("文件行数过多", field_errors={"file": [f"每个文件不超过{MAX_ROWS:,}行"]})
-    names = [COLUMNS[h] for h in header]
+    return [columns[h] for h in header]
+
+
+def _check_rows(table: list[list[str]]) -> tuple[list[dict[str, Any]], list[RowError]]:
+    names = _header(table, COLUMNS, REQUIRED, "表头不符合模板（身份证号、姓名、日期、金额、说明）")
     good: list[dict[str, Any]] = []
     errors: list[RowError] = []
     for number, cells in enumerate(table[1:], start=2):
@@ -811,23 +813,12 @@ def _date_cell(text: str) -> date | None:
 
 
 def _check_cohort_rows(table: list[list[str]]) -> tuple[list[dict[str, Any]], list[RowError]]:
-    if not table:
-        raise InvalidInput("文件是空的", field_errors={"file": ["没有表头"]})
-    header = [h.strip() for h in table[0]]
-    while header and not header[-1]:
-        header.pop()
-    unknown = [h for h in header if h not in COHORT_COLUMNS]
-    missing = [h for h in COHORT_REQUIRED if h not in header]
-    if unknown or missing or len(set(header)) != len(header):
-        problems = [f"未知的列：{'、'.join(unknown)}"] if unknown else []
-        problems += [f"缺少必填列：{'、'.join(missing)}"] if missing else []
-        problems += ["列名重复"] if len(set(header)) != len(header) else []
-        raise InvalidInput(
-            "表头不符合模板（身份证号、姓名、监测类别、纳入日期、退出日期）", field_errors={"file": problems}
-        )
-    if len(table) - 1 > MAX_ROWS:
-        raise InvalidInput("文件行数过多", field_errors={"file": [f"每个文件不超过{MAX_ROWS:,}行"]})
-    names = [COHORT_COLUMNS[h] for h in header]
+    names = _header(
+        table,
+        COHORT_COLUMNS,
+        COHORT_REQUIRED,
+        "表头不符合模板（身份证号、姓名、监测类别、纳入日期、退出日期）",
+    )
     good: list[dict[str, Any]] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, str], int] = {}

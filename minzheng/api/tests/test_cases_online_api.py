@@ -12,6 +12,7 @@ from django.test import Client
 
 from minzheng.cases import services
 from minzheng.cases.models import Case, Document
+from minzheng.cases.testing import PDF, online_case_missing_materials
 from minzheng.catalogue.services import catalogue_load
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
@@ -19,7 +20,6 @@ from minzheng.org.testing import make_staff
 from minzheng.registry.models import Household
 from minzheng.registry.testing import make_household, resident_id
 
-PDF = b"%PDF-1.4\n%%EOF\n"
 ID_NUMBER = resident_id("640202", date(1974, 4, 4))
 
 
@@ -34,16 +34,7 @@ def people(tree: dict[str, Division]) -> dict[str, Staff]:
 
 @pytest.fixture
 def case(people: dict[str, Staff]) -> Case:
-    case = services.case_submit_online(
-        item_code="dibao",
-        division_code="640202001001",
-        applicant_name="赵网申",
-        id_number=ID_NUMBER,
-        phone="13900000009",
-    )
-    services.case_transition(actor=people["clerk"], case_id=case.pk, action="notify_missing", note="请补充")
-    case.refresh_from_db()
-    return case
+    return online_case_missing_materials(people["clerk"], id_number=ID_NUMBER, phone="13900000009")
 
 
 def staff_client(staff: Staff) -> Client:

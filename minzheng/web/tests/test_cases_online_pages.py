@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from minzheng.cases import services
 from minzheng.cases.models import ApplicantNotification, Case, Document
+from minzheng.cases.testing import PDF, online_case_missing_materials
 from minzheng.catalogue.services import catalogue_load
 from minzheng.org.models import Division, Staff
 from minzheng.org.roles import Role
@@ -20,7 +21,6 @@ from minzheng.org.testing import make_staff
 from minzheng.registry.models import Household
 from minzheng.registry.testing import make_household, resident_id
 
-PDF = b"%PDF-1.4\n%%EOF\n"
 ID_NUMBER = resident_id("640202", date(1972, 2, 2))
 
 
@@ -35,16 +35,7 @@ def people(tree: dict[str, Division]) -> dict[str, Staff]:
 
 @pytest.fixture
 def case(people: dict[str, Staff]) -> Case:
-    case = services.case_submit_online(
-        item_code="dibao",
-        division_code="640202001001",
-        applicant_name="赵网申",
-        id_number=ID_NUMBER,
-        phone="13900000007",
-    )
-    services.case_transition(actor=people["clerk"], case_id=case.pk, action="notify_missing", note="请补充")
-    case.refresh_from_db()
-    return case
+    return online_case_missing_materials(people["clerk"], id_number=ID_NUMBER, phone="13900000007")
 
 
 def logged_in(staff: Staff) -> Client:
