@@ -406,7 +406,10 @@ def _render_grid_event(
         {
             "event": event,
             "category": catalogue.category(event.category_code),
-            "steps": list(event.steps.all()),
+            "steps": [
+                (step, _(grid.GRID_MOVES[step.action].label) if step.action in grid.GRID_MOVES else _("上报"))
+                for step in event.steps.all()
+            ],
             "photos": list(event.photos.only("pk", "stage", "taken_at")),
             "actions": actions,
             "offices": selectors.dispatch_offices(actor=me),

@@ -145,6 +145,9 @@ def test_phone_report_page(people: dict[str, Staff]) -> None:
     assert event.photos.count() == 1
     detail = client.get(reverse("web:grid_event", args=[event.pk]))
     assert event.number in detail.content.decode()
+    history = detail.content.decode().split('data-testid="grid-steps"')[1].split("</ol>")[0]
+    assert "：上报" in history
+    assert "report" not in history  # the step's name, not its code
     photo = client.get(reverse("web:grid_photo", args=[event.pk, event.photos.get().pk]))
     assert photo.content == JPEG
     other = Client()
