@@ -207,7 +207,9 @@ urlpatterns = [
     path("feedback/hotline/", feedback_views.hotline_page, name="feedback_hotline"),
     path("feedback/receipts/", feedback_views.receipt_list, name="feedback_receipts"),
     path(
-        "feedback/receipts/<int:receipt_id>/print/", feedback_views.receipt_print, name="feedback_receipt_print"
+        "feedback/receipts/<int:receipt_id>/print/",
+        feedback_views.receipt_print,
+        name="feedback_receipt_print",
     ),
     path("grid/", feedback_views.grid_event_list, name="grid_events"),
     path("grid/report/", feedback_views.grid_report, name="grid_report"),
