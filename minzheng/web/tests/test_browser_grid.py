@@ -104,6 +104,10 @@ def test_a_grid_event_round_the_loop_on_a_phone(tree: Any, browser: Any, live_se
         fits(page)
         event = GridEvent.objects.get()
         assert GridPhoto.objects.filter(event=event, stage="before").count() == 1
+        # The photo is served back from the database: wait for it to load, then check it is the one taken.
+        page.wait_for_function(
+            "() => { const i = document.querySelector('img.grid-photo'); return i && i.complete; }"
+        )
         assert page.evaluate("document.querySelector('img.grid-photo').naturalWidth") == 640
         event_url = page.url
 
