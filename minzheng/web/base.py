@@ -115,4 +115,5 @@ def xlsx_response(content: bytes, name: str) -> HttpResponse:
         content_disposition_header(as_attachment=True, filename=name) or "attachment"
     )
     response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -48,9 +48,15 @@ from minzheng.oversight.models import (
     TrainingKind,
     Worker,
 )
-from minzheng.web.base import BootstrapForm, actor, apply_domain_error, flash_done, forbidden, staff_view
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from minzheng.web.base import (
+    BootstrapForm,
+    actor,
+    apply_domain_error,
+    flash_done,
+    forbidden,
+    staff_view,
+    xlsx_response,
+)
 
 
 class NormChoiceForm(BootstrapForm):
@@ -306,13 +312,8 @@ def bulletin_xlsx(request: HttpRequest, bulletin_id: int) -> HttpResponse:
         )
     out = io.BytesIO()
     book.save(out)
-    response = HttpResponse(out.getvalue(), content_type=XLSX)
     name = f"月通报_{content['division']['name']}_{content['month']}.xlsx"
-    response["Content-Disposition"] = (
-        content_disposition_header(as_attachment=True, filename=name) or "attachment"
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return xlsx_response(out.getvalue(), name)
 
 
 @staff_view(Perm.OVERSIGHT_VIEW)

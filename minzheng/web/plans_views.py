@@ -32,9 +32,8 @@ from minzheng.org.models import Division, Staff
 from minzheng.plans import selectors, services
 from minzheng.plans.evidence import EVIDENCE_MAX_BYTES
 from minzheng.plans.models import EntryKind, EntryStatus, Plan
-from minzheng.web.base import BootstrapForm, actor, flash_done, forbidden, staff_view
+from minzheng.web.base import BootstrapForm, actor, flash_done, forbidden, staff_view, xlsx_response
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN = (InvalidInput, Conflict, PermissionDenied)
 
 
@@ -166,13 +165,8 @@ def plan_xlsx(request: HttpRequest) -> HttpResponse:
         sheet.column_dimensions[column].width = width
     out = io.BytesIO()
     book.save(out)
-    response = HttpResponse(out.getvalue(), content_type=XLSX)
     name = f"规划指标_{county}_{timezone.localdate():%Y%m%d}.xlsx"
-    response["Content-Disposition"] = (
-        content_disposition_header(as_attachment=True, filename=name) or "attachment"
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return xlsx_response(out.getvalue(), name)
 
 
 class DecisionForm(BootstrapForm):

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -18,17 +17,11 @@ from minzheng.core.errors import InvalidInput
 from minzheng.core.permissions import Perm
 from minzheng.registry import excel, tasks
 from minzheng.registry.models import ImportMode
-from minzheng.web.base import BootstrapForm, actor, staff_view
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from minzheng.web.base import XLSX, BootstrapForm, actor, staff_view, xlsx_response
 
 
 def _attachment(content: bytes, name: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = (
-        content_disposition_header(as_attachment=True, filename=name) or "attachment"
-    )
-    return response
+    return xlsx_response(content, name)
 
 
 class ImportForm(BootstrapForm):
